@@ -51,7 +51,10 @@ start=$(date +%s)
 	# The wrapper is a separate module: never let a workspace or vendor dir leak in.
 	export GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=mod"
 	go mod tidy >&2
-	CGO_ENABLED=0 go build -trimpath -o "${tmp_bin}" github.com/marmos91/dittofs/cmd/dfs
+	# Same version stamping as the upstream image (main.version/commit/date).
+	CGO_ENABLED=0 go build -trimpath \
+		-ldflags="-s -w -X main.version=${version#v} -X main.commit=${version} -X main.date=module-proxy" \
+		-o "${tmp_bin}" github.com/marmos91/dittofs/cmd/dfs
 )
 mv -f "${tmp_bin}" "${bin}"
 echo "build-dfs: built ${bin} in $(($(date +%s) - start))s" >&2
