@@ -1,0 +1,134 @@
+package dfs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	testSecret   = "0123456789abcdef0123456789abcdef-test-jwt" // ≥ 32 characters
+	testPassword = "Adm1n-Initial-Pa55word"
+	// The server's default adapter ports (stored in its database on first start).
+	defaultNFSPort = 12049
+	defaultSMBPort = 1445
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// binary builds (once) or locates the real dfs binary; it never skips.
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		start := time.Now()
+		binPath, binErr = Binary()
+		if binErr == nil {
+			fmt.Fprintf(os.Stderr, "dfs binary %s (located/built in %s)\n", binPath, time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("cannot build or locate the real dfs binary (hack/build-dfs.sh needs Go and the Go module proxy; or set DFS_BINARY): %v", binErr)
+	}
+	return binPath
+}
+
+// baseConfig is a minimal config.yaml as the contract describes it.
+func baseConfig(apiPort int, database string) string {
+	if database == "" {
+		database = "database:\n  type: sqlite\n  sqlite:\n    path: /data/controlplane/controlplane.db\n"
+	}
+	return fmt.Sprintf(`logging:
+  level: INFO
+  format: json
+  output: stdout
+shutdown_timeout: 30s
+%scontrolplane:
+  host: 0.0.0.0
+  port: %d
+`, database, apiPort)
+}
+
+// volumes returns host directories for the pod's persistent volumes.
+func volumes(t *testing.T) map[string]string {
+	base := t.TempDir()
+	m := map[string]string{}
+	for _, v := range []string{"metadata", "content", "cache", "controlplane"} {
+		m["/data/"+v] = filepath.Join(base, v)
+	}
+	return m
+}
+
+func baseEnv() map[string]string {
+	return map[string]string{
+		"DITTOFS_CONTROLPLANE_SECRET":    testSecret,
+		"DITTOFS_ADMIN_INITIAL_PASSWORD": testPassword,
+	}
+}
+
+// startPod runs dfs as the image does: /app/dfs start --foreground --config /config/config.yaml.
+func startPod(t *testing.T, config string, env map[string]string, mounts map[string]string) *Process {
+	t.Helper()
+	p, err := Start(context.Background(), Options{
+		Binary:   binary(t),
+		Command:  []string{ContainerCommand},
+		Args:     []string{"start", "--foreground", "--config", "/config/config.yaml"},
+		Env:      env,
+		Files:    map[string][]byte{"/config/config.yaml": []byte(config)},
+		Mounts:   mounts,
+		Hostname: "dittofs-0",
+	})
+	if err != nil {
+		t.Fatalf("start dfs: %v", err)
+	}
+	t.Cleanup(func() {
+		p.Close()
+		if t.Failed() {
+			t.Logf("dfs (pid %d) output:\n%s", p.PID, tail(p.Logs(), 60))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// waitHealthy waits for GET /health = 200 and returns the time since start.
+func waitHealthy(t *testing.T, p *Process, apiPort int, timeout time.Duration) time.Duration {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if status, _, err := ProbeHTTP(apiPort, "/health", time.Second); err == nil && status == 200 {
+			return time.Since(p.Started)
+		}
+		if code, exited := p.Exited(); exited {
+			t.Fatalf("dfs exited with code %d before serving /health", code)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /health not 200 within %s", timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
