@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Regenerates everything derived from the API types in pkg/apis:
+#   deepcopy and register code, the typed clientset (with watch), listers,
+#   informers and applyconfigurations under pkg/generated, and the CRD under
+#   artifacts/crds. Tool versions come from go.mod.
+set -o errexit -o nounset -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT_ROOT=${OUT_ROOT:-$ROOT}   # verify-codegen.sh points this at a copy
+MODULE=github.com/dittofs/dittofs-operator
+
+cd "$OUT_ROOT"
+CODEGEN_PKG=$(go list -m -f '{{.Dir}}' k8s.io/code-generator)
+# shellcheck source=/dev/null
+source "${CODEGEN_PKG}/kube_codegen.sh"
+
+kube::codegen::gen_helpers --boilerplate hack/boilerplate.go.txt pkg/apis
+kube::codegen::gen_register --boilerplate hack/boilerplate.go.txt pkg/apis
+kube::codegen::gen_client \
+  --with-watch \
+  --with-applyconfig \
+  --output-dir pkg/generated \
+  --output-pkg "${MODULE}/pkg/generated" \
+  --boilerplate hack/boilerplate.go.txt \
+  pkg/apis
+
+go tool controller-gen crd:crdVersions=v1 paths=./pkg/apis/... output:crd:artifacts:config=artifacts/crds

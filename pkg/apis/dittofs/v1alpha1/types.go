@@ -1,0 +1,277 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:shortName=ditto;dittofs
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.spec.replicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.availableReplicas`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// DittoServer runs one DittoFS file server (NFS and optionally SMB, with a REST
+// control plane) as a StatefulSet with its configuration, Services, volumes and,
+// optionally, a Percona PostgreSQL cluster for its control-plane database.
+type DittoServer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired state of the DittoFS server.
+	// +required
+	Spec DittoServerSpec `json:"spec"`
+
+	// Status is the observed state of the DittoFS server, written by the operator.
+	// +optional
+	Status DittoServerStatus `json:"status,omitempty"`
+}
+
+// DittoServerSpec is the desired state of a DittoFS server.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.metrics) && self.metrics.enabled) || (has(self.metrics.port) ? self.metrics.port : 9090) != (has(self.controlPlane) && has(self.controlPlane.port) ? self.controlPlane.port : 8080)",message="spec.metrics.port must differ from spec.controlPlane.port: both listen in the same container",fieldPath=".metrics.port",reason="FieldValueInvalid"
+// +kubebuilder:validation:XValidation:rule="!(has(self.smb) && self.smb.enabled) || (has(self.smb.port) ? self.smb.port : 445) != (has(self.nfsPort) ? self.nfsPort : 2049)",message="spec.smb.port must differ from spec.nfsPort: both are ports of the same file Service",fieldPath=".smb.port",reason="FieldValueInvalid"
+// +kubebuilder:validation:XValidation:rule="!(has(self.database) && self.database.type == 'postgres') || has(self.database.postgresSecretRef) || (has(self.percona) && self.percona.enabled)",message="spec.database.postgresSecretRef is required when spec.database.type is postgres (or set spec.percona.enabled to run a PostgreSQL cluster)",fieldPath=".database.postgresSecretRef",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!(has(self.percona) && self.percona.enabled && has(self.database) && has(self.database.postgresSecretRef))",message="spec.database.postgresSecretRef and spec.percona.enabled are mutually exclusive: the Percona cluster provides the database",fieldPath=".database.postgresSecretRef",reason="FieldValueForbidden"
+type DittoServerSpec struct {
+	// Image is the DittoFS server image.
+	// +kubebuilder:default="marmos91c/dittofs:v0.29.0"
+	// +kubebuilder:validation:MinLength=1
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// ImagePullPolicy is the pull policy of the DittoFS container.
+	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
+	// +optional
+	ImagePullPolicy corev1.PullPolicy `json:"imagePullPolicy,omitempty"`
+
+	// ImagePullSecrets are the Secrets used to pull the image.
+	// +optional
+	// +listType=atomic
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
+	// Replicas is the number of server pods: 1 to run the server, 0 to stop it
+	// while keeping its volumes. DittoFS runs one server per set of volumes.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:XValidation:rule="self <= 1",message="spec.replicas must be 0 or 1: DittoFS runs a single server per set of volumes"
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Storage sizes the server's persistent volumes. It cannot change after
+	// creation, because a StatefulSet's volume claim templates are immutable.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.storage is immutable after creation: a StatefulSet's volume claim templates cannot change; create a new DittoServer to resize"
+	// +required
+	Storage StorageSpec `json:"storage"`
+
+	// Database selects the control-plane database: SQLite on a persistent
+	// volume, or PostgreSQL.
+	// +kubebuilder:default={}
+	// +optional
+	Database *DatabaseSpec `json:"database,omitempty"`
+
+	// Metrics exposes the server's Prometheus metrics.
+	// +kubebuilder:default={}
+	// +optional
+	Metrics *MetricsSpec `json:"metrics,omitempty"`
+
+	// ControlPlane configures the server's REST API listener.
+	// +kubebuilder:default={}
+	// +optional
+	ControlPlane *ControlPlaneSpec `json:"controlPlane,omitempty"`
+
+	// Identity configures API authentication: the JWT signing secret and the
+	// initial administrator.
+	// +kubebuilder:default={}
+	// +optional
+	Identity *IdentitySpec `json:"identity,omitempty"`
+
+	// Service configures the Service that exposes the file protocols.
+	// +kubebuilder:default={}
+	// +optional
+	Service *ServiceSpec `json:"service,omitempty"`
+
+	// NFSPort is the NFS port of the file Service (the container listens on 12049).
+	// +kubebuilder:default=2049
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	NFSPort *int32 `json:"nfsPort,omitempty"`
+
+	// SMB exposes the SMB adapter on the file Service.
+	// +kubebuilder:default={}
+	// +optional
+	SMB *SMBSpec `json:"smb,omitempty"`
+
+	// S3 gives the server credentials for S3 payload stores.
+	// +optional
+	S3 *S3Spec `json:"s3,omitempty"`
+
+	// Percona runs a Percona PostgreSQL cluster for the control-plane database.
+	// Requires the Percona Operator for PostgreSQL in the cluster.
+	// +optional
+	Percona *PerconaSpec `json:"percona,omitempty"`
+
+	// Resources are the DittoFS container's compute resources.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// SecurityContext is merged field by field over the operator's hardened
+	// container defaults (non-root, no privilege escalation, all capabilities dropped).
+	// +optional
+	SecurityContext *corev1.SecurityContext `json:"securityContext,omitempty"`
+
+	// PodSecurityContext is merged field by field over the operator's pod defaults
+	// (runAsNonRoot, uid/gid/fsGroup 65532, seccomp RuntimeDefault).
+	// +optional
+	PodSecurityContext *corev1.PodSecurityContext `json:"podSecurityContext,omitempty"`
+
+	// NodeSelector constrains the server pod to matching nodes.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations of the server pod.
+	// +optional
+	// +listType=atomic
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// Affinity of the server pod.
+	// +optional
+	Affinity *corev1.Affinity `json:"affinity,omitempty"`
+
+	// ShutdownTimeout bounds each stage of the server's graceful shutdown
+	// (rendered as shutdown_timeout in its configuration).
+	// +kubebuilder:default="30s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('1h')",message="spec.shutdownTimeout must be between 1s and 1h"
+	// +optional
+	ShutdownTimeout *metav1.Duration `json:"shutdownTimeout,omitempty"`
+
+	// TerminationGracePeriodSeconds overrides the pod's grace period. The default,
+	// preStopDelaySeconds + 3 × shutdownTimeout + 10, lets the server drain and
+	// flush; an override shorter than preStopDelaySeconds + shutdownTimeout is refused.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+
+	// Probes overrides the timing of the server's HTTP probes.
+	// +optional
+	Probes *ProbesSpec `json:"probes,omitempty"`
+
+	// PreStopDelaySeconds is how long the pod waits before the server receives
+	// SIGTERM, so that endpoints and load balancers stop routing to it first.
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=300
+	// +optional
+	PreStopDelaySeconds *int32 `json:"preStopDelaySeconds,omitempty"`
+}
+
+// StorageSpec sizes the server's persistent volumes.
+type StorageSpec struct {
+	// MetadataSize is the size of the metadata volume (mounted at /data/metadata).
+	// +required
+	MetadataSize resource.Quantity `json:"metadataSize"`
+
+	// ContentSize is the size of the local content volume (mounted at
+	// /data/content); no volume when unset.
+	// +optional
+	ContentSize *resource.Quantity `json:"contentSize,omitempty"`
+
+	// CacheSize is the size of the cache volume (mounted at /data/cache).
+	// +kubebuilder:default="5Gi"
+	// +optional
+	CacheSize *resource.Quantity `json:"cacheSize,omitempty"`
+
+	// ControlPlaneSize is the size of the volume that holds the control-plane
+	// SQLite database (mounted at /data/controlplane).
+	// +kubebuilder:default="1Gi"
+	// +optional
+	ControlPlaneSize *resource.Quantity `json:"controlPlaneSize,omitempty"`
+
+	// StorageClassName is the StorageClass of every volume; the cluster's
+	// default StorageClass when unset.
+	// +optional
+	StorageClassName *string `json:"storageClassName,omitempty"`
+}
+
+// Phase summarises a DittoServer's state for humans.
+type Phase string
+
+const (
+	// PhasePending: the server is being created or is not ready yet.
+	PhasePending Phase = "Pending"
+	// PhaseRunning: every requested replica is ready.
+	PhaseRunning Phase = "Running"
+	// PhaseStopped: replicas is 0; volumes are kept.
+	PhaseStopped Phase = "Stopped"
+	// PhaseFailed: the spec cannot be realised as it stands; see the conditions.
+	PhaseFailed Phase = "Failed"
+	// PhaseDeleting: the DittoServer is being deleted.
+	PhaseDeleting Phase = "Deleting"
+)
+
+// DittoServerStatus is the observed state of a DittoFS server.
+type DittoServerStatus struct {
+	// ObservedGeneration is the spec generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Replicas is the number of server pods.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// ReadyReplicas is the number of server pods that are ready.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// AvailableReplicas is the number of server pods that are available.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+
+	// Selector is the label selector of the server pods (for the scale subresource).
+	// +optional
+	Selector string `json:"selector,omitempty"`
+
+	// NFSEndpoint is the in-cluster address NFS clients mount.
+	// +optional
+	NFSEndpoint string `json:"nfsEndpoint,omitempty"`
+
+	// Phase summarises the state: Pending, Running, Stopped, Failed or Deleting.
+	// +kubebuilder:validation:Enum=Pending;Running;Stopped;Failed;Deleting
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+
+	// ConfigHash is the hash of the configuration the pods run with.
+	// +optional
+	ConfigHash string `json:"configHash,omitempty"`
+
+	// PerconaClusterName is the PerconaPGCluster that holds the database.
+	// +optional
+	PerconaClusterName string `json:"perconaClusterName,omitempty"`
+
+	// Conditions: Ready, Available, Progressing, ConfigReady and, when PostgreSQL
+	// is used, DatabaseReady.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+
+// DittoServerList is a list of DittoServers.
+type DittoServerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// Items are the DittoServers.
+	Items []DittoServer `json:"items"`
+}

@@ -1,0 +1,319 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// DatabaseType names a control-plane database engine.
+// +kubebuilder:validation:Enum=sqlite;postgres
+type DatabaseType string
+
+const (
+	// DatabaseSQLite keeps the control-plane state in a SQLite file on a persistent volume.
+	DatabaseSQLite DatabaseType = "sqlite"
+	// DatabasePostgres keeps the control-plane state in PostgreSQL.
+	DatabasePostgres DatabaseType = "postgres"
+)
+
+// DatabaseSpec selects the control-plane database.
+type DatabaseSpec struct {
+	// Type is the database engine.
+	// +kubebuilder:default=sqlite
+	// +optional
+	Type DatabaseType `json:"type,omitempty"`
+
+	// SQLite configures the SQLite database.
+	// +kubebuilder:default={}
+	// +optional
+	SQLite *SQLiteSpec `json:"sqlite,omitempty"`
+
+	// PostgresSecretRef names a Secret with the keys host, port, user, password
+	// and dbname (the layout the Percona operator writes). Required when type is
+	// postgres and Percona is not enabled.
+	// +optional
+	PostgresSecretRef *corev1.LocalObjectReference `json:"postgresSecretRef,omitempty"`
+
+	// SSLMode is the PostgreSQL sslmode. Percona clusters accept only TLS connections.
+	// +kubebuilder:validation:Enum=disable;require;verify-ca;verify-full
+	// +kubebuilder:default=require
+	// +optional
+	SSLMode string `json:"sslMode,omitempty"`
+}
+
+// SQLiteSpec configures the SQLite control-plane database.
+type SQLiteSpec struct {
+	// Path of the database file; it must be on the persistent control-plane volume.
+	// +kubebuilder:default="/data/controlplane/controlplane.db"
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/data/controlplane/') && size(self) > size('/data/controlplane/')",message="spec.database.sqlite.path must be a file under /data/controlplane/, the persistent control-plane volume"
+	// +optional
+	Path string `json:"path,omitempty"`
+}
+
+// MetricsSpec exposes the server's Prometheus metrics.
+type MetricsSpec struct {
+	// Enabled turns the metrics listener and the metrics Service on.
+	// +kubebuilder:default=false
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// Port of the metrics listener and Service.
+	// +kubebuilder:default=9090
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +kubebuilder:validation:XValidation:rule="self != 12049 && self != 1445",message="spec.metrics.port must not be 12049 or 1445: the server's NFS and SMB adapters listen there"
+	// +optional
+	Port *int32 `json:"port,omitempty"`
+}
+
+// ControlPlaneSpec configures the REST API listener.
+type ControlPlaneSpec struct {
+	// Port of the REST API (also used by the health probes).
+	// +kubebuilder:default=8080
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +kubebuilder:validation:XValidation:rule="self != 12049 && self != 1445",message="spec.controlPlane.port must not be 12049 or 1445: the server's NFS and SMB adapters listen there"
+	// +optional
+	Port *int32 `json:"port,omitempty"`
+}
+
+// IdentitySpec configures API authentication.
+type IdentitySpec struct {
+	// JWT configures the tokens of the REST API.
+	// +kubebuilder:default={}
+	// +optional
+	JWT *JWTSpec `json:"jwt,omitempty"`
+
+	// Admin configures the initial administrator.
+	// +kubebuilder:default={}
+	// +optional
+	Admin *AdminSpec `json:"admin,omitempty"`
+}
+
+// JWTSpec configures the REST API's tokens.
+type JWTSpec struct {
+	// SecretRef selects a Secret key holding the signing secret (at least 32
+	// characters). When unset the operator creates the Secret <name>-jwt.
+	// +optional
+	SecretRef *corev1.SecretKeySelector `json:"secretRef,omitempty"`
+
+	// AccessTokenDuration is the lifetime of access tokens.
+	// +kubebuilder:default="15m"
+	// +optional
+	AccessTokenDuration *metav1.Duration `json:"accessTokenDuration,omitempty"`
+
+	// RefreshTokenDuration is the lifetime of refresh tokens.
+	// +kubebuilder:default="168h"
+	// +optional
+	RefreshTokenDuration *metav1.Duration `json:"refreshTokenDuration,omitempty"`
+}
+
+// AdminSpec configures the initial administrator.
+type AdminSpec struct {
+	// Username of the administrator.
+	// +kubebuilder:default=admin
+	// +kubebuilder:validation:MinLength=1
+	// +optional
+	Username string `json:"username,omitempty"`
+
+	// PasswordSecretRef selects a Secret key holding the initial password. When
+	// unset the operator creates the Secret <name>-admin with a random password.
+	// +optional
+	PasswordSecretRef *corev1.SecretKeySelector `json:"passwordSecretRef,omitempty"`
+}
+
+// ServiceSpec configures the file Service.
+type ServiceSpec struct {
+	// Type of the file Service.
+	// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer
+	// +kubebuilder:default=ClusterIP
+	// +optional
+	Type corev1.ServiceType `json:"type,omitempty"`
+
+	// Annotations added to the file Service (for example, load balancer settings).
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// SMBSpec exposes the SMB adapter.
+type SMBSpec struct {
+	// Enabled adds the SMB port to the container and the file Service.
+	// +kubebuilder:default=false
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// Port is the SMB port of the file Service (the container listens on 1445).
+	// +kubebuilder:default=445
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	Port *int32 `json:"port,omitempty"`
+}
+
+// S3Spec gives the server access to S3 for payload stores.
+type S3Spec struct {
+	// CredentialsSecretRef names the Secret with the S3 credentials and endpoint.
+	// +optional
+	CredentialsSecretRef *S3CredentialsSecretRef `json:"credentialsSecretRef,omitempty"`
+
+	// Region of the bucket (AWS_REGION).
+	// +kubebuilder:default=eu-west-1
+	// +optional
+	Region string `json:"region,omitempty"`
+
+	// Bucket is the bucket that payload stores use. The server's stores are
+	// configured through its API; the operator shows it on the server's Service.
+	// +optional
+	Bucket string `json:"bucket,omitempty"`
+}
+
+// S3CredentialsSecretRef names a Secret and the keys inside it.
+type S3CredentialsSecretRef struct {
+	// SecretName is the name of the Secret in the DittoServer's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +required
+	SecretName string `json:"secretName"`
+
+	// AccessKeyIDKey is the key of the access key ID.
+	// +kubebuilder:default=accessKeyId
+	// +optional
+	AccessKeyIDKey string `json:"accessKeyIdKey,omitempty"`
+
+	// SecretAccessKeyKey is the key of the secret access key.
+	// +kubebuilder:default=secretAccessKey
+	// +optional
+	SecretAccessKeyKey string `json:"secretAccessKeyKey,omitempty"`
+
+	// EndpointKey is the key of the endpoint URL (optional in the Secret).
+	// +kubebuilder:default=endpoint
+	// +optional
+	EndpointKey string `json:"endpointKey,omitempty"`
+}
+
+// PerconaSpec runs a Percona PostgreSQL cluster <name>-postgres for the
+// control-plane database.
+type PerconaSpec struct {
+	// Enabled creates the PerconaPGCluster and points the server at it.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// DeleteWithServer deletes the PostgreSQL cluster when the DittoServer is
+	// deleted. When false (the default) the cluster and its data are kept.
+	// +kubebuilder:default=false
+	// +optional
+	DeleteWithServer bool `json:"deleteWithServer,omitempty"`
+
+	// Replicas is the number of PostgreSQL instances.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// StorageSize is the size of each instance's data volume.
+	// +kubebuilder:default="10Gi"
+	// +optional
+	StorageSize *resource.Quantity `json:"storageSize,omitempty"`
+
+	// StorageClassName of the data volumes; the cluster default when unset.
+	// +optional
+	StorageClassName *string `json:"storageClassName,omitempty"`
+
+	// DatabaseName is the database created for DittoFS.
+	// +kubebuilder:default=dittofs
+	// +kubebuilder:validation:MinLength=1
+	// +optional
+	DatabaseName string `json:"databaseName,omitempty"`
+
+	// Backup configures pgBackRest backups to S3.
+	// +optional
+	Backup *PerconaBackupSpec `json:"backup,omitempty"`
+}
+
+// PerconaBackupSpec configures pgBackRest backups to an S3 repository.
+//
+// +kubebuilder:validation:XValidation:rule="!self.enabled || (has(self.bucket) && self.bucket != '')",message="spec.percona.backup.bucket is required when backup is enabled",fieldPath=".bucket",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!self.enabled || (has(self.endpoint) && self.endpoint != '')",message="spec.percona.backup.endpoint is required when backup is enabled",fieldPath=".endpoint",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!self.enabled || has(self.credentialsSecretRef)",message="spec.percona.backup.credentialsSecretRef is required when backup is enabled",fieldPath=".credentialsSecretRef",reason="FieldValueRequired"
+type PerconaBackupSpec struct {
+	// Enabled turns scheduled backups on.
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+
+	// CredentialsSecretRef names a Secret with a pgBackRest s3.conf key
+	// (repo1-s3-key and repo1-s3-key-secret under [global]).
+	// +optional
+	CredentialsSecretRef *corev1.LocalObjectReference `json:"credentialsSecretRef,omitempty"`
+
+	// Bucket of the backup repository.
+	// +optional
+	Bucket string `json:"bucket,omitempty"`
+
+	// Endpoint of the S3 service.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+
+	// Region of the bucket.
+	// +kubebuilder:default=us-east-1
+	// +optional
+	Region string `json:"region,omitempty"`
+
+	// FullSchedule is the cron schedule of full backups.
+	// +kubebuilder:default="0 2 * * *"
+	// +optional
+	FullSchedule string `json:"fullSchedule,omitempty"`
+
+	// IncrSchedule is the cron schedule of incremental backups.
+	// +kubebuilder:default="0 * * * *"
+	// +optional
+	IncrSchedule string `json:"incrSchedule,omitempty"`
+
+	// RetentionDays is how many days of full backups are kept.
+	// +kubebuilder:default=7
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	RetentionDays *int32 `json:"retentionDays,omitempty"`
+}
+
+// ProbesSpec overrides the timing of the server's probes; the handlers
+// (HTTP GET /health and /health/ready on the API port) are fixed.
+type ProbesSpec struct {
+	// Liveness overrides the liveness probe timing (defaults 15/10/5/1/3).
+	// +kubebuilder:validation:XValidation:rule="!has(self.successThreshold) || self.successThreshold == 1",message="spec.probes.liveness.successThreshold must be 1"
+	// +optional
+	Liveness *ProbeTiming `json:"liveness,omitempty"`
+
+	// Readiness overrides the readiness probe timing (defaults 10/5/5/1/3).
+	// +optional
+	Readiness *ProbeTiming `json:"readiness,omitempty"`
+
+	// Startup overrides the startup probe timing (defaults 0/5/5/1/30: 150 s to start).
+	// +kubebuilder:validation:XValidation:rule="!has(self.successThreshold) || self.successThreshold == 1",message="spec.probes.startup.successThreshold must be 1"
+	// +optional
+	Startup *ProbeTiming `json:"startup,omitempty"`
+}
+
+// ProbeTiming holds the timing fields of a probe; unset fields keep the defaults.
+type ProbeTiming struct {
+	// InitialDelaySeconds is the delay before the first probe.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	InitialDelaySeconds *int32 `json:"initialDelaySeconds,omitempty"`
+	// PeriodSeconds is the interval between probes.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	PeriodSeconds *int32 `json:"periodSeconds,omitempty"`
+	// TimeoutSeconds is the timeout of one probe.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
+	// SuccessThreshold is the number of successes that make the probe pass.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	SuccessThreshold *int32 `json:"successThreshold,omitempty"`
+	// FailureThreshold is the number of failures that make the probe fail.
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	FailureThreshold *int32 `json:"failureThreshold,omitempty"`
+}
