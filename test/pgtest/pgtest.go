@@ -251,12 +251,16 @@ func (s *Server) PSQL(env map[string]string, args ...string) (string, error) {
 // 30 s, and removes its directory. Safe to call more than once.
 func (s *Server) Stop() {
 	if s.cmd != nil {
-		_ = syscall.Kill(s.PID, syscall.SIGINT)
 		select {
-		case <-s.done:
-		case <-time.After(30 * time.Second):
-			_ = syscall.Kill(s.PID, syscall.SIGKILL)
-			<-s.done
+		case <-s.done: // already exited: never signal a PID that may be reused
+		default:
+			_ = syscall.Kill(s.PID, syscall.SIGINT)
+			select {
+			case <-s.done:
+			case <-time.After(30 * time.Second):
+				_ = syscall.Kill(s.PID, syscall.SIGKILL)
+				<-s.done
+			}
 		}
 	}
 	if s.Dir != "" {
