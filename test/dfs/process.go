@@ -22,6 +22,10 @@
 // most one dfs process may run on the machine at a time: Start takes a
 // machine-wide file lock that is released when the process has exited.
 //
+// PodOptions builds Options from a pod spec (a StatefulSet's template) and the
+// ConfigMaps/Secrets it references; Process.RunProbe runs its declared probes.
+// Binary (or hack/build-dfs.sh) provides the real binary.
+//
 // Everything here requires root (mount namespaces, chroot, setpriv).
 package dfs
 
