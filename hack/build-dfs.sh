@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the real DittoFS server binary (dfs) from the Go module proxy and caches it.
 #
-# The binary is built through a throw-away wrapper module that lives in the cache
-# directory (never in this repository), because `go install module@version` fails
-# on the proxy's deprecation look-up for this module.
+# The binary is built through a throw-away wrapper module kept in the cache
+# directory (never in this repository): `go install module@version` fails on the
+# proxy's deprecation look-up for this module, and the project must not vendor
+# or copy its source.
 #
 # Environment:
 #   DFS_VERSION        DittoFS version to build (default v0.29.0)
@@ -16,6 +17,7 @@ version="${DFS_VERSION:-v0.29.0}"
 cache_root="${DITTOFS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dittofs-operator}"
 bin_dir="${cache_root}/bin/dfs-${version}"
 bin="${bin_dir}/dfs"
+wrapper="${cache_root}/src/dfs-${version}"
 
 if [[ -x "${bin}" ]]; then
 	echo "build-dfs: using cached ${bin}" >&2
@@ -23,19 +25,34 @@ if [[ -x "${bin}" ]]; then
 	exit 0
 fi
 
-mkdir -p "${bin_dir}"
-wrapper="$(mktemp -d "${cache_root}/wrapper-${version}.XXXXXX")"
-tmp_bin="${bin_dir}/.dfs.tmp.$$"
-cleanup() { rm -rf "${wrapper}" "${tmp_bin}"; }
-trap cleanup EXIT
+mkdir -p "${bin_dir}" "${wrapper}"
+# One build at a time per version (parallel test packages may ask together).
+exec 9>"${bin_dir}.lock"
+flock 9
+if [[ -x "${bin}" ]]; then
+	echo "build-dfs: using cached ${bin}" >&2
+	echo "${bin}"
+	exit 0
+fi
 
-cat >"${wrapper}/go.mod" <<MOD
+tmp_bin="${bin_dir}/.dfs.tmp.$$"
+trap 'rm -f "${tmp_bin}"' EXIT
+
+cat >"${wrapper}/go.mod.new" <<MOD
 module dittofs-build-wrapper
 
 go 1.26
 
 require github.com/marmos91/dittofs ${version}
 MOD
+if ! cmp -s "${wrapper}/go.mod.new" "${wrapper}/go.mod.src" 2>/dev/null; then
+	# New or changed wrapper: start from a clean module.
+	rm -f "${wrapper}/go.mod" "${wrapper}/go.sum"
+	cp "${wrapper}/go.mod.new" "${wrapper}/go.mod"
+	mv "${wrapper}/go.mod.new" "${wrapper}/go.mod.src"
+else
+	rm -f "${wrapper}/go.mod.new"
+fi
 cat >"${wrapper}/tools.go" <<'GO'
 //go:build tools
 
@@ -44,14 +61,16 @@ package tools
 import _ "github.com/marmos91/dittofs/cmd/dfs"
 GO
 
-echo "build-dfs: building github.com/marmos91/dittofs/cmd/dfs@${version} (takes ~1.5 min cold)..." >&2
+echo "build-dfs: building github.com/marmos91/dittofs/cmd/dfs@${version} (about 1.5 min cold on 2 cores)..." >&2
 start=$(date +%s)
 (
 	cd "${wrapper}"
-	# The wrapper is a separate module: never let a workspace or vendor dir leak in.
+	# The wrapper is a module of its own: no workspace, no vendor directory.
 	export GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=mod"
-	go mod tidy >&2
-	# Same version stamping as the upstream image (main.version/commit/date).
+	if [[ ! -s go.sum ]]; then
+		go mod tidy >&2
+	fi
+	# Same version stamping as the upstream release (main.version/commit/date).
 	CGO_ENABLED=0 go build -trimpath \
 		-ldflags="-s -w -X main.version=${version#v} -X main.commit=${version} -X main.date=module-proxy" \
 		-o "${tmp_bin}" github.com/marmos91/dittofs/cmd/dfs
