@@ -67,7 +67,8 @@ type Options struct {
 	// Secrets/ConfigMaps). PATH and HOME are set as in the image unless given.
 	Env map[string]string
 	// Files maps a container path (e.g. /config/config.yaml) to its content;
-	// each is mounted read-only, mode 0644, owned by root.
+	// each is mounted read-only, mode 0644, owned by root. A file inside one
+	// of Mounts gets an empty mountpoint file created in that host directory.
 	Files map[string][]byte
 	// Mounts maps a container path (e.g. /data/metadata) to a host directory,
 	// which is created when missing.
