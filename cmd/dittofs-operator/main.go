@@ -1,0 +1,178 @@
+// Command dittofs-operator runs the DittoFS operator: it reconciles
+// DittoServer resources into running DittoFS file servers.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/klog/v2"
+
+	"github.com/dittofs/dittofs-operator/pkg/version"
+)
+
+type options struct {
+	kubeconfig              string
+	namespace               string
+	workers                 int
+	leaderElect             bool
+	leaderElectionNamespace string
+	leaderElectionID        string
+	metricsAddr             string
+	healthAddr              string
+	resync                  time.Duration
+	qps                     float64
+	burst                   int
+	drainTimeout            time.Duration
+}
+
+func parseFlags() options {
+	var o options
+	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "Path to a kubeconfig. Default: in-cluster config, else $KUBECONFIG or ~/.kube/config.")
+	flag.StringVar(&o.namespace, "namespace", "", "Watch DittoServers in this namespace only; empty watches all namespaces.")
+	flag.IntVar(&o.workers, "workers", 4, "Number of DittoServers synced in parallel.")
+	flag.BoolVar(&o.leaderElect, "leader-elect", true, "Elect a leader on a Lease so that only one replica reconciles.")
+	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease. Default: the pod's namespace ($POD_NAMESPACE), else default.")
+	flag.StringVar(&o.leaderElectionID, "leader-election-id", "dittofs-operator", "Name of the leader election Lease.")
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
+	flag.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables it.")
+	flag.DurationVar(&o.resync, "resync-period", 10*time.Minute, "How often informers replay their cache; a converged DittoServer costs no request on resync.")
+	flag.Float64Var(&o.qps, "kube-api-qps", 50, "Sustained queries per second to the API server.")
+	flag.IntVar(&o.burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	flag.DurationVar(&o.drainTimeout, "shutdown-drain-timeout", 20*time.Second, "How long in-flight syncs may run after a shutdown signal.")
+	showVersion := flag.Bool("version", false, "Print the version and exit.")
+	klog.InitFlags(nil)
+	flag.Parse()
+	if *showVersion {
+		fmt.Println(version.UserAgent())
+		os.Exit(0)
+	}
+	return o
+}
+
+func main() {
+	o := parseFlags()
+	ctx := signalContext()
+	logger := klog.FromContext(ctx)
+	if err := run(ctx, o); err != nil {
+		logger.Error(err, "Operator failed")
+		klog.Flush()
+		os.Exit(1)
+	}
+	logger.Info("Operator stopped")
+	klog.Flush()
+}
+
+// signalContext is cancelled by the first SIGTERM or SIGINT; a second one
+// exits at once.
+func signalContext() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		sig := <-ch
+		klog.Background().Info("Shutting down", "signal", sig.String())
+		cancel()
+		<-ch
+		klog.Background().Info("Second signal: exiting now")
+		klog.Flush()
+		os.Exit(1)
+	}()
+	return klog.NewContext(ctx, klog.Background())
+}
+
+func run(ctx context.Context, o options) error {
+	logger := klog.FromContext(ctx)
+	logger.Info("Starting", "version", version.Version, "namespace", o.namespace, "workers", o.workers, "leaderElect", o.leaderElect)
+
+	clients, err := newClients(o)
+	if err != nil {
+		return err
+	}
+	op, err := newOperator(ctx, clients, o)
+	if err != nil {
+		return err
+	}
+
+	var ready atomic.Bool
+	servers, err := startServers(ctx, o, op.registry, &ready)
+	if err != nil {
+		return err
+	}
+	defer servers.shutdown()
+
+	op.startInformers(ctx)
+	if !op.controller.WaitForCacheSync(ctx) {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("caches did not sync")
+	}
+	ready.Store(true)
+	logger.Info("Caches synced")
+
+	if !o.leaderElect {
+		return op.controller.Run(ctx, o.workers, o.drainTimeout)
+	}
+	return runWithLeaderElection(ctx, clients, o, func(leaderCtx context.Context) error {
+		return op.controller.Run(leaderCtx, o.workers, o.drainTimeout)
+	})
+}
+
+// runWithLeaderElection runs work while this replica holds the Lease. On
+// shutdown the work drains first, then the Lease is released so that another
+// replica takes over at once; losing the Lease otherwise is fatal.
+func runWithLeaderElection(ctx context.Context, clients *clients, o options, work func(context.Context) error) error {
+	logger := klog.FromContext(ctx)
+	lock, err := newLeaseLock(clients, o)
+	if err != nil {
+		return err
+	}
+	electionCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopElection()
+	var leading, finished atomic.Bool
+	var workErr error
+	go func() {
+		<-ctx.Done()
+		if !leading.Load() {
+			stopElection()
+		}
+	}()
+	leaderelection.RunOrDie(electionCtx, leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		ReleaseOnCancel: true,
+		LeaseDuration:   15 * time.Second,
+		RenewDeadline:   10 * time.Second,
+		RetryPeriod:     2 * time.Second,
+		Name:            o.leaderElectionID,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(leaderCtx context.Context) {
+				leading.Store(true)
+				logger.Info("Became leader", "identity", lock.Identity())
+				workCtx, cancel := context.WithCancel(leaderCtx)
+				defer cancel()
+				stop := context.AfterFunc(ctx, cancel)
+				defer stop()
+				workErr = work(workCtx)
+				finished.Store(true)
+				stopElection()
+			},
+			OnStoppedLeading: func() {
+				if ctx.Err() == nil && !finished.Load() {
+					logger.Error(nil, "Leadership lost; exiting")
+					klog.Flush()
+					os.Exit(1)
+				}
+				logger.Info("Released leadership")
+			},
+		},
+	})
+	return workErr
+}

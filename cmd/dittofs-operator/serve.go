@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/klog/v2"
+)
+
+// servers are the operator's HTTP endpoints: /healthz and /readyz on the
+// probe address, /metrics on the metrics address.
+type servers struct{ list []*http.Server }
+
+func startServers(ctx context.Context, o options, reg *prometheus.Registry, ready *atomic.Bool) (*servers, error) {
+	s := &servers{}
+	if o.healthAddr != "0" && o.healthAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+			if !ready.Load() {
+				http.Error(w, "caches not synced", http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = w.Write([]byte("ok"))
+		})
+		if err := s.serve(ctx, "health", o.healthAddr, mux); err != nil {
+			return nil, err
+		}
+	}
+	if o.metricsAddr != "0" && o.metricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		if err := s.serve(ctx, "metrics", o.metricsAddr, mux); err != nil {
+			s.shutdown()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *servers) serve(ctx context.Context, name, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.list = append(s.list, srv)
+	klog.FromContext(ctx).Info("Serving", "endpoint", name, "address", ln.Addr().String())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			klog.FromContext(ctx).Error(err, "HTTP server failed", "endpoint", name)
+		}
+	}()
+	return nil
+}
+
+func (s *servers) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.list {
+		_ = srv.Shutdown(ctx)
+	}
+}

@@ -1,0 +1,184 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+)
+
+// object is what the write path needs of a typed child object.
+type object interface {
+	metav1.Object
+	comparable
+}
+
+// writer is the one write path of one kind of child: create when the cache
+// has no such object, update when the desired object's hash differs from the
+// one recorded on the cached object, nothing otherwise.
+type writer[T object] struct {
+	kind   string
+	cached func(namespace, name string) (T, error) // from the lister
+	live   func(ctx context.Context, namespace, name string) (T, error)
+	create func(ctx context.Context, obj T) (T, error)
+	update func(ctx context.Context, obj T) (T, error)
+	// preserve copies into desired what the API server or others set on
+	// existing that an update must keep (a Service's cluster IP, node ports).
+	preserve func(desired, existing T)
+}
+
+// notOwnedError reports a child name taken by an object this DittoServer
+// does not control. The operator never adopts or overwrites such an object.
+type notOwnedError struct {
+	kind, namespace, name string
+}
+
+func (e *notOwnedError) Error() string {
+	return fmt.Sprintf("%s %s/%s exists but is not controlled by this DittoServer; delete or rename it", e.kind, e.namespace, e.name)
+}
+
+// ensure makes the cluster hold desired. It reports whether it wrote.
+func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoServer, desired T) (bool, error) {
+	var zero T
+	hash := specHash(desired)
+	setAnnotation(desired, SpecHashAnnotation, hash)
+	ns, name := desired.GetNamespace(), desired.GetName()
+
+	existing, err := w.cached(ns, name)
+	if apierrors.IsNotFound(err) {
+		_, err = w.create(ctx, desired)
+		if apierrors.IsAlreadyExists(err) {
+			// Either our own create that the cache has not seen yet, or a
+			// foreign object outside the label-filtered cache: look once.
+			live, gerr := w.live(ctx, ns, name)
+			if gerr != nil {
+				return false, fmt.Errorf("get %s %s/%s: %w", w.kind, ns, name, gerr)
+			}
+			if !controlledBy(live, ds) {
+				return false, &notOwnedError{w.kind, ns, name}
+			}
+			if live.GetAnnotations()[SpecHashAnnotation] == hash {
+				return false, nil
+			}
+			existing, err = live, nil
+		} else if err != nil {
+			return false, fmt.Errorf("create %s %s/%s: %w", w.kind, ns, name, err)
+		} else {
+			klog.FromContext(ctx).V(2).Info("Created", "kind", w.kind, "name", name)
+			return true, nil
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s %s/%s from cache: %w", w.kind, ns, name, err)
+	}
+	if existing == zero {
+		return false, fmt.Errorf("%s %s/%s: empty cache entry", w.kind, ns, name)
+	}
+	if !controlledBy(existing, ds) {
+		return false, &notOwnedError{w.kind, ns, name}
+	}
+	if existing.GetAnnotations()[SpecHashAnnotation] == hash {
+		return false, nil
+	}
+	mergeMeta(desired, existing)
+	if w.preserve != nil {
+		w.preserve(desired, existing)
+	}
+	if _, err := w.update(ctx, desired); err != nil {
+		return false, fmt.Errorf("update %s %s/%s: %w", w.kind, ns, name, err)
+	}
+	klog.FromContext(ctx).V(2).Info("Updated", "kind", w.kind, "name", name)
+	return true, nil
+}
+
+// deleteOwned deletes a child that is no longer wanted, if this DittoServer
+// controls it. The UID precondition guards against deleting a newer namesake.
+func deleteOwned[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoServer, namespace, name string,
+	del func(ctx context.Context, name string, opts metav1.DeleteOptions) error) (bool, error) {
+	existing, err := w.cached(namespace, name)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !controlledBy(existing, ds) {
+		return false, nil
+	}
+	uid := existing.GetUID()
+	err = del(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("delete %s %s/%s: %w", w.kind, namespace, name, err)
+	}
+	klog.FromContext(ctx).V(2).Info("Deleted", "kind", w.kind, "name", name)
+	return true, nil
+}
+
+// controlledBy checks the controller reference by UID, not only by name.
+func controlledBy(obj metav1.Object, ds *dittov1alpha1.DittoServer) bool {
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.UID == ds.UID && ref.Kind == "DittoServer"
+}
+
+// specHash is a short hash of the desired object as the builders made it.
+func specHash(obj interface{}) string {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		// Builders produce plain API structs; marshalling cannot fail.
+		panic(fmt.Sprintf("marshal desired object: %v", err))
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+func setAnnotation(obj metav1.Object, key, value string) {
+	a := obj.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[key] = value
+	obj.SetAnnotations(a)
+}
+
+// mergeMeta prepares desired for an update of existing: it keeps labels,
+// annotations, owner references and finalizers that others added, and the
+// resourceVersion that guards the update.
+func mergeMeta(desired, existing metav1.Object) {
+	desired.SetResourceVersion(existing.GetResourceVersion())
+	desired.SetLabels(mergeMaps(existing.GetLabels(), desired.GetLabels()))
+	desired.SetAnnotations(mergeMaps(existing.GetAnnotations(), desired.GetAnnotations()))
+	desired.SetFinalizers(existing.GetFinalizers())
+	refs := desired.GetOwnerReferences()
+	for _, ref := range existing.GetOwnerReferences() {
+		if ref.Controller == nil || !*ref.Controller {
+			refs = append(refs, ref)
+		}
+	}
+	desired.SetOwnerReferences(refs)
+}
+
+func mergeMaps(base, overlay map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(overlay))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range overlay {
+		out[k] = v
+	}
+	return out
+}
+
+// mergePatchWithVersion builds a JSON merge patch guarded by resourceVersion.
+func mergePatchWithVersion(resourceVersion string, metadata map[string]interface{}) ([]byte, types.PatchType, error) {
+	metadata["resourceVersion"] = resourceVersion
+	data, err := json.Marshal(map[string]interface{}{"metadata": metadata})
+	return data, types.MergePatchType, err
+}

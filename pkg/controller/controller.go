@@ -1,0 +1,212 @@
+// Package controller reconciles DittoServers into running DittoFS servers:
+// Secrets, a ConfigMap, Services, a StatefulSet and, optionally, a Percona
+// PostgreSQL cluster. It is a plain informer/workqueue controller.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	appsinformers "k8s.io/client-go/informers/apps/v1"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	storageinformers "k8s.io/client-go/informers/storage/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	kubescheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	storagelisters "k8s.io/client-go/listers/storage/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	dittoscheme "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/scheme"
+	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
+	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions/dittofs/v1alpha1"
+	dittolisters "github.com/dittofs/dittofs-operator/pkg/generated/listers/dittofs/v1alpha1"
+)
+
+// Informers are the shared informers the controller reads from. The child
+// informers must be filtered by the operator's managed-by label; Secrets are
+// watched as metadata only, so no Secret data is cached.
+type Informers struct {
+	DittoServers   dittoinformers.DittoServerInformer
+	StatefulSets   appsinformers.StatefulSetInformer
+	Services       coreinformers.ServiceInformer
+	ConfigMaps     coreinformers.ConfigMapInformer
+	Secrets        informers.GenericInformer
+	StorageClasses storageinformers.StorageClassInformer
+}
+
+// Controller reconciles DittoServers.
+type Controller struct {
+	kube  kubernetes.Interface
+	ditto clientset.Interface
+
+	dsLister   dittolisters.DittoServerLister
+	dsIndexer  cache.Indexer
+	stsLister  appslisters.StatefulSetLister
+	svcLister  corelisters.ServiceLister
+	cmLister   corelisters.ConfigMapLister
+	secretMeta cache.GenericLister
+	scLister   storagelisters.StorageClassLister
+	synced     []cache.InformerSynced
+
+	percona    *perconaWatch
+	secretKeys *secretKeyCache
+
+	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	broadcaster record.EventBroadcaster
+	recorder    record.EventRecorder
+	metrics     *Metrics
+
+	// now is the clock, replaced in tests.
+	now func() time.Time
+}
+
+// Options tune the controller.
+type Options struct {
+	// Namespace limits the Percona watch to one namespace ("" = all).
+	Namespace string
+	// ResyncPeriod of the Percona informer.
+	ResyncPeriod time.Duration
+	// Metrics records reconcile outcomes; nil disables them.
+	Metrics *Metrics
+}
+
+// New builds a controller and registers its event handlers on the informers.
+func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interface, dyn dynamic.Interface,
+	inf Informers, crdWatch CRDWatch, opts Options) (*Controller, error) {
+	logger := klog.FromContext(ctx)
+	utilruntime.Must(dittoscheme.AddToScheme(kubescheme.Scheme))
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	c := &Controller{
+		kube:        kube,
+		ditto:       ditto,
+		dsLister:    inf.DittoServers.Lister(),
+		dsIndexer:   inf.DittoServers.Informer().GetIndexer(),
+		stsLister:   inf.StatefulSets.Lister(),
+		svcLister:   inf.Services.Lister(),
+		cmLister:    inf.ConfigMaps.Lister(),
+		secretMeta:  inf.Secrets.Lister(),
+		scLister:    inf.StorageClasses.Lister(),
+		secretKeys:  newSecretKeyCache(),
+		broadcaster: broadcaster,
+		recorder:    broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
+		metrics:     opts.Metrics,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "dittoservers"},
+		),
+		now: time.Now,
+	}
+	c.percona = newPerconaWatch(dyn, crdWatch, opts.Namespace, opts.ResyncPeriod, c.enqueuePerconaUsers, c.handlePerconaCluster)
+
+	if err := inf.DittoServers.Informer().AddIndexers(cache.Indexers{secretIndex: indexBySecret}); err != nil {
+		return nil, fmt.Errorf("add DittoServer secret index: %w", err)
+	}
+	if err := c.registerHandlers(inf); err != nil {
+		return nil, err
+	}
+	c.synced = []cache.InformerSynced{
+		inf.DittoServers.Informer().HasSynced,
+		inf.StatefulSets.Informer().HasSynced,
+		inf.Services.Informer().HasSynced,
+		inf.ConfigMaps.Informer().HasSynced,
+		inf.Secrets.Informer().HasSynced,
+		inf.StorageClasses.Informer().HasSynced,
+		c.percona.HasSynced,
+	}
+	logger.V(4).Info("Controller constructed")
+	return c, nil
+}
+
+// WaitForCacheSync waits for every informer the controller reads.
+func (c *Controller) WaitForCacheSync(ctx context.Context) bool {
+	return cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...)
+}
+
+// Run starts the event sink, the Percona watch and the workers, and blocks
+// until ctx is done. It then stops taking work, lets in-flight syncs finish
+// for at most drainTimeout, and returns.
+func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Duration) error {
+	defer utilruntime.HandleCrash()
+	logger := klog.FromContext(ctx)
+
+	c.broadcaster.StartStructuredLogging(4)
+	c.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.kube.CoreV1().Events("")})
+	defer c.broadcaster.Shutdown()
+
+	if !c.WaitForCacheSync(ctx) {
+		return errors.New("caches did not sync")
+	}
+	c.percona.Start(ctx)
+
+	logger.Info("Starting workers", "count", workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() { wait.UntilWithContext(ctx, c.runWorker, time.Second) })
+	}
+	<-ctx.Done()
+
+	logger.Info("Shutting down workers", "drainTimeout", drainTimeout)
+	drained := make(chan struct{})
+	go func() { c.queue.ShutDownWithDrain(); wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+		logger.Info("Workers stopped")
+	case <-time.After(drainTimeout):
+		c.queue.ShutDown()
+		logger.Info("Drain timeout reached; abandoning in-flight syncs")
+	}
+	return nil
+}
+
+func (c *Controller) runWorker(ctx context.Context) {
+	for c.processNextWorkItem(ctx) {
+	}
+}
+
+// processNextWorkItem syncs one DittoServer. Errors requeue with per-item
+// exponential backoff; success forgets the item's backoff.
+func (c *Controller) processNextWorkItem(ctx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+
+	logger := klog.LoggerWithValues(klog.FromContext(ctx), "dittoserver", key)
+	ctx = klog.NewContext(ctx, logger)
+	start := time.Now()
+	err := c.sync(ctx, key)
+	c.metrics.observeSync(start, err)
+	switch {
+	case err == nil:
+		c.queue.Forget(key)
+	case errors.Is(err, errWaiting):
+		// Waiting on something outside the operator (a Secret, the database):
+		// not an error, but look again with backoff in case no event arrives.
+		logger.V(4).Info("Waiting; requeued with backoff", "reason", err)
+		c.queue.AddRateLimited(key)
+	default:
+		logger.Error(err, "Sync failed; requeued with backoff")
+		c.queue.AddRateLimited(key)
+	}
+	return true
+}
+
+// errWaiting marks a sync that ended early to wait for an outside change.
+var errWaiting = errors.New("waiting")
+
+func (c *Controller) enqueue(ds cache.ObjectName) { c.queue.Add(ds) }

@@ -1,0 +1,186 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+)
+
+// CleanupTimeout bounds how long a failing cleanup holds the finalizer.
+const CleanupTimeout = 60 * time.Second
+
+func hasFinalizer(ds *dittov1alpha1.DittoServer) bool {
+	for _, f := range ds.Finalizers {
+		if f == Finalizer {
+			return true
+		}
+	}
+	return false
+}
+
+// addFinalizer adds the finalizer with a patch guarded by resourceVersion and
+// returns the updated object.
+func (c *Controller) addFinalizer(ctx context.Context, ds *dittov1alpha1.DittoServer) (*dittov1alpha1.DittoServer, error) {
+	data, pt, err := mergePatchWithVersion(ds.ResourceVersion, map[string]interface{}{
+		"finalizers": append(append([]string{}, ds.Finalizers...), Finalizer),
+	})
+	if err != nil {
+		return nil, err
+	}
+	updated, err := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace).Patch(ctx, ds.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		return nil, err
+	}
+	klog.FromContext(ctx).V(2).Info("Finalizer added")
+	return updated, nil
+}
+
+// removeFinalizer removes the finalizer, re-reading the object on conflict.
+func (c *Controller) removeFinalizer(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
+	client := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace)
+	obj := ds
+	first := true
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !first {
+			latest, err := client.Get(ctx, ds.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			obj = latest
+		}
+		first = false
+		if !hasFinalizer(obj) {
+			return nil
+		}
+		remaining := []string{}
+		for _, f := range obj.Finalizers {
+			if f != Finalizer {
+				remaining = append(remaining, f)
+			}
+		}
+		data, pt, err := mergePatchWithVersion(obj.ResourceVersion, map[string]interface{}{"finalizers": remaining})
+		if err != nil {
+			return err
+		}
+		_, err = client.Patch(ctx, ds.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+}
+
+// finalize runs the deletion path: phase Deleting, the PostgreSQL cluster
+// deleted or orphaned as the spec says, then the finalizer released so that
+// garbage collection removes the owned children. PVCs are never deleted.
+func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
+	if !hasFinalizer(ds) {
+		return nil
+	}
+	logger := klog.FromContext(ctx)
+	if ds.Status.Phase != dittov1alpha1.PhaseDeleting {
+		c.recorder.Event(ds, corev1.EventTypeNormal, ReasonDeleting, "DittoServer is being deleted, cleaning up resources")
+		status := *ds.Status.DeepCopy()
+		status.Phase = dittov1alpha1.PhaseDeleting
+		if err := c.writeStatus(ctx, ds, status); err != nil {
+			logger.V(2).Info("Could not record the Deleting phase", "err", err)
+		}
+	}
+
+	mustKeep, err := c.cleanupPercona(ctx, ds)
+	if err != nil {
+		elapsed := c.now().Sub(ds.DeletionTimestamp.Time)
+		if elapsed < CleanupTimeout {
+			return c.failed(ds, "cleanup", err)
+		}
+		if mustKeep {
+			// Releasing the finalizer now would let the garbage collector
+			// delete a database the user asked to keep.
+			c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonDeletionBlocked,
+				"Deletion blocked: PerconaPGCluster %s must be kept (deleteWithServer=false) but still has this DittoServer as owner (%v). "+
+					"Remove its ownerReference to this DittoServer, or set spec.percona.deleteWithServer=true to delete it",
+				resources.PerconaClusterName(ds), err)
+			return errWaiting
+		}
+		c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonCleanupTimeout,
+			"Cleanup timeout exceeded (%v), forcing finalizer removal: %v", CleanupTimeout, err)
+	}
+	if err := c.removeFinalizer(ctx, ds); err != nil {
+		return c.failed(ds, "remove finalizer", err)
+	}
+	logger.V(2).Info("Finalizer removed")
+	return nil
+}
+
+// cleanupPercona deletes or orphans the DittoServer's PerconaPGCluster.
+// mustKeep reports that a failure left a cluster the user wants kept still
+// owned by this DittoServer.
+func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.DittoServer) (mustKeep bool, err error) {
+	name := ds.Status.PerconaClusterName
+	if name == "" && resources.PerconaEnabled(ds) {
+		name = resources.PerconaClusterName(ds)
+	}
+	if name == "" {
+		return false, nil
+	}
+	keep := ds.Spec.Percona == nil || !ds.Spec.Percona.DeleteWithServer
+	lister, state := c.percona.Lister()
+	switch state {
+	case perconaNotInstalled:
+		return false, nil
+	case perconaSyncing:
+		return keep, fmt.Errorf("the PerconaPGCluster cache has not synced yet")
+	}
+	obj, err := lister.ByNamespace(ds.Namespace).Get(name)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return keep, err
+	}
+	cluster, ok := obj.(*unstructured.Unstructured)
+	if !ok || !controlledBy(cluster, ds) {
+		return false, nil // already orphaned, or never ours
+	}
+	client := c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ds.Namespace)
+	if !keep {
+		uid := cluster.GetUID()
+		err := client.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("delete PerconaPGCluster %s: %w", name, err)
+		}
+		c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonPerconaDeleted, "PerconaPGCluster %s deleted (deleteWithServer=true)", name)
+		return false, nil
+	}
+	var refs []interface{}
+	for _, ref := range cluster.GetOwnerReferences() {
+		if ref.UID != ds.UID {
+			refs = append(refs, ref)
+		}
+	}
+	if refs == nil {
+		refs = []interface{}{}
+	}
+	data, pt, err := mergePatchWithVersion(cluster.GetResourceVersion(), map[string]interface{}{"ownerReferences": refs})
+	if err != nil {
+		return true, err
+	}
+	if _, err := client.Patch(ctx, name, pt, data, metav1.PatchOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
+		return true, fmt.Errorf("orphan PerconaPGCluster %s: %w", name, err)
+	}
+	c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonPerconaOrphaned, "PerconaPGCluster %s orphaned and will be preserved", name)
+	return false, nil
+}

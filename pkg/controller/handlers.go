@@ -1,0 +1,186 @@
+package controller
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/tools/cache"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+)
+
+// secretIndex indexes DittoServers by "namespace/name" of every Secret they read.
+const secretIndex = "bySecret"
+
+func indexBySecret(obj interface{}) ([]string, error) {
+	ds, ok := obj.(*dittov1alpha1.DittoServer)
+	if !ok {
+		return nil, nil
+	}
+	names := referencedSecretNames(ds)
+	keys := make([]string, 0, len(names))
+	for _, name := range names {
+		keys = append(keys, ds.Namespace+"/"+name)
+	}
+	return keys, nil
+}
+
+func (c *Controller) registerHandlers(inf Informers) error {
+	if _, err := inf.DittoServers.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: c.enqueueDittoServer,
+		// Resyncs are enqueued too: a converged DittoServer costs no request,
+		// and the periodic look repairs children deleted behind our back.
+		UpdateFunc: func(_, newObj interface{}) { c.enqueueDittoServer(newObj) },
+		DeleteFunc: c.enqueueDittoServer,
+	}); err != nil {
+		return fmt.Errorf("add DittoServer handler: %w", err)
+	}
+	children := cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.handleOwnedObject,
+		UpdateFunc: c.handleOwnedUpdate,
+		DeleteFunc: c.handleOwnedObject,
+	}
+	for name, informer := range map[string]cache.SharedIndexInformer{
+		"StatefulSet": inf.StatefulSets.Informer(),
+		"Service":     inf.Services.Informer(),
+		"ConfigMap":   inf.ConfigMaps.Informer(),
+	} {
+		if _, err := informer.AddEventHandler(children); err != nil {
+			return fmt.Errorf("add %s handler: %w", name, err)
+		}
+	}
+	if _, err := inf.Secrets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.handleSecret,
+		UpdateFunc: func(oldObj, newObj interface{}) { c.handleSecretUpdate(oldObj, newObj) },
+		DeleteFunc: c.handleSecret,
+	}); err != nil {
+		return fmt.Errorf("add Secret handler: %w", err)
+	}
+	if _, err := inf.StorageClasses.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.handleStorageClass,
+		DeleteFunc: c.handleStorageClass,
+	}); err != nil {
+		return fmt.Errorf("add StorageClass handler: %w", err)
+	}
+	return nil
+}
+
+func (c *Controller) enqueueDittoServer(obj interface{}) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	ref, err := cache.ObjectToName(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	c.enqueue(ref)
+}
+
+// metaOf unwraps tombstones and returns the object's metadata.
+func metaOf(obj interface{}) (metav1.Object, bool) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	m, ok := obj.(metav1.Object)
+	return m, ok
+}
+
+// unchanged tells an informer resync apart from a real change.
+func unchanged(oldObj, newObj interface{}) bool {
+	o, ok1 := metaOf(oldObj)
+	n, ok2 := metaOf(newObj)
+	return ok1 && ok2 && o.GetResourceVersion() == n.GetResourceVersion()
+}
+
+func (c *Controller) handleOwnedUpdate(oldObj, newObj interface{}) {
+	if unchanged(oldObj, newObj) {
+		return
+	}
+	c.handleOwnedObject(newObj)
+}
+
+// handleOwnedObject requeues the DittoServer that controls obj. The owner
+// reference must name a DittoServer whose UID matches the one in the cache,
+// so that a child left by a deleted namesake does not wake the new one.
+func (c *Controller) handleOwnedObject(obj interface{}) {
+	m, ok := metaOf(obj)
+	if !ok {
+		return
+	}
+	owner := metav1.GetControllerOf(m)
+	if owner == nil || owner.Kind != "DittoServer" || owner.APIVersion != dittov1alpha1.SchemeGroupVersion.String() {
+		return
+	}
+	ds, err := c.dsLister.DittoServers(m.GetNamespace()).Get(owner.Name)
+	if err != nil || ds.UID != owner.UID {
+		return
+	}
+	c.enqueue(cache.ObjectName{Namespace: ds.Namespace, Name: ds.Name})
+}
+
+func (c *Controller) handleSecretUpdate(oldObj, newObj interface{}) {
+	if unchanged(oldObj, newObj) {
+		return
+	}
+	c.handleSecret(newObj)
+}
+
+// handleSecret requeues every DittoServer that reads the Secret.
+func (c *Controller) handleSecret(obj interface{}) {
+	m, ok := metaOf(obj)
+	if !ok {
+		return
+	}
+	c.enqueueByIndex(secretIndex, m.GetNamespace()+"/"+m.GetName())
+}
+
+func (c *Controller) enqueueByIndex(index, value string) {
+	objs, err := c.dsIndexer.ByIndex(index, value)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	for _, obj := range objs {
+		c.enqueueDittoServer(obj)
+	}
+}
+
+// handleStorageClass requeues the DittoServers that name the StorageClass, so
+// that creating a missing class resumes them at once.
+func (c *Controller) handleStorageClass(obj interface{}) {
+	m, ok := metaOf(obj)
+	if !ok {
+		return
+	}
+	all, err := c.dsLister.List(everything)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	for _, ds := range all {
+		if sc := ds.Spec.Storage.StorageClassName; sc != nil && *sc == m.GetName() {
+			c.enqueue(cache.ObjectName{Namespace: ds.Namespace, Name: ds.Name})
+		}
+	}
+}
+
+// enqueuePerconaUsers requeues every DittoServer that runs a Percona cluster;
+// called when the PerconaPGCluster CRD appears or goes away.
+func (c *Controller) enqueuePerconaUsers() {
+	all, err := c.dsLister.List(everything)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	for _, ds := range all {
+		if resources.PerconaEnabled(ds) || ds.Status.PerconaClusterName != "" {
+			c.enqueue(cache.ObjectName{Namespace: ds.Namespace, Name: ds.Name})
+		}
+	}
+}
+
+// handlePerconaCluster requeues the owner of a PerconaPGCluster on change.
+func (c *Controller) handlePerconaCluster(obj interface{}) { c.handleOwnedObject(obj) }

@@ -1,0 +1,57 @@
+package controller
+
+// Event and condition reasons. Every reason the operator emits is a constant
+// here so that it can be grepped for and matched in alerts.
+const (
+	// Events.
+	ReasonCreated         = "Created"
+	ReasonConfigUpdated   = "ConfigUpdated"
+	ReasonDeleting        = "Deleting"
+	ReasonCleanupTimeout  = "CleanupTimeout"
+	ReasonDeletionBlocked = "DeletionBlocked"
+	ReasonPerconaDeleted  = "PerconaDeleted"
+	ReasonPerconaOrphaned = "PerconaOrphaned"
+	ReasonPerconaNotReady = "PerconaNotReady"
+	ReasonReconcileFailed = "ReconcileFailed"
+
+	// Condition reasons (some double as Warning event reasons).
+	ReasonSecretNotFound         = "SecretNotFound"
+	ReasonSecretKeyMissing       = "SecretKeyMissing"
+	ReasonSecretInvalid          = "SecretInvalid"
+	ReasonStorageClassNotFound   = "StorageClassNotFound"
+	ReasonInvalidSpec            = "InvalidSpec"
+	ReasonResourceNotOwned       = "ResourceNotOwned"
+	ReasonPerconaNotInstalled    = "PerconaNotInstalled"
+	ReasonInputsResolved         = "InputsResolved"
+	ReasonPerconaReady           = "PerconaReady"
+	ReasonPostgresSecretResolved = "PostgresSecretResolved"
+	ReasonRolloutInProgress      = "RolloutInProgress"
+	ReasonRolloutComplete        = "RolloutComplete"
+	ReasonReplicasAvailable      = "ReplicasAvailable"
+	ReasonReplicasUnavailable    = "ReplicasUnavailable"
+	ReasonScaledToZero           = "ScaledToZero"
+	ReasonWaitingForDatabase     = "WaitingForDatabase"
+	ReasonReady                  = "Ready"
+	ReasonNotReady               = "NotReady"
+)
+
+// Condition types of DittoServer status.
+const (
+	ConditionReady         = "Ready"
+	ConditionAvailable     = "Available"
+	ConditionProgressing   = "Progressing"
+	ConditionConfigReady   = "ConfigReady"
+	ConditionDatabaseReady = "DatabaseReady"
+)
+
+const (
+	// Finalizer guards the cleanup of the PostgreSQL cluster on deletion.
+	Finalizer = "dittofs.dittofs.com/finalizer"
+	// FieldManager names the operator in managedFields.
+	FieldManager = "dittofs-operator"
+	// SpecHashAnnotation on a child records the hash of the desired object last
+	// written, so that an unchanged child costs no request.
+	SpecHashAnnotation = "dittofs.dittofs.com/spec-hash"
+	// EventComponent is the source component of the operator's events.
+	EventComponent = "dittofs-operator"
+)

@@ -1,0 +1,81 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+)
+
+// Lengths of the generated secret values.
+const (
+	generatedJWTLength      = 64
+	generatedPasswordLength = 32
+)
+
+// generatedSecret is a Secret the operator creates when the user references none.
+type generatedSecret struct {
+	name   string
+	length int
+	build  func(ds *dittov1alpha1.DittoServer, value string) *corev1.Secret
+}
+
+func generatedSecrets(ds *dittov1alpha1.DittoServer) []generatedSecret {
+	var out []generatedSecret
+	if jwtSelector(ds).Name == resources.JWTSecretName(ds) {
+		out = append(out, generatedSecret{resources.JWTSecretName(ds), generatedJWTLength, resources.JWTSecret})
+	}
+	if adminSelector(ds).Name == resources.AdminSecretName(ds) {
+		out = append(out, generatedSecret{resources.AdminSecretName(ds), generatedPasswordLength, resources.AdminSecret})
+	}
+	return out
+}
+
+// ensureGeneratedSecrets creates the JWT and admin Secrets once. They are
+// never rotated: the server fixes the admin password at first start, and a new
+// JWT secret would log every client out. It returns their resourceVersions.
+func (c *Controller) ensureGeneratedSecrets(ctx context.Context, ds *dittov1alpha1.DittoServer) (map[string]string, error) {
+	versions := map[string]string{}
+	for _, g := range generatedSecrets(ds) {
+		obj, err := c.secretMeta.ByNamespace(ds.Namespace).Get(g.name)
+		if err == nil {
+			m, ok := obj.(metav1.Object)
+			if !ok {
+				return nil, fmt.Errorf("unexpected object %T in the Secret cache", obj)
+			}
+			if !controlledBy(m, ds) {
+				return nil, &notOwnedError{"Secret", ds.Namespace, g.name}
+			}
+			versions[g.name] = m.GetResourceVersion()
+			continue
+		}
+		if !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		value, err := resources.RandomString(g.length)
+		if err != nil {
+			return nil, err
+		}
+		created, err := c.kube.CoreV1().Secrets(ds.Namespace).Create(ctx, g.build(ds, value), createOpts)
+		if apierrors.IsAlreadyExists(err) {
+			// Created by an earlier pass that the cache has not seen yet, or
+			// someone else's Secret: look once, and never overwrite it.
+			created, err = c.kube.CoreV1().Secrets(ds.Namespace).Get(ctx, g.name, metav1.GetOptions{})
+			if err == nil && !controlledBy(created, ds) {
+				return nil, &notOwnedError{"Secret", ds.Namespace, g.name}
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create Secret %s/%s: %w", ds.Namespace, g.name, err)
+		}
+		klog.FromContext(ctx).V(2).Info("Created", "kind", "Secret", "name", g.name)
+		versions[g.name] = created.ResourceVersion
+	}
+	return versions, nil
+}

@@ -1,0 +1,203 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+)
+
+// computeStatus derives the status from the last status and what this pass
+// observed. It is pure: transition times are kept when a condition's status
+// does not flip (meta.SetStatusCondition).
+func computeStatus(ds *dittov1alpha1.DittoServer, obs observation, now metav1.Time) dittov1alpha1.DittoServerStatus {
+	st := *ds.Status.DeepCopy()
+	st.ObservedGeneration = ds.Generation
+	st.Selector = labels.SelectorFromSet(resources.SelectorLabels(ds)).String()
+	st.NFSEndpoint = fmt.Sprintf("%s.%s.svc.cluster.local:%d", resources.FileServiceName(ds), ds.Namespace, resources.NFSPort(ds))
+	st.PerconaClusterName = obs.perconaName
+	if obs.configHash != "" {
+		st.ConfigHash = obs.configHash
+	}
+	st.Replicas, st.ReadyReplicas, st.AvailableReplicas = 0, 0, 0
+	if obs.sts != nil {
+		st.Replicas = obs.sts.Status.Replicas
+		st.ReadyReplicas = obs.sts.Status.ReadyReplicas
+		st.AvailableReplicas = obs.sts.Status.AvailableReplicas
+	}
+
+	desired := resources.Replicas(ds)
+	set := func(t string, ok bool, reason, msg string) {
+		s := metav1.ConditionFalse
+		if ok {
+			s = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg,
+			ObservedGeneration: ds.Generation, LastTransitionTime: now})
+	}
+
+	configReady := obs.problem == nil
+	if configReady {
+		set(ConditionConfigReady, true, ReasonInputsResolved, "Configuration, Secrets and StorageClasses resolved")
+	} else {
+		set(ConditionConfigReady, false, obs.problem.reason, obs.problem.message)
+	}
+
+	dbReady := true
+	if obs.db != nil {
+		dbReady = obs.db.ready
+		set(ConditionDatabaseReady, obs.db.ready, obs.db.reason, obs.db.message)
+	} else if !resources.UsesPostgres(ds) {
+		meta.RemoveStatusCondition(&st.Conditions, ConditionDatabaseReady)
+	}
+
+	progressing, progressMsg := rolloutInProgress(obs, desired)
+	blocked := !configReady || !dbReady
+	switch {
+	case !configReady:
+		set(ConditionProgressing, false, ReasonInvalidSpec, "Blocked until ConfigReady is True")
+	case blocked:
+		set(ConditionProgressing, false, ReasonWaitingForDatabase, "Blocked until DatabaseReady is True")
+	case progressing:
+		set(ConditionProgressing, true, ReasonRolloutInProgress, progressMsg)
+	default:
+		set(ConditionProgressing, false, ReasonRolloutComplete, "The StatefulSet runs the current configuration")
+	}
+
+	available := desired == 0 || (obs.sts != nil && obs.sts.Status.AvailableReplicas >= desired)
+	switch {
+	case desired == 0:
+		set(ConditionAvailable, true, ReasonScaledToZero, "replicas is 0: the server is stopped, volumes are kept")
+	case available:
+		set(ConditionAvailable, true, ReasonReplicasAvailable, fmt.Sprintf("%d/%d replicas available", st.AvailableReplicas, desired))
+	default:
+		set(ConditionAvailable, false, ReasonReplicasUnavailable, fmt.Sprintf("%d/%d replicas available", st.AvailableReplicas, desired))
+	}
+
+	progressing = progressing && !blocked
+	ready := configReady && dbReady && available && !progressing
+	if ready {
+		set(ConditionReady, true, ReasonReady, "The DittoFS server is ready")
+	} else {
+		set(ConditionReady, false, ReasonNotReady, notReadyMessage(configReady, dbReady, available, progressing))
+	}
+
+	failed := !configReady || (obs.db != nil && obs.db.failed)
+	switch {
+	case failed:
+		st.Phase = dittov1alpha1.PhaseFailed
+	case desired == 0 && !progressing && st.Replicas == 0:
+		st.Phase = dittov1alpha1.PhaseStopped
+	case ready:
+		st.Phase = dittov1alpha1.PhaseRunning
+	default:
+		st.Phase = dittov1alpha1.PhasePending
+	}
+	return st
+}
+
+// rolloutInProgress tells whether the StatefulSet is still converging.
+func rolloutInProgress(obs observation, desired int32) (bool, string) {
+	sts := obs.sts
+	switch {
+	case obs.rolled:
+		return true, "StatefulSet updated; rolling out"
+	case sts == nil:
+		return true, "Waiting for the StatefulSet"
+	case sts.Status.ObservedGeneration < sts.Generation:
+		return true, "StatefulSet controller has not observed the latest spec"
+	case sts.Status.Replicas != desired:
+		return true, fmt.Sprintf("%d/%d replicas", sts.Status.Replicas, desired)
+	case desired > 0 && (sts.Status.UpdatedReplicas < desired || updatePending(sts)):
+		return true, fmt.Sprintf("%d/%d replicas updated", sts.Status.UpdatedReplicas, desired)
+	}
+	return false, ""
+}
+
+func updatePending(sts *appsv1.StatefulSet) bool {
+	return sts.Status.UpdateRevision != "" && sts.Status.CurrentRevision != sts.Status.UpdateRevision
+}
+
+func notReadyMessage(configReady, dbReady, available, progressing bool) string {
+	switch {
+	case !configReady:
+		return "Configuration is not ready: see ConfigReady"
+	case !dbReady:
+		return "Waiting for the database: see DatabaseReady"
+	case progressing:
+		return "Rollout in progress: see Progressing"
+	case !available:
+		return "Replicas are not available yet"
+	}
+	return "Not ready"
+}
+
+// updateStatus writes the computed status when it differs from the current
+// one, and emits the Warning events that mark a condition turning bad.
+func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, obs observation) error {
+	next := computeStatus(ds, obs, metav1.NewTime(c.now()))
+	c.emitTransitionEvents(ds, next)
+	if equality.Semantic.DeepEqual(ds.Status, next) {
+		return nil
+	}
+	return c.writeStatus(ctx, ds, next)
+}
+
+// writeStatus writes status through the status subresource, retrying on a
+// conflict against the latest object.
+func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, status dittov1alpha1.DittoServerStatus) error {
+	client := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace)
+	obj := ds.DeepCopy()
+	first := true
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !first {
+			c.metrics.countConflict(apierrors.NewConflict(dittov1alpha1.Resource("dittoservers"), ds.Name, nil))
+			latest, err := client.Get(ctx, ds.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if latest.UID != ds.UID {
+				return nil
+			}
+			obj = latest
+		}
+		first = false
+		obj.Status = status
+		_, err := client.UpdateStatus(ctx, obj, updateOpts)
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err == nil {
+		klog.FromContext(ctx).V(2).Info("Status updated", "phase", status.Phase)
+	}
+	return err
+}
+
+// emitTransitionEvents emits one Warning when ConfigReady or DatabaseReady
+// turns False or changes its reason or message; never on a repeat.
+func (c *Controller) emitTransitionEvents(ds *dittov1alpha1.DittoServer, next dittov1alpha1.DittoServerStatus) {
+	for _, t := range []string{ConditionConfigReady, ConditionDatabaseReady} {
+		n := meta.FindStatusCondition(next.Conditions, t)
+		if n == nil || n.Status != metav1.ConditionFalse {
+			continue
+		}
+		o := meta.FindStatusCondition(ds.Status.Conditions, t)
+		if o != nil && o.Status == n.Status && o.Reason == n.Reason && o.Message == n.Message {
+			continue
+		}
+		c.recorder.Event(ds, corev1.EventTypeWarning, n.Reason, n.Message)
+	}
+}

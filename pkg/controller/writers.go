@@ -1,0 +1,95 @@
+package controller
+
+import (
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The write path of each kind of child, built on the generic ensure.
+
+func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
+	return writer[*corev1.ConfigMap]{
+		kind:   "ConfigMap",
+		cached: func(ns, name string) (*corev1.ConfigMap, error) { return c.cmLister.ConfigMaps(ns).Get(name) },
+		live: func(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
+			return c.kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		create: func(ctx context.Context, o *corev1.ConfigMap) (*corev1.ConfigMap, error) {
+			return c.kube.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, createOpts)
+		},
+		update: func(ctx context.Context, o *corev1.ConfigMap) (*corev1.ConfigMap, error) {
+			return c.kube.CoreV1().ConfigMaps(o.Namespace).Update(ctx, o, updateOpts)
+		},
+	}
+}
+
+func (c *Controller) serviceWriter() writer[*corev1.Service] {
+	return writer[*corev1.Service]{
+		kind:   "Service",
+		cached: func(ns, name string) (*corev1.Service, error) { return c.svcLister.Services(ns).Get(name) },
+		live: func(ctx context.Context, ns, name string) (*corev1.Service, error) {
+			return c.kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		create: func(ctx context.Context, o *corev1.Service) (*corev1.Service, error) {
+			return c.kube.CoreV1().Services(o.Namespace).Create(ctx, o, createOpts)
+		},
+		update: func(ctx context.Context, o *corev1.Service) (*corev1.Service, error) {
+			return c.kube.CoreV1().Services(o.Namespace).Update(ctx, o, updateOpts)
+		},
+		preserve: preserveServiceAllocations,
+	}
+}
+
+// preserveServiceAllocations keeps what the API server allocated: cluster
+// IPs and families (immutable) and node ports (else they would move).
+func preserveServiceAllocations(desired, existing *corev1.Service) {
+	if desired.Spec.ClusterIP == "" || desired.Spec.ClusterIP == existing.Spec.ClusterIP {
+		desired.Spec.ClusterIP = existing.Spec.ClusterIP
+		desired.Spec.ClusterIPs = existing.Spec.ClusterIPs
+		if desired.Spec.IPFamilies == nil {
+			desired.Spec.IPFamilies = existing.Spec.IPFamilies
+		}
+		if desired.Spec.IPFamilyPolicy == nil {
+			desired.Spec.IPFamilyPolicy = existing.Spec.IPFamilyPolicy
+		}
+	}
+	if desired.Spec.Type == existing.Spec.Type && desired.Spec.HealthCheckNodePort == 0 {
+		desired.Spec.HealthCheckNodePort = existing.Spec.HealthCheckNodePort
+	}
+	if desired.Spec.Type == corev1.ServiceTypeClusterIP {
+		return
+	}
+	nodePorts := map[string]int32{}
+	for _, p := range existing.Spec.Ports {
+		nodePorts[p.Name] = p.NodePort
+	}
+	for i := range desired.Spec.Ports {
+		if desired.Spec.Ports[i].NodePort == 0 {
+			desired.Spec.Ports[i].NodePort = nodePorts[desired.Spec.Ports[i].Name]
+		}
+	}
+}
+
+func (c *Controller) statefulSetWriter() writer[*appsv1.StatefulSet] {
+	return writer[*appsv1.StatefulSet]{
+		kind:   "StatefulSet",
+		cached: func(ns, name string) (*appsv1.StatefulSet, error) { return c.stsLister.StatefulSets(ns).Get(name) },
+		live: func(ctx context.Context, ns, name string) (*appsv1.StatefulSet, error) {
+			return c.kube.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		create: func(ctx context.Context, o *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
+			return c.kube.AppsV1().StatefulSets(o.Namespace).Create(ctx, o, createOpts)
+		},
+		update: func(ctx context.Context, o *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
+			return c.kube.AppsV1().StatefulSets(o.Namespace).Update(ctx, o, updateOpts)
+		},
+	}
+}
+
+var (
+	createOpts = metav1.CreateOptions{FieldManager: FieldManager}
+	updateOpts = metav1.UpdateOptions{FieldManager: FieldManager}
+)
