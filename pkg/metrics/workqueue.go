@@ -35,7 +35,9 @@ type provider struct {
 	latency, workDuration      *prometheus.HistogramVec
 }
 
-func (p *provider) NewDepthMetric(name string) workqueue.GaugeMetric { return p.depth.WithLabelValues(name) }
+func (p *provider) NewDepthMetric(name string) workqueue.GaugeMetric {
+	return p.depth.WithLabelValues(name)
+}
 func (p *provider) NewAddsMetric(name string) workqueue.CounterMetric {
 	return p.adds.WithLabelValues(name)
 }
