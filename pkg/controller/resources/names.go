@@ -1,0 +1,30 @@
+package resources
+
+import (
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+)
+
+// Keys of the Secrets the operator generates.
+const (
+	JWTSecretKey     = "jwt-secret"
+	AdminPasswordKey = "password"
+)
+
+// Names of the objects a DittoServer produces.
+func JWTSecretName(ds *dittov1alpha1.DittoServer) string       { return ds.Name + "-jwt" }
+func AdminSecretName(ds *dittov1alpha1.DittoServer) string     { return ds.Name + "-admin" }
+func ConfigMapName(ds *dittov1alpha1.DittoServer) string       { return ds.Name + "-config" }
+func HeadlessServiceName(ds *dittov1alpha1.DittoServer) string { return ds.Name + "-headless" }
+func FileServiceName(ds *dittov1alpha1.DittoServer) string     { return ds.Name + "-file" }
+func APIServiceName(ds *dittov1alpha1.DittoServer) string      { return ds.Name + "-api" }
+func MetricsServiceName(ds *dittov1alpha1.DittoServer) string  { return ds.Name + "-metrics" }
+func StatefulSetName(ds *dittov1alpha1.DittoServer) string     { return ds.Name }
+func PerconaClusterName(ds *dittov1alpha1.DittoServer) string  { return ds.Name + "-postgres" }
+
+// PerconaUserSecretName is the Secret the Percona operator writes for the dittofs user.
+func PerconaUserSecretName(ds *dittov1alpha1.DittoServer) string {
+	return PerconaClusterName(ds) + "-pguser-" + PerconaUser
+}
+
+// PerconaUser is the PostgreSQL user created for DittoFS in a Percona cluster.
+const PerconaUser = "dittofs"

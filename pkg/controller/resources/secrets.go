@@ -1,0 +1,97 @@
+package resources
+
+import (
+	"crypto/rand"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+)
+
+// Lengths of the generated values. The server refuses a JWT secret shorter
+// than 32 characters and an admin password outside 8–72 characters.
+const (
+	JWTSecretLength     = 48
+	AdminPasswordLength = 32
+)
+
+// JWTSecret is the generated Secret <name>-jwt holding value, created only
+// when the user references no JWT Secret. The controller generates value
+// (RandomString) once and never rotates it: a new one would invalidate
+// every token.
+func JWTSecret(ds *dittov1alpha1.DittoServer, value string) *corev1.Secret {
+	return generatedSecret(ds, JWTSecretName(ds), JWTSecretKey, value)
+}
+
+// AdminSecret is the generated Secret <name>-admin with the initial admin
+// password. The server reads it only on its very first start.
+func AdminSecret(ds *dittov1alpha1.DittoServer, password string) *corev1.Secret {
+	return generatedSecret(ds, AdminSecretName(ds), AdminPasswordKey, password)
+}
+
+func generatedSecret(ds *dittov1alpha1.DittoServer, name, key, value string) *corev1.Secret {
+	return &corev1.Secret{
+		TypeMeta:   typeMeta("v1", "Secret"),
+		ObjectMeta: objectMeta(ds, name, ComponentCredentials),
+		Type:       corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{key: []byte(value)},
+	}
+}
+
+// JWTSecretSelector is where the JWT signing secret comes from: the user's
+// spec.identity.jwt.secretRef, or the generated Secret.
+func JWTSecretSelector(ds *dittov1alpha1.DittoServer) corev1.SecretKeySelector {
+	if j := jwtSpec(ds); j != nil && j.SecretRef != nil && j.SecretRef.Name != "" {
+		return *j.SecretRef.DeepCopy()
+	}
+	return corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: JWTSecretName(ds)},
+		Key:                  JWTSecretKey,
+	}
+}
+
+// AdminPasswordSelector is where the initial admin password comes from: the
+// user's spec.identity.admin.passwordSecretRef, or the generated Secret.
+func AdminPasswordSelector(ds *dittov1alpha1.DittoServer) corev1.SecretKeySelector {
+	if id := ds.Spec.Identity; id != nil && id.Admin != nil && id.Admin.PasswordSecretRef != nil && id.Admin.PasswordSecretRef.Name != "" {
+		return *id.Admin.PasswordSecretRef.DeepCopy()
+	}
+	return corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: AdminSecretName(ds)},
+		Key:                  AdminPasswordKey,
+	}
+}
+
+// PostgresSecretName is the Secret with host, port, user, password and
+// dbname: the Percona user Secret, the user's spec.database.postgresSecretRef,
+// or "" when the server uses SQLite.
+func PostgresSecretName(ds *dittov1alpha1.DittoServer) string {
+	switch {
+	case PerconaEnabled(ds):
+		return PerconaUserSecretName(ds)
+	case UsesPostgres(ds) && ds.Spec.Database.PostgresSecretRef != nil:
+		return ds.Spec.Database.PostgresSecretRef.Name
+	}
+	return ""
+}
+
+// urlSafe has 64 characters, so a random byte masked to 6 bits picks one
+// without bias.
+const urlSafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// RandomString returns n characters from crypto/rand in the URL-safe
+// alphabet: safe in env vars, YAML, URLs and shells without quoting.
+func RandomString(n int) (string, error) {
+	if n < 0 {
+		return "", fmt.Errorf("random string of negative length %d", n)
+	}
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("read random bytes: %w", err)
+	}
+	for i := range b {
+		b[i] = urlSafe[b[i]&63]
+	}
+	return string(b), nil
+}

@@ -1,0 +1,106 @@
+package resources
+
+import (
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+)
+
+// Names of the container ports. Services target them by name, so a Service
+// port (2049, 445, …) can differ from the unprivileged port the server binds.
+const (
+	PortNameAPI     = "api"
+	PortNameNFS     = "nfs"
+	PortNameSMB     = "smb"
+	PortNameMetrics = "metrics"
+)
+
+// The ports the server's adapters listen on in the container. They live in
+// the server's database, not in config.yaml; the server runs as non-root and
+// cannot bind 2049 or 445.
+const (
+	ContainerNFSPort int32 = 12049
+	ContainerSMBPort int32 = 1445
+)
+
+// HeadlessService gives the StatefulSet's pod a stable DNS name. Clients of a
+// headless Service reach the pod directly, so its ports are the container's.
+// Not-ready addresses are published so the name resolves while the server starts.
+func HeadlessService(ds *dittov1alpha1.DittoServer) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   typeMeta("v1", "Service"),
+		ObjectMeta: objectMeta(ds, HeadlessServiceName(ds), ComponentServer),
+		Spec: corev1.ServiceSpec{
+			Type:                     corev1.ServiceTypeClusterIP,
+			ClusterIP:                corev1.ClusterIPNone,
+			PublishNotReadyAddresses: true,
+			Selector:                 SelectorLabels(ds),
+			Ports: []corev1.ServicePort{
+				servicePort(PortNameAPI, APIPort(ds)),
+				servicePort(PortNameNFS, ContainerNFSPort),
+			},
+		},
+	}
+}
+
+// FileService exposes the file protocols: NFS, and SMB when enabled, with the
+// type and annotations of spec.service (a LoadBalancer's settings, typically).
+func FileService(ds *dittov1alpha1.DittoServer) *corev1.Service {
+	svc := &corev1.Service{
+		TypeMeta:   typeMeta("v1", "Service"),
+		ObjectMeta: objectMeta(ds, FileServiceName(ds), ComponentServer),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: SelectorLabels(ds),
+			Ports:    []corev1.ServicePort{servicePort(PortNameNFS, NFSPort(ds))},
+		},
+	}
+	if s := ds.Spec.Service; s != nil {
+		if s.Type != "" {
+			svc.Spec.Type = s.Type
+		}
+		if len(s.Annotations) > 0 {
+			svc.Annotations = maps.Clone(s.Annotations)
+		}
+	}
+	if SMBEnabled(ds) {
+		svc.Spec.Ports = append(svc.Spec.Ports, servicePort(PortNameSMB, SMBPort(ds)))
+	}
+	return svc
+}
+
+// APIService exposes the REST API inside the cluster.
+func APIService(ds *dittov1alpha1.DittoServer) *corev1.Service {
+	return clusterIPService(ds, APIServiceName(ds), ComponentServer, servicePort(PortNameAPI, APIPort(ds)))
+}
+
+// MetricsService exposes the Prometheus endpoint; the controller creates it
+// only while metrics are enabled and deletes it otherwise.
+func MetricsService(ds *dittov1alpha1.DittoServer) *corev1.Service {
+	return clusterIPService(ds, MetricsServiceName(ds), ComponentMetrics, servicePort(PortNameMetrics, MetricsPort(ds)))
+}
+
+func clusterIPService(ds *dittov1alpha1.DittoServer, name, component string, port corev1.ServicePort) *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   typeMeta("v1", "Service"),
+		ObjectMeta: objectMeta(ds, name, component),
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: SelectorLabels(ds),
+			Ports:    []corev1.ServicePort{port},
+		},
+	}
+}
+
+// servicePort forwards port to the container port of the same name.
+func servicePort(name string, port int32) corev1.ServicePort {
+	return corev1.ServicePort{
+		Name:       name,
+		Protocol:   corev1.ProtocolTCP,
+		Port:       port,
+		TargetPort: intstr.FromString(name),
+	}
+}
