@@ -1,0 +1,257 @@
+//go:build realdfs
+
+// The samples' rendered objects run against the real DittoFS server (the dfs
+// binary, in the harness of test/dfs, which needs root). Run with
+//
+//	go test -tags realdfs -run RealServer ./pkg/controller/resources
+package resources
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/test/dfs"
+	"github.com/dittofs/dittofs-operator/test/pgtest"
+)
+
+const (
+	realJWT      = "real-server-jwt-secret-0123456789abcdefghij"
+	realPassword = "Real-Server-Pa55word"
+)
+
+// TestRealServerRunsEverySample: for each sample, the pod the StatefulSet
+// describes starts with the ConfigMap and Secrets the operator provides,
+// passes its startup, readiness and liveness probes as declared, lets the
+// admin log in with the password from the Secret, keeps the control plane
+// where the sample says, and exits cleanly on SIGTERM within its grace period.
+func TestRealServerRunsEverySample(t *testing.T) {
+	bin, err := dfs.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		pgOnce sync.Once
+		pg     *pgtest.Server
+	)
+	postgres := func(t *testing.T) *pgtest.Server {
+		pgOnce.Do(func() {
+			if pg, err = pgtest.Start(context.Background(), pgtest.Options{}); err != nil {
+				t.Fatalf("start PostgreSQL: %v", err)
+			}
+		})
+		return pg
+	}
+	t.Cleanup(func() {
+		if pg != nil {
+			pg.Stop()
+		}
+	})
+	schema := loadCRD(t)
+	for _, s := range loadSamples(t) {
+		t.Run(s.name, func(t *testing.T) {
+			schema.admit(s.raw)
+			ds := fromMap(t, s.raw)
+			// The harness shares the host's network: move the HTTP listeners to free ports.
+			apiPort, metricsPort := freePort(t), freePort(t)
+			ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort))}
+			if ds.Spec.Metrics != nil {
+				ds.Spec.Metrics.Port = ptr.To(int32(metricsPort))
+			}
+			secrets := sampleSecrets(ds)
+			if UsesPostgres(ds) {
+				db := strings.ReplaceAll(ds.Name, "-", "_")
+				pg := postgres(t)
+				if err := pg.CreateUserAndDB(db, "Pg-"+realPassword, db); err != nil {
+					t.Fatal(err)
+				}
+				secrets[PostgresSecretName(ds)] = map[string][]byte{
+					"host": []byte(pg.Host()), "port": []byte(strconv.Itoa(pg.Port())),
+					"user": []byte(db), "password": []byte("Pg-" + realPassword), "dbname": []byte(db),
+				}
+			}
+			runSample(t, bin, ds, secrets, apiPort)
+			if UsesPostgres(ds) {
+				db := strings.ReplaceAll(ds.Name, "-", "_")
+				if tables, err := pg.Tables(db); err != nil || !slices.Contains(tables, "users") {
+					t.Errorf("control-plane tables in PostgreSQL database %s: %v %v", db, tables, err)
+				}
+			}
+		})
+	}
+}
+
+// sampleSecrets are the Secrets the operator generates or the user provides.
+func sampleSecrets(ds *dittov1alpha1.DittoServer) map[string]map[string][]byte {
+	secrets := map[string]map[string][]byte{}
+	put := func(sel corev1.SecretKeySelector, v string) {
+		if secrets[sel.Name] == nil {
+			secrets[sel.Name] = map[string][]byte{}
+		}
+		secrets[sel.Name][sel.Key] = []byte(v)
+	}
+	put(JWTSecretSelector(ds), realJWT)
+	put(AdminPasswordSelector(ds), realPassword)
+	if s3 := ds.Spec.S3; s3 != nil && s3.CredentialsSecretRef != nil {
+		ref := s3.CredentialsSecretRef
+		put(keyOf(ref.SecretName, ref.AccessKeyIDKey), "AKIAEXAMPLE")
+		put(keyOf(ref.SecretName, ref.SecretAccessKeyKey), "example-secret-access-key")
+	}
+	return secrets
+}
+
+func runSample(t *testing.T, bin string, ds *dittov1alpha1.DittoServer, secrets map[string]map[string][]byte, apiPort int) {
+	in := inputsFor(ds)
+	cfg, err := ConfigYAML(ds, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts, err := StatefulSet(ds, in, ConfigHash(cfg, in.SecretVersions))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, base := map[string]string{}, t.TempDir()
+	for _, c := range sts.Spec.VolumeClaimTemplates {
+		dirs[c.Name] = filepath.Join(base, c.Name)
+	}
+	pod := sts.Spec.Template.Spec
+	opts, c, err := dfs.PodOptions(&pod, ContainerName, dfs.PodInputs{
+		Binary: bin, PodName: ds.Name + "-0", Namespace: ds.Namespace,
+		ConfigMaps: map[string]map[string]string{ConfigMapName(ds): {ConfigFileKey: string(cfg)}},
+		Secrets:    secrets, VolumeDirs: dirs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := dfs.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Close()
+		if t.Failed() {
+			t.Logf("dfs output:\n%s", p.Logs())
+		}
+	})
+
+	var wg sync.WaitGroup
+	for name, pr := range map[string]*corev1.Probe{"startup": c.StartupProbe, "readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := p.RunProbe(context.Background(), pr, c.Ports)
+			if !r.Passed {
+				t.Errorf("%s probe failed after %d attempts: %v", name, r.Attempts, r.LastErr)
+			}
+		}()
+	}
+	wg.Wait()
+	if _, status, err := dfs.Login(apiPort, "admin", realPassword); err != nil {
+		t.Errorf("admin login: status %d: %v", status, err)
+	}
+	h, _, err := dfs.GetHealth(apiPort, HealthPath)
+	if err != nil || h.Data["control_plane_db"] != "reachable" {
+		t.Errorf("/health %+v: %v", h, err)
+	}
+	if !UsesPostgres(ds) {
+		rel := strings.TrimPrefix(SQLitePath(ds), DataDir+"/"+VolumeControlPlane+"/")
+		if _, err := os.Stat(filepath.Join(dirs[VolumeControlPlane], rel)); err != nil {
+			t.Errorf("SQLite database not on the control-plane volume: %v", err)
+		}
+	}
+	grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
+	code, took, err := p.Stop(syscall.SIGTERM, grace)
+	if err != nil || code != 0 {
+		t.Errorf("SIGTERM: exit %d after %s (grace %s): %v", code, took, grace, err)
+	}
+	t.Logf("probes passed, admin logged in, SIGTERM → exit %d in %s", code, took.Round(time.Millisecond))
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := dfs.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRealServerServiceLinks is why the pod sets enableServiceLinks: false.
+// With Service links, a DittoServer named "dittofs" with metrics enabled gets
+// DITTOFS_METRICS_PORT=tcp://<ip>:<port> from its own metrics Service; the
+// server reads it as metrics.port and refuses to start.
+func TestRealServerServiceLinks(t *testing.T) {
+	bin, err := dfs.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiPort := freePort(t)
+	ds := withIdentity(&dittov1alpha1.DittoServer{})
+	ds.Name = "dittofs"
+	ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort))}
+	ds.Spec.Metrics = &dittov1alpha1.MetricsSpec{Enabled: true, Port: ptr.To(int32(freePort(t)))}
+	ds.Spec.Storage.MetadataSize = resource.MustParse("1Gi")
+	in := inputsFor(ds)
+	cfg, err := ConfigYAML(ds, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts, err := StatefulSet(ds, in, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts.Spec.Template.Spec.EnableServiceLinks == nil || *sts.Spec.Template.Spec.EnableServiceLinks {
+		t.Errorf("enableServiceLinks is not false")
+	}
+	dirs, base := map[string]string{}, t.TempDir()
+	for _, c := range sts.Spec.VolumeClaimTemplates {
+		dirs[c.Name] = filepath.Join(base, c.Name)
+	}
+	opts, _, err := dfs.PodOptions(&sts.Spec.Template.Spec, ContainerName, dfs.PodInputs{
+		Binary: bin, PodName: "dittofs-0", Namespace: ds.Namespace,
+		ConfigMaps: map[string]map[string]string{ConfigMapName(ds): {ConfigFileKey: string(cfg)}},
+		Secrets:    sampleSecrets(ds), VolumeDirs: dirs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the kubelet adds for the Service dittofs-metrics with links enabled.
+	for k, v := range map[string]string{
+		"DITTOFS_METRICS_SERVICE_HOST": "10.96.0.10", "DITTOFS_METRICS_SERVICE_PORT": "9090",
+		"DITTOFS_METRICS_PORT":                 "tcp://10.96.0.10:9090",
+		"DITTOFS_METRICS_PORT_9090_TCP":        "tcp://10.96.0.10:9090",
+		"DITTOFS_METRICS_PORT_9090_TCP_ADDR":   "10.96.0.10",
+		"DITTOFS_METRICS_PORT_9090_TCP_PORT":   "9090",
+		"DITTOFS_METRICS_PORT_9090_TCP_PROTO":  "tcp",
+		"DITTOFS_METRICS_SERVICE_PORT_METRICS": "9090",
+	} {
+		opts.Env[k] = v
+	}
+	p, err := dfs.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	code, exited := p.Wait(60 * time.Second)
+	if !exited || code == 0 {
+		t.Fatalf("the server ran with Service-link variables (exited %v, code %d)", exited, code)
+	}
+	t.Logf("with Service links the server exits with code %d:\n%s", code, tail(p.Logs(), 3))
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
