@@ -95,8 +95,13 @@ func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer
 		c.recorder.Event(ds, corev1.EventTypeNormal, ReasonDeleting, "DittoServer is being deleted, cleaning up resources")
 		status := *ds.Status.DeepCopy()
 		status.Phase = dittov1alpha1.PhaseDeleting
-		if err := c.writeStatus(ctx, ds, status); err != nil {
+		written, err := c.writeStatus(ctx, ds, status)
+		switch {
+		case err != nil:
 			logger.V(2).Info("Could not record the Deleting phase", "err", err)
+		case written != nil:
+			// The finalizer patch is guarded by the new resourceVersion.
+			ds = written
 		}
 	}
 

@@ -151,14 +151,17 @@ func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoSe
 	if equality.Semantic.DeepEqual(ds.Status, next) {
 		return nil
 	}
-	return c.writeStatus(ctx, ds, next)
+	_, err := c.writeStatus(ctx, ds, next)
+	return err
 }
 
 // writeStatus writes status through the status subresource, retrying on a
-// conflict against the latest object.
-func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, status dittov1alpha1.DittoServerStatus) error {
+// conflict against the latest object. It returns the object as written (nil
+// when the DittoServer is gone), whose resourceVersion a later write needs.
+func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, status dittov1alpha1.DittoServerStatus) (*dittov1alpha1.DittoServer, error) {
 	client := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace)
 	obj := ds.DeepCopy()
+	var written *dittov1alpha1.DittoServer
 	first := true
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !first {
@@ -174,16 +177,18 @@ func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoSer
 		}
 		first = false
 		obj.Status = status
-		_, err := client.UpdateStatus(ctx, obj, updateOpts)
+		var err error
+		written, err = client.UpdateStatus(ctx, obj, updateOpts)
 		return err
 	})
 	if apierrors.IsNotFound(err) {
-		return nil
+		return nil, nil
 	}
-	if err == nil {
-		klog.FromContext(ctx).V(2).Info("Status updated", "phase", status.Phase)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	klog.FromContext(ctx).V(2).Info("Status updated", "phase", status.Phase)
+	return written, nil
 }
 
 // emitTransitionEvents emits one Warning when ConfigReady or DatabaseReady
