@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -166,3 +167,5 @@ func toYAML(t testing.TB, obj any) []byte {
 	}
 	return b
 }
+
+func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
