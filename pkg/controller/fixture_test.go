@@ -289,12 +289,13 @@ func (f *fixture) clear() {
 	f.events()
 }
 
-// converge syncs and catches up until a pass writes nothing, as the
+// converge catches up and syncs until a pass writes nothing, as the
 // informers' events would drive the controller, and fails if that takes
 // more than a few passes or a pass fails.
 func (f *fixture) converge() {
 	f.t.Helper()
 	for pass := 1; pass <= 4; pass++ {
+		f.catchUp()
 		if err := f.sync(); err != nil {
 			f.t.Fatalf("converge: pass %d: %v", pass, err)
 		}
