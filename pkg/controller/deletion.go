@@ -134,19 +134,24 @@ func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer
 // mustKeep reports that a failure left a cluster the user wants kept still
 // owned by this DittoServer.
 func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.DittoServer) (mustKeep bool, err error) {
+	// The cluster is looked for even when spec.percona is no longer enabled
+	// (which also clears status.perconaClusterName): a cluster created earlier
+	// is still owned by this DittoServer, and releasing the finalizer would let
+	// the garbage collector delete it.
 	name := ds.Status.PerconaClusterName
-	if name == "" && resources.PerconaEnabled(ds) {
+	if name == "" {
 		name = resources.PerconaClusterName(ds)
 	}
-	if name == "" {
-		return false, nil
-	}
+	usedPercona := ds.Status.PerconaClusterName != "" || ds.Spec.Percona != nil
 	keep := ds.Spec.Percona == nil || !ds.Spec.Percona.DeleteWithServer
 	lister, state := c.percona.Lister()
 	switch state {
 	case perconaNotInstalled:
 		return false, nil
 	case perconaSyncing:
+		if !usedPercona {
+			return false, nil // never ran a cluster: nothing to wait for
+		}
 		return keep, fmt.Errorf("the PerconaPGCluster cache has not synced yet")
 	}
 	obj, err := lister.ByNamespace(ds.Namespace).Get(name)
