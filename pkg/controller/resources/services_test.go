@@ -27,7 +27,9 @@ func containerPortList(ds *dittov1alpha1.DittoServer) []string {
 	return out
 }
 
-// SMB and metrics appear on the container and the Services only when enabled.
+// SMB and metrics appear on the Services only when enabled. The container
+// always declares SMB, on which the server always listens; metrics only
+// when enabled.
 func TestPortsOnlyWhenEnabled(t *testing.T) {
 	for _, tc := range []struct {
 		name                 string
@@ -38,12 +40,12 @@ func TestPortsOnlyWhenEnabled(t *testing.T) {
 		{
 			name:      "defaults: API and NFS",
 			mutate:    func(*dittov1alpha1.DittoServer) {},
-			container: []string{"api=8080", "nfs=12049"}, file: []string{"nfs=2049→nfs"}, api: []string{"api=8080→api"},
+			container: []string{"api=8080", "nfs=12049", "smb=1445"}, file: []string{"nfs=2049→nfs"}, api: []string{"api=8080→api"},
 		},
 		{
 			name:      "SMB configured but disabled",
 			mutate:    func(ds *dittov1alpha1.DittoServer) { ds.Spec.SMB = &dittov1alpha1.SMBSpec{Port: ptr.To[int32](4450)} },
-			container: []string{"api=8080", "nfs=12049"}, file: []string{"nfs=2049→nfs"}, api: []string{"api=8080→api"},
+			container: []string{"api=8080", "nfs=12049", "smb=1445"}, file: []string{"nfs=2049→nfs"}, api: []string{"api=8080→api"},
 		},
 		{
 			name: "SMB enabled on a custom port, custom NFS port",
@@ -59,7 +61,7 @@ func TestPortsOnlyWhenEnabled(t *testing.T) {
 			mutate: func(ds *dittov1alpha1.DittoServer) {
 				ds.Spec.Metrics = &dittov1alpha1.MetricsSpec{Port: ptr.To[int32](9100)}
 			},
-			container: []string{"api=8080", "nfs=12049"}, file: []string{"nfs=2049→nfs"}, api: []string{"api=8080→api"},
+			container: []string{"api=8080", "nfs=12049", "smb=1445"}, file: []string{"nfs=2049→nfs"}, api: []string{"api=8080→api"},
 		},
 		{
 			name: "metrics enabled, API moved",
@@ -67,7 +69,7 @@ func TestPortsOnlyWhenEnabled(t *testing.T) {
 				ds.Spec.Metrics = &dittov1alpha1.MetricsSpec{Enabled: true, Port: ptr.To[int32](9100)}
 				ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To[int32](8443)}
 			},
-			container: []string{"api=8443", "nfs=12049", "metrics=9100"},
+			container: []string{"api=8443", "nfs=12049", "smb=1445", "metrics=9100"},
 			file:      []string{"nfs=2049→nfs"}, api: []string{"api=8443→api"}, metricsService: true,
 		},
 	} {

@@ -114,16 +114,16 @@ func serverContainer(ds *dittov1alpha1.DittoServer, in Inputs) corev1.Container 
 	}
 }
 
-// containerPorts: the server always listens on NFS and SMB (the adapters are
-// created on first start); the SMB and metrics ports are declared only when
-// exposed, so nothing routes to a port the user did not ask for.
+// containerPorts are the ports the server listens on. It always listens on
+// NFS and SMB, on all interfaces (the adapters are created on first start,
+// whatever the configuration), so both are declared; only the Services
+// decide what is exposed, and the file Service carries SMB only when it is
+// enabled. The metrics port exists only when metrics are enabled.
 func containerPorts(ds *dittov1alpha1.DittoServer) []corev1.ContainerPort {
 	ports := []corev1.ContainerPort{
 		containerPort(PortNameAPI, APIPort(ds)),
 		containerPort(PortNameNFS, ContainerNFSPort),
-	}
-	if SMBEnabled(ds) {
-		ports = append(ports, containerPort(PortNameSMB, ContainerSMBPort))
+		containerPort(PortNameSMB, ContainerSMBPort),
 	}
 	if MetricsEnabled(ds) {
 		ports = append(ports, containerPort(PortNameMetrics, MetricsPort(ds)))
