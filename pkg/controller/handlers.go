@@ -148,8 +148,9 @@ func (c *Controller) enqueueByIndex(index, value string) {
 	}
 }
 
-// handleStorageClass requeues the DittoServers that name the StorageClass, so
-// that creating a missing class resumes them at once.
+// handleStorageClass requeues the DittoServers that name the StorageClass
+// (for their volumes or their Percona cluster's), so that creating a missing
+// class resumes them at once.
 func (c *Controller) handleStorageClass(obj interface{}) {
 	m, ok := metaOf(obj)
 	if !ok {
@@ -161,8 +162,11 @@ func (c *Controller) handleStorageClass(obj interface{}) {
 		return
 	}
 	for _, ds := range all {
-		if sc := ds.Spec.Storage.StorageClassName; sc != nil && *sc == m.GetName() {
-			c.enqueue(cache.ObjectName{Namespace: ds.Namespace, Name: ds.Name})
+		for _, sc := range []*string{ds.Spec.Storage.StorageClassName, perconaStorageClass(ds)} {
+			if sc != nil && *sc == m.GetName() {
+				c.enqueue(cache.ObjectName{Namespace: ds.Namespace, Name: ds.Name})
+				break
+			}
 		}
 	}
 }
