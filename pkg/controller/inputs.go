@@ -90,10 +90,14 @@ func adminSelector(ds *dittov1alpha1.DittoServer) corev1.SecretKeySelector {
 	return secretKey(resources.AdminSecretName(ds), resources.AdminPasswordKey)
 }
 
-// checkSpec finds what in the spec cannot be realised: missing Secrets or
-// keys, a missing StorageClass, an invalid grace-period override. It returns
-// the versions of the user's Secrets for the config hash.
+// checkSpec finds what in the spec cannot be realised: a name the children
+// cannot carry, missing Secrets or keys, a missing StorageClass, an invalid
+// grace-period override. It returns the versions of the user's Secrets for
+// the config hash.
 func (c *Controller) checkSpec(ctx context.Context, ds *dittov1alpha1.DittoServer) (map[string]string, *problem, error) {
+	if err := resources.ValidateName(ds); err != nil {
+		return nil, &problem{ReasonInvalidSpec, err.Error()}, nil
+	}
 	if _, err := resources.TerminationGracePeriodSeconds(ds); err != nil {
 		return nil, &problem{ReasonInvalidSpec, err.Error()}, nil
 	}

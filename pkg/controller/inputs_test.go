@@ -13,6 +13,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -154,4 +155,33 @@ func TestSecretDeletedUnderARunningServer(t *testing.T) {
 	expectErr(t, f.sync(), errWaiting)
 	expectActions(t, f.actions())
 	expectEvents(t, f.events())
+}
+
+// A name the API server accepts for a DittoServer but not for its Services
+// is refused before anything is created.
+func TestInvalidNameIsRefused(t *testing.T) {
+	for _, name := range []string{"my.nas", "n" + strings.Repeat("a", 60)} {
+		t.Run(name[:6], func(t *testing.T) {
+			ds := newDittoServer(withFinalizer, func(ds *dittov1alpha1.DittoServer) { ds.Name = name })
+			f := newFixture(t, false, ds)
+			key := cache.ObjectName{Namespace: testNamespace, Name: name}
+			for pass := 1; pass <= 2; pass++ {
+				f.clear()
+				expectErr(t, f.c.sync(f.ctx, key), errWaiting)
+				if pass == 1 {
+					expectActions(t, f.actions(), "update dittoservers/status "+name)
+					expectEvents(t, f.events(), `Warning InvalidSpec metadata.name "`+name+`"`)
+				} else {
+					expectActions(t, f.actions())
+					expectEvents(t, f.events())
+				}
+				f.catchUp()
+			}
+			got, err := f.ditto.Get(gvrDittoServers, testNamespace, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectStatus(t, got.(*dittov1alpha1.DittoServer), dittov1alpha1.PhaseFailed, "ConfigReady=False/InvalidSpec")
+		})
+	}
 }
