@@ -8,7 +8,9 @@ package resources
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -254,4 +256,56 @@ func TestRealServerServiceLinks(t *testing.T) {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestRealWaitForPostgres runs the init container's script with the host's
+// pg_isready: it passes as soon as PostgreSQL accepts connections (here a
+// server that starts while the loop already waits) and gives up, non-zero
+// and saying why, when its budget runs out.
+func TestRealWaitForPostgres(t *testing.T) {
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_isready")
+	if len(bins) == 0 {
+		t.Fatal("pg_isready not found under /usr/lib/postgresql")
+	}
+	run := func(script string, port int) (string, error, time.Duration) {
+		cmd := exec.Command("/bin/sh", "-c", script)
+		cmd.Env = []string{"PATH=" + filepath.Dir(bins[len(bins)-1]) + ":/usr/bin:/bin",
+			"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(port), "PGUSER=dittofs", "PGPASSWORD=unused", "PGDATABASE=dittofs"}
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		return string(out), err, time.Since(start)
+	}
+
+	t.Run("gives up after its budget", func(t *testing.T) {
+		out, err, took := run(waitScript(3, 1, 1), freePort(t))
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "did not accept connections after 3 attempts") {
+			t.Fatalf("exit %v after %s:\n%s", err, took, out)
+		}
+		if took > 10*time.Second {
+			t.Errorf("took %s for a budget of about 6 s", took)
+		}
+		t.Logf("%s", out)
+	})
+
+	t.Run("passes once PostgreSQL accepts connections", func(t *testing.T) {
+		port := freePort(t)
+		started := make(chan *pgtest.Server, 1)
+		go func() {
+			time.Sleep(3 * time.Second)
+			pg, err := pgtest.Start(context.Background(), pgtest.Options{Port: port})
+			if err != nil {
+				t.Error(err)
+			}
+			started <- pg
+		}()
+		out, err, took := run(waitForPostgresScript, port)
+		if pg := <-started; pg != nil {
+			defer pg.Stop()
+		}
+		if err != nil || !strings.Contains(out, "accepts connections") || !strings.Contains(out, "attempt 1 of 60") {
+			t.Fatalf("exit %v after %s:\n%s", err, took, out)
+		}
+		t.Logf("waited %s:\n%s", took.Round(time.Second), out)
+	})
 }

@@ -27,9 +27,14 @@ const (
 	waitInterval = 5
 )
 
-// waitForPostgresScript is a bounded pg_isready loop. pg_isready only checks
+// waitForPostgresScript is the init container's bounded wait.
+var waitForPostgresScript = waitScript(waitAttempts, waitTimeout, waitInterval)
+
+// waitScript is a loop of at most attempts pg_isready calls, each bounded by
+// timeout seconds and followed by interval seconds. pg_isready only checks
 // that the server accepts connections; it does not log in.
-var waitForPostgresScript = fmt.Sprintf(`attempt=1
+func waitScript(attempts, timeout, interval int) string {
+	return fmt.Sprintf(`attempt=1
 until pg_isready --quiet --timeout=%[2]d; do
   if [ "$attempt" -ge %[1]d ]; then
     echo "wait-for-postgres: PostgreSQL at $PGHOST:$PGPORT did not accept connections after %[1]d attempts (about %[3]d s); giving up" >&2
@@ -40,7 +45,8 @@ until pg_isready --quiet --timeout=%[2]d; do
   sleep %[4]d
 done
 echo "wait-for-postgres: PostgreSQL at $PGHOST:$PGPORT accepts connections"
-`, waitAttempts, waitTimeout, waitAttempts*(waitTimeout+waitInterval), waitInterval)
+`, attempts, timeout, attempts*(timeout+interval), interval)
+}
 
 // waitForPostgres keeps the server from starting, and failing, before the
 // Percona primary accepts connections. It is hardened like the server
