@@ -68,7 +68,6 @@ func volumeClaimTemplates(ds *dittov1alpha1.DittoServer) []corev1.PersistentVolu
 	var claims []corev1.PersistentVolumeClaim
 	for _, v := range dataVolumes(ds) {
 		claims = append(claims, corev1.PersistentVolumeClaim{
-			TypeMeta: typeMeta("v1", "PersistentVolumeClaim"),
 			ObjectMeta: metav1.ObjectMeta{
 				Name:   v.name,
 				Labels: Labels(ds, ComponentStorage),
