@@ -1,0 +1,261 @@
+package operator
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options start the operator binary.
+type Options struct {
+	// Binary is the operator binary (bin/dittofs-operator).
+	Binary string
+	// Kubeconfig of the cluster.
+	Kubeconfig string
+	// Args are extra flags, e.g. --resync-period=20s or --leader-elect=true.
+	// Without --leader-elect in Args, leader election is off.
+	Args []string
+	// Log receives the operator's output (os.Stderr in `make run`); the last
+	// lines are also kept for Logs().
+	Log io.Writer
+}
+
+// Process is a running operator.
+type Process struct {
+	PID         int
+	HealthAddr  string
+	MetricsAddr string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+	mu   sync.Mutex
+	logs []string
+}
+
+// Start runs the operator with free loopback ports for health and metrics and
+// waits until /readyz answers 200 (caches synced).
+func Start(ctx context.Context, opts Options) (*Process, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{
+		HealthAddr:  "127.0.0.1:" + strconv.Itoa(ports[0]),
+		MetricsAddr: "127.0.0.1:" + strconv.Itoa(ports[1]),
+		done:        make(chan struct{}),
+	}
+	args := []string{"--kubeconfig", opts.Kubeconfig,
+		"--health-probe-bind-address", p.HealthAddr, "--metrics-bind-address", p.MetricsAddr}
+	if !hasFlag(opts.Args, "--leader-elect") {
+		args = append(args, "--leader-elect=false")
+	}
+	args = append(args, opts.Args...)
+	p.cmd = exec.Command(opts.Binary, args...)
+	pr, pw := io.Pipe()
+	p.cmd.Stdout, p.cmd.Stderr = pw, pw
+	// The operator dies with the test binary; its own process group keeps a
+	// terminal's Ctrl-C from reaching it before Stop does.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", opts.Binary, err)
+	}
+	p.PID = p.cmd.Process.Pid
+	go p.copyLogs(pr, opts.Log)
+	go func() {
+		p.err = p.cmd.Wait()
+		_ = pw.Close()
+		close(p.done)
+	}()
+	if err := p.waitReady(ctx, time.Minute); err != nil {
+		p.Stop(5 * time.Second)
+		return nil, fmt.Errorf("operator not ready: %w\n%s", err, p.Logs())
+	}
+	return p, nil
+}
+
+func (p *Process) copyLogs(r io.Reader, w io.Writer) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if w != nil {
+			fmt.Fprintln(w, line)
+		}
+		p.mu.Lock()
+		p.logs = append(p.logs, line)
+		if len(p.logs) > 5000 {
+			p.logs = p.logs[len(p.logs)-4000:]
+		}
+		p.mu.Unlock()
+	}
+}
+
+// Logs returns the operator's recent output.
+func (p *Process) Logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.logs, "\n")
+}
+
+func (p *Process) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("operator exited: %v", p.err)
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		resp, err := http.Get("http://" + p.HealthAddr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("timed out waiting for /readyz")
+}
+
+// Get fetches a path (/healthz, /readyz, /metrics) from the operator.
+func (p *Process) Get(path string) (int, string, error) {
+	addr := p.HealthAddr
+	if path == "/metrics" {
+		addr = p.MetricsAddr
+	}
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// Metric returns the sum of the samples of a metric family in /metrics whose
+// labels contain every given label (e.g. `result="error"`); 0 when absent.
+func (p *Process) Metric(name string, labels ...string) (float64, error) {
+	_, body, err := p.Get("/metrics")
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, name) || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rest := line[len(name):]
+		if rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			if !strings.Contains(rest, l) {
+				match = false
+			}
+		}
+		if !match {
+			continue
+		}
+		fields := strings.Fields(rest)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return sum, nil
+}
+
+// RSS is the operator's resident memory in bytes.
+func (p *Process) RSS() (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("VmRSS not found")
+}
+
+// Done is closed when the operator exits.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// ExitCode is the exit status after Done, or -1.
+func (p *Process) ExitCode() int {
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	default:
+		return -1
+	}
+}
+
+// Signal sends sig to the operator.
+func (p *Process) Signal(sig syscall.Signal) error { return syscall.Kill(p.PID, sig) }
+
+// Stop sends SIGTERM, waits up to timeout, then kills. It returns the exit
+// code (-1 when killed) and is safe to call more than once.
+func (p *Process) Stop(timeout time.Duration) int {
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	default:
+	}
+	_ = syscall.Kill(p.PID, syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		_ = syscall.Kill(p.PID, syscall.SIGKILL)
+		<-p.done
+		return -1
+	}
+}
+
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// freePorts reserves n distinct free loopback ports.
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
