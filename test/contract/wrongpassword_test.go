@@ -1,0 +1,101 @@
+package contract
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	"github.com/dittofs/dittofs-operator/test/dfs"
+)
+
+// TestWrongPostgresPassword: with a wrong password in the PostgreSQL Secret,
+// the pod the operator renders must fail visibly (the server exits non-zero,
+// or serves /health with the database unreachable), never run on a SQLite
+// database of its own.
+func TestWrongPostgresPassword(t *testing.T) {
+	dfsBinary(t)
+	const wrong = "Not-The-Pa55word"
+	for _, tc := range []contractSample{{"external-postgres", externalPostgres}, {"percona", perconaPostgres}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := loadSample(t, tc.name)
+			s.usePortsFreeHere(t)
+			pg := startPostgres(t)
+			var db *database
+			var playPercona perconaUser
+			var percona *perconaDB
+			if tc.db == externalPostgres {
+				db = newDatabase(t, pg, "contract_ext_user", pgPassword, "contract_ext_db")
+				db.pointAt(s.secret(t, s.ds.Spec.Database.PostgresSecretRef.Name), wrong)
+			} else {
+				percona = &perconaDB{pg: pg, password: pgPassword, secretPassword: wrong}
+				playPercona = percona.userSecret(t)
+			}
+			out := runOperator(t, s.ds, s.objects(), playPercona)
+			if percona != nil {
+				if db = percona.db; db == nil {
+					t.Fatal("the operator created no PerconaPGCluster")
+				}
+			}
+			requireNoSecretInConfigMap(t, out)
+			p := newPod(t, out)
+			if got := p.opts.Env["DITTOFS_DATABASE_POSTGRES_PASSWORD"]; got != wrong {
+				t.Fatalf("the pod's DITTOFS_DATABASE_POSTGRES_PASSWORD is %q, want the Secret's %q", got, wrong)
+			}
+			requireFailsVisibly(t, p, db)
+		})
+	}
+}
+
+// requireFailsVisibly waits, for at most the startup probe's budget, for the
+// server to exit or to answer /health, and requires that it exited non-zero
+// or reports the database unreachable, wrote nothing to the database, and
+// created no SQLite file.
+func requireFailsVisibly(t *testing.T, p *pod, db *database) {
+	t.Helper()
+	apiPort := p.port(resources.PortNameAPI)
+	p.requireProbes(t)
+	proc := p.start(t)
+	sp := p.container.StartupProbe
+	budget := time.Duration(sp.InitialDelaySeconds+sp.FailureThreshold*sp.PeriodSeconds) * time.Second
+	deadline := proc.Started.Add(budget)
+	for {
+		p.requireNoSQLite(t, proc)
+		if code, exited := proc.Exited(); exited {
+			if code == 0 {
+				t.Errorf("dfs exited with code 0 on a wrong database password")
+			}
+			t.Logf("dfs exited with code %d after %s: %s", code, time.Since(proc.Started).Round(time.Millisecond), lastError(proc.Logs()))
+			break
+		}
+		if h, status, err := dfs.GetHealth(apiPort, resources.HealthPath); err == nil {
+			if h.Data["control_plane_db"] == "reachable" {
+				t.Fatalf("dfs serves /health (%d) with control_plane_db reachable on a wrong PostgreSQL password: %+v", status, h)
+			}
+			t.Logf("dfs serves /health %d with the database %v", status, h.Data["control_plane_db"])
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dfs neither exited nor served /health within the startup budget %s", budget)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.requireNoSQLite(t, proc)
+	if tables, err := db.pg.Tables(db.name); err != nil || len(tables) != 0 {
+		t.Errorf("tables in %s after a refused login: %v %v", db.name, tables, err)
+	}
+	if !strings.Contains(proc.Logs(), "password authentication failed") {
+		t.Errorf("the server's output does not say why it failed:\n%s", tail(proc.Logs(), 10))
+	}
+}
+
+// lastError is the last output line that mentions an error.
+func lastError(logs string) string {
+	lines := strings.Split(strings.TrimSpace(logs), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(strings.ToLower(lines[i]), "error") {
+			return lines[i]
+		}
+	}
+	return tail(logs, 1)
+}
