@@ -73,18 +73,17 @@ func TestFirstSight(t *testing.T) {
 		name, key string
 		minLen    int
 	}{{"nas-jwt", resources.JWTSecretKey, resources.JWTSecretLength}, {"nas-admin", resources.AdminPasswordKey, 8}} {
-		name := g.name
-		s := f.get(f.kube, gvrSecrets, name).(*corev1.Secret)
+		s := f.get(f.kube, gvrSecrets, g.name).(*corev1.Secret)
 		if n := len(s.Data[g.key]); n < g.minLen {
-			t.Errorf("Secret %s key %s has %d characters, want at least %d", name, g.key, n, g.minLen)
+			t.Errorf("Secret %s key %s has %d characters, want at least %d", g.name, g.key, n, g.minLen)
 		}
 		if !controlledBy(s, ds) {
-			t.Errorf("Secret %s is not controlled by the DittoServer: %v", name, s.OwnerReferences)
+			t.Errorf("Secret %s is not controlled by the DittoServer: %v", g.name, s.OwnerReferences)
 		}
 	}
 
 	// Every child is what the builders make of the DittoServer and the
-	// Secrets' versions, plus the spec-hash annotation.
+	// Secrets' versions.
 	versions := map[string]string{}
 	for _, name := range []string{"nas-jwt", "nas-admin"} {
 		versions[name] = f.get(f.kube, gvrSecrets, name).(*corev1.Secret).ResourceVersion
