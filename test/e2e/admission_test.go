@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+)
+
+var dryRun = []string{metav1.DryRunAll}
+
+// Every sample in artifacts/examples is admitted by the CRD as a user would
+// install it: its Secrets are created, its DittoServer passes a server-side
+// dry run (schema, defaults and CEL rules all run; nothing is stored).
+func TestAdmissionAcceptsEverySample(t *testing.T) {
+	n := newNamespace(t, nil)
+	files, err := filepath.Glob(filepath.Join(env.root, "artifacts", "examples", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no samples in artifacts/examples (%v)", err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			objs := readSample(t, name)
+			for _, o := range objs {
+				if o.GetKind() == "Secret" {
+					n.create(o)
+				}
+			}
+			ds := sampleDittoServer(t, objs)
+			got, err := env.dyn.Resource(dittoServerGVR).Namespace(n.name).Create(t.Context(), ds, metav1.CreateOptions{DryRun: dryRun})
+			if err != nil {
+				t.Fatalf("%s: DittoServer %s rejected: %v", f, ds.GetName(), err)
+			}
+			// The API server's defaults were applied.
+			if r, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas"); r != 1 {
+				t.Errorf("defaulted spec.replicas = %d, want 1", r)
+			}
+		})
+	}
+}
+
+// Each spec the CRD must refuse is refused at admission, with a message that
+// names the offending field.
+func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
+	n := newNamespace(t, nil)
+	cases := []struct {
+		name  string
+		spec  string // merged over the minimal sample's spec
+		field string // must appear in the error and in a cause
+		msg   string // part of the expected message
+	}{
+		{"replicas 2", `replicas: 2`, "spec.replicas", "must be 0 or 1"},
+		{"metrics port equals API port", `{metrics: {enabled: true, port: 8080}}`, "spec.metrics.port", "must differ from spec.controlPlane.port"},
+		{"metrics port equals changed API port", `{controlPlane: {port: 9100}, metrics: {enabled: true, port: 9100}}`, "spec.metrics.port", "must differ from spec.controlPlane.port"},
+		{"SMB port equals NFS port", `{smb: {enabled: true, port: 2049}}`, "spec.smb.port", "must differ from spec.nfsPort"},
+		{"API port on the NFS adapter's port", `{controlPlane: {port: 12049}}`, "spec.controlPlane.port", "must not be 12049 or 1445"},
+		{"NFS port 0", `nfsPort: 0`, "spec.nfsPort", "greater than or equal to 1"},
+		{"API port 70000", `{controlPlane: {port: 70000}}`, "spec.controlPlane.port", "less than or equal to 65535"},
+		{"metrics port 0", `{metrics: {enabled: true, port: 0}}`, "spec.metrics.port", "greater than or equal to 1"},
+		{"Percona backup without bucket",
+			`{database: {type: postgres}, percona: {enabled: true, backup: {enabled: true, endpoint: s3.example.com, credentialsSecretRef: {name: s3}}}}`,
+			"spec.percona.backup.bucket", "bucket is required"},
+		{"Percona backup without endpoint",
+			`{database: {type: postgres}, percona: {enabled: true, backup: {enabled: true, bucket: b, credentialsSecretRef: {name: s3}}}}`,
+			"spec.percona.backup.endpoint", "endpoint is required"},
+		{"postgres without Secret or Percona", `{database: {type: postgres}}`, "spec.database.postgresSecretRef", "is required when spec.database.type is postgres"},
+		{"SQLite outside the control-plane volume", `{database: {sqlite: {path: /tmp/dittofs.db}}}`, "spec.database.sqlite.path", "/data/controlplane/"},
+		{"SQLite path is the volume itself", `{database: {sqlite: {path: /data/controlplane/}}}`, "spec.database.sqlite.path", "/data/controlplane/"},
+		{"shutdownTimeout 0s", `shutdownTimeout: 0s`, "spec.shutdownTimeout", "between 1s and 1h"},
+		{"liveness successThreshold 2", `{probes: {liveness: {successThreshold: 2}}}`, "spec.probes.liveness.successThreshold", "must be 1"},
+		{"startup successThreshold 2", `{probes: {startup: {successThreshold: 2}}}`, "spec.probes.startup.successThreshold", "must be 1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := sampleDittoServer(t, readSample(t, "minimal"))
+			ds.SetName("invalid")
+			mergeSpec(t, ds, tc.spec)
+			_, err := env.dyn.Resource(dittoServerGVR).Namespace(n.name).Create(t.Context(), ds, metav1.CreateOptions{DryRun: dryRun})
+			assertInvalid(t, err, tc.field, tc.msg)
+		})
+	}
+}
+
+// spec.storage cannot change once the DittoServer exists: the StatefulSet's
+// volume claim templates are immutable.
+func TestAdmissionStorageIsImmutable(t *testing.T) {
+	n := newNamespace(t, nil)
+	ds := sampleDittoServer(t, readSample(t, "minimal"))
+	mergeSpec(t, ds, `replicas: 0`) // no pod needed to test admission
+	n.create(ds)
+	client := env.dyn.Resource(dittoServerGVR).Namespace(n.name)
+
+	for _, tc := range []struct{ name, patch string }{
+		{"metadataSize changed", `{"spec":{"storage":{"metadataSize":"20Gi"}}}`},
+		{"contentSize added", `{"spec":{"storage":{"contentSize":"100Gi"}}}`},
+		{"storageClassName added", `{"spec":{"storage":{"storageClassName":"standard"}}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := client.Patch(t.Context(), ds.GetName(), types.MergePatchType, []byte(tc.patch), metav1.PatchOptions{DryRun: dryRun})
+			assertInvalid(t, err, "spec.storage", "spec.storage is immutable after creation")
+		})
+	}
+	t.Run("other fields still editable", func(t *testing.T) {
+		_, err := client.Patch(t.Context(), ds.GetName(), types.MergePatchType,
+			[]byte(`{"spec":{"shutdownTimeout":"45s","storage":{"metadataSize":"10Gi"}}}`), metav1.PatchOptions{DryRun: dryRun})
+		if err != nil {
+			t.Fatalf("an edit that keeps spec.storage was rejected: %v", err)
+		}
+	})
+}
+
+// mergeSpec merges a YAML (or flow-style) fragment into the object's spec.
+func mergeSpec(t *testing.T, obj *unstructured.Unstructured, fragment string) {
+	t.Helper()
+	var patch map[string]any
+	if err := utilyaml.Unmarshal([]byte(fragment), &patch); err != nil {
+		t.Fatalf("fragment %q: %v", fragment, err)
+	}
+	spec, _, _ := unstructured.NestedMap(obj.Object, "spec")
+	if spec == nil {
+		spec = map[string]any{}
+	}
+	mergeMaps(spec, patch)
+	if err := unstructured.SetNestedMap(obj.Object, spec, "spec"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mergeMaps(dst, src map[string]any) {
+	for k, v := range src {
+		sm, ok1 := v.(map[string]any)
+		dm, ok2 := dst[k].(map[string]any)
+		if ok1 && ok2 {
+			mergeMaps(dm, sm)
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+// assertInvalid checks that err is an Invalid StatusError whose message
+// names the field and contains msg, with a cause on that field.
+func assertInvalid(t *testing.T, err error, field, msg string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("accepted; want a rejection naming %s", field)
+	}
+	var status *apierrors.StatusError
+	if !errors.As(err, &status) || !apierrors.IsInvalid(err) {
+		t.Fatalf("error %v (%T) is not an Invalid StatusError", err, err)
+	}
+	text := err.Error()
+	t.Logf("rejected: %s", text)
+	if !strings.Contains(text, field) || !strings.Contains(text, msg) {
+		t.Errorf("error %q does not name %s with %q", text, field, msg)
+	}
+	var fields []string
+	found := false
+	if d := status.ErrStatus.Details; d != nil {
+		for _, c := range d.Causes {
+			fields = append(fields, c.Field)
+			if c.Field == field || strings.HasPrefix(field, c.Field+".") {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no cause on %s; causes are on %v", field, fields)
+	}
+}

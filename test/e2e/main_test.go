@@ -1,0 +1,296 @@
+// Package e2e runs the operator binary against a real control plane
+// (test/localcluster): etcd, kube-apiserver with the CRDs from artifacts/,
+// kube-controller-manager (garbage collector, StatefulSet controller),
+// kube-scheduler and a kwok node on which pods turn Running and Ready.
+//
+// One control plane and one operator serve the whole test binary; every test
+// works in its own namespace, which is deleted (and waited for) when the test
+// ends, so that one test's leftovers never show up in another's API traffic.
+// Run with `make test-e2e`, or `make build && go test ./test/e2e/...`.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
+	"github.com/dittofs/dittofs-operator/test/localcluster"
+	"github.com/dittofs/dittofs-operator/test/operator"
+)
+
+// resyncPeriod is the operator's --resync-period: short, so that "nothing
+// happens over two resync periods" takes seconds.
+const resyncPeriod = 10 * time.Second
+
+// quietWindow covers two resync periods with room for a late one.
+const quietWindow = 2*resyncPeriod + 5*time.Second
+
+// operatorUserAgent prefixes the user agent of every request the operator makes.
+const operatorUserAgent = "dittofs-operator/"
+
+// env is the cluster and operator shared by every test.
+var env *testEnv
+
+type testEnv struct {
+	root    string // repository root
+	binary  string // the operator binary
+	cluster *localcluster.Cluster
+	kube    kubernetes.Interface
+	ditto   clientset.Interface
+	dyn     dynamic.Interface
+	applier *operator.Applier
+	logDir  string // operator logs, one file per start
+
+	mu     sync.Mutex
+	op     *operator.Process
+	starts int
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	e, err := setup()
+	if e != nil {
+		// Stop everything on Ctrl-C or SIGTERM too; a crash of this process
+		// takes the children along (they run with a parent-death signal).
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-sigs
+			fmt.Fprintln(os.Stderr, "e2e: interrupted, stopping the operator and the control plane")
+			e.teardown()
+			os.Exit(130)
+		}()
+		defer e.teardown()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: setup failed: %v\n", err)
+		return 1
+	}
+	env = e
+	return m.Run()
+}
+
+// setup builds the operator if needed, starts the control plane, installs the
+// CRDs and starts the operator. On error it returns what was started so far.
+func setup() (*testEnv, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	root, err := localcluster.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	binary, err := ensureOperatorBinary(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	cluster, err := localcluster.Start(ctx, localcluster.Options{
+		// Pods turn Ready, and deleted pods disappear, as soon as kwok sees
+		// them: rollouts take seconds instead of the 105 s grace period.
+		FastPods: true,
+		// Every DittoServer claims three or four volumes, and the claims
+		// outlive it; deleted namespaces give theirs back.
+		NumPVs: 200,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start control plane: %w", err)
+	}
+	e := &testEnv{root: root, binary: binary, cluster: cluster}
+	fmt.Fprintf(os.Stderr, "e2e: control plane ready in %s (%s)\n", time.Since(t0).Round(time.Millisecond), cluster.WorkDir)
+
+	cfg := cluster.RESTConfig()
+	cfg.UserAgent = "dittofs-e2e"
+	if e.kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		return e, err
+	}
+	if e.ditto, err = clientset.NewForConfig(cfg); err != nil {
+		return e, err
+	}
+	if e.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		return e, err
+	}
+	if e.applier, err = operator.NewApplier(cluster.RESTConfig()); err != nil {
+		return e, err
+	}
+	if _, err := e.applier.InstallCRDs(ctx,
+		filepath.Join(root, "artifacts", "crds"),
+		filepath.Join(root, "hack", "crds", "perconapgcluster-minimal.yaml"),
+	); err != nil {
+		return e, fmt.Errorf("install CRDs: %w", err)
+	}
+	if e.logDir, err = os.MkdirTemp("", "dittofs-e2e-operator-"); err != nil {
+		return e, err
+	}
+	if err := e.startOperator(ctx); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// teardown stops the operator and then the control plane, by PID.
+func (e *testEnv) teardown() {
+	e.stopOperator()
+	if e.cluster != nil {
+		if err := e.cluster.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: stop control plane: %v\n", err)
+		}
+	}
+	if e.logDir != "" {
+		_ = os.RemoveAll(e.logDir)
+	}
+}
+
+// startOperator runs the operator binary and waits until its caches synced.
+// Its full output goes to a file per start; Logs() keeps the recent lines.
+func (e *testEnv) startOperator(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.op != nil {
+		return errors.New("operator already running")
+	}
+	e.starts++
+	f, err := os.Create(filepath.Join(e.logDir, fmt.Sprintf("operator-%d.log", e.starts)))
+	if err != nil {
+		return err
+	}
+	p, err := operator.Start(ctx, operator.Options{
+		Binary:     e.binary,
+		Kubeconfig: e.cluster.Kubeconfig,
+		Args:       []string{"--resync-period=" + resyncPeriod.String(), "-v=2"},
+		Log:        f,
+	})
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("start operator: %w", err)
+	}
+	e.op = p
+	go func() { <-p.Done(); f.Close() }()
+	return nil
+}
+
+// stopOperator stops the operator if it runs; it returns its exit code (-1
+// when it had to be killed or was not running).
+func (e *testEnv) stopOperator() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.op == nil {
+		return -1
+	}
+	code := e.op.Stop(30 * time.Second)
+	e.op = nil
+	return code
+}
+
+// operatorLogs returns the recent output of the running (or last) operator.
+func (e *testEnv) operatorLogs() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.op != nil {
+		return e.op.Logs()
+	}
+	data, err := os.ReadFile(filepath.Join(e.logDir, fmt.Sprintf("operator-%d.log", e.starts)))
+	if err != nil {
+		return ""
+	}
+	return string(data)
+}
+
+// ensureOperatorBinary returns bin/dittofs-operator, building it (as `make
+// build` does) when it is missing or older than a source file.
+func ensureOperatorBinary(ctx context.Context, root string) (string, error) {
+	bin := filepath.Join(root, "bin", "dittofs-operator")
+	stale, err := binaryStale(root, bin)
+	if err != nil {
+		return "", err
+	}
+	if !stale {
+		return bin, nil
+	}
+	fmt.Fprintln(os.Stderr, "e2e: building", bin)
+	version := "v0.0.0-dev"
+	if out, err := exec.CommandContext(ctx, "git", "-C", root, "describe", "--tags", "--always", "--dirty").Output(); err == nil {
+		version = strings.TrimSpace(string(out))
+	}
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return "", err
+	}
+	// Built beside the target and renamed over it, so that a concurrent user
+	// of the binary never sees a half-written file.
+	tmp := fmt.Sprintf("%s.e2e-%d", bin, os.Getpid())
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath",
+		"-ldflags", "-X github.com/dittofs/dittofs-operator/pkg/version.Version="+version,
+		"-o", tmp, "./cmd/dittofs-operator")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("build the operator: %w", err)
+	}
+	return bin, os.Rename(tmp, bin)
+}
+
+// binaryStale reports whether bin is missing or older than go.mod, go.sum or
+// a non-test Go file under cmd/ or pkg/.
+func binaryStale(root, bin string) (bool, error) {
+	st, err := os.Stat(bin)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	built := st.ModTime()
+	errNewer := errors.New("newer")
+	newer := func(path string) error {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		if fi.ModTime().After(built) {
+			return errNewer
+		}
+		return nil
+	}
+	for _, f := range []string{"go.mod", "go.sum"} {
+		if err := newer(filepath.Join(root, f)); err != nil {
+			return errors.Is(err, errNewer), ignoreNewer(err, errNewer)
+		}
+	}
+	for _, dir := range []string{"cmd", "pkg"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			return newer(path)
+		})
+		if err != nil {
+			return errors.Is(err, errNewer), ignoreNewer(err, errNewer)
+		}
+	}
+	return false, nil
+}
+
+func ignoreNewer(err, newer error) error {
+	if errors.Is(err, newer) {
+		return nil
+	}
+	return err
+}
