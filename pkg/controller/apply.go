@@ -33,6 +33,10 @@ type writer[T object] struct {
 	// preserve copies into desired what the API server or others set on
 	// existing that an update must keep (a Service's cluster IP, node ports).
 	preserve func(desired, existing T)
+	// inSync reports whether existing still carries every field desired sets.
+	// With the recorded hash it catches edits made to a child behind the
+	// operator's back; fields the API server defaults are not compared.
+	inSync func(desired, existing T) bool
 }
 
 // notOwnedError reports a child name taken by an object this DittoServer
@@ -45,8 +49,10 @@ func (e *notOwnedError) Error() string {
 	return fmt.Sprintf("%s %s/%s exists but is not controlled by this DittoServer; delete or rename it", e.kind, e.namespace, e.name)
 }
 
-// ensure makes the cluster hold desired. It reports whether it wrote.
-func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoServer, desired T) (bool, error) {
+// ensure makes the cluster hold desired. It returns the object as the
+// cluster now has it (the cached one when nothing was written) and whether
+// it wrote.
+func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoServer, desired T) (T, bool, error) {
 	var zero T
 	hash := specHash(desired)
 	setAnnotation(desired, SpecHashAnnotation, hash)
@@ -54,49 +60,41 @@ func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoS
 
 	existing, err := w.cached(ns, name)
 	if apierrors.IsNotFound(err) {
-		_, err = w.create(ctx, desired)
-		if apierrors.IsAlreadyExists(err) {
-			// Either our own create that the cache has not seen yet, or a
-			// foreign object outside the label-filtered cache: look once.
-			live, gerr := w.live(ctx, ns, name)
-			if gerr != nil {
-				return false, fmt.Errorf("get %s %s/%s: %w", w.kind, ns, name, gerr)
-			}
-			if !controlledBy(live, ds) {
-				return false, &notOwnedError{w.kind, ns, name}
-			}
-			if live.GetAnnotations()[SpecHashAnnotation] == hash {
-				return false, nil
-			}
-			existing, err = live, nil
-		} else if err != nil {
-			return false, fmt.Errorf("create %s %s/%s: %w", w.kind, ns, name, err)
-		} else {
+		created, cerr := w.create(ctx, desired)
+		switch {
+		case cerr == nil:
 			klog.FromContext(ctx).V(2).Info("Created", "kind", w.kind, "name", name)
-			return true, nil
+			return created, true, nil
+		case !apierrors.IsAlreadyExists(cerr):
+			return zero, false, fmt.Errorf("create %s %s/%s: %w", w.kind, ns, name, cerr)
 		}
-	}
-	if err != nil {
-		return false, fmt.Errorf("read %s %s/%s from cache: %w", w.kind, ns, name, err)
+		// Either our own create that the cache has not seen yet, or a
+		// foreign object outside the label-filtered cache: look once.
+		if existing, err = w.live(ctx, ns, name); err != nil {
+			return zero, false, fmt.Errorf("get %s %s/%s: %w", w.kind, ns, name, err)
+		}
+	} else if err != nil {
+		return zero, false, fmt.Errorf("read %s %s/%s from cache: %w", w.kind, ns, name, err)
 	}
 	if existing == zero {
-		return false, fmt.Errorf("%s %s/%s: empty cache entry", w.kind, ns, name)
+		return zero, false, fmt.Errorf("%s %s/%s: empty cache entry", w.kind, ns, name)
 	}
 	if !controlledBy(existing, ds) {
-		return false, &notOwnedError{w.kind, ns, name}
+		return zero, false, &notOwnedError{w.kind, ns, name}
 	}
-	if existing.GetAnnotations()[SpecHashAnnotation] == hash {
-		return false, nil
+	if existing.GetAnnotations()[SpecHashAnnotation] == hash && (w.inSync == nil || w.inSync(desired, existing)) {
+		return existing, false, nil
 	}
 	mergeMeta(desired, existing)
 	if w.preserve != nil {
 		w.preserve(desired, existing)
 	}
-	if _, err := w.update(ctx, desired); err != nil {
-		return false, fmt.Errorf("update %s %s/%s: %w", w.kind, ns, name, err)
+	updated, err := w.update(ctx, desired)
+	if err != nil {
+		return zero, false, fmt.Errorf("update %s %s/%s: %w", w.kind, ns, name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Updated", "kind", w.kind, "name", name)
-	return true, nil
+	return updated, true, nil
 }
 
 // deleteOwned deletes a child that is no longer wanted, if this DittoServer

@@ -134,8 +134,8 @@ func TestStaleCacheUpdateConflicts(t *testing.T) {
 	}
 
 	expectErr(t, f.sync(), errAny)
-	// The status still records what the pass saw (the new generation).
-	expectActions(t, f.actions(), "update configmaps nas-config", "update dittoservers/status nas")
+	// A failed step leaves the status as the last completed pass wrote it.
+	expectActions(t, f.actions(), "update configmaps nas-config")
 	expectEvents(t, f.events(), "Warning ReconcileFailed Failed to reconcile ConfigMap: update ConfigMap storage/nas-config: ")
 
 	f.converge()
@@ -147,4 +147,34 @@ func TestStaleCacheUpdateConflicts(t *testing.T) {
 	if g := f.statefulSet().Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g != 150 {
 		t.Errorf("grace period = %v after the edit, want 150", ptr.Deref(g, 0))
 	}
+}
+
+// Edits made to a child behind the operator's back are undone on the next
+// pass, while fields the API server defaults never cause a write.
+func TestDriftedChildIsRestored(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer))
+	f.converge()
+
+	sts := f.statefulSet().DeepCopy()
+	sts.Spec.Replicas = ptr.To[int32](0)
+	sts.Spec.Template.Spec.Containers[0].Image = "example.com/other:latest"
+	f.put(sts)
+	svc := f.get(f.kube, gvrServices, "nas-file").(*corev1.Service).DeepCopy()
+	svc.Spec.Ports[0].Port = 9999
+	svc.Spec.ClusterIP = "10.0.0.42" // allocated by the API server: kept
+	f.put(svc)
+	f.catchUp()
+
+	expectErr(t, f.sync(), nil)
+	expectActions(t, f.actions(), "update statefulsets nas", "update services nas-file")
+	expectEvents(t, f.events())
+	got := f.statefulSet()
+	if *got.Spec.Replicas != 1 || got.Spec.Template.Spec.Containers[0].Image != resources.DefaultImage {
+		t.Errorf("StatefulSet not restored: replicas %d, image %s", *got.Spec.Replicas, got.Spec.Template.Spec.Containers[0].Image)
+	}
+	gotSvc := f.get(f.kube, gvrServices, "nas-file").(*corev1.Service)
+	if gotSvc.Spec.Ports[0].Port != 2049 || gotSvc.Spec.ClusterIP != "10.0.0.42" {
+		t.Errorf("Service not restored with its cluster IP kept: %+v", gotSvc.Spec)
+	}
+	f.expectQuiet(t)
 }

@@ -5,10 +5,12 @@ package controller
 // transition; a clear failure when the CRD is not installed.
 
 import (
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	clienttesting "k8s.io/client-go/testing"
 
@@ -43,8 +45,9 @@ func TestPerconaGate(t *testing.T) {
 		t.Errorf("status.perconaClusterName = %q", got)
 	}
 
-	// The cluster initialises: one more Warning for the new state, then
-	// silence while it stays in it — never the cluster written again.
+	// The cluster initialises: the condition follows the state, but no
+	// second Warning while the database stays not ready — and the cluster is
+	// never written again.
 	setState := func(state string) {
 		u := f.get(f.dyn, resources.PerconaGVR, "nas-postgres").(*unstructured.Unstructured)
 		_ = unstructured.SetNestedField(u.Object, state, "status", "state")
@@ -56,7 +59,7 @@ func TestPerconaGate(t *testing.T) {
 		expectErr(t, f.sync(), errWaiting)
 		if pass == 1 {
 			expectActions(t, f.actions(), "update dittoservers/status nas")
-			expectEvents(t, f.events(), "Warning PerconaNotReady Waiting for PostgreSQL cluster nas-postgres (state: initializing)")
+			expectEvents(t, f.events())
 		} else {
 			expectActions(t, f.actions())
 			expectEvents(t, f.events())
@@ -67,7 +70,10 @@ func TestPerconaGate(t *testing.T) {
 	// Ready, but the user Secret is not there yet: still gated.
 	setState("ready")
 	expectErr(t, f.sync(), errWaiting)
-	expectEvents(t, f.events(), `Warning PerconaNotReady Waiting for PostgreSQL cluster nas-postgres: Secret "nas-postgres-pguser-dittofs"`)
+	expectEvents(t, f.events())
+	if c := meta.FindStatusCondition(f.dittoServer().Status.Conditions, "DatabaseReady"); c == nil || !strings.Contains(c.Message, `Secret "nas-postgres-pguser-dittofs"`) {
+		t.Errorf("DatabaseReady does not name the missing user Secret: %+v", c)
+	}
 	if f.exists(f.kube, gvrStatefulSets, testName) {
 		t.Fatal("StatefulSet created before the user Secret exists")
 	}
@@ -78,7 +84,7 @@ func TestPerconaGate(t *testing.T) {
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
 	expectActions(t, f.actions(), "get secrets nas-postgres-pguser-dittofs", "create statefulsets nas", "update dittoservers/status nas")
-	expectEvents(t, f.events())
+	expectEvents(t, f.events(), "Normal DatabaseReady PostgreSQL cluster nas-postgres is ready")
 	sts := f.statefulSet()
 	if !hasInitContainer(sts, resources.WaitForPostgresContainerName) {
 		t.Errorf("no %s init container: %v", resources.WaitForPostgresContainerName, sts.Spec.Template.Spec.InitContainers)

@@ -12,6 +12,7 @@ const (
 	ReasonPerconaDeleted  = "PerconaDeleted"
 	ReasonPerconaOrphaned = "PerconaOrphaned"
 	ReasonPerconaNotReady = "PerconaNotReady"
+	ReasonDatabaseReady   = "DatabaseReady"
 	ReasonReconcileFailed = "ReconcileFailed"
 
 	// Condition reasons (some double as Warning event reasons).

@@ -111,8 +111,6 @@ func computeStatus(ds *dittov1alpha1.DittoServer, obs observation, now metav1.Ti
 func rolloutInProgress(obs observation, desired int32) (bool, string) {
 	sts := obs.sts
 	switch {
-	case obs.rolled:
-		return true, "StatefulSet updated; rolling out"
 	case sts == nil:
 		return true, "Waiting for the StatefulSet"
 	case sts.Status.ObservedGeneration < sts.Generation:
@@ -191,18 +189,25 @@ func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoSer
 	return written, nil
 }
 
-// emitTransitionEvents emits one Warning when ConfigReady or DatabaseReady
-// turns False or changes its reason or message; never on a repeat.
+// emitTransitionEvents marks condition transitions with events: one Warning
+// when ConfigReady or DatabaseReady turns False (again when ConfigReady names
+// another problem, or DatabaseReady another reason), and one Normal event
+// when the database becomes ready. A repeat of the same state is silent.
 func (c *Controller) emitTransitionEvents(ds *dittov1alpha1.DittoServer, next dittov1alpha1.DittoServerStatus) {
 	for _, t := range []string{ConditionConfigReady, ConditionDatabaseReady} {
 		n := meta.FindStatusCondition(next.Conditions, t)
-		if n == nil || n.Status != metav1.ConditionFalse {
+		if n == nil {
 			continue
 		}
 		o := meta.FindStatusCondition(ds.Status.Conditions, t)
-		if o != nil && o.Status == n.Status && o.Reason == n.Reason && o.Message == n.Message {
-			continue
+		switch {
+		case n.Status == metav1.ConditionFalse:
+			if o != nil && o.Status == n.Status && o.Reason == n.Reason && (t == ConditionDatabaseReady || o.Message == n.Message) {
+				continue
+			}
+			c.recorder.Event(ds, corev1.EventTypeWarning, n.Reason, n.Message)
+		case t == ConditionDatabaseReady && o != nil && o.Status == metav1.ConditionFalse:
+			c.recorder.Event(ds, corev1.EventTypeNormal, ReasonDatabaseReady, n.Message)
 		}
-		c.recorder.Event(ds, corev1.EventTypeWarning, n.Reason, n.Message)
 	}
 }

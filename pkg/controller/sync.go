@@ -25,9 +25,7 @@ type observation struct {
 	// db is the database gate; nil when the server uses SQLite.
 	db *dbState
 	// sts is the StatefulSet as last seen; nil when there is none yet.
-	sts *appsv1.StatefulSet
-	// rolled is true when this pass changed the StatefulSet.
-	rolled      bool
+	sts         *appsv1.StatefulSet
 	configHash  string
 	perconaName string
 }
@@ -69,8 +67,13 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		obs.problem = &problem{ReasonResourceNotOwned, notOwned.Error()}
 		err = errWaiting
 	}
-	if statusErr := c.updateStatus(ctx, ds, obs); statusErr != nil && err == nil {
-		err = c.failed(ds, "update status", statusErr)
+	if err != nil && !errors.Is(err, errWaiting) {
+		// A failed step was reported as ReconcileFailed and will be retried;
+		// the status keeps describing the last completed pass.
+		return err
+	}
+	if statusErr := c.updateStatus(ctx, ds, obs); statusErr != nil {
+		return c.failed(ds, "update status", statusErr)
 	}
 	return err
 }
@@ -120,7 +123,7 @@ func (c *Controller) reconcileChildren(ctx context.Context, ds *dittov1alpha1.Di
 	}
 	hash := resources.ConfigHash(configYAML, in.SecretVersions)
 
-	if _, err := ensure(ctx, c.configMapWriter(), ds, resources.ConfigMap(ds, configYAML)); err != nil {
+	if _, _, err := ensure(ctx, c.configMapWriter(), ds, resources.ConfigMap(ds, configYAML)); err != nil {
 		return obs, c.failedUnlessNotOwned(ds, "ConfigMap", err)
 	}
 	if err := c.ensureServices(ctx, ds); err != nil {
@@ -141,12 +144,13 @@ func (c *Controller) reconcileChildren(ctx context.Context, ds *dittov1alpha1.Di
 	if obs.sts != nil {
 		oldHash = obs.sts.Spec.Template.Annotations[resources.ConfigHashAnnotation]
 	}
-	written, err := ensure(ctx, c.statefulSetWriter(), ds, desired)
+	sts, written, err := ensure(ctx, c.statefulSetWriter(), ds, desired)
 	if err != nil {
 		return obs, c.failedUnlessNotOwned(ds, "StatefulSet", err)
 	}
-	obs.configHash, obs.rolled = hash, written
-	if written && obs.sts != nil && oldHash != hash {
+	existed := obs.sts != nil
+	obs.configHash, obs.sts = hash, sts
+	if written && existed && oldHash != hash {
 		c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonConfigUpdated,
 			"Configuration updated, pods will restart (hash: %s)", shortHash(hash))
 	}
@@ -158,12 +162,12 @@ func (c *Controller) reconcileChildren(ctx context.Context, ds *dittov1alpha1.Di
 func (c *Controller) ensureServices(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
 	w := c.serviceWriter()
 	for _, svc := range []*corev1.Service{resources.HeadlessService(ds), resources.FileService(ds), resources.APIService(ds)} {
-		if _, err := ensure(ctx, w, ds, svc); err != nil {
+		if _, _, err := ensure(ctx, w, ds, svc); err != nil {
 			return err
 		}
 	}
 	if resources.MetricsEnabled(ds) {
-		_, err := ensure(ctx, w, ds, resources.MetricsService(ds))
+		_, _, err := ensure(ctx, w, ds, resources.MetricsService(ds))
 		return err
 	}
 	_, err := deleteOwned(ctx, w, ds, ds.Namespace, resources.MetricsServiceName(ds), c.kube.CoreV1().Services(ds.Namespace).Delete)

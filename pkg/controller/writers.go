@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -23,6 +24,9 @@ func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
 		update: func(ctx context.Context, o *corev1.ConfigMap) (*corev1.ConfigMap, error) {
 			return c.kube.CoreV1().ConfigMaps(o.Namespace).Update(ctx, o, updateOpts)
 		},
+		inSync: func(desired, existing *corev1.ConfigMap) bool {
+			return labelsKept(desired, existing) && equality.Semantic.DeepEqual(desired.Data, existing.Data)
+		},
 	}
 }
 
@@ -40,6 +44,9 @@ func (c *Controller) serviceWriter() writer[*corev1.Service] {
 			return c.kube.CoreV1().Services(o.Namespace).Update(ctx, o, updateOpts)
 		},
 		preserve: preserveServiceAllocations,
+		inSync: func(desired, existing *corev1.Service) bool {
+			return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Spec, existing.Spec)
+		},
 	}
 }
 
@@ -86,7 +93,22 @@ func (c *Controller) statefulSetWriter() writer[*appsv1.StatefulSet] {
 		update: func(ctx context.Context, o *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
 			return c.kube.AppsV1().StatefulSets(o.Namespace).Update(ctx, o, updateOpts)
 		},
+		inSync: func(desired, existing *appsv1.StatefulSet) bool {
+			return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Spec, existing.Spec)
+		},
 	}
+}
+
+// labelsKept reports whether existing still has every label desired sets:
+// the label-filtered informers lose sight of a child without them.
+func labelsKept(desired, existing metav1.Object) bool {
+	have := existing.GetLabels()
+	for k, v := range desired.GetLabels() {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 var (
