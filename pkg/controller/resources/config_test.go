@@ -73,9 +73,9 @@ func TestConfigSections(t *testing.T) {
 			name: "external PostgreSQL: only non-secret fields",
 			mutate: func(ds *dittov1alpha1.DittoServer) {
 				ds.Spec.Database = &dittov1alpha1.DatabaseSpec{Type: dittov1alpha1.DatabasePostgres,
-					PostgresSecretRef: &corev1.LocalObjectReference{Name: "pg"}, SSLMode: "verify-full"}
+					PostgresSecretRef: &corev1.LocalObjectReference{Name: "pg"}, SSLMode: "disable"}
 			},
-			want: map[string]string{"database": "postgres:\n  max_idle_conns: 5\n  max_open_conns: 25\n  sslmode: verify-full\ntype: postgres\n"},
+			want: map[string]string{"database": "postgres:\n  max_idle_conns: 5\n  max_open_conns: 25\n  sslmode: disable\ntype: postgres\n"},
 		},
 		{
 			name:   "Percona: PostgreSQL with sslmode require",

@@ -46,7 +46,7 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 
 	if db := s.Database; db != nil {
 		db.Type = pick(r, db.Type, "", dittov1alpha1.DatabaseSQLite, dittov1alpha1.DatabasePostgres)
-		db.SSLMode = pick(r, db.SSLMode, "", "disable", "require", "verify-ca", "verify-full")
+		db.SSLMode = pick(r, db.SSLMode, "", "disable", "require")
 		if db.SQLite != nil && db.SQLite.Path != "" {
 			db.SQLite.Path = "/data/controlplane/" + dnsLabel(db.SQLite.Path, 40) + ".db"
 		}

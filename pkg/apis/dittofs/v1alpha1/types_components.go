@@ -35,8 +35,10 @@ type DatabaseSpec struct {
 	// +optional
 	PostgresSecretRef *corev1.LocalObjectReference `json:"postgresSecretRef,omitempty"`
 
-	// SSLMode is the PostgreSQL sslmode. Percona clusters accept only TLS connections.
-	// +kubebuilder:validation:Enum=disable;require;verify-ca;verify-full
+	// SSLMode is the PostgreSQL sslmode. Percona clusters accept only TLS
+	// connections. Certificate verification (verify-ca, verify-full) needs a
+	// CA bundle the server cannot be given yet, so it is not offered.
+	// +kubebuilder:validation:Enum=disable;require
 	// +kubebuilder:default=require
 	// +optional
 	SSLMode string `json:"sslMode,omitempty"`
@@ -111,7 +113,8 @@ type JWTSpec struct {
 
 // AdminSpec configures the initial administrator.
 type AdminSpec struct {
-	// Username of the administrator.
+	// Username of the administrator, rendered as admin.username. DittoFS
+	// v0.29.0 creates its initial administrator as "admin" whatever this says.
 	// +kubebuilder:default=admin
 	// +kubebuilder:validation:MinLength=1
 	// +optional
@@ -233,8 +236,8 @@ type PerconaSpec struct {
 
 // PerconaBackupSpec configures pgBackRest backups to an S3 repository.
 //
-// +kubebuilder:validation:XValidation:rule="!self.enabled || (has(self.bucket) && self.bucket != '')",message="spec.percona.backup.bucket is required when backup is enabled",fieldPath=".bucket",reason="FieldValueRequired"
-// +kubebuilder:validation:XValidation:rule="!self.enabled || (has(self.endpoint) && self.endpoint != '')",message="spec.percona.backup.endpoint is required when backup is enabled",fieldPath=".endpoint",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!self.enabled || (has(self.bucket) && size(self.bucket) > 0)",message="spec.percona.backup.bucket is required when backup is enabled",fieldPath=".bucket",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!self.enabled || (has(self.endpoint) && size(self.endpoint) > 0)",message="spec.percona.backup.endpoint is required when backup is enabled",fieldPath=".endpoint",reason="FieldValueRequired"
 // +kubebuilder:validation:XValidation:rule="!self.enabled || has(self.credentialsSecretRef)",message="spec.percona.backup.credentialsSecretRef is required when backup is enabled",fieldPath=".credentialsSecretRef",reason="FieldValueRequired"
 type PerconaBackupSpec struct {
 	// Enabled turns scheduled backups on.

@@ -27,7 +27,8 @@ import (
 //
 // AdminSpec configures the initial administrator.
 type AdminSpecApplyConfiguration struct {
-	// Username of the administrator.
+	// Username of the administrator, rendered as admin.username. DittoFS
+	// v0.29.0 creates its initial administrator as "admin" whatever this says.
 	Username *string `json:"username,omitempty"`
 	// PasswordSecretRef selects a Secret key holding the initial password. When
 	// unset the operator creates the Secret <name>-admin with a random password.

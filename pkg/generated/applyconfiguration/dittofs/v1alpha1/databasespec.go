@@ -36,7 +36,9 @@ type DatabaseSpecApplyConfiguration struct {
 	// and dbname (the layout the Percona operator writes). Required when type is
 	// postgres and Percona is not enabled.
 	PostgresSecretRef *v1.LocalObjectReference `json:"postgresSecretRef,omitempty"`
-	// SSLMode is the PostgreSQL sslmode. Percona clusters accept only TLS connections.
+	// SSLMode is the PostgreSQL sslmode. Percona clusters accept only TLS
+	// connections. Certificate verification (verify-ca, verify-full) needs a
+	// CA bundle the server cannot be given yet, so it is not offered.
 	SSLMode *string `json:"sslMode,omitempty"`
 }
 
