@@ -34,12 +34,13 @@ const (
 
 // createBaseObjects creates the fake node and the StorageClass.
 //
-// The StorageClass binds Immediate rather than WaitForFirstConsumer: the
-// static PVs carry no node affinity and there is a single node, so delaying
-// the binding until scheduling buys nothing, while Immediate lets the PV
-// controller bind a claim as soon as it exists, without the scheduler's
-// volume-binding round trip (assume, bind, wait for the PV controller),
-// which makes pods Ready sooner and keeps fewer moving parts in tests.
+// The StorageClass binds Immediate. Both modes bind reliably with kwok (the
+// static PVs carry no node affinity and there is one node), but with
+// WaitForFirstConsumer every pod waits for the scheduler's volume-binding
+// round trip (assume, bind, wait for the PV controller): measured here, a
+// one-replica StatefulSet with FastPods was Ready after ~2.2 s with
+// WaitForFirstConsumer and ~0.3 s with Immediate, where the PV controller
+// binds the claim as soon as it exists, before the pod is scheduled.
 func (c *Cluster) createBaseObjects(ctx context.Context, cs kubernetes.Interface) error {
 	mode := storagev1.VolumeBindingImmediate
 	reclaim := corev1.PersistentVolumeReclaimRetain
