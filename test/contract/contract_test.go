@@ -13,6 +13,7 @@
 package contract
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -113,6 +114,7 @@ func TestSamples(t *testing.T) {
 			if dbType := databaseType(t, p); (dbType == "postgres") != (db != nil) {
 				t.Fatalf("config.yaml database type %q for a sample whose control plane is in %s", dbType, tc.db)
 			}
+			requireS3Env(t, s, p)
 			runInitContainers(t, p)
 			runLifecycle(t, p, db)
 		})
@@ -143,6 +145,7 @@ func runLifecycle(t *testing.T, p *pod, db *database) {
 
 	p.requirePorts(t, proc)
 	token := login(t, apiPort, admin, password)
+	requireTokenLifetime(t, token, resources.AccessTokenDuration(p.out.ds))
 	if status, body, err := apiCall(apiPort, token, http.MethodPost, "/api/v1/users",
 		map[string]string{"username": testUser, "password": testPassword, "role": "user"}); err != nil || status != http.StatusCreated {
 		t.Errorf("create user %s through the API: %d %s %v", testUser, status, body, err)
@@ -188,6 +191,34 @@ func runLifecycle(t *testing.T, p *pod, db *database) {
 		(<-healthy).Round(time.Millisecond), startup.Elapsed.Round(time.Millisecond), testUser, took.Round(time.Millisecond))
 }
 
+// requireS3Env: a sample with S3 credentials starts the server with the
+// AWS SDK's variables holding the values of its Secret, and its region.
+func requireS3Env(t *testing.T, s sample, p *pod) {
+	t.Helper()
+	s3 := s.ds.Spec.S3
+	if s3 == nil || s3.CredentialsSecretRef == nil {
+		return
+	}
+	ref := s3.CredentialsSecretRef
+	data := s.secret(t, ref.SecretName).Data
+	or := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return v
+	}
+	for env, want := range map[string]string{
+		"AWS_ACCESS_KEY_ID":     string(data[or(ref.AccessKeyIDKey, resources.DefaultS3AccessKeyIDKey)]),
+		"AWS_SECRET_ACCESS_KEY": string(data[or(ref.SecretAccessKeyKey, resources.DefaultS3SecretAccessKeyKey)]),
+		"AWS_ENDPOINT_URL":      string(data[or(ref.EndpointKey, resources.DefaultS3EndpointKey)]),
+		"AWS_REGION":            or(s3.Region, resources.DefaultS3Region),
+	} {
+		if got, ok := p.opts.Env[env]; !ok || got != want || want == "" {
+			t.Errorf("the pod's %s = %q (set: %v), want %q", env, got, ok, want)
+		}
+	}
+}
+
 func databaseType(t *testing.T, p *pod) string {
 	d, _ := p.config(t)["database"].(map[string]any)
 	typ, _ := d["type"].(string)
@@ -202,6 +233,27 @@ func login(t *testing.T, apiPort int, user, password string) string {
 		t.Fatalf("login as %q: status %d: %v", user, status, err)
 	}
 	return token
+}
+
+// requireTokenLifetime: the access token lives as long as the spec says
+// (the server read the jwt section of config.yaml).
+func requireTokenLifetime(t *testing.T, token string, want time.Duration) {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("the access token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	var claims struct{ Iat, Exp int64 }
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatalf("JWT claims: %v", err)
+	}
+	if got := time.Duration(claims.Exp-claims.Iat) * time.Second; got != want {
+		t.Errorf("access token lifetime %s, want %s", got, want)
+	}
 }
 
 // requireMetrics: the declared metrics port serves Prometheus text on the
