@@ -311,6 +311,10 @@ func (c *fakeCluster) playPercona(ctx context.Context, ns string, user perconaUs
 		if state, _, _ := unstructured.NestedString(cluster.Object, "status", "state"); state == "ready" {
 			continue
 		}
+		// The database gate: no server before its database is ready.
+		if sts, err := c.kube.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{}); err != nil || len(sts.Items) > 0 {
+			return fmt.Errorf("a StatefulSet exists before PerconaPGCluster %s is ready (%v)", cluster.GetName(), err)
+		}
 		secret := user(cluster)
 		if _, err := c.kube.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("create the Percona user Secret: %w", err)
