@@ -91,7 +91,7 @@ func install(ctx context.Context, c *localcluster.Cluster, crdDir, sample string
 		}
 	}
 	for _, o := range crds {
-		if err := create(ctx, dyn.Resource(crdGVR), o); err != nil {
+		if err := createOrReplace(ctx, dyn.Resource(crdGVR), o); err != nil {
 			return "", err
 		}
 	}
@@ -180,6 +180,27 @@ func create(ctx context.Context, r dynamic.ResourceInterface, o *unstructured.Un
 	}
 	if err != nil {
 		return fmt.Errorf("create %s %s: %w", o.GetKind(), o.GetName(), err)
+	}
+	return nil
+}
+
+// createOrReplace creates o or, when it exists (a reused --work-dir),
+// replaces it so CRD changes take effect.
+func createOrReplace(ctx context.Context, r dynamic.ResourceInterface, o *unstructured.Unstructured) error {
+	_, err := r.Create(ctx, o, metav1.CreateOptions{FieldManager: "local-cluster"})
+	if !apierrors.IsAlreadyExists(err) {
+		if err != nil {
+			return fmt.Errorf("create %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+		return nil
+	}
+	cur, err := r.Get(ctx, o.GetName(), metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	o.SetResourceVersion(cur.GetResourceVersion())
+	if _, err := r.Update(ctx, o, metav1.UpdateOptions{FieldManager: "local-cluster"}); err != nil {
+		return fmt.Errorf("update %s %s: %w", o.GetKind(), o.GetName(), err)
 	}
 	return nil
 }

@@ -104,7 +104,7 @@ type Cluster struct {
 // Ready and the "default" ServiceAccount exists. ctx bounds the startup only
 // (including a first-time build of the binaries); the processes run until
 // Stop. On error everything started so far is stopped.
-func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.ServiceCIDR == "" {
 		opts.ServiceCIDR = "10.0.0.0/16"
 	}
@@ -120,7 +120,17 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
 		defer cancel()
 	}
+	// Ports are picked free but bound later by the components; if another
+	// process takes one in between, start over with new ports.
+	for attempt := 1; ; attempt++ {
+		c, err := start(ctx, opts, bins)
+		if err == nil || attempt == 3 || !errors.Is(err, errPortInUse) || ctx.Err() != nil {
+			return c, err
+		}
+	}
+}
 
+func start(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, err error) {
 	c := &Cluster{binaries: bins, KubectlPath: bins.Kubectl, WorkDir: opts.WorkDir}
 	if c.WorkDir == "" {
 		if c.WorkDir, err = os.MkdirTemp("", "localcluster-"); err != nil {

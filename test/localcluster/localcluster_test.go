@@ -309,3 +309,20 @@ func TestFastStagesHaveNoPodDelays(t *testing.T) {
 		t.Errorf("fast stages contain %d delays, want 1 (node heartbeat):\n%s", n, fast)
 	}
 }
+
+func TestExitErrorDetectsPortConflict(t *testing.T) {
+	dir := t.TempDir()
+	p := &process{name: "etcd", logPath: filepath.Join(dir, "etcd.log")}
+	if err := os.WriteFile(p.logPath, []byte("listen tcp 127.0.0.1:2379: bind: address already in use\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.exitError(); !errors.Is(err, errPortInUse) {
+		t.Errorf("exitError() = %v, want errPortInUse", err)
+	}
+	if err := os.WriteFile(p.logPath, []byte("some other failure\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.exitError(); errors.Is(err, errPortInUse) {
+		t.Errorf("exitError() = %v, want no errPortInUse", err)
+	}
+}

@@ -2,6 +2,7 @@ package localcluster
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -107,8 +108,16 @@ func (p *process) tail(n int) string {
 
 // exitError describes an unexpected exit with the end of the process log.
 func (p *process) exitError() error {
-	return fmt.Errorf("%s exited: %v; last log lines (%s):\n%s", p.name, p.err, p.logPath, p.tail(30))
+	tail := p.tail(30)
+	err := fmt.Errorf("%s exited: %v; last log lines (%s):\n%s", p.name, p.err, p.logPath, tail)
+	if strings.Contains(tail, "address already in use") {
+		return errors.Join(errPortInUse, err)
+	}
+	return err
 }
+
+// errPortInUse marks a component that could not bind its port.
+var errPortInUse = errors.New("port already in use")
 
 // prefixWriter prefixes every line written to w.
 type prefixWriter struct {
