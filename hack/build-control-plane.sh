@@ -55,6 +55,26 @@ unset GOOS GOARCH CGO_ENABLED || true
 
 log() { echo "$*" >&2; }
 
+# Temporary build directories are removed however the script ends; the
+# final paths only ever receive complete files.
+TMP_DIRS=()
+cleanup() { ((${#TMP_DIRS[@]} == 0)) || rm -rf "${TMP_DIRS[@]}"; }
+trap cleanup EXIT
+new_tmp() { # prefix; sets $tmp
+	tmp=$(mktemp -d "$BIN/.build-$1.XXXXXX")
+	TMP_DIRS+=("$tmp")
+}
+
+all_present() {
+	[[ -x $(path_of etcd "$ETCD_VERSION") && -x $(path_of kwok "$KWOK_VERSION") ]] || return 1
+	local name
+	for name in "${KUBE_BINARIES[@]}"; do
+		[[ -x $(path_of "$name" "$KUBE_VERSION") ]] || return 1
+	done
+}
+
+KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+
 # KUBE_MINOR is "37" for v1.37.2.
 KUBE_MINOR=${KUBE_VERSION#v1.}
 KUBE_MINOR=${KUBE_MINOR%%.*}
@@ -112,18 +132,15 @@ package tools
 import _ "go.etcd.io/etcd/server/v3"
 EOF
 	local tmp
-	tmp=$(mktemp -d "$BIN/.build-etcd.XXXXXX")
+	new_tmp etcd
 	(
 		cd "$wrap"
 		go mod tidy >&2
 		CGO_ENABLED=0 go build -trimpath -o "$tmp/etcd" go.etcd.io/etcd/server/v3
 	)
 	install_binary "$tmp/etcd" etcd "$ETCD_VERSION"
-	rm -rf "$tmp"
 	log "built etcd $ETCD_VERSION in $(elapsed "$t0")"
 }
-
-KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 build_kube() {
 	local missing=() name
@@ -170,7 +187,7 @@ build_kube() {
 		ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 	done
 	local tmp pkgs=()
-	tmp=$(mktemp -d "$BIN/.build-kube.XXXXXX")
+	new_tmp kube
 	for name in "${missing[@]}"; do
 		pkgs+=("k8s.io/kubernetes/cmd/$name")
 	done
@@ -182,7 +199,6 @@ build_kube() {
 	for name in "${missing[@]}"; do
 		install_binary "$tmp/$name" "$name" "$KUBE_VERSION"
 	done
-	rm -rf "$tmp"
 	log "built ${missing[*]} $KUBE_VERSION in $(elapsed "$t0")"
 }
 
@@ -193,20 +209,27 @@ build_kwok() {
 	log "building kwok $KWOK_VERSION (first run only, a few minutes)…"
 	local t0 tmp
 	t0=$(date +%s)
-	tmp=$(mktemp -d "$BIN/.build-kwok.XXXXXX")
+	new_tmp kwok
 	(
 		cd "$SRC"
 		CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath -ldflags "-s -w" \
 			"sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 	)
 	install_binary "$tmp/kwok" kwok "$KWOK_VERSION"
-	rm -rf "$tmp"
 	log "built kwok $KWOK_VERSION in $(elapsed "$t0")"
 }
 
-build_etcd
-build_kwok
-build_kube
+if ! all_present; then
+	# Concurrent runs (two test binaries on a cold machine) wait for each
+	# other instead of building the same binaries twice.
+	if command -v flock >/dev/null; then
+		exec 9>"$CACHE/.build.lock"
+		flock 9
+	fi
+	build_etcd
+	build_kwok
+	build_kube
+fi
 
 if $print_env; then
 	echo "ETCD=$(path_of etcd "$ETCD_VERSION")"
