@@ -9,22 +9,16 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/dittofs/dittofs-operator/pkg/controller"
-	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
-	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions"
 	"github.com/dittofs/dittofs-operator/pkg/metrics"
 	"github.com/dittofs/dittofs-operator/pkg/version"
 )
@@ -80,7 +74,7 @@ func newClients(o options) (*clients, error) {
 type operator struct {
 	controller *controller.Controller
 	registry   *prometheus.Registry
-	starters   []func(stop <-chan struct{})
+	start      func(stop <-chan struct{})
 }
 
 func newOperator(ctx context.Context, c *clients, o options) (*operator, error) {
@@ -88,61 +82,22 @@ func newOperator(ctx context.Context, c *clients, o options) (*operator, error) 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.RegisterWorkqueueMetrics(reg)
 
-	dittoFactory := dittoinformers.NewSharedInformerFactoryWithOptions(c.ditto, o.resync, dittoinformers.WithNamespace(o.namespace))
-	// Children are cached only when they carry the operator's label, so
-	// that unrelated objects in the cluster cost no memory.
-	childFactory := kubeinformers.NewSharedInformerFactoryWithOptions(c.kube, o.resync,
-		kubeinformers.WithNamespace(o.namespace),
-		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
-			lo.LabelSelector = resources.ManagedByLabel + "=" + resources.ManagedByValue
-		}))
-	clusterFactory := kubeinformers.NewSharedInformerFactory(c.kube, o.resync)
-	// Secrets are watched as metadata only: a change to a referenced Secret
-	// rolls the pods, and no Secret data is ever cached.
-	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(c.metadata, o.resync, o.namespace, nil)
-	crdFactory := metadatainformer.NewFilteredSharedInformerFactory(c.metadata, o.resync, metav1.NamespaceAll, controller.CRDListOptions)
-
-	secrets := metaFactory.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
-	if err := secrets.Informer().SetTransform(stripMetadata); err != nil {
+	inf, crdWatch, startInformers, err := controller.NewInformers(c.kube, c.ditto, c.metadata, o.namespace, o.resync)
+	if err != nil {
 		return nil, err
 	}
-	inf := controller.Informers{
-		DittoServers:   dittoFactory.Dittofs().V1alpha1().DittoServers(),
-		StatefulSets:   childFactory.Apps().V1().StatefulSets(),
-		Services:       childFactory.Core().V1().Services(),
-		ConfigMaps:     childFactory.Core().V1().ConfigMaps(),
-		Secrets:        secrets,
-		StorageClasses: clusterFactory.Storage().V1().StorageClasses(),
-	}
-	crdWatch := crdFactory.ForResource(controller.CRDGVR).Informer()
 	ctrl, err := controller.New(ctx, c.kube, c.ditto, c.dynamic, inf, crdWatch, controller.Options{
 		Namespace: o.namespace, ResyncPeriod: o.resync, Metrics: controller.NewMetrics(reg),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &operator{controller: ctrl, registry: reg, starters: []func(<-chan struct{}){
-		dittoFactory.Start, childFactory.Start, clusterFactory.Start, metaFactory.Start, crdFactory.Start,
-	}}, nil
+	return &operator{controller: ctrl, registry: reg, start: startInformers}, nil
 }
 
 func (op *operator) startInformers(ctx context.Context) {
-	for _, start := range op.starters {
-		start(ctx.Done())
-	}
+	op.start(ctx.Done())
 }
-
-// stripMetadata drops managed fields and annotations from cached Secret
-// metadata: the operator needs names, owners and resourceVersions only.
-func stripMetadata(obj interface{}) (interface{}, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-		m.SetAnnotations(nil)
-	}
-	return obj, nil
-}
-
-var _ cache.TransformFunc = stripMetadata
 
 func newLeaseLock(c *clients, o options) (*resourcelock.LeaseLock, error) {
 	ns := o.leaderElectionNamespace

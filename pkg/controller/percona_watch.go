@@ -142,6 +142,3 @@ func (w *perconaWatch) setListerForTest(l cache.GenericLister) {
 
 // crdFieldSelector restricts the CRD watch to the PerconaPGCluster CRD.
 func crdFieldSelector(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + PerconaCRDName }
-
-// CRDListOptions is the tweak for the metadata informer factory behind CRDWatch.
-var CRDListOptions = crdFieldSelector

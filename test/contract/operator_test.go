@@ -33,10 +33,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	kubeinformers "k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
-	"k8s.io/client-go/metadata/metadatainformer"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2"
 
@@ -44,7 +42,6 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	dittofake "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/fake"
-	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions"
 )
 
 var (
@@ -178,38 +175,17 @@ func (c *fakeCluster) startOperator(t *testing.T, ctx context.Context) <-chan st
 	t.Helper()
 	const resync = 10 * time.Minute
 	namespace := metav1.NamespaceAll
-	dittoFactory := dittoinformers.NewSharedInformerFactoryWithOptions(c.ditto, resync, dittoinformers.WithNamespace(namespace))
-	childFactory := kubeinformers.NewSharedInformerFactoryWithOptions(c.kube, resync,
-		kubeinformers.WithNamespace(namespace),
-		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
-			lo.LabelSelector = resources.ManagedByLabel + "=" + resources.ManagedByValue
-		}))
-	clusterFactory := kubeinformers.NewSharedInformerFactory(c.kube, resync)
-	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(c.meta, resync, namespace, nil)
-	crdFactory := metadatainformer.NewFilteredSharedInformerFactory(c.meta, resync, metav1.NamespaceAll, controller.CRDListOptions)
-
-	secrets := metaFactory.ForResource(gvrSecrets)
-	if err := secrets.Informer().SetTransform(stripMetadata); err != nil {
+	inf, crdWatch, startInformers, err := controller.NewInformers(c.kube, c.ditto, c.meta, namespace, resync)
+	if err != nil {
 		t.Fatal(err)
 	}
-	inf := controller.Informers{
-		DittoServers:   dittoFactory.Dittofs().V1alpha1().DittoServers(),
-		StatefulSets:   childFactory.Apps().V1().StatefulSets(),
-		Services:       childFactory.Core().V1().Services(),
-		ConfigMaps:     childFactory.Core().V1().ConfigMaps(),
-		Secrets:        secrets,
-		StorageClasses: clusterFactory.Storage().V1().StorageClasses(),
-	}
-	crdWatch := crdFactory.ForResource(controller.CRDGVR).Informer()
 	ctrl, err := controller.New(ctx, c.kube, c.ditto, c.dyn, inf, crdWatch, controller.Options{
 		Namespace: namespace, ResyncPeriod: resync, Metrics: controller.NewMetrics(prometheus.NewRegistry()),
 	})
 	if err != nil {
 		t.Fatalf("controller.New: %v", err)
 	}
-	for _, f := range []interface{ Start(<-chan struct{}) }{dittoFactory, childFactory, clusterFactory, metaFactory, crdFactory} {
-		f.Start(ctx.Done())
-	}
+	startInformers(ctx.Done())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -218,15 +194,6 @@ func (c *fakeCluster) startOperator(t *testing.T, ctx context.Context) <-chan st
 		}
 	}()
 	return done
-}
-
-// stripMetadata is wiring.go's transform of cached Secret metadata.
-func stripMetadata(obj interface{}) (interface{}, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-		m.SetAnnotations(nil)
-	}
-	return obj, nil
 }
 
 // waitConverged waits until the StatefulSet exists and nothing the operator

@@ -1,0 +1,68 @@
+package controller
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubeinformers "k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
+	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions"
+)
+
+// NewInformers builds the shared informers the controller reads, for one
+// namespace or all (""), and returns a function that starts them.
+//
+//   - DittoServers: the generated informer.
+//   - StatefulSets, Services, ConfigMaps: only objects carrying the
+//     operator's managed-by label, so unrelated objects cost no memory.
+//   - Secrets: metadata only, without managed fields or annotations; a change
+//     to a referenced Secret rolls the pods, and no Secret data is cached.
+//   - StorageClasses (cluster-scoped), and the PerconaPGCluster CRD alone.
+func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta metadata.Interface,
+	namespace string, resync time.Duration) (Informers, CRDWatch, func(stop <-chan struct{}), error) {
+	dittoFactory := dittoinformers.NewSharedInformerFactoryWithOptions(ditto, resync, dittoinformers.WithNamespace(namespace))
+	childFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync,
+		kubeinformers.WithNamespace(namespace),
+		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+			lo.LabelSelector = resources.ManagedByLabel + "=" + resources.ManagedByValue
+		}))
+	clusterFactory := kubeinformers.NewSharedInformerFactory(kube, resync)
+	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, namespace, nil)
+	crdFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, crdFieldSelector)
+
+	secrets := metaFactory.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
+	if err := secrets.Informer().SetTransform(stripMetadata); err != nil {
+		return Informers{}, nil, nil, err
+	}
+	inf := Informers{
+		DittoServers:   dittoFactory.Dittofs().V1alpha1().DittoServers(),
+		StatefulSets:   childFactory.Apps().V1().StatefulSets(),
+		Services:       childFactory.Core().V1().Services(),
+		ConfigMaps:     childFactory.Core().V1().ConfigMaps(),
+		Secrets:        secrets,
+		StorageClasses: clusterFactory.Storage().V1().StorageClasses(),
+	}
+	crdWatch := crdFactory.ForResource(CRDGVR).Informer()
+	start := func(stop <-chan struct{}) {
+		for _, f := range []interface{ Start(<-chan struct{}) }{dittoFactory, childFactory, clusterFactory, metaFactory, crdFactory} {
+			f.Start(stop)
+		}
+	}
+	return inf, crdWatch, start, nil
+}
+
+// stripMetadata drops managed fields and annotations from cached Secret
+// metadata: the operator needs names, owners and resourceVersions only.
+func stripMetadata(obj interface{}) (interface{}, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+		m.SetAnnotations(nil)
+	}
+	return obj, nil
+}
