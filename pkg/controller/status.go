@@ -142,14 +142,47 @@ func notReadyMessage(configReady, dbReady, available, progressing bool) string {
 }
 
 // updateStatus writes the computed status when it differs from the current
-// one, and emits the Warning events that mark a condition turning bad.
+// one, and emits the events that mark a condition transition once the write
+// succeeded. The transition is judged against the status the write replaced:
+// a pass that read the DittoServer from a cache which has not seen the
+// previous pass's status write gets a Conflict, recomputes the status on the
+// latest object and, finding nothing new, neither writes nor emits again.
 func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, obs observation) error {
-	next := computeStatus(ds, obs, metav1.NewTime(c.now()))
-	c.emitTransitionEvents(ds, next)
-	if equality.Semantic.DeepEqual(ds.Status, next) {
+	now := metav1.NewTime(c.now())
+	client := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace)
+	base := ds
+	first := true
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !first {
+			c.metrics.countConflict(apierrors.NewConflict(dittov1alpha1.Resource("dittoservers"), ds.Name, nil))
+			latest, err := client.Get(ctx, ds.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if latest.UID != ds.UID || latest.Generation != ds.Generation {
+				// Gone and recreated, or a newer spec than this pass
+				// observed: the sync that follows the change writes.
+				return nil
+			}
+			base = latest
+		}
+		first = false
+		next := computeStatus(base, obs, now)
+		if equality.Semantic.DeepEqual(base.Status, next) {
+			return nil
+		}
+		obj := base.DeepCopy()
+		obj.Status = next
+		if _, err := client.UpdateStatus(ctx, obj, updateOpts); err != nil {
+			return err
+		}
+		klog.FromContext(ctx).V(2).Info("Status updated", "phase", next.Phase)
+		c.emitTransitionEvents(base, next)
+		return nil
+	})
+	if apierrors.IsNotFound(err) {
 		return nil
 	}
-	_, err := c.writeStatus(ctx, ds, next)
 	return err
 }
 
