@@ -57,14 +57,24 @@ func run() int {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	bootCtx, cancelBoot := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancelBoot()
+	interrupted := false
+	bootWatcher := make(chan struct{})
 	go func() {
+		defer close(bootWatcher)
 		select {
 		case <-sigs:
 			fmt.Fprintln(os.Stderr, "interrupted, stopping…")
+			interrupted = true
 			cancelBoot()
 		case <-bootCtx.Done():
 		}
 	}()
+	// endBoot stops the watcher and reports whether it consumed a signal.
+	endBoot := func() bool {
+		cancelBoot()
+		<-bootWatcher
+		return interrupted
+	}
 
 	opts := localcluster.Options{WorkDir: *workDir, NumPVs: *numPVs}
 	if *numPVs == 0 {
@@ -77,6 +87,9 @@ func run() int {
 	t0 := time.Now()
 	cluster, err := localcluster.Start(bootCtx, opts)
 	if err != nil {
+		if endBoot() {
+			return 0 // interrupted while starting
+		}
 		fmt.Fprintf(os.Stderr, "start control plane: %v\n", err)
 		return 1
 	}
@@ -90,6 +103,9 @@ func run() int {
 		time.Since(t0).Round(100*time.Millisecond), cluster.LogDir)
 
 	sampleName, err := install(bootCtx, cluster, *crdDir, *sample)
+	if endBoot() {
+		return 0 // interrupted while starting
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%v\n", err)
 		return 1
@@ -99,10 +115,6 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "%v\n", err)
 		return 1
 	}
-	if bootCtx.Err() != nil {
-		return 0
-	}
-	cancelBoot()
 
 	if sampleName == "" {
 		sampleName = "<name>"

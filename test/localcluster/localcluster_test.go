@@ -1,12 +1,14 @@
 package localcluster
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -325,4 +327,85 @@ func TestExitErrorDetectsPortConflict(t *testing.T) {
 	if err := p.exitError(); errors.Is(err, errPortInUse) {
 		t.Errorf("exitError() = %v, want no errPortInUse", err)
 	}
+}
+
+// TestComponentsDieWithParent runs Start in a child test process, kills that
+// process with SIGKILL (no Stop, no defers) and checks that the kernel took
+// every component down with it.
+func TestComponentsDieWithParent(t *testing.T) {
+	if os.Getenv("LOCALCLUSTER_HELPER") == "1" {
+		helperStartAndHang()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 19*time.Minute)
+	defer cancel()
+	if _, err := EnsureBinaries(ctx, Binaries{}, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestComponentsDieWithParent$", "-test.v")
+	cmd.Env = append(os.Environ(), "LOCALCLUSTER_HELPER=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	var workDir string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "HELPER "); ok {
+			f := strings.Fields(rest)
+			workDir = f[0]
+			for _, s := range f[1:] {
+				pid, _ := strconv.Atoi(s)
+				pids = append(pids, pid)
+			}
+			break
+		}
+	}
+	if len(pids) != 5 {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("helper reported pids %v", pids)
+	}
+	defer os.RemoveAll(workDir)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range pids {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("pid %d still alive after its parent was killed", pid)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func helperStartAndHang() {
+	c, err := Start(context.Background(), Options{NumPVs: -1, NoPVRecycler: true})
+	if err != nil {
+		fmt.Println("HELPER-ERROR", err)
+		os.Exit(1)
+	}
+	var pids []string
+	for _, pid := range c.PIDs() {
+		pids = append(pids, strconv.Itoa(pid))
+	}
+	fmt.Printf("HELPER %s %s\n", c.WorkDir, strings.Join(pids, " "))
+	select {}
+}
+
+// alive reports whether pid exists and is not a zombie.
+func alive(pid int) bool {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }

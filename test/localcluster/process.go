@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,7 +50,7 @@ func startProcess(name, path string, args []string, dir string, log io.Writer) (
 		Setpgid:   true,
 		Pdeathsig: syscall.SIGKILL,
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startOnSpawner(cmd); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -60,6 +61,35 @@ func startProcess(name, path string, args []string, dir string, log io.Writer) (
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// The kernel sends Pdeathsig when the thread that forked the child exits,
+// not only when the whole process does, and the Go runtime may end a thread
+// that a goroutine locked and did not unlock. Children are therefore forked
+// from one goroutine locked to its thread for the life of the process.
+var (
+	spawnOnce sync.Once
+	spawnReqs chan spawnReq
+)
+
+type spawnReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func startOnSpawner(cmd *exec.Cmd) error {
+	spawnOnce.Do(func() {
+		spawnReqs = make(chan spawnReq)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread lives as long as the process
+			for r := range spawnReqs {
+				r.done <- r.cmd.Start()
+			}
+		}()
+	})
+	done := make(chan error, 1)
+	spawnReqs <- spawnReq{cmd: cmd, done: done}
+	return <-done
 }
 
 func (p *process) pid() int { return p.cmd.Process.Pid }
