@@ -1,11 +1,3 @@
-// Package localcluster runs a real Kubernetes control plane on loopback for
-// tests, benchmarks and local runs of the operator: etcd, kube-apiserver,
-// kube-controller-manager and kube-scheduler built from source, plus kwok,
-// which simulates a node and the lifecycle of the pods scheduled on it (no
-// kubelet, no containers, probes are not executed).
-//
-// Binaries are built once per machine by hack/build-control-plane.sh into
-// CacheDir(); Start runs the script itself when they are missing.
 package localcluster
 
 import (
