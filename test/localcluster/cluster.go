@@ -53,8 +53,9 @@ type Options struct {
 	// deleted pod disappears at a random time within its grace period
 	// (terminationGracePeriodSeconds, 30 s unless set).
 	FastPods bool
-	// NoPVRecycler disables the loop that makes Released PVs Available
-	// again (see recyclePVs).
+	// NoPVRecycler disables the in-process loop that makes the static PVs
+	// Available again once their claim is deleted (user agent
+	// "localcluster-pv-recycler" in the audit log).
 	NoPVRecycler bool
 	// Log receives the output of every process, each line prefixed with
 	// "[name] ". Nil means the output only goes to WorkDir/logs/<name>.log.
