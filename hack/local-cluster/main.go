@@ -12,15 +12,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/dittofs/dittofs-operator/test/localcluster"
+	"github.com/dittofs/dittofs-operator/test/operator"
 )
 
 func main() {
@@ -110,12 +112,6 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "%v\n", err)
 		return 1
 	}
-	ports, err := freePorts(2)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%v\n", err)
-		return 1
-	}
-
 	if sampleName == "" {
 		sampleName = "<name>"
 	}
@@ -128,80 +124,67 @@ func run() int {
 (kubectl %s at %s matches the server; Ctrl-C stops the operator and the cluster)
 `, cluster.Kubeconfig, filepath.Dir(cluster.KubectlPath), sampleName, localcluster.KubeVersion, cluster.KubectlPath)
 
-	args := append([]string{
-		"--kubeconfig", cluster.Kubeconfig,
-		"--leader-elect=false",
-		"--metrics-bind-address", "127.0.0.1:" + strconv.Itoa(ports[0]),
-		"--health-probe-bind-address", "127.0.0.1:" + strconv.Itoa(ports[1]),
-	}, flag.Args()...)
-	op := exec.Command(opBin, args...)
-	op.Stdout, op.Stderr, op.Stdin = os.Stdout, os.Stderr, nil
-	op.Env = append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig)
-	// Own process group: a terminal Ctrl-C reaches only this program, which
-	// forwards SIGTERM so the operator stops before the cluster does.
-	op.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := op.Start(); err != nil {
+	op, err := operator.Start(context.Background(), operator.Options{
+		Binary: opBin, Kubeconfig: cluster.Kubeconfig, Args: flag.Args(), Log: os.Stderr,
+	})
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "start operator: %v\n", err)
 		return 1
 	}
-	done := make(chan error, 1)
-	go func() { done <- op.Wait() }()
-
 	select {
-	case err := <-done:
-		code := exitCode(err)
-		fmt.Fprintf(os.Stderr, "operator exited (%v)\n", describe(err))
+	case <-op.Done():
+		code := op.ExitCode()
+		fmt.Fprintf(os.Stderr, "operator exited (status %d)\n", code)
 		return code
 	case sig := <-sigs:
 		fmt.Fprintf(os.Stderr, "%v: stopping the operator…\n", sig)
 	}
-	_ = op.Process.Signal(syscall.SIGTERM)
+	stopped := make(chan int, 1)
+	go func() { stopped <- op.Stop(15 * time.Second) }()
 	select {
-	case err := <-done:
-		fmt.Fprintf(os.Stderr, "operator exited (%v)\n", describe(err))
+	case code := <-stopped:
+		fmt.Fprintf(os.Stderr, "operator exited (status %d)\n", code)
 	case <-sigs:
 		fmt.Fprintln(os.Stderr, "second interrupt: killing the operator")
-		_ = op.Process.Kill()
-		<-done
-	case <-time.After(15 * time.Second):
-		fmt.Fprintln(os.Stderr, "operator still running after 15s: killing it")
-		_ = op.Process.Kill()
-		<-done
+		_ = op.Signal(syscall.SIGKILL)
+		<-stopped
 	}
 	return 0
 }
 
-func exitCode(err error) int {
-	if err == nil {
-		return 0
+// install installs the operator's CRDs and the stand-in PerconaPGCluster CRD,
+// then applies the sample to namespace default. It returns the name of the
+// sample's DittoServer ("" when there is no sample).
+func install(ctx context.Context, c *localcluster.Cluster, crdDir, sample string) (string, error) {
+	a, err := operator.NewApplier(c.RESTConfig())
+	if err != nil {
+		return "", err
 	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
+	root, err := localcluster.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	n, err := a.InstallCRDs(ctx, crdDir, filepath.Join(root, perconaCRD))
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(os.Stderr, "installed %d CRDs from %s and %s\n", n, crdDir, perconaCRD)
+	if _, err := os.Stat(sample); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "warning: sample %s does not exist; applying no sample\n", sample)
+		return "", nil
+	}
+	objs, err := a.ApplyFile(ctx, sample, metav1.NamespaceDefault)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(os.Stderr, "applied %s\n", sample)
+	for _, o := range objs {
+		if o.GetKind() == "DittoServer" {
+			return o.GetName(), nil
 		}
-		return ee.ExitCode()
 	}
-	return 1
+	return "", nil
 }
 
-func describe(err error) string {
-	if err == nil {
-		return "exit status 0"
-	}
-	return err.Error()
-}
-
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for len(ports) < n {
-		p, err := localcluster.FreePort()
-		if err != nil {
-			return nil, err
-		}
-		if len(ports) == 0 || ports[0] != p {
-			ports = append(ports, p)
-		}
-	}
-	return ports, nil
-}
+// perconaCRD is the stand-in PerconaPGCluster CRD, relative to the repository root.
+const perconaCRD = "hack/crds/perconapgcluster-minimal.yaml"
