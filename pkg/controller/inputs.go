@@ -6,7 +6,6 @@ import (
 	"sort"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -14,8 +13,11 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
-// minJWTSecretLength is what the server demands of its signing secret.
-const minJWTSecretLength = 32
+// What the server demands of the secrets it is given.
+const (
+	minJWTSecretLength     = 32
+	minAdminPasswordLength = 8
+)
 
 // problem is a reason the spec cannot be realised as it stands; it becomes
 // ConfigReady=False and one Warning event.
@@ -37,15 +39,13 @@ type secretRequirement struct {
 // nor the Percona user Secret, which the database gate waits for).
 func userSecrets(ds *dittov1alpha1.DittoServer) []secretRequirement {
 	var reqs []secretRequirement
-	if id := ds.Spec.Identity; id != nil {
-		if id.JWT != nil && id.JWT.SecretRef != nil {
-			reqs = append(reqs, secretRequirement{name: id.JWT.SecretRef.Name, field: "spec.identity.jwt.secretRef",
-				keys: []string{id.JWT.SecretRef.Key}, minLen: minJWTSecretLength})
-		}
-		if id.Admin != nil && id.Admin.PasswordSecretRef != nil {
-			reqs = append(reqs, secretRequirement{name: id.Admin.PasswordSecretRef.Name, field: "spec.identity.admin.passwordSecretRef",
-				keys: []string{id.Admin.PasswordSecretRef.Key}, minLen: 1})
-		}
+	if jwt := resources.JWTSecretSelector(ds); jwt.Name != resources.JWTSecretName(ds) {
+		reqs = append(reqs, secretRequirement{name: jwt.Name, field: "spec.identity.jwt.secretRef",
+			keys: []string{jwt.Key}, minLen: minJWTSecretLength})
+	}
+	if admin := resources.AdminPasswordSelector(ds); admin.Name != resources.AdminSecretName(ds) {
+		reqs = append(reqs, secretRequirement{name: admin.Name, field: "spec.identity.admin.passwordSecretRef",
+			keys: []string{admin.Key}, minLen: minAdminPasswordLength})
 	}
 	if s3 := ds.Spec.S3; s3 != nil && s3.CredentialsSecretRef != nil {
 		ref := s3.CredentialsSecretRef
@@ -65,7 +65,7 @@ var postgresSecretKeys = []string{"host", "port", "user", "password", "dbname"}
 // referencedSecretNames lists every Secret the pod reads, for the index that
 // maps a Secret change to the DittoServers it rolls.
 func referencedSecretNames(ds *dittov1alpha1.DittoServer) []string {
-	names := []string{jwtSelector(ds).Name, adminSelector(ds).Name}
+	names := []string{resources.JWTSecretSelector(ds).Name, resources.AdminPasswordSelector(ds).Name}
 	for _, r := range userSecrets(ds) {
 		names = append(names, r.name)
 	}
@@ -74,20 +74,6 @@ func referencedSecretNames(ds *dittov1alpha1.DittoServer) []string {
 	}
 	sort.Strings(names)
 	return dedupe(names)
-}
-
-func jwtSelector(ds *dittov1alpha1.DittoServer) corev1.SecretKeySelector {
-	if id := ds.Spec.Identity; id != nil && id.JWT != nil && id.JWT.SecretRef != nil {
-		return *id.JWT.SecretRef
-	}
-	return secretKey(resources.JWTSecretName(ds), resources.JWTSecretKey)
-}
-
-func adminSelector(ds *dittov1alpha1.DittoServer) corev1.SecretKeySelector {
-	if id := ds.Spec.Identity; id != nil && id.Admin != nil && id.Admin.PasswordSecretRef != nil {
-		return *id.Admin.PasswordSecretRef
-	}
-	return secretKey(resources.AdminSecretName(ds), resources.AdminPasswordKey)
 }
 
 // checkSpec finds what in the spec cannot be realised: a name the children
@@ -195,10 +181,6 @@ func (s *secretKeyCache) put(ns, name string, info secretInfo) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m[ns+"/"+name] = info
-}
-
-func secretKey(name, key string) corev1.SecretKeySelector {
-	return corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: key}
 }
 
 func perconaStorageClass(ds *dittov1alpha1.DittoServer) *string {

@@ -13,12 +13,6 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
-// Lengths of the generated secret values.
-const (
-	generatedJWTLength      = 64
-	generatedPasswordLength = 32
-)
-
 // generatedSecret is a Secret the operator creates when the user references none.
 type generatedSecret struct {
 	name   string
@@ -28,11 +22,11 @@ type generatedSecret struct {
 
 func generatedSecrets(ds *dittov1alpha1.DittoServer) []generatedSecret {
 	var out []generatedSecret
-	if jwtSelector(ds).Name == resources.JWTSecretName(ds) {
-		out = append(out, generatedSecret{resources.JWTSecretName(ds), generatedJWTLength, resources.JWTSecret})
+	if resources.JWTSecretSelector(ds).Name == resources.JWTSecretName(ds) {
+		out = append(out, generatedSecret{resources.JWTSecretName(ds), resources.JWTSecretLength, resources.JWTSecret})
 	}
-	if adminSelector(ds).Name == resources.AdminSecretName(ds) {
-		out = append(out, generatedSecret{resources.AdminSecretName(ds), generatedPasswordLength, resources.AdminSecret})
+	if resources.AdminPasswordSelector(ds).Name == resources.AdminSecretName(ds) {
+		out = append(out, generatedSecret{resources.AdminSecretName(ds), resources.AdminPasswordLength, resources.AdminSecret})
 	}
 	return out
 }

@@ -103,7 +103,7 @@ func (c *Controller) reconcileChildren(ctx context.Context, ds *dittov1alpha1.Di
 	for name, v := range generated {
 		versions[name] = v
 	}
-	in := resources.Inputs{JWTSecret: jwtSelector(ds), AdminPassword: adminSelector(ds), SecretVersions: versions}
+	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds), AdminPassword: resources.AdminPasswordSelector(ds), SecretVersions: versions}
 
 	// The database: an external Secret, or a Percona cluster and its user Secret.
 	if resources.UsesPostgres(ds) {
