@@ -31,10 +31,12 @@ test-unit: ## Unit tests (fake clientsets, builders, golden files).
 
 test-e2e: build ## End-to-end tests on a local control plane built from source (cached after the first run).
 	hack/build-control-plane.sh
+	go test $(GO_TEST_FLAGS) -count=1 -timeout 10m -tags localcluster ./pkg/controller/resources/
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 45m ./test/localcluster/... ./test/e2e/...
 
 test-dfs: ## The operator's output run by the real DittoFS server and a real PostgreSQL.
 	hack/build-dfs.sh
+	go test $(GO_TEST_FLAGS) -count=1 -timeout 10m -tags realdfs ./pkg/controller/resources/
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 20m ./test/dfs/... ./test/pgtest/... ./test/contract/...
 
 run: build ## Run the operator: against $$KUBECONFIG if set, else on an embedded local control plane.

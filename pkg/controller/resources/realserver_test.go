@@ -1,9 +1,10 @@
 //go:build realdfs
 
-// The samples' rendered objects run against the real DittoFS server (the dfs
-// binary, in the harness of test/dfs, which needs root). Run with
+// Builder choices checked against the real DittoFS server and PostgreSQL
+// (the harnesses of test/dfs and test/pgtest, which need root); every
+// sample's whole pod is run by test/contract. `make test-dfs` runs these with
 //
-//	go test -tags realdfs -run RealServer ./pkg/controller/resources
+//	go test -tags realdfs ./pkg/controller/resources
 package resources
 
 import (
@@ -12,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,67 +33,6 @@ const (
 	realJWT      = "real-server-jwt-secret-0123456789abcdefghij"
 	realPassword = "Real-Server-Pa55word"
 )
-
-// TestRealServerRunsEverySample: for each sample, the pod the StatefulSet
-// describes starts with the ConfigMap and Secrets the operator provides,
-// passes its startup, readiness and liveness probes as declared, lets the
-// admin log in with the password from the Secret, keeps the control plane
-// where the sample says, and exits cleanly on SIGTERM within its grace period.
-func TestRealServerRunsEverySample(t *testing.T) {
-	bin, err := dfs.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		pgOnce sync.Once
-		pg     *pgtest.Server
-	)
-	postgres := func(t *testing.T) *pgtest.Server {
-		pgOnce.Do(func() {
-			if pg, err = pgtest.Start(context.Background(), pgtest.Options{}); err != nil {
-				t.Fatalf("start PostgreSQL: %v", err)
-			}
-		})
-		return pg
-	}
-	t.Cleanup(func() {
-		if pg != nil {
-			pg.Stop()
-		}
-	})
-	schema := loadCRD(t)
-	for _, s := range loadSamples(t) {
-		t.Run(s.name, func(t *testing.T) {
-			schema.admit(s.raw)
-			ds := fromMap(t, s.raw)
-			// The harness shares the host's network: move the HTTP listeners to free ports.
-			apiPort, metricsPort := freePort(t), freePort(t)
-			ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort))}
-			if ds.Spec.Metrics != nil {
-				ds.Spec.Metrics.Port = ptr.To(int32(metricsPort))
-			}
-			secrets := sampleSecrets(ds)
-			if UsesPostgres(ds) {
-				db := strings.ReplaceAll(ds.Name, "-", "_")
-				pg := postgres(t)
-				if err := pg.CreateUserAndDB(db, "Pg-"+realPassword, db); err != nil {
-					t.Fatal(err)
-				}
-				secrets[PostgresSecretName(ds)] = map[string][]byte{
-					"host": []byte(pg.Host()), "port": []byte(strconv.Itoa(pg.Port())),
-					"user": []byte(db), "password": []byte("Pg-" + realPassword), "dbname": []byte(db),
-				}
-			}
-			runSample(t, bin, ds, secrets, apiPort)
-			if UsesPostgres(ds) {
-				db := strings.ReplaceAll(ds.Name, "-", "_")
-				if tables, err := pg.Tables(db); err != nil || !slices.Contains(tables, "users") {
-					t.Errorf("control-plane tables in PostgreSQL database %s: %v %v", db, tables, err)
-				}
-			}
-		})
-	}
-}
 
 // sampleSecrets are the Secrets the operator generates or the user provides.
 func sampleSecrets(ds *dittov1alpha1.DittoServer) map[string]map[string][]byte {
