@@ -10,13 +10,10 @@ package resources
 import (
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -51,73 +48,6 @@ func sampleSecrets(ds *dittov1alpha1.DittoServer) map[string]map[string][]byte {
 		put(keyOf(ref.SecretName, ref.SecretAccessKeyKey), "example-secret-access-key")
 	}
 	return secrets
-}
-
-func runSample(t *testing.T, bin string, ds *dittov1alpha1.DittoServer, secrets map[string]map[string][]byte, apiPort int) {
-	in := inputsFor(ds)
-	cfg, err := ConfigYAML(ds, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sts, err := StatefulSet(ds, in, ConfigHash(cfg, in.SecretVersions))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dirs, base := map[string]string{}, t.TempDir()
-	for _, c := range sts.Spec.VolumeClaimTemplates {
-		dirs[c.Name] = filepath.Join(base, c.Name)
-	}
-	pod := sts.Spec.Template.Spec
-	opts, c, err := dfs.PodOptions(&pod, ContainerName, dfs.PodInputs{
-		Binary: bin, PodName: ds.Name + "-0", Namespace: ds.Namespace,
-		ConfigMaps: map[string]map[string]string{ConfigMapName(ds): {ConfigFileKey: string(cfg)}},
-		Secrets:    secrets, VolumeDirs: dirs,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := dfs.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Close()
-		if t.Failed() {
-			t.Logf("dfs output:\n%s", p.Logs())
-		}
-	})
-
-	var wg sync.WaitGroup
-	for name, pr := range map[string]*corev1.Probe{"startup": c.StartupProbe, "readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := p.RunProbe(context.Background(), pr, c.Ports)
-			if !r.Passed {
-				t.Errorf("%s probe failed after %d attempts: %v", name, r.Attempts, r.LastErr)
-			}
-		}()
-	}
-	wg.Wait()
-	if _, status, err := dfs.Login(apiPort, "admin", realPassword); err != nil {
-		t.Errorf("admin login: status %d: %v", status, err)
-	}
-	h, _, err := dfs.GetHealth(apiPort, HealthPath)
-	if err != nil || h.Data["control_plane_db"] != "reachable" {
-		t.Errorf("/health %+v: %v", h, err)
-	}
-	if !UsesPostgres(ds) {
-		rel := strings.TrimPrefix(SQLitePath(ds), DataDir+"/"+VolumeControlPlane+"/")
-		if _, err := os.Stat(filepath.Join(dirs[VolumeControlPlane], rel)); err != nil {
-			t.Errorf("SQLite database not on the control-plane volume: %v", err)
-		}
-	}
-	grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
-	code, took, err := p.Stop(syscall.SIGTERM, grace)
-	if err != nil || code != 0 {
-		t.Errorf("SIGTERM: exit %d after %s (grace %s): %v", code, took, grace, err)
-	}
-	t.Logf("probes passed, admin logged in, SIGTERM → exit %d in %s", code, took.Round(time.Millisecond))
 }
 
 func freePort(t *testing.T) int {
