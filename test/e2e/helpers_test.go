@@ -141,11 +141,15 @@ func (n *testNS) dump() {
 // last detail after timeout.
 func eventually(t *testing.T, timeout time.Duration, what string, check func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	deadline := start.Add(timeout)
 	var detail string
 	for {
 		var ok bool
 		if ok, detail = check(); ok {
+			if d := time.Since(start); d > 5*time.Second {
+				t.Logf("waited %s for %s", d.Round(100*time.Millisecond), what)
+			}
 			return
 		}
 		if time.Now().After(deadline) {

@@ -24,9 +24,14 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
 	"github.com/dittofs/dittofs-operator/test/localcluster"
 	"github.com/dittofs/dittofs-operator/test/operator"
@@ -54,6 +59,8 @@ type testEnv struct {
 	dyn     dynamic.Interface
 	applier *operator.Applier
 	logDir  string // operator logs, one file per start
+
+	gcReady chan struct{} // closed once the garbage collector handles DittoServers
 
 	mu     sync.Mutex
 	op     *operator.Process
@@ -135,6 +142,9 @@ func setup() (*testEnv, error) {
 	); err != nil {
 		return e, fmt.Errorf("install CRDs: %w", err)
 	}
+	if err := e.startGCCanary(ctx); err != nil {
+		return e, err
+	}
 	if e.logDir, err = os.MkdirTemp("", "dittofs-e2e-operator-"); err != nil {
 		return e, err
 	}
@@ -196,6 +206,12 @@ func (e *testEnv) stopOperator() int {
 	code := e.op.Stop(30 * time.Second)
 	e.op = nil
 	return code
+}
+
+func (e *testEnv) operatorRunning() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.op != nil
 }
 
 // operatorLogs returns the recent output of the running (or last) operator.
@@ -293,4 +309,65 @@ func ignoreNewer(err, newer error) error {
 		return nil
 	}
 	return err
+}
+
+// gcCanaryNamespace holds a ConfigMap owned by a deleted DittoServer.
+const gcCanaryNamespace = "e2e-gc-canary"
+
+// startGCCanary finds out when the garbage collector acts on the deletion
+// of a DittoServer. It picks up a new CRD only at its next discovery pass
+// (every 30 s); until then the children of a deleted DittoServer linger. The
+// canary is a DittoServer deleted before the operator starts (so without
+// finalizer, and never reconciled) that owned a ConfigMap: once the
+// ConfigMap is gone, gcReady is closed.
+func (e *testEnv) startGCCanary(ctx context.Context) error {
+	ns := gcCanaryNamespace
+	if _, err := e.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	dsClient := e.dyn.Resource(dittov1alpha1.SchemeGroupVersion.WithResource("dittoservers")).Namespace(ns)
+	owner, err := dsClient.Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": dittov1alpha1.SchemeGroupVersion.String(), "kind": "DittoServer",
+		"metadata": map[string]any{"name": "canary"},
+		"spec":     map[string]any{"replicas": int64(0), "storage": map[string]any{"metadataSize": "1Gi"}},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("create the canary DittoServer: %w", err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "canary", OwnerReferences: []metav1.OwnerReference{{
+		APIVersion: owner.GetAPIVersion(), Kind: owner.GetKind(), Name: owner.GetName(), UID: owner.GetUID(),
+	}}}}
+	if _, err := e.kube.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	if err := dsClient.Delete(ctx, "canary", metav1.DeleteOptions{}); err != nil {
+		return err
+	}
+	e.gcReady = make(chan struct{})
+	t0 := time.Now()
+	go func() {
+		ctx := context.Background()
+		for {
+			_, err := e.kube.CoreV1().ConfigMaps(ns).Get(ctx, "canary", metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		fmt.Fprintf(os.Stderr, "e2e: the garbage collector acts on DittoServers %s after the CRD was installed\n", time.Since(t0).Round(time.Second))
+		_ = e.kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+		close(e.gcReady)
+	}()
+	return nil
+}
+
+// waitGarbageCollector waits until the garbage collector collects the
+// children of deleted DittoServers; tests that rely on it call it first.
+func waitGarbageCollector(t *testing.T) {
+	t.Helper()
+	select {
+	case <-env.gcReady:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the garbage collector did not act on a deleted DittoServer within 3 minutes")
+	}
 }

@@ -1,0 +1,229 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+)
+
+// deleteWithServer false: the PostgreSQL cluster outlives the DittoServer,
+// released from its owner; everything else the DittoServer owned goes with
+// it through the garbage collector, except the volume claims.
+func TestDeletionKeepsPerconaCluster(t *testing.T) {
+	n := newNamespace(t, nil)
+	name := n.applySample("percona")
+	n.markPerconaReady(name)
+	ds := n.waitReady(name)
+	n.assertChildren(ds)
+	pvcs := n.claims()
+	if len(pvcs) == 0 {
+		t.Fatal("no volume claims before the deletion")
+	}
+
+	n.deleteDS(name)
+	n.waitDSGone(name)
+	cluster := n.perconaCluster(resources.PerconaClusterName(ds))
+	if cluster == nil {
+		t.Fatalf("PerconaPGCluster %s deleted, but deleteWithServer is false", resources.PerconaClusterName(ds))
+	}
+	if ownedBy(cluster, ds.UID) {
+		t.Errorf("PerconaPGCluster still owned by the deleted DittoServer: %v", cluster.GetOwnerReferences())
+	}
+	evs := n.waitEvents(ds.UID, controller.ReasonPerconaOrphaned, 1)
+	for reason, want := range map[string]int{controller.ReasonDeleting: 1, controller.ReasonPerconaOrphaned: 1, controller.ReasonPerconaDeleted: 0} {
+		if got := countEvents(evs, reason); got != want {
+			t.Errorf("%d %s events, want %d: %s", got, reason, want, eventSummary(evs))
+		}
+	}
+	n.waitChildrenGone(ds)
+	n.assertClaimsKept(pvcs)
+
+	// Nothing else deletes the kept cluster later.
+	consistently(t, resyncPeriod, "the kept PerconaPGCluster stays", func() (bool, string) {
+		return n.perconaCluster(resources.PerconaClusterName(ds)) != nil, "deleted"
+	})
+}
+
+// deleteWithServer true: the operator deletes the PostgreSQL cluster.
+func TestDeletionDeletesPerconaCluster(t *testing.T) {
+	n := newNamespace(t, nil)
+	ds := sampleDittoServer(t, readSample(t, "percona"))
+	mergeSpec(t, ds, `{percona: {deleteWithServer: true}}`)
+	n.create(ds)
+	name := ds.GetName()
+	n.markPerconaReady(name)
+	created := n.waitReady(name)
+	pvcs := n.claims()
+
+	n.deleteDS(name)
+	n.waitDSGone(name)
+	eventually(t, waitShort, "PerconaPGCluster deleted", func() (bool, string) {
+		return n.perconaCluster(resources.PerconaClusterName(created)) == nil, "still there"
+	})
+	evs := n.waitEvents(created.UID, controller.ReasonPerconaDeleted, 1)
+	for reason, want := range map[string]int{controller.ReasonDeleting: 1, controller.ReasonPerconaDeleted: 1, controller.ReasonPerconaOrphaned: 0} {
+		if got := countEvents(evs, reason); got != want {
+			t.Errorf("%d %s events, want %d: %s", got, reason, want, eventSummary(evs))
+		}
+	}
+	n.waitChildrenGone(created)
+	n.assertClaimsKept(pvcs)
+}
+
+// The operator stops; a DittoServer whose PostgreSQL cluster must be kept is
+// deleted meanwhile; the finalizer holds everything until the operator is
+// back, which then completes the deletion as if it had never been away.
+func TestDeletionAcrossOperatorRestart(t *testing.T) {
+	n := newNamespace(t, nil)
+	name := n.applySample("percona")
+	ds := n.waitDS(name, "Percona cluster created, gate closed", func(ds *dittov1alpha1.DittoServer) (bool, string) {
+		return hasCondition(ds, controller.ConditionDatabaseReady, metav1.ConditionFalse, ""), statusSummary(ds)
+	})
+	clusterName := resources.PerconaClusterName(ds)
+	if c := n.perconaCluster(clusterName); c == nil || !controlledBy(c, ds) {
+		t.Fatalf("PerconaPGCluster %s missing or not controlled by the DittoServer", clusterName)
+	}
+
+	waitGarbageCollector(t) // before the operator stops, not while it is down
+	t.Cleanup(func() {
+		if !env.operatorRunning() { // the test failed before the restart
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if err := env.startOperator(ctx); err != nil {
+				t.Errorf("restart the operator: %v", err)
+			}
+		}
+	})
+	if code := env.stopOperator(); code != 0 {
+		t.Errorf("operator exited with %d on SIGTERM, want 0", code)
+	}
+	n.deleteDS(name)
+	consistently(t, 5*time.Second, "the finalizer holds the DittoServer and the cluster while the operator is down", func() (bool, string) {
+		cur, err := env.ditto.DittofsV1alpha1().DittoServers(n.name).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		c := n.perconaCluster(clusterName)
+		ok := cur.DeletionTimestamp != nil && slices.Contains(cur.Finalizers, controller.Finalizer) && c != nil && controlledBy(c, ds)
+		return ok, fmt.Sprintf("deletionTimestamp %v finalizers %v cluster %v", cur.DeletionTimestamp, cur.Finalizers, c != nil)
+	})
+
+	if err := env.startOperator(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	n.waitDSGone(name)
+	cluster := n.perconaCluster(clusterName)
+	if cluster == nil {
+		t.Fatalf("PerconaPGCluster %s deleted across the restart, but deleteWithServer is false", clusterName)
+	}
+	if ownedBy(cluster, ds.UID) {
+		t.Errorf("PerconaPGCluster still owned by the deleted DittoServer: %v", cluster.GetOwnerReferences())
+	}
+	evs := n.waitEvents(ds.UID, controller.ReasonPerconaOrphaned, 1)
+	if got := countEvents(evs, controller.ReasonPerconaOrphaned); got != 1 {
+		t.Errorf("%d PerconaOrphaned events, want 1: %s", got, eventSummary(evs))
+	}
+	n.waitChildrenGone(ds)
+}
+
+func (n *testNS) deleteDS(name string) {
+	n.t.Helper()
+	waitGarbageCollector(n.t)
+	if err := env.ditto.DittofsV1alpha1().DittoServers(n.name).Delete(n.t.Context(), name, metav1.DeleteOptions{}); err != nil {
+		n.t.Fatalf("delete DittoServer %s: %v", name, err)
+	}
+}
+
+// waitDSGone waits until the finalizer is released and the object is gone.
+func (n *testNS) waitDSGone(name string) {
+	n.t.Helper()
+	eventually(n.t, waitLong, "DittoServer "+name+" gone (finalizer released)", func() (bool, string) {
+		ds, err := env.ditto.DittofsV1alpha1().DittoServers(n.name).Get(n.t.Context(), name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, ""
+		}
+		if err != nil {
+			return false, err.Error()
+		}
+		return false, fmt.Sprintf("finalizers %v, %s", ds.Finalizers, statusSummary(ds))
+	})
+}
+
+// waitChildrenGone waits until the garbage collector removed everything the
+// DittoServer controlled, and its pod.
+func (n *testNS) waitChildrenGone(ds *dittov1alpha1.DittoServer) {
+	n.t.Helper()
+	ctx, core := n.t.Context(), env.kube.CoreV1()
+	children := map[string]func() error{
+		"Secret " + resources.JWTSecretName(ds): func() error {
+			_, err := core.Secrets(n.name).Get(ctx, resources.JWTSecretName(ds), metav1.GetOptions{})
+			return err
+		},
+		"Secret " + resources.AdminSecretName(ds): func() error {
+			_, err := core.Secrets(n.name).Get(ctx, resources.AdminSecretName(ds), metav1.GetOptions{})
+			return err
+		},
+		"ConfigMap " + resources.ConfigMapName(ds): func() error {
+			_, err := core.ConfigMaps(n.name).Get(ctx, resources.ConfigMapName(ds), metav1.GetOptions{})
+			return err
+		},
+		"StatefulSet " + resources.StatefulSetName(ds): func() error {
+			_, err := env.kube.AppsV1().StatefulSets(n.name).Get(ctx, resources.StatefulSetName(ds), metav1.GetOptions{})
+			return err
+		},
+		"Pod " + ds.Name + "-0": func() error {
+			_, err := core.Pods(n.name).Get(ctx, ds.Name+"-0", metav1.GetOptions{})
+			return err
+		},
+	}
+	for _, svc := range []string{resources.HeadlessServiceName(ds), resources.FileServiceName(ds), resources.APIServiceName(ds)} {
+		children["Service "+svc] = func() error {
+			_, err := core.Services(n.name).Get(ctx, svc, metav1.GetOptions{})
+			return err
+		}
+	}
+	eventually(n.t, waitLong, "the garbage collector removing the DittoServer's children", func() (bool, string) {
+		var left []string
+		for what, get := range children {
+			if err := get(); !apierrors.IsNotFound(err) {
+				left = append(left, fmt.Sprintf("%s (%v)", what, err))
+			}
+		}
+		slices.Sort(left)
+		return len(left) == 0, fmt.Sprint("still there: ", left)
+	})
+}
+
+// claims returns the namespace's volume claims by name.
+func (n *testNS) claims() map[string]types.UID {
+	n.t.Helper()
+	list, err := env.kube.CoreV1().PersistentVolumeClaims(n.name).List(n.t.Context(), metav1.ListOptions{})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	out := map[string]types.UID{}
+	for _, c := range list.Items {
+		out[c.Name] = c.UID
+	}
+	return out
+}
+
+func (n *testNS) assertClaimsKept(before map[string]types.UID) {
+	n.t.Helper()
+	after := n.claims()
+	for name, uid := range before {
+		if after[name] != uid {
+			n.t.Errorf("volume claim %s deleted with the DittoServer; claims now %v", name, after)
+		}
+	}
+}
