@@ -45,7 +45,11 @@ func (c *Controller) serviceWriter() writer[*corev1.Service] {
 		},
 		preserve: preserveServiceAllocations,
 		inSync: func(desired, existing *corev1.Service) bool {
-			return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Spec, existing.Spec)
+			// Compared with what the API server allocated (node ports,
+			// cluster IPs) filled in, as an update would keep it.
+			d := desired.DeepCopy()
+			preserveServiceAllocations(d, existing)
+			return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(d.Spec, existing.Spec)
 		},
 	}
 }
