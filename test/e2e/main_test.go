@@ -214,6 +214,21 @@ func (e *testEnv) operatorRunning() bool {
 	return e.op != nil
 }
 
+// metric reads a metric of the running operator (the sum of its samples).
+func (e *testEnv) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.op == nil {
+		t.Fatal("the operator is not running")
+	}
+	v, err := e.op.Metric(name)
+	if err != nil {
+		t.Fatalf("operator metric %s: %v", name, err)
+	}
+	return v
+}
+
 // operatorLogs returns the recent output of the running (or last) operator.
 func (e *testEnv) operatorLogs() string {
 	e.mu.Lock()
