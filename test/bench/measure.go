@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/dittofs/dittofs-operator/pkg/controller"
+)
+
+// measure runs the seven measurements in order, filling res as it goes.
+func measure(ctx context.Context, cfg config, e *env, res *Result) error {
+	conv, err := newConvergence(ctx, e.kube, e.ditto, cfg.n, cfg.trace)
+	if err != nil {
+		return err
+	}
+	if err := warmUp(ctx, e.ditto); err != nil {
+		return err
+	}
+	if err := e.audit.poll(); err != nil {
+		return err
+	}
+	if res.Memory.IdleRSSMiB, res.Memory.IdleHeapMiB, err = memory(e); err != nil {
+		return err
+	}
+
+	// 1. Create.
+	res.Machine.LoadAvg[0] = loadAvg()
+	t0 := time.Now()
+	conv.setStart(t0)
+	res.Requests.StartupRequests = len(e.audit.requests(time.Time{}, t0))
+	logf("creating %d DittoServers", cfg.n)
+	if err := createServers(ctx, e.ditto, cfg.n); err != nil {
+		return err
+	}
+	res.Create.Seconds = seconds(time.Since(t0))
+	logf("created %d DittoServers in %.2fs", cfg.n, res.Create.Seconds)
+
+	// 2. Convergence.
+	if err := conv.wait(ctx, t0); err != nil {
+		return err
+	}
+	res.Machine.LoadAvg[1] = loadAvg()
+	durs := conv.durations(t0)
+	res.Convergence = ConvergenceResult{
+		MedianSeconds: seconds(median(durs)),
+		LastSeconds:   seconds(durs[len(durs)-1]),
+		P90Seconds:    seconds(durs[(len(durs)*9+9)/10-1]),
+
+		StatefulSetCreated:   spread(conv.since(conv.stsCreated, t0)),
+		StatefulSetAvailable: spread(conv.since(conv.stsAvailable, t0)),
+	}
+	convergedAt := t0.Add(durs[len(durs)-1])
+	logf("converged: median %.2fs, last %.2fs (StatefulSets created: %.2fs/%.2fs, available: %.2fs/%.2fs)",
+		res.Convergence.MedianSeconds, res.Convergence.LastSeconds,
+		res.Convergence.StatefulSetCreated.MedianSeconds, res.Convergence.StatefulSetCreated.LastSeconds,
+		res.Convergence.StatefulSetAvailable.MedianSeconds, res.Convergence.StatefulSetAvailable.LastSeconds)
+
+	// 3. Requests until converged and until quiet.
+	lastReq, quietAt, err := waitQuiet(ctx, e, t0, cfg.quiet)
+	if err != nil {
+		return err
+	}
+	upTo := func(t time.Time) time.Time { return t.Add(time.Nanosecond) }
+	untilConverged := e.audit.requests(t0, upTo(convergedAt))
+	quiet := e.audit.requests(t0, upTo(lastReq))
+	n := float64(cfg.n)
+	res.Requests.UntilConverged, res.Requests.UntilConvergedTotal = countByKey(untilConverged), len(untilConverged)
+	res.Requests.UntilConvergedPerDS = round(float64(len(untilConverged))/n, 2)
+	res.Requests.UntilQuiet, res.Requests.UntilQuietTotal = countByKey(quiet), len(quiet)
+	res.Requests.UntilQuietPerDS = round(float64(len(quiet))/n, 2)
+	res.Requests.QuietAfterSeconds = seconds(lastReq.Sub(t0))
+	res.Requests.QuietWindowSeconds = cfg.quiet.Seconds()
+	if res.Requests.ReconcilesUntilQuiet, err = e.op.Metric("dittofs_operator_reconcile_total"); err != nil {
+		return err
+	}
+	logf("quiet %.1fs after the first create: %.2f requests per DittoServer until converged, %.2f until quiet",
+		res.Requests.QuietAfterSeconds, res.Requests.UntilConvergedPerDS, res.Requests.UntilQuietPerDS)
+
+	// 4. Steady state: two resync periods after quiet.
+	end := quietAt.Add(2 * cfg.resync)
+	logf("steady state: watching until %s (two resync periods of %s)", end.Format("15:04:05"), cfg.resync)
+	if err := sleepUntil(ctx, end.Add(time.Second)); err != nil {
+		return err
+	}
+	if err := e.audit.poll(); err != nil {
+		return err
+	}
+	steady := e.audit.requests(upTo(lastReq), end)
+	res.Steady = SteadyResult{WindowSeconds: seconds(end.Sub(lastReq)), Requests: countByKey(steady)}
+	for _, ev := range steady {
+		if isEvent(ev) {
+			res.Steady.Events++
+		} else if isWrite(ev) {
+			res.Steady.Writes++
+		}
+	}
+	reconciles, err := e.op.Metric("dittofs_operator_reconcile_total")
+	if err != nil {
+		return err
+	}
+	res.Steady.Reconciles = reconciles - res.Requests.ReconcilesUntilQuiet
+	logf("steady state: %d writes, %d events, %.0f reconciles", res.Steady.Writes, res.Steady.Events, res.Steady.Reconciles)
+
+	// 5. Memory.
+	if err := measureMemory(ctx, cfg, e, res); err != nil {
+		return err
+	}
+
+	// 6. Latency of a spec edit.
+	lat, err := measureEditLatency(ctx, e, serverName(0), cfg.edits)
+	for _, d := range lat {
+		res.Latency.SamplesMs = append(res.Latency.SamplesMs, ms(d))
+	}
+	res.Latency.MedianMs = ms(median(sortedCopy(lat)))
+	if err != nil {
+		return err
+	}
+	logf("spec edit → StatefulSet template: median %.1f ms over %d edits", res.Latency.MedianMs, len(lat))
+
+	// 7. Errors over the whole run.
+	return measureErrors(ctx, e, res)
+}
+
+// waitQuiet waits until the operator has made no request for quiet, reading
+// the audit log once a second. It returns when the last request arrived and
+// when the quiet period was confirmed.
+func waitQuiet(ctx context.Context, e *env, since time.Time, quiet time.Duration) (last, confirmed time.Time, err error) {
+	deadline := time.Now().Add(10*time.Minute + quiet)
+	for {
+		if err := e.audit.poll(); err != nil {
+			return last, confirmed, err
+		}
+		last = e.audit.lastRequest()
+		if last.Before(since) {
+			last = since
+		}
+		now := time.Now()
+		if now.Sub(last) >= quiet {
+			return last, now, nil
+		}
+		if now.After(deadline) {
+			return last, now, fmt.Errorf("the operator never went quiet for %s (last request %s)", quiet, last.Format(time.RFC3339Nano))
+		}
+		if err := sleepUntil(ctx, now.Add(time.Second)); err != nil {
+			return last, now, err
+		}
+	}
+}
+
+// measureMemory reads the operator's RSS converged, creates the unrelated
+// ConfigMaps and Secrets, waits, and reads it again.
+func measureMemory(ctx context.Context, cfg config, e *env, res *Result) error {
+	var err error
+	if res.Memory.ConvergedRSSMiB, res.Memory.ConvergedHeapMiB, err = memory(e); err != nil {
+		return err
+	}
+	res.Memory.UnrelatedObjects, res.Memory.UnrelatedBytes = 2*cfg.unrelated, cfg.unrelatedSize
+	logf("RSS converged: %.1f MiB; creating %d ConfigMaps and %d Secrets of %d bytes", res.Memory.ConvergedRSSMiB,
+		cfg.unrelated, cfg.unrelated, cfg.unrelatedSize)
+
+	start := time.Now()
+	if err := createUnrelated(ctx, e.kube, cfg.unrelated, cfg.unrelatedSize); err != nil {
+		return err
+	}
+	logf("created them in %s; waiting %s", time.Since(start).Round(time.Millisecond), cfg.unrelatedWait)
+	if err := sleepUntil(ctx, time.Now().Add(cfg.unrelatedWait)); err != nil {
+		return err
+	}
+	if res.Memory.AfterUnrelatedRSSMiB, res.Memory.AfterUnrelatedHeap, err = memory(e); err != nil {
+		return err
+	}
+	res.Memory.DeltaMiB = round(res.Memory.AfterUnrelatedRSSMiB-res.Memory.ConvergedRSSMiB, 1)
+	if err := e.audit.poll(); err != nil {
+		return err
+	}
+	res.Memory.RequestsDuring = countByKey(e.audit.requests(start, time.Now()))
+	logf("RSS after the unrelated objects: %.1f MiB (%+.1f MiB)", res.Memory.AfterUnrelatedRSSMiB, res.Memory.DeltaMiB)
+	return nil
+}
+
+// memory reads the operator's RSS and Go heap in use, in MiB.
+func memory(e *env) (rss, heap float64, err error) {
+	r, err := e.op.RSS()
+	if err != nil {
+		return 0, 0, err
+	}
+	h, err := e.op.Metric("go_memstats_heap_inuse_bytes")
+	if err != nil {
+		return 0, 0, err
+	}
+	return mib(r), mib(int64(h)), nil
+}
+
+// measureErrors reads the operator's counters, its failed requests and the
+// Warning events of the bench namespace.
+func measureErrors(ctx context.Context, e *env, res *Result) error {
+	var err error
+	r := &res.Errors
+	for _, m := range []struct {
+		into   *float64
+		name   string
+		labels []string
+	}{
+		{&r.ReconcileErrors, "dittofs_operator_reconcile_total", []string{`result="error"`}},
+		{&r.ReconcileWaiting, "dittofs_operator_reconcile_total", []string{`result="waiting"`}},
+		{&r.ReconcileSuccess, "dittofs_operator_reconcile_total", []string{`result="success"`}},
+		{&r.Conflicts, "dittofs_operator_conflicts_total", nil},
+	} {
+		if *m.into, err = e.op.Metric(m.name, m.labels...); err != nil {
+			return err
+		}
+	}
+	if err := e.audit.poll(); err != nil {
+		return err
+	}
+	r.FailedRequests = failedByCode(e.audit.requests(time.Time{}, time.Now().Add(time.Hour)))
+
+	events, err := e.kube.CoreV1().Events(benchNamespace).List(ctx, metav1.ListOptions{FieldSelector: "type=Warning"})
+	if err != nil {
+		return err
+	}
+	r.OtherWarnings = map[string]int{}
+	for _, ev := range events.Items {
+		count := max(int(ev.Count), 1)
+		if ev.Source.Component == controller.EventComponent || ev.ReportingController == controller.EventComponent {
+			r.OperatorWarnings += count
+			logf("operator Warning event: %s %s: %s", ev.InvolvedObject.Name, ev.Reason, ev.Message)
+			continue
+		}
+		r.OtherWarnings[ev.Source.Component+" "+ev.Reason] += count
+	}
+	logf("errors: %.0f reconcile errors, %.0f conflicts, %d operator Warning events", r.ReconcileErrors, r.Conflicts, r.OperatorWarnings)
+	return nil
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	select {
+	case <-time.After(time.Until(t)):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
