@@ -63,6 +63,7 @@ type Controller struct {
 
 	percona    *perconaWatch
 	secretKeys *secretKeyCache
+	ownWrites  *ownWrites
 
 	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	broadcaster record.EventBroadcaster
@@ -101,6 +102,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		secretMeta:  inf.Secrets.Lister(),
 		scLister:    inf.StorageClasses.Lister(),
 		secretKeys:  newSecretKeyCache(),
+		ownWrites:   newOwnWrites(),
 		broadcaster: broadcaster,
 		recorder:    broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
 		metrics:     opts.Metrics,

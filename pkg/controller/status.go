@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 
@@ -144,9 +145,10 @@ func notReadyMessage(configReady, dbReady, available, progressing bool) string {
 // updateStatus writes the computed status when it differs from the current
 // one, and emits the events that mark a condition transition once the write
 // succeeded. The transition is judged against the status the write replaced:
-// a pass that read the DittoServer from a cache which has not seen the
-// previous pass's status write gets a Conflict, recomputes the status on the
-// latest object and, finding nothing new, neither writes nor emits again.
+// a pass that read the DittoServer before another write to it (one the cache
+// has not seen) gets a Conflict, recomputes the status on the latest object
+// and, finding nothing new, neither writes nor emits again. A pass on a cache
+// that misses the operator's own write does not get here (ownWrites).
 func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, obs observation) error {
 	now := metav1.NewTime(c.now())
 	client := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace)
@@ -176,6 +178,7 @@ func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoSe
 		if _, err := client.UpdateStatus(ctx, obj, updateOpts); err != nil {
 			return err
 		}
+		c.ownWrites.replaced(cache.MetaObjectToName(ds), ds.ResourceVersion, base.ResourceVersion)
 		klog.FromContext(ctx).V(2).Info("Status updated", "phase", next.Phase)
 		c.emitTransitionEvents(base, next)
 		return nil
@@ -209,7 +212,9 @@ func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoSer
 		first = false
 		obj.Status = status
 		var err error
-		written, err = client.UpdateStatus(ctx, obj, updateOpts)
+		if written, err = client.UpdateStatus(ctx, obj, updateOpts); err == nil {
+			c.ownWrites.replaced(cache.MetaObjectToName(ds), ds.ResourceVersion, obj.ResourceVersion)
+		}
 		return err
 	})
 	if apierrors.IsNotFound(err) {

@@ -44,10 +44,16 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	cached, err := c.dsLister.DittoServers(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
 		klog.FromContext(ctx).V(4).Info("DittoServer is gone")
+		c.ownWrites.forget(key)
 		return nil
 	}
 	if err != nil {
 		return err
+	}
+	if c.ownWrites.stale(key, cached.ResourceVersion) {
+		// The informer delivering our write requeues the DittoServer.
+		klog.FromContext(ctx).V(4).Info("Cache has not seen this operator's last write yet; skipped", "resourceVersion", cached.ResourceVersion)
+		return nil
 	}
 	ds := cached.DeepCopy()
 
@@ -58,6 +64,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		if ds, err = c.addFinalizer(ctx, ds); err != nil {
 			return c.failed(cached, "add finalizer", err)
 		}
+		c.ownWrites.replaced(key, cached.ResourceVersion)
 		c.recorder.Event(ds, corev1.EventTypeNormal, ReasonCreated, "DittoServer created, finalizer added")
 	}
 

@@ -1,0 +1,58 @@
+package controller
+
+// A pass can start before the DittoServer cache has seen the operator's own
+// last write to it: a child the previous pass created requeues the
+// DittoServer at once. Computing on that stale object would add the
+// finalizer a second time (a Conflict, reported as ReconcileFailed) or
+// write a status the server refuses. The pass is skipped instead; the
+// informer delivering the write requeues the DittoServer.
+
+import (
+	"testing"
+
+	"k8s.io/utils/ptr"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+)
+
+func TestPassOnOwnStaleWriteIsSkipped(t *testing.T) {
+	f := newFixture(t, false, newDittoServer())
+	stale, err := f.inf.DittoServers.Lister().DittoServers(testNamespace).Get(testName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale = stale.DeepCopy()
+
+	// First sight: the finalizer patch, every child, the status.
+	expectErr(t, f.sync(), nil)
+	expectEvents(t, f.events(), "Normal Created")
+
+	// Every child is cached, the DittoServer is not: nothing is done.
+	f.catchUp()
+	if err := f.inf.DittoServers.Informer().GetIndexer().Update(stale); err != nil {
+		t.Fatal(err)
+	}
+	expectErr(t, f.sync(), nil)
+	expectActions(t, f.actions())
+	expectEvents(t, f.events())
+
+	// Once the cache has the write, passes run again: a spec edit is applied.
+	f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.PreStopDelaySeconds = ptr.To[int32](7) }, true)
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	expectActions(t, f.actions(), "update statefulsets nas", "update dittoservers/status nas")
+}
+
+// A DittoServer that is gone leaves no record behind.
+func TestOwnWritesForgetsDeletedDittoServer(t *testing.T) {
+	f := newFixture(t, false, newDittoServer())
+	expectErr(t, f.sync(), nil)
+	if err := f.ditto.Delete(gvrDittoServers, testNamespace, testName); err != nil {
+		t.Fatal(err)
+	}
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	if n := len(f.c.ownWrites.m); n != 0 {
+		t.Errorf("%d records left for a deleted DittoServer", n)
+	}
+}
