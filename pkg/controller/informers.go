@@ -24,15 +24,19 @@ import (
 //   - Secrets: metadata only, without managed fields or annotations; a change
 //     to a referenced Secret rolls the pods, and no Secret data is cached.
 //   - StorageClasses (cluster-scoped), and the PerconaPGCluster CRD alone.
+//
+// No cached object keeps its managed fields (see dropManagedFields).
 func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta metadata.Interface,
 	namespace string, resync time.Duration) (Informers, CRDWatch, func(stop <-chan struct{}), error) {
-	dittoFactory := dittoinformers.NewSharedInformerFactoryWithOptions(ditto, resync, dittoinformers.WithNamespace(namespace))
+	dittoFactory := dittoinformers.NewSharedInformerFactoryWithOptions(ditto, resync, dittoinformers.WithNamespace(namespace),
+		dittoinformers.WithTransform(dropManagedFields))
 	childFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync,
 		kubeinformers.WithNamespace(namespace),
 		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 			lo.LabelSelector = resources.ManagedByLabel + "=" + resources.ManagedByValue
-		}))
-	clusterFactory := kubeinformers.NewSharedInformerFactory(kube, resync)
+		}),
+		kubeinformers.WithTransform(dropManagedFields))
+	clusterFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync, kubeinformers.WithTransform(dropManagedFields))
 	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, namespace, nil)
 	crdFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, crdFieldSelector)
 
@@ -55,6 +59,16 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 		}
 	}
 	return inf, crdWatch, start, nil
+}
+
+// dropManagedFields drops managed fields from cached objects: the operator
+// never reads them, and an update that omits them leaves them unchanged on
+// the server. They are a large part of every cached StatefulSet and Service.
+func dropManagedFields(obj interface{}) (interface{}, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // stripMetadata drops managed fields and annotations from cached Secret
