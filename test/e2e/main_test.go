@@ -6,7 +6,9 @@
 // One control plane and one operator serve the whole test binary; every test
 // works in its own namespace, which is deleted (and waited for) when the test
 // ends, so that one test's leftovers never show up in another's API traffic.
-// Run with `make test-e2e`, or `make build && go test ./test/e2e/...`.
+// Run with `make test-e2e`, or `make build && go test ./test/e2e/...`; with
+// E2E_KEEP_WORKDIR=1 the cluster's work directory (component, operator and
+// audit logs) is kept.
 package e2e
 
 import (
@@ -115,6 +117,9 @@ func setup() (*testEnv, error) {
 		// Every DittoServer claims three or four volumes, and the claims
 		// outlive it; deleted namespaces give theirs back.
 		NumPVs: 200,
+		// E2E_KEEP_WORKDIR=1 keeps the logs (control plane, operator,
+		// audit) and the data for a look after the run.
+		KeepWorkDir: os.Getenv("E2E_KEEP_WORKDIR") != "",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start control plane: %w", err)
@@ -145,9 +150,8 @@ func setup() (*testEnv, error) {
 	if err := e.startGCCanary(ctx); err != nil {
 		return e, err
 	}
-	if e.logDir, err = os.MkdirTemp("", "dittofs-e2e-operator-"); err != nil {
-		return e, err
-	}
+	// Beside the control plane's logs, removed with its work directory.
+	e.logDir = cluster.LogDir
 	if err := e.startOperator(ctx); err != nil {
 		return e, err
 	}
@@ -161,9 +165,6 @@ func (e *testEnv) teardown() {
 		if err := e.cluster.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: stop control plane: %v\n", err)
 		}
-	}
-	if e.logDir != "" {
-		_ = os.RemoveAll(e.logDir)
 	}
 }
 
