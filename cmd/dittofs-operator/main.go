@@ -44,8 +44,10 @@ func parseFlags() options {
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	flag.StringVar(&o.healthAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables it.")
 	flag.DurationVar(&o.resync, "resync-period", 10*time.Minute, "How often informers replay their cache; a converged DittoServer costs no request on resync.")
-	flag.Float64Var(&o.qps, "kube-api-qps", 50, "Sustained queries per second to the API server.")
-	flag.IntVar(&o.burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	flag.Float64Var(&o.qps, "kube-api-qps", -1, "Client-side limit of queries per second to the API server; negative (the default) sets none: "+
+		"at most --workers syncs run at once, each making one request at a time, and the API server's Priority and Fairness "+
+		"protects it, so a client-side limit only slows convergence (docs/benchmarks.md).")
+	flag.IntVar(&o.burst, "kube-api-burst", 100, "Burst of queries above --kube-api-qps, when that is positive.")
 	flag.DurationVar(&o.drainTimeout, "shutdown-drain-timeout", 20*time.Second, "How long in-flight syncs may run after a shutdown signal.")
 	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	klog.InitFlags(nil)
