@@ -22,7 +22,7 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 	if err := e.audit.poll(); err != nil {
 		return err
 	}
-	if res.Memory.IdleRSSMiB, res.Memory.IdleHeapMiB, err = memory(e); err != nil {
+	if res.Memory.IdleRSSMiB, res.Memory.IdleHeapMiB, err = memory(ctx, e); err != nil {
 		return err
 	}
 
@@ -148,50 +148,6 @@ func waitQuiet(ctx context.Context, e *env, since time.Time, quiet time.Duration
 			return last, now, err
 		}
 	}
-}
-
-// measureMemory reads the operator's RSS converged, creates the unrelated
-// ConfigMaps and Secrets, waits, and reads it again.
-func measureMemory(ctx context.Context, cfg config, e *env, res *Result) error {
-	var err error
-	if res.Memory.ConvergedRSSMiB, res.Memory.ConvergedHeapMiB, err = memory(e); err != nil {
-		return err
-	}
-	res.Memory.UnrelatedObjects, res.Memory.UnrelatedBytes = 2*cfg.unrelated, cfg.unrelatedSize
-	logf("RSS converged: %.1f MiB; creating %d ConfigMaps and %d Secrets of %d bytes", res.Memory.ConvergedRSSMiB,
-		cfg.unrelated, cfg.unrelated, cfg.unrelatedSize)
-
-	start := time.Now()
-	if err := createUnrelated(ctx, e.kube, cfg.unrelated, cfg.unrelatedSize); err != nil {
-		return err
-	}
-	logf("created them in %s; waiting %s", time.Since(start).Round(time.Millisecond), cfg.unrelatedWait)
-	if err := sleepUntil(ctx, time.Now().Add(cfg.unrelatedWait)); err != nil {
-		return err
-	}
-	if res.Memory.AfterUnrelatedRSSMiB, res.Memory.AfterUnrelatedHeap, err = memory(e); err != nil {
-		return err
-	}
-	res.Memory.DeltaMiB = round(res.Memory.AfterUnrelatedRSSMiB-res.Memory.ConvergedRSSMiB, 1)
-	if err := e.audit.poll(); err != nil {
-		return err
-	}
-	res.Memory.RequestsDuring = countByKey(e.audit.requests(start, time.Now()))
-	logf("RSS after the unrelated objects: %.1f MiB (%+.1f MiB)", res.Memory.AfterUnrelatedRSSMiB, res.Memory.DeltaMiB)
-	return nil
-}
-
-// memory reads the operator's RSS and Go heap in use, in MiB.
-func memory(e *env) (rss, heap float64, err error) {
-	r, err := e.op.RSS()
-	if err != nil {
-		return 0, 0, err
-	}
-	h, err := e.op.Metric("go_memstats_heap_inuse_bytes")
-	if err != nil {
-		return 0, 0, err
-	}
-	return mib(r), mib(int64(h)), nil
 }
 
 // measureErrors reads the operator's counters, its failed requests and the

@@ -86,7 +86,7 @@ func printReport(w io.Writer, r *Result) {
 		r.Requests.QuietAfterSeconds, r.Requests.QuietWindowSeconds, r.Requests.ReconcilesUntilQuiet)
 	fmt.Fprintf(w, "steady state: %.0f s window, %.0f reconciles (resyncs), %d writes, %d events\n",
 		r.Steady.WindowSeconds, r.Steady.Reconciles, r.Steady.Writes, r.Steady.Events)
-	fmt.Fprintf(w, "memory: RSS idle %.1f MiB, converged %.1f MiB, after %d unrelated objects of %d bytes %.1f MiB; Go heap in use %.1f / %.1f / %.1f MiB; operator requests meanwhile: %s\n",
+	fmt.Fprintf(w, "memory: RSS idle %.1f MiB, converged %.1f MiB, after %d unrelated objects of %d bytes %.1f MiB; Go heap in use (lowest reading) %.1f / %.1f / %.1f MiB; operator requests meanwhile: %s\n",
 		r.Memory.IdleRSSMiB, r.Memory.ConvergedRSSMiB, r.Memory.UnrelatedObjects, r.Memory.UnrelatedBytes, r.Memory.AfterUnrelatedRSSMiB,
 		r.Memory.IdleHeapMiB, r.Memory.ConvergedHeapMiB, r.Memory.AfterUnrelatedHeap, formatCounts(r.Memory.RequestsDuring))
 	fmt.Fprintf(w, "latency samples (ms): %v\n", r.Latency.SamplesMs)

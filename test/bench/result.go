@@ -100,7 +100,8 @@ type SteadyResult struct {
 	Reconciles float64 `json:"reconciles"`
 }
 
-// MemoryResult is step 5.
+// MemoryResult is step 5. Each RSS is the median of ten readings a second
+// apart, each heap figure the lowest of them (the closest to the live heap).
 type MemoryResult struct {
 	// Idle is before the first DittoServer: caches synced, nothing to do.
 	IdleRSSMiB           float64 `json:"idleRSSMiB"`
