@@ -45,8 +45,11 @@ func TestChangeConfigRollsPodOnce(t *testing.T) {
 	stsGeneration := n.statefulSet(name).Generation
 
 	// Invisible to the pod: a label on the DittoServer, an annotation of the
-	// file Service, and the NFS port set explicitly to its default.
-	n.patchDS(name, `{"metadata":{"labels":{"team":"storage"}},"spec":{"nfsPort":2049,"service":{"annotations":{"example.com/team":"storage"}}}}`)
+	// file Service, and the liveness delay and the grace period set
+	// explicitly to the values the operator defaults them to (5 + 3 × 45 + 10).
+	n.patchDS(name, `{"metadata":{"labels":{"team":"storage"}},"spec":{`+
+		`"probes":{"liveness":{"initialDelaySeconds":15}},"terminationGracePeriodSeconds":150,`+
+		`"service":{"annotations":{"example.com/team":"storage"}}}}`)
 	n.waitDS(name, "the edit observed", func(ds *dittov1alpha1.DittoServer) (bool, string) {
 		return ds.Generation > rolled.Generation && ds.Status.ObservedGeneration == ds.Generation, statusSummary(ds)
 	})

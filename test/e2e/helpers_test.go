@@ -92,13 +92,17 @@ func (n *testNS) deleteAndWait() {
 		return
 	}
 	for {
-		_, err := env.kube.CoreV1().Namespaces().Get(ctx, n.name, metav1.GetOptions{})
+		ns, err := env.kube.CoreV1().Namespaces().Get(ctx, n.name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			n.t.Errorf("namespace %s still there %s after its deletion", n.name, waitLong)
+			state := fmt.Sprint(err)
+			if err == nil {
+				state = fmt.Sprintf("phase %s, conditions %+v", ns.Status.Phase, ns.Status.Conditions)
+			}
+			n.t.Errorf("namespace %s still there %s after its deletion: %s", n.name, waitLong, state)
 			n.dump()
 			return
 		case <-time.After(500 * time.Millisecond):
@@ -112,6 +116,7 @@ func (n *testNS) deleteAndWait() {
 func (n *testNS) dump() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	n.t.Logf("processes: %s", env.processReport())
 	for _, args := range [][]string{
 		{"describe", "dittoservers"},
 		{"get", "dittoservers,statefulsets,pods,services,configmaps,secrets,pvc,perconapgclusters", "-o", "wide"},

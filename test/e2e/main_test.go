@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -228,6 +229,34 @@ func (e *testEnv) metric(t *testing.T, name string) float64 {
 		t.Fatalf("operator metric %s: %v", name, err)
 	}
 	return v
+}
+
+// processReport tells whether the control-plane components and the
+// operator still run, for failure dumps.
+func (e *testEnv) processReport() string {
+	var parts []string
+	for name, pid := range e.cluster.PIDs() {
+		if err := syscall.Kill(pid, 0); err != nil {
+			parts = append(parts, fmt.Sprintf("%s (pid %d) EXITED", name, pid))
+		}
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "control plane running")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.op == nil {
+		parts = append(parts, "operator stopped by the test")
+	} else {
+		select {
+		case <-e.op.Done():
+			parts = append(parts, fmt.Sprintf("operator EXITED with %d", e.op.ExitCode()))
+		default:
+			parts = append(parts, fmt.Sprintf("operator running (pid %d)", e.op.PID))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
 }
 
 // operatorLogs returns the recent output of the running (or last) operator.
