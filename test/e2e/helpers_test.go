@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -122,7 +123,7 @@ func (n *testNS) dump() {
 		{"get", "dittoservers,statefulsets,pods,services,configmaps,secrets,pvc,perconapgclusters", "-o", "wide"},
 		{"get", "events", "--sort-by=.lastTimestamp"},
 	} {
-		out, err := env.cluster.Kubectl(ctx, append(args, "-n", n.name)...).CombinedOutput()
+		out, err := kubectl(ctx, append(args, "-n", n.name)...).CombinedOutput()
 		n.t.Logf("$ kubectl %s -n %s (err %v)\n%s", strings.Join(args, " "), n.name, err, out)
 	}
 	var lines []string
@@ -341,11 +342,20 @@ func (n *testNS) kubectl(args ...string) string {
 	ctx, cancel := context.WithTimeout(n.t.Context(), 2*time.Minute)
 	defer cancel()
 	args = append(args, "-n", n.name)
-	out, err := env.cluster.Kubectl(ctx, args...).CombinedOutput()
+	out, err := kubectl(ctx, args...).CombinedOutput()
 	if err != nil {
 		n.t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// kubectl is the cluster's kubectl with a discovery cache of this cluster
+// only: the default one under $HOME is keyed by host and port, which other
+// local clusters on this machine may have used before.
+func kubectl(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := env.cluster.Kubectl(ctx, args...)
+	cmd.Env = append(cmd.Env, "KUBECACHEDIR="+filepath.Join(env.cluster.WorkDir, "kubectl-cache"))
+	return cmd
 }
 
 // controlledBy tells whether obj's controller owner reference is ds (kind and UID).
