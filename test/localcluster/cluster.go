@@ -380,6 +380,9 @@ func (c *Cluster) RESTConfig() *rest.Config {
 // Kubectl returns a command running the cluster's kubectl with KUBECONFIG
 // set to the admin kubeconfig.
 func (c *Cluster) Kubectl(ctx context.Context, args ...string) *exec.Cmd {
+	// A discovery cache of this cluster's own: kubectl keys the one in $HOME
+	// by host and port, and other local clusters reuse ports.
+	args = append([]string{"--cache-dir", filepath.Join(c.WorkDir, "kubectl-cache")}, args...)
 	cmd := exec.CommandContext(ctx, c.KubectlPath, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
 	return cmd

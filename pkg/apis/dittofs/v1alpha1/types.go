@@ -225,15 +225,15 @@ type DittoServerStatus struct {
 
 	// Replicas is the number of server pods.
 	// +optional
-	Replicas int32 `json:"replicas,omitempty"`
+	Replicas int32 `json:"replicas"`
 
 	// ReadyReplicas is the number of server pods that are ready.
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	ReadyReplicas int32 `json:"readyReplicas"`
 
 	// AvailableReplicas is the number of server pods that are available.
 	// +optional
-	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+	AvailableReplicas int32 `json:"availableReplicas"`
 
 	// Selector is the label selector of the server pods (for the scale subresource).
 	// +optional
