@@ -31,6 +31,7 @@ type options struct {
 	qps                     float64
 	burst                   int
 	drainTimeout            time.Duration
+	statusInterval          time.Duration
 }
 
 func parseFlags() options {
@@ -49,6 +50,8 @@ func parseFlags() options {
 		"protects it, so a client-side limit only slows convergence (docs/benchmarks.md).")
 	flag.IntVar(&o.burst, "kube-api-burst", 100, "Burst of queries above --kube-api-qps, when that is positive.")
 	flag.DurationVar(&o.drainTimeout, "shutdown-drain-timeout", 20*time.Second, "How long in-flight syncs may run after a shutdown signal.")
+	flag.DurationVar(&o.statusInterval, "status-progress-interval", 5*time.Second, "Minimum time between status writes that only follow a healthy rollout's progress; "+
+		"problems and the end of a rollout are written at once. 0 writes every change.")
 	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	klog.InitFlags(nil)
 	flag.Parse()

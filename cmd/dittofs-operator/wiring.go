@@ -88,6 +88,7 @@ func newOperator(ctx context.Context, c *clients, o options) (*operator, error) 
 	}
 	ctrl, err := controller.New(ctx, c.kube, c.ditto, c.dynamic, inf, crdWatch, controller.Options{
 		Namespace: o.namespace, ResyncPeriod: o.resync, Metrics: controller.NewMetrics(reg),
+		StatusProgressInterval: o.statusInterval,
 	})
 	if err != nil {
 		return nil, err

@@ -64,6 +64,7 @@ type Controller struct {
 	percona    *perconaWatch
 	secretKeys *secretKeyCache
 	ownWrites  *ownWrites
+	pacer      *statusPacer
 
 	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	broadcaster record.EventBroadcaster
@@ -82,6 +83,9 @@ type Options struct {
 	ResyncPeriod time.Duration
 	// Metrics records reconcile outcomes; nil disables them.
 	Metrics *Metrics
+	// StatusProgressInterval spaces the status writes that only follow a
+	// healthy rollout's progress (see statusPacer); 0 writes every change at once.
+	StatusProgressInterval time.Duration
 }
 
 // New builds a controller and registers its event handlers on the informers.
@@ -103,6 +107,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		scLister:    inf.StorageClasses.Lister(),
 		secretKeys:  newSecretKeyCache(),
 		ownWrites:   newOwnWrites(),
+		pacer:       newStatusPacer(opts.StatusProgressInterval),
 		broadcaster: broadcaster,
 		recorder:    broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
 		metrics:     opts.Metrics,

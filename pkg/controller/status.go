@@ -173,12 +173,18 @@ func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoSe
 		if equality.Semantic.DeepEqual(base.Status, next) {
 			return nil
 		}
+		key := cache.MetaObjectToName(ds)
+		if d := c.pacer.delay(key, &next, now.Time); d > 0 {
+			c.queue.AddAfter(key, d)
+			return nil
+		}
 		obj := base.DeepCopy()
 		obj.Status = next
 		if _, err := client.UpdateStatus(ctx, obj, updateOpts); err != nil {
 			return err
 		}
-		c.ownWrites.replaced(cache.MetaObjectToName(ds), ds.ResourceVersion, base.ResourceVersion)
+		c.ownWrites.replaced(key, ds.ResourceVersion, base.ResourceVersion)
+		c.pacer.wrote(key, &next, now.Time)
 		klog.FromContext(ctx).V(2).Info("Status updated", "phase", next.Phase)
 		c.emitTransitionEvents(base, next)
 		return nil

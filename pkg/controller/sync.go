@@ -45,6 +45,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if apierrors.IsNotFound(err) {
 		klog.FromContext(ctx).V(4).Info("DittoServer is gone")
 		c.ownWrites.forget(key)
+		c.pacer.forget(key)
 		return nil
 	}
 	if err != nil {

@@ -1,0 +1,84 @@
+package controller
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+)
+
+// statusPacer spaces the status writes that only follow a healthy rollout's
+// progress (a replica count, a Progressing message): at most one per
+// interval for each DittoServer, the first one interval after the rollout
+// began. A pod that turns ready within that interval thus costs a single
+// status write, Running. Anything else — a problem, a finished rollout, a
+// stopped server — is written at once.
+type statusPacer struct {
+	interval time.Duration
+
+	mu    sync.Mutex
+	clock map[cache.ObjectName]time.Time // start of the current pacing period
+}
+
+func newStatusPacer(interval time.Duration) *statusPacer {
+	return &statusPacer{interval: interval, clock: map[cache.ObjectName]time.Time{}}
+}
+
+// delay is how long to hold back a status write for key; 0 means write now.
+func (p *statusPacer) delay(key cache.ObjectName, next *dittov1alpha1.DittoServerStatus, now time.Time) time.Duration {
+	if p == nil || p.interval <= 0 || !rollingOutHealthily(next) {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	start, ok := p.clock[key]
+	if !ok {
+		p.clock[key] = now
+		return p.interval
+	}
+	if d := p.interval - now.Sub(start); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// wrote records a status write: a rollout still in progress starts a new
+// period; any other status ends pacing until the next rollout.
+func (p *statusPacer) wrote(key cache.ObjectName, written *dittov1alpha1.DittoServerStatus, now time.Time) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rollingOutHealthily(written) {
+		p.clock[key] = now
+	} else {
+		delete(p.clock, key)
+	}
+}
+
+func (p *statusPacer) forget(key cache.ObjectName) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.clock, key)
+}
+
+// rollingOutHealthily: Pending with a rollout in progress and nothing wrong.
+func rollingOutHealthily(st *dittov1alpha1.DittoServerStatus) bool {
+	if st.Phase != dittov1alpha1.PhasePending {
+		return false
+	}
+	if !meta.IsStatusConditionTrue(st.Conditions, ConditionProgressing) ||
+		!meta.IsStatusConditionTrue(st.Conditions, ConditionConfigReady) {
+		return false
+	}
+	db := meta.FindStatusCondition(st.Conditions, ConditionDatabaseReady)
+	return db == nil || db.Status == metav1.ConditionTrue
+}
