@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -37,6 +38,21 @@ type writer[T object] struct {
 	// With the recorded hash it catches edits made to a child behind the
 	// operator's back; fields the API server defaults are not compared.
 	inSync func(desired, existing T) bool
+	// own records the operator's writes, so that a pass on a cache that
+	// misses one of them stops (errCacheBehind) instead of writing again.
+	own *ownWrites
+}
+
+// cachedVersion is the resourceVersion of a lister result, "" when absent.
+func cachedVersion[T object](obj T, err error) (string, bool) {
+	var zero T
+	switch {
+	case apierrors.IsNotFound(err):
+		return "", true
+	case err != nil || obj == zero:
+		return "", false
+	}
+	return obj.GetResourceVersion(), true
 }
 
 // notOwnedError reports a child name taken by an object this DittoServer
@@ -57,12 +73,17 @@ func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoS
 	hash := specHash(desired)
 	setAnnotation(desired, SpecHashAnnotation, hash)
 	ns, name := desired.GetNamespace(), desired.GetName()
+	owner, key := cache.MetaObjectToName(ds), ownKey{w.kind, ns, name}
 
 	existing, err := w.cached(ns, name)
+	if v, ok := cachedVersion(existing, err); ok && w.own.stale(owner, key, v) {
+		return zero, false, errCacheBehind
+	}
 	if apierrors.IsNotFound(err) {
 		created, cerr := w.create(ctx, desired)
 		switch {
 		case cerr == nil:
+			w.own.replaced(owner, key, "")
 			klog.FromContext(ctx).V(2).Info("Created", "kind", w.kind, "name", name)
 			return created, true, nil
 		case !apierrors.IsAlreadyExists(cerr):
@@ -93,6 +114,7 @@ func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoS
 	if err != nil {
 		return zero, false, fmt.Errorf("update %s %s/%s: %w", w.kind, ns, name, err)
 	}
+	w.own.replaced(owner, key, existing.GetResourceVersion())
 	klog.FromContext(ctx).V(2).Info("Updated", "kind", w.kind, "name", name)
 	return updated, true, nil
 }
@@ -101,7 +123,11 @@ func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoS
 // controls it. The UID precondition guards against deleting a newer namesake.
 func deleteOwned[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoServer, namespace, name string,
 	del func(ctx context.Context, name string, opts metav1.DeleteOptions) error) (bool, error) {
+	owner, key := cache.MetaObjectToName(ds), ownKey{w.kind, namespace, name}
 	existing, err := w.cached(namespace, name)
+	if v, ok := cachedVersion(existing, err); ok && w.own.stale(owner, key, v) {
+		return false, errCacheBehind
+	}
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
@@ -116,6 +142,7 @@ func deleteOwned[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.D
 	if err != nil && !apierrors.IsNotFound(err) {
 		return false, fmt.Errorf("delete %s %s/%s: %w", w.kind, namespace, name, err)
 	}
+	w.own.replaced(owner, key, existing.GetResourceVersion())
 	klog.FromContext(ctx).V(2).Info("Deleted", "kind", w.kind, "name", name)
 	return true, nil
 }

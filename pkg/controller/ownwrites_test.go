@@ -1,14 +1,19 @@
 package controller
 
-// A pass can start before the DittoServer cache has seen the operator's own
-// last write to it: a child the previous pass created requeues the
-// DittoServer at once. Computing on that stale object would add the
-// finalizer a second time (a Conflict, reported as ReconcileFailed) or
-// write a status the server refuses. The pass is skipped instead; the
-// informer delivering the write requeues the DittoServer.
+// A pass can start before the caches have seen the operator's own last
+// writes: a child the previous pass created or updated requeues the
+// DittoServer at once. Computing on a stale DittoServer would add the
+// finalizer a second time (a Conflict, reported as ReconcileFailed) or write
+// a status the server refuses; on a stale child it would update the child
+// again on the version its first update replaced (a Conflict) or create it
+// again. The pass is skipped instead; the informer delivering the write
+// requeues the DittoServer.
 
 import (
 	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/cache"
 
 	"k8s.io/utils/ptr"
 
@@ -43,6 +48,46 @@ func TestPassOnOwnStaleWriteIsSkipped(t *testing.T) {
 	expectActions(t, f.actions(), "update statefulsets nas", "update dittoservers/status nas")
 }
 
+// The DittoServer cache has the pass's writes, the child caches do not.
+func TestPassOnStaleChildCacheIsSkipped(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(f *fixture)
+	}{
+		{"after the children were created", func(f *fixture) {}},
+		{"after the StatefulSet was updated", func(f *fixture) {
+			f.catchUp()
+			f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.PreStopDelaySeconds = ptr.To[int32](7) }, true)
+			f.catchUp()
+			expectErr(t, f.sync(), nil)
+			expectActions(t, f.actions(), "update statefulsets nas", "update dittoservers/status nas")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, false, newDittoServer())
+			expectErr(t, f.sync(), nil)
+			tc.setup(f)
+			f.clear()
+
+			// Only the DittoServer cache catches up.
+			if err := f.inf.DittoServers.Informer().GetIndexer().Update(f.dittoServer()); err != nil {
+				t.Fatal(err)
+			}
+			expectErr(t, f.sync(), nil)
+			expectActions(t, f.actions())
+			expectEvents(t, f.events())
+
+			// The child caches catch up: nothing left to do.
+			f.catchUp()
+			expectErr(t, f.sync(), nil)
+			expectActions(t, f.actions())
+			if n := len(f.c.ownWrites.m); n != 0 {
+				t.Errorf("records left once the caches caught up: %v", f.c.ownWrites.m)
+			}
+		})
+	}
+}
+
 // A DittoServer that is gone leaves no record behind.
 func TestOwnWritesForgetsDeletedDittoServer(t *testing.T) {
 	f := newFixture(t, false, newDittoServer())
@@ -54,5 +99,23 @@ func TestOwnWritesForgetsDeletedDittoServer(t *testing.T) {
 	expectErr(t, f.sync(), nil)
 	if n := len(f.c.ownWrites.m); n != 0 {
 		t.Errorf("%d records left for a deleted DittoServer", n)
+	}
+}
+
+// A record the caches never catch up with expires: the pass runs again.
+func TestOwnWritesExpire(t *testing.T) {
+	o := newOwnWrites()
+	ds := cache.ObjectName{Namespace: testNamespace, Name: testName}
+	key := ownKey{"ConfigMap", testNamespace, "nas-config"}
+	o.replaced(ds, key, "")
+	if !o.stale(ds, key, "") {
+		t.Fatal("a fresh record of a create: the absent object is not stale")
+	}
+	o.m[ds][key].at = time.Now().Add(-ownWritesTTL)
+	if o.stale(ds, key, "") {
+		t.Error("an expired record still holds the pass back")
+	}
+	if len(o.m) != 0 {
+		t.Errorf("expired record kept: %v", o.m)
 	}
 }

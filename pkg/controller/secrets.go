@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -36,13 +37,19 @@ func generatedSecrets(ds *dittov1alpha1.DittoServer) []generatedSecret {
 // JWT secret would log every client out. It returns their resourceVersions.
 func (c *Controller) ensureGeneratedSecrets(ctx context.Context, ds *dittov1alpha1.DittoServer) (map[string]string, error) {
 	versions := map[string]string{}
+	owner := cache.MetaObjectToName(ds)
 	for _, g := range generatedSecrets(ds) {
+		key := ownKey{"Secret", ds.Namespace, g.name}
 		obj, err := c.secretMeta.ByNamespace(ds.Namespace).Get(g.name)
+		if apierrors.IsNotFound(err) && c.ownWrites.stale(owner, key, "") {
+			return nil, errCacheBehind
+		}
 		if err == nil {
 			m, ok := obj.(metav1.Object)
 			if !ok {
 				return nil, fmt.Errorf("unexpected object %T in the Secret cache", obj)
 			}
+			c.ownWrites.stale(owner, key, m.GetResourceVersion()) // drops the record of its creation
 			if !controlledBy(m, ds) {
 				return nil, &notOwnedError{"Secret", ds.Namespace, g.name}
 			}
@@ -68,6 +75,7 @@ func (c *Controller) ensureGeneratedSecrets(ctx context.Context, ds *dittov1alph
 		if err != nil {
 			return nil, fmt.Errorf("create Secret %s/%s: %w", ds.Namespace, g.name, err)
 		}
+		c.ownWrites.replaced(owner, key, "")
 		klog.FromContext(ctx).V(2).Info("Created", "kind", "Secret", "name", g.name)
 		versions[g.name] = created.ResourceVersion
 	}

@@ -183,7 +183,7 @@ func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoSe
 		if _, err := client.UpdateStatus(ctx, obj, updateOpts); err != nil {
 			return err
 		}
-		c.ownWrites.replaced(key, ds.ResourceVersion, base.ResourceVersion)
+		c.ownWrites.replaced(key, selfKey(key), ds.ResourceVersion, base.ResourceVersion)
 		c.pacer.wrote(key, &next, now.Time)
 		klog.FromContext(ctx).V(2).Info("Status updated", "phase", next.Phase)
 		c.emitTransitionEvents(base, next)
@@ -219,7 +219,8 @@ func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoSer
 		obj.Status = status
 		var err error
 		if written, err = client.UpdateStatus(ctx, obj, updateOpts); err == nil {
-			c.ownWrites.replaced(cache.MetaObjectToName(ds), ds.ResourceVersion, obj.ResourceVersion)
+			key := cache.MetaObjectToName(ds)
+			c.ownWrites.replaced(key, selfKey(key), ds.ResourceVersion, obj.ResourceVersion)
 		}
 		return err
 	})

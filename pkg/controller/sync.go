@@ -51,7 +51,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil {
 		return err
 	}
-	if c.ownWrites.stale(key, cached.ResourceVersion) {
+	if c.ownWrites.stale(key, selfKey(key), cached.ResourceVersion) {
 		// The informer delivering our write requeues the DittoServer.
 		klog.FromContext(ctx).V(4).Info("Cache has not seen this operator's last write yet; skipped", "resourceVersion", cached.ResourceVersion)
 		return nil
@@ -65,11 +65,16 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		if ds, err = c.addFinalizer(ctx, ds); err != nil {
 			return c.failed(cached, "add finalizer", err)
 		}
-		c.ownWrites.replaced(key, cached.ResourceVersion)
+		c.ownWrites.replaced(key, selfKey(key), cached.ResourceVersion)
 		c.recorder.Event(ds, corev1.EventTypeNormal, ReasonCreated, "DittoServer created, finalizer added")
 	}
 
 	obs, err := c.reconcileChildren(ctx, ds)
+	if errors.Is(err, errCacheBehind) {
+		// The informer delivering the operator's own write requeues the DittoServer.
+		klog.FromContext(ctx).V(4).Info("A child cache has not seen this operator's last write yet; skipped")
+		return nil
+	}
 	var notOwned *notOwnedError
 	if errors.As(err, &notOwned) {
 		obs.problem = &problem{ReasonResourceNotOwned, notOwned.Error()}
@@ -193,7 +198,7 @@ func (c *Controller) failed(ds *dittov1alpha1.DittoServer, step string, err erro
 // reported by a condition, not a failure to retry loudly.
 func (c *Controller) failedUnlessNotOwned(ds *dittov1alpha1.DittoServer, step string, err error) error {
 	var notOwned *notOwnedError
-	if errors.As(err, &notOwned) {
+	if errors.As(err, &notOwned) || errors.Is(err, errCacheBehind) {
 		return err
 	}
 	return c.failed(ds, step, err)

@@ -14,6 +14,7 @@ import (
 func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
 	return writer[*corev1.ConfigMap]{
 		kind:   "ConfigMap",
+		own:    c.ownWrites,
 		cached: func(ns, name string) (*corev1.ConfigMap, error) { return c.cmLister.ConfigMaps(ns).Get(name) },
 		live: func(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
 			return c.kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
@@ -33,6 +34,7 @@ func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
 func (c *Controller) serviceWriter() writer[*corev1.Service] {
 	return writer[*corev1.Service]{
 		kind:   "Service",
+		own:    c.ownWrites,
 		cached: func(ns, name string) (*corev1.Service, error) { return c.svcLister.Services(ns).Get(name) },
 		live: func(ctx context.Context, ns, name string) (*corev1.Service, error) {
 			return c.kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
@@ -87,6 +89,7 @@ func preserveServiceAllocations(desired, existing *corev1.Service) {
 func (c *Controller) statefulSetWriter() writer[*appsv1.StatefulSet] {
 	return writer[*appsv1.StatefulSet]{
 		kind:   "StatefulSet",
+		own:    c.ownWrites,
 		cached: func(ns, name string) (*appsv1.StatefulSet, error) { return c.stsLister.StatefulSets(ns).Get(name) },
 		live: func(ctx context.Context, ns, name string) (*appsv1.StatefulSet, error) {
 			return c.kube.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
