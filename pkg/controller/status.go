@@ -151,59 +151,45 @@ func notReadyMessage(configReady, dbReady, available, progressing bool) string {
 // that misses the operator's own write does not get here (ownWrites).
 func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, obs observation) error {
 	now := metav1.NewTime(c.now())
-	client := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace)
-	base := ds
-	first := true
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if !first {
-			c.metrics.countConflict(apierrors.NewConflict(dittov1alpha1.Resource("dittoservers"), ds.Name, nil))
-			latest, err := client.Get(ctx, ds.Name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			if latest.UID != ds.UID || latest.Generation != ds.Generation {
-				// Gone and recreated, or a newer spec than this pass
-				// observed: the sync that follows the change writes.
-				return nil
-			}
-			base = latest
+	key := cache.MetaObjectToName(ds)
+	var next dittov1alpha1.DittoServerStatus
+	replaced, written, err := c.writeStatus(ctx, ds, func(base *dittov1alpha1.DittoServer) *dittov1alpha1.DittoServerStatus {
+		if base.Generation != ds.Generation {
+			// A newer spec than this pass observed: the sync that follows
+			// the change writes.
+			return nil
 		}
-		first = false
-		next := computeStatus(base, obs, now)
+		next = computeStatus(base, obs, now)
 		if equality.Semantic.DeepEqual(base.Status, next) {
 			return nil
 		}
-		key := cache.MetaObjectToName(ds)
 		if d := c.pacer.delay(key, &next, now.Time); d > 0 {
 			c.queue.AddAfter(key, d)
 			return nil
 		}
-		obj := base.DeepCopy()
-		obj.Status = next
-		if _, err := client.UpdateStatus(ctx, obj, updateOpts); err != nil {
-			return err
-		}
-		c.ownWrites.replaced(key, selfKey(key), ds.ResourceVersion, base.ResourceVersion)
-		c.pacer.wrote(key, &next, now.Time)
-		klog.FromContext(ctx).V(2).Info("Status updated", "phase", next.Phase)
-		c.emitTransitionEvents(base, next)
-		return nil
+		return &next
 	})
-	if apierrors.IsNotFound(err) {
-		return nil
+	if err != nil || written == nil {
+		return err
 	}
-	return err
+	c.pacer.wrote(key, &next, now.Time)
+	c.emitTransitionEvents(replaced, next)
+	return nil
 }
 
-// writeStatus writes status through the status subresource, retrying on a
-// conflict against the latest object. It returns the object as written (nil
-// when the DittoServer is gone), whose resourceVersion a later write needs.
-func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, status dittov1alpha1.DittoServerStatus) (*dittov1alpha1.DittoServer, error) {
+// writeStatus writes the status that compute derives from the DittoServer
+// through the status subresource; on a Conflict it re-reads the DittoServer
+// and computes again (compute returns nil when there is nothing to write).
+// It returns the object the write replaced and the object as written, whose
+// resourceVersion a later write needs; written is nil when nothing was
+// written or the DittoServer is gone.
+func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoServer,
+	compute func(base *dittov1alpha1.DittoServer) *dittov1alpha1.DittoServerStatus) (replaced, written *dittov1alpha1.DittoServer, err error) {
 	client := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace)
-	obj := ds.DeepCopy()
-	var written *dittov1alpha1.DittoServer
+	key := cache.MetaObjectToName(ds)
+	base := ds
 	first := true
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !first {
 			c.metrics.countConflict(apierrors.NewConflict(dittov1alpha1.Resource("dittoservers"), ds.Name, nil))
 			latest, err := client.Get(ctx, ds.Name, metav1.GetOptions{})
@@ -211,27 +197,30 @@ func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoSer
 				return err
 			}
 			if latest.UID != ds.UID {
-				return nil
+				return nil // gone and recreated
 			}
-			obj = latest
+			base = latest
 		}
 		first = false
-		obj.Status = status
-		var err error
-		if written, err = client.UpdateStatus(ctx, obj, updateOpts); err == nil {
-			key := cache.MetaObjectToName(ds)
-			c.ownWrites.replaced(key, selfKey(key), ds.ResourceVersion, obj.ResourceVersion)
+		status := compute(base)
+		if status == nil {
+			return nil
 		}
-		return err
+		obj := base.DeepCopy()
+		obj.Status = *status
+		w, err := client.UpdateStatus(ctx, obj, updateOpts)
+		if err != nil {
+			return err
+		}
+		written = w
+		c.ownWrites.replaced(key, selfKey(key), ds.ResourceVersion, base.ResourceVersion)
+		klog.FromContext(ctx).V(2).Info("Status updated", "phase", status.Phase)
+		return nil
 	})
 	if apierrors.IsNotFound(err) {
-		return nil, nil
+		return nil, nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	klog.FromContext(ctx).V(2).Info("Status updated", "phase", status.Phase)
-	return written, nil
+	return base, written, err
 }
 
 // emitTransitionEvents marks condition transitions with events: one Warning
