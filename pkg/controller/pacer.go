@@ -12,7 +12,7 @@ import (
 )
 
 // statusPacer spaces the status writes that only follow a healthy rollout's
-// progress (a replica count, a Progressing message): at most one per
+// progress (a replica count, a Progressing message, pods not ready yet): at most one per
 // interval for each DittoServer, the first one interval after the rollout
 // began. A pod that turns ready within that interval thus costs a single
 // status write, Running. Anything else — a problem, a finished rollout, a
@@ -70,13 +70,15 @@ func (p *statusPacer) forget(key cache.ObjectName) {
 	delete(p.clock, key)
 }
 
-// rollingOutHealthily: Pending with a rollout in progress and nothing wrong.
+// rollingOutHealthily: Pending, waiting for pods, with nothing wrong.
 func rollingOutHealthily(st *dittov1alpha1.DittoServerStatus) bool {
 	if st.Phase != dittov1alpha1.PhasePending {
 		return false
 	}
-	if !meta.IsStatusConditionTrue(st.Conditions, ConditionProgressing) ||
-		!meta.IsStatusConditionTrue(st.Conditions, ConditionConfigReady) {
+	// Pending with the configuration and the database in order means the
+	// pods are on their way: the StatefulSet is rolling out, or its pods are
+	// created but not ready yet (Progressing is already False then).
+	if !meta.IsStatusConditionTrue(st.Conditions, ConditionConfigReady) {
 		return false
 	}
 	db := meta.FindStatusCondition(st.Conditions, ConditionDatabaseReady)

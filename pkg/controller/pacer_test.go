@@ -85,3 +85,30 @@ func statusWrites(actions []string) []string {
 	}
 	return out
 }
+
+// Pods created but not ready yet (the rollout itself is done, so Progressing
+// is False) are still waiting, not a problem: held back like the rollout.
+func TestStatusPacingHoldsPodsNotReady(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer))
+	f.c.pacer = newStatusPacer(time.Second)
+	expectErr(t, f.sync(), nil)
+	f.catchUp()
+
+	sts := f.statefulSet()
+	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, UpdatedReplicas: 1,
+		CurrentReplicas: 1, CurrentRevision: "nas-1", UpdateRevision: "nas-1"}
+	f.put(sts)
+	f.clock = t0.Add(500 * time.Millisecond)
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	if got := statusWrites(f.actions()); len(got) != 0 {
+		t.Fatalf("pods not ready within the interval: status writes %v", got)
+	}
+
+	f.clock = t0.Add(1100 * time.Millisecond)
+	expectErr(t, f.sync(), nil)
+	if got := statusWrites(f.actions()); len(got) != 1 {
+		t.Fatalf("after the interval: status writes %v", got)
+	}
+	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "Progressing=False/RolloutComplete", "Available=False/ReplicasUnavailable")
+}
