@@ -54,7 +54,7 @@ func (c *Controller) registerHandlers(inf Informers) error {
 	if _, err := inf.Secrets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.handleSecret,
 		UpdateFunc: func(oldObj, newObj interface{}) { c.handleSecretUpdate(oldObj, newObj) },
-		DeleteFunc: c.handleSecret,
+		DeleteFunc: c.handleSecretDelete,
 	}); err != nil {
 		return fmt.Errorf("add Secret handler: %w", err)
 	}
@@ -135,6 +135,14 @@ func (c *Controller) handleSecret(obj interface{}) {
 		return
 	}
 	c.enqueueByIndex(secretIndex, m.GetNamespace()+"/"+m.GetName())
+}
+
+// handleSecretDelete also drops what the operator kept of the Secret's keys.
+func (c *Controller) handleSecretDelete(obj interface{}) {
+	if m, ok := metaOf(obj); ok {
+		c.secretKeys.forget(m.GetNamespace(), m.GetName())
+	}
+	c.handleSecret(obj)
 }
 
 func (c *Controller) enqueueByIndex(index, value string) {

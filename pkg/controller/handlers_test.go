@@ -271,3 +271,15 @@ func expectCounter(t *testing.T, m *Metrics, result string, want float64) {
 		t.Errorf("dittofs_operator_reconcile_total{result=%q} = %v, want %v", result, got, want)
 	}
 }
+
+// A deleted Secret leaves nothing behind in the key cache.
+func TestSecretDeleteForgetsKeys(t *testing.T) {
+	c := &Controller{secretKeys: newSecretKeyCache()}
+	c.secretKeys.put("storage", "gone", secretInfo{resourceVersion: "7", lengths: map[string]int{"k": 40}})
+	c.dsIndexer = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{secretIndex: indexBySecret})
+	c.handleSecretDelete(cache.DeletedFinalStateUnknown{Key: "storage/gone",
+		Obj: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "storage", Name: "gone"}}})
+	if _, ok := c.secretKeys.get("storage", "gone", "7"); ok || len(c.secretKeys.m) != 0 {
+		t.Errorf("key cache still holds the deleted Secret: %v", c.secretKeys.m)
+	}
+}

@@ -177,6 +177,12 @@ func (s *secretKeyCache) get(ns, name, rv string) (secretInfo, bool) {
 	return info, ok && info.resourceVersion == rv
 }
 
+func (s *secretKeyCache) forget(ns, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, ns+"/"+name)
+}
+
 func (s *secretKeyCache) put(ns, name string, info secretInfo) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
