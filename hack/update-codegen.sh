@@ -10,7 +10,14 @@ OUT_ROOT=${OUT_ROOT:-$ROOT}   # verify-codegen.sh points this at a copy
 MODULE=github.com/dittofs/dittofs-operator
 
 cd "$OUT_ROOT"
+# On a fresh machine the module is not in the module cache yet: `go list -m`
+# prints an empty Dir until it is downloaded.
+go mod download k8s.io/code-generator
 CODEGEN_PKG=$(go list -m -f '{{.Dir}}' k8s.io/code-generator)
+if [[ -z "${CODEGEN_PKG}" || ! -f "${CODEGEN_PKG}/kube_codegen.sh" ]]; then
+  echo "update-codegen: k8s.io/code-generator not found in the module cache" >&2
+  exit 1
+fi
 # shellcheck source=/dev/null
 source "${CODEGEN_PKG}/kube_codegen.sh"
 

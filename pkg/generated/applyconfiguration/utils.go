@@ -44,6 +44,18 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.DittoServerSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("DittoServerStatus"):
 		return &dittofsv1alpha1.DittoServerStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoShare"):
+		return &dittofsv1alpha1.DittoShareApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoShareSpec"):
+		return &dittofsv1alpha1.DittoShareSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoShareStatus"):
+		return &dittofsv1alpha1.DittoShareStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoUser"):
+		return &dittofsv1alpha1.DittoUserApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoUserSpec"):
+		return &dittofsv1alpha1.DittoUserSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoUserStatus"):
+		return &dittofsv1alpha1.DittoUserStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("IdentitySpec"):
 		return &dittofsv1alpha1.IdentitySpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("JWTSpec"):
@@ -64,6 +76,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.S3SpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServiceSpec"):
 		return &dittofsv1alpha1.ServiceSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("SharePermission"):
+		return &dittofsv1alpha1.SharePermissionApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SMBSpec"):
 		return &dittofsv1alpha1.SMBSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SQLiteSpec"):

@@ -64,6 +64,10 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(SchemeGroupVersion,
 		&DittoServer{},
 		&DittoServerList{},
+		&DittoShare{},
+		&DittoShareList{},
+		&DittoUser{},
+		&DittoUserList{},
 	)
 	// AddToGroupVersion allows the serialization of client types like ListOptions.
 	v1.AddToGroupVersion(scheme, SchemeGroupVersion)

@@ -55,6 +55,10 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 	// Group=dittofs.dittofs.com, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithResource("dittoservers"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Dittofs().V1alpha1().DittoServers().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("dittoshares"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Dittofs().V1alpha1().DittoShares().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("dittousers"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Dittofs().V1alpha1().DittoUsers().Informer()}, nil
 
 	}
 

@@ -25,3 +25,19 @@ type DittoServerListerExpansion interface{}
 // DittoServerNamespaceListerExpansion allows custom methods to be added to
 // DittoServerNamespaceLister.
 type DittoServerNamespaceListerExpansion interface{}
+
+// DittoShareListerExpansion allows custom methods to be added to
+// DittoShareLister.
+type DittoShareListerExpansion interface{}
+
+// DittoShareNamespaceListerExpansion allows custom methods to be added to
+// DittoShareNamespaceLister.
+type DittoShareNamespaceListerExpansion interface{}
+
+// DittoUserListerExpansion allows custom methods to be added to
+// DittoUserLister.
+type DittoUserListerExpansion interface{}
+
+// DittoUserNamespaceListerExpansion allows custom methods to be added to
+// DittoUserNamespaceLister.
+type DittoUserNamespaceListerExpansion interface{}

@@ -26,6 +26,10 @@ import (
 type Interface interface {
 	// DittoServers returns a DittoServerInformer.
 	DittoServers() TypedDittoServerInformer
+	// DittoShares returns a DittoShareInformer.
+	DittoShares() TypedDittoShareInformer
+	// DittoUsers returns a DittoUserInformer.
+	DittoUsers() TypedDittoUserInformer
 }
 
 type version struct {
@@ -42,4 +46,14 @@ func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakList
 // DittoServers returns a TypedDittoServerInformer.
 func (v *version) DittoServers() TypedDittoServerInformer {
 	return &dittoServerInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
+}
+
+// DittoShares returns a TypedDittoShareInformer.
+func (v *version) DittoShares() TypedDittoShareInformer {
+	return &dittoShareInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
+}
+
+// DittoUsers returns a TypedDittoUserInformer.
+func (v *version) DittoUsers() TypedDittoUserInformer {
+	return &dittoUserInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
 }

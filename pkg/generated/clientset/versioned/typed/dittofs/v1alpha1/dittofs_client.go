@@ -29,6 +29,8 @@ import (
 type DittofsV1alpha1Interface interface {
 	RESTClient() rest.Interface
 	DittoServersGetter
+	DittoSharesGetter
+	DittoUsersGetter
 }
 
 // DittofsV1alpha1Client is used to interact with features provided by the dittofs.dittofs.com group.
@@ -38,6 +40,14 @@ type DittofsV1alpha1Client struct {
 
 func (c *DittofsV1alpha1Client) DittoServers(namespace string) DittoServerInterface {
 	return newDittoServers(c, namespace)
+}
+
+func (c *DittofsV1alpha1Client) DittoShares(namespace string) DittoShareInterface {
+	return newDittoShares(c, namespace)
+}
+
+func (c *DittofsV1alpha1Client) DittoUsers(namespace string) DittoUserInterface {
+	return newDittoUsers(c, namespace)
 }
 
 // NewForConfig creates a new DittofsV1alpha1Client for the given config.

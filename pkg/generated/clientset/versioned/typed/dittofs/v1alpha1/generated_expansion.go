@@ -19,3 +19,7 @@ limitations under the License.
 package v1alpha1
 
 type DittoServerExpansion interface{}
+
+type DittoShareExpansion interface{}
+
+type DittoUserExpansion interface{}

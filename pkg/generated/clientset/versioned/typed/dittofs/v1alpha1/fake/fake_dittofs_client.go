@@ -32,6 +32,14 @@ func (c *FakeDittofsV1alpha1) DittoServers(namespace string) v1alpha1.DittoServe
 	return newFakeDittoServers(c, namespace)
 }
 
+func (c *FakeDittofsV1alpha1) DittoShares(namespace string) v1alpha1.DittoShareInterface {
+	return newFakeDittoShares(c, namespace)
+}
+
+func (c *FakeDittofsV1alpha1) DittoUsers(namespace string) v1alpha1.DittoUserInterface {
+	return newFakeDittoUsers(c, namespace)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakeDittofsV1alpha1) RESTClient() rest.Interface {
