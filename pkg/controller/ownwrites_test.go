@@ -11,9 +11,6 @@ package controller
 
 import (
 	"testing"
-	"time"
-
-	"k8s.io/client-go/tools/cache"
 
 	"k8s.io/utils/ptr"
 
@@ -81,8 +78,8 @@ func TestPassOnStaleChildCacheIsSkipped(t *testing.T) {
 			f.catchUp()
 			expectErr(t, f.sync(), nil)
 			expectActions(t, f.actions())
-			if n := len(f.c.ownWrites.m); n != 0 {
-				t.Errorf("records left once the caches caught up: %v", f.c.ownWrites.m)
+			if n := f.c.ownWrites.Len(); n != 0 {
+				t.Errorf("%d records left once the caches caught up", n)
 			}
 		})
 	}
@@ -97,25 +94,7 @@ func TestOwnWritesForgetsDeletedDittoServer(t *testing.T) {
 	}
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	if n := len(f.c.ownWrites.m); n != 0 {
+	if n := f.c.ownWrites.Len(); n != 0 {
 		t.Errorf("%d records left for a deleted DittoServer", n)
-	}
-}
-
-// A record the caches never catch up with expires: the pass runs again.
-func TestOwnWritesExpire(t *testing.T) {
-	o := newOwnWrites()
-	ds := cache.ObjectName{Namespace: testNamespace, Name: testName}
-	key := ownKey{"ConfigMap", testNamespace, "nas-config"}
-	o.replaced(ds, key, "")
-	if !o.stale(ds, key, "") {
-		t.Fatal("a fresh record of a create: the absent object is not stale")
-	}
-	o.m[ds][key].at = time.Now().Add(-ownWritesTTL)
-	if o.stale(ds, key, "") {
-		t.Error("an expired record still holds the pass back")
-	}
-	if len(o.m) != 0 {
-		t.Errorf("expired record kept: %v", o.m)
 	}
 }
