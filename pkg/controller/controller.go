@@ -95,15 +95,15 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	c := &Controller{
-		kube:        kube,
-		ditto:       ditto,
-		dsLister:    inf.DittoServers.Lister(),
-		dsIndexer:   inf.DittoServers.Informer().GetIndexer(),
-		stsLister:   inf.StatefulSets.Lister(),
-		svcLister:   inf.Services.Lister(),
-		cmLister:    inf.ConfigMaps.Lister(),
-		secretMeta:  inf.Secrets.Lister(),
-		scLister:    inf.StorageClasses.Lister(),
+		kube:       kube,
+		ditto:      ditto,
+		dsLister:   inf.DittoServers.Lister(),
+		dsIndexer:  inf.DittoServers.Informer().GetIndexer(),
+		stsLister:  inf.StatefulSets.Lister(),
+		svcLister:  inf.Services.Lister(),
+		cmLister:   inf.ConfigMaps.Lister(),
+		secretMeta: inf.Secrets.Lister(),
+		scLister:   inf.StorageClasses.Lister(),
 		memory: memory{
 			secretKeys: newSecretKeyCache(),
 			ownWrites:  kit.NewOwnWrites(kit.DefaultOwnWritesTTL),

@@ -159,7 +159,9 @@ func (c *Controller) secretWriter() writer[*corev1.Secret] {
 // perconaWriter creates the PerconaPGCluster (createOnce): later edits of
 // the cluster are the user's. lister is the synced Percona cache.
 func (c *Controller) perconaWriter(lister cache.GenericLister) writer[*unstructured.Unstructured] {
-	client := func(ns string) dynamic.ResourceInterface { return c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ns) }
+	client := func(ns string) dynamic.ResourceInterface {
+		return c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ns)
+	}
 	return writer[*unstructured.Unstructured]{
 		kind: resources.PerconaKind,
 		own:  c.ownWrites,
