@@ -25,8 +25,8 @@ type memory struct {
 	// the DittoServers reference, at one resourceVersion each, so that a
 	// converged server costs no Secret read. Lost on restart: one GET per
 	// referenced Secret. Bounded: one entry per Secret that some DittoServer
-	// references; forgotten when the Secret is deleted or no DittoServer
-	// references it any more.
+	// references, forgotten when the Secret is deleted or no DittoServer
+	// references it any more, and never more than maxRememberedSecrets.
 	secretKeys *secretKeyCache
 
 	// pacer: when each DittoServer's current status pacing period began
@@ -67,6 +67,10 @@ type secretInfo struct {
 	lengths         map[string]int
 }
 
+// maxRememberedSecrets caps the Secret key memory. Past it, an arbitrary
+// entry makes room: forgetting costs one Secret read on a later pass.
+const maxRememberedSecrets = 4096
+
 type secretKeyCache struct {
 	mu sync.Mutex
 	m  map[cache.ObjectName]secretInfo
@@ -86,7 +90,14 @@ func (s *secretKeyCache) get(ns, name, rv string) (secretInfo, bool) {
 func (s *secretKeyCache) put(ns, name string, info secretInfo) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m[cache.ObjectName{Namespace: ns, Name: name}] = info
+	key := cache.ObjectName{Namespace: ns, Name: name}
+	if _, ok := s.m[key]; !ok && len(s.m) >= maxRememberedSecrets {
+		for victim := range s.m {
+			delete(s.m, victim)
+			break
+		}
+	}
+	s.m[key] = info
 }
 
 func (s *secretKeyCache) forget(ns, name string) {

@@ -4,6 +4,7 @@ package controller
 // of objects that no longer matter are dropped.
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -48,5 +49,25 @@ func TestSecretKeysForgottenWhenNoDittoServerReadsThem(t *testing.T) {
 	f.c.forgetSecretsNoLongerRead(other.(runtime.Object), nil)
 	if n := f.c.secretKeys.len(); n != 0 {
 		t.Errorf("%d Secrets remembered that no DittoServer reads", n)
+	}
+}
+
+// However many Secrets are referenced, the key memory holds at most
+// maxRememberedSecrets of them.
+func TestSecretKeysAreCapped(t *testing.T) {
+	s := newSecretKeyCache()
+	for i := range maxRememberedSecrets + 10 {
+		s.put(testNamespace, fmt.Sprint("secret-", i), secretInfo{resourceVersion: "1"})
+	}
+	if n := s.len(); n != maxRememberedSecrets {
+		t.Errorf("%d Secrets remembered, want the cap %d", n, maxRememberedSecrets)
+	}
+	last := fmt.Sprint("secret-", maxRememberedSecrets+9)
+	if _, ok := s.get(testNamespace, last, "1"); !ok {
+		t.Error("the Secret just put was not kept")
+	}
+	s.put(testNamespace, last, secretInfo{resourceVersion: "2"})
+	if n := s.len(); n != maxRememberedSecrets {
+		t.Errorf("a new version of a remembered Secret changed the count to %d", n)
 	}
 }
