@@ -12,6 +12,7 @@ package controller
 import (
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -96,5 +97,29 @@ func TestOwnWritesForgetsDeletedDittoServer(t *testing.T) {
 	expectErr(t, f.sync(), nil)
 	if n := f.c.ownWrites.Len(); n != 0 {
 		t.Errorf("%d records left for a deleted DittoServer", n)
+	}
+}
+
+// The finalizer patches are the operator's writes too: a pass on a cache
+// that has not seen the finalizer released (another finalizer keeps the
+// DittoServer) does not run the deletion path again.
+func TestPassAfterFinalizerRemovalOnStaleCacheIsSkipped(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(func(ds *dittov1alpha1.DittoServer) {
+		ds.Finalizers = []string{Finalizer, "example.com/other"}
+		ds.DeletionTimestamp = &metav1.Time{Time: t0}
+		ds.Status.Phase = dittov1alpha1.PhaseDeleting
+	}))
+	expectErr(t, f.sync(), nil)
+	expectActions(t, f.actions(), "patch dittoservers nas")
+
+	expectErr(t, f.sync(), nil)
+	expectActions(t, f.actions())
+	expectEvents(t, f.events())
+
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	expectActions(t, f.actions())
+	if got := f.dittoServer().Finalizers; len(got) != 1 || got[0] != "example.com/other" {
+		t.Errorf("finalizers = %v, want only the other one", got)
 	}
 }
