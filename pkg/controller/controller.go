@@ -202,7 +202,7 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 	switch kit.KindOf(err) {
 	case kit.Succeeded:
 		c.queue.Forget(key)
-	case kit.Waiting:
+	case kit.Waiting, kit.NotOwned:
 		// Waiting on something outside the operator (a Secret, the database):
 		// not an error, but look again with backoff in case no event arrives.
 		logger.V(4).Info("Waiting; requeued with backoff", "reason", err)

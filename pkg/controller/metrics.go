@@ -46,7 +46,7 @@ func (m *Metrics) observeSync(start time.Time, err error) {
 	switch kit.KindOf(err) {
 	case kit.Succeeded:
 		m.syncs.WithLabelValues("success").Inc()
-	case kit.Waiting:
+	case kit.Waiting, kit.NotOwned:
 		m.syncs.WithLabelValues("waiting").Inc()
 	default:
 		m.syncs.WithLabelValues("error").Inc()
