@@ -5,19 +5,15 @@ package contract
 // informer factories, label filter, metadata-only Secret informer with its
 // transform, CRD metadata watch for Percona), and run with Controller.Run
 // until it has written the StatefulSet and the ConfigMap. The fakes behave
-// like one API server where the controller depends on it: every write
-// stamps a new resourceVersion (the informers' update handlers ignore
-// events whose version did not change), creates assign a UID, a stale
-// resourceVersion is a Conflict, and Secrets written through the typed
+// like one API server where the controller depends on it (fakeapi: every
+// write stamps a new resourceVersion, creates assign a UID, a stale
+// resourceVersion is a Conflict), and Secrets written through the typed
 // clientset also appear in the metadata clientset, which a real server
 // serves from the same store.
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,13 +31,13 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
-	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	dittofake "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/fake"
+	"github.com/dittofs/dittofs-operator/test/harness/fakeapi"
 )
 
 var (
@@ -90,8 +86,7 @@ func runOperator(t *testing.T, ds *dittov1alpha1.DittoServer, objects []runtime.
 	c := newFakeCluster(t)
 	ds = ds.DeepCopy()
 	ds.UID = types.UID("uid-" + ds.Name)
-	ds.ResourceVersion = nextResourceVersion()
-	if err := c.ditto.Tracker().Add(ds); err != nil {
+	if err := c.dittoTracker.Add(ds); err != nil {
 		t.Fatal(err)
 	}
 	for _, obj := range objects {
@@ -102,7 +97,7 @@ func runOperator(t *testing.T, ds *dittov1alpha1.DittoServer, objects []runtime.
 	if percona != nil {
 		crd := &metav1.PartialObjectMetadata{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
-			ObjectMeta: metav1.ObjectMeta{Name: controller.PerconaCRDName, UID: "uid-percona-crd", ResourceVersion: nextResourceVersion()},
+			ObjectMeta: metav1.ObjectMeta{Name: controller.PerconaCRDName, UID: "uid-percona-crd", ResourceVersion: fakeapi.NextResourceVersion()},
 		}
 		if err := c.meta.Tracker().Create(gvrCRDs, crd, ""); err != nil {
 			t.Fatal(err)
@@ -146,11 +141,12 @@ func runOperator(t *testing.T, ds *dittov1alpha1.DittoServer, objects []runtime.
 
 // fakeCluster is the set of fake clientsets the operator is built on.
 type fakeCluster struct {
-	kube        *kubefake.Clientset
-	kubeTracker apiTracker
-	ditto       *dittofake.Clientset
-	dyn         *dynamicfake.FakeDynamicClient
-	meta        *metadatafake.FakeMetadataClient
+	kube         *kubefake.Clientset
+	kubeTracker  fakeapi.Tracker
+	ditto        *dittofake.Clientset
+	dittoTracker fakeapi.Tracker
+	dyn          *dynamicfake.FakeDynamicClient
+	meta         *metadatafake.FakeMetadataClient
 }
 
 func newFakeCluster(t *testing.T) *fakeCluster {
@@ -161,10 +157,12 @@ func newFakeCluster(t *testing.T) *fakeCluster {
 			map[schema.GroupVersionResource]string{resources.PerconaGVR: resources.PerconaKind + "List"}),
 		meta: metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()),
 	}
-	c.kubeTracker = apiTracker{ObjectTracker: c.kube.Tracker(), afterWrite: c.mirrorSecret(t)}
-	serveFrom(&c.kube.Fake, c.kubeTracker)
-	serveFrom(&c.ditto.Fake, apiTracker{ObjectTracker: c.ditto.Tracker()})
-	serveFrom(&c.dyn.Fake, apiTracker{ObjectTracker: c.dyn.Tracker()})
+	c.kubeTracker = fakeapi.NewTracker(c.kube.Tracker())
+	c.kubeTracker.AfterWrite = c.mirrorSecret(t)
+	c.dittoTracker = fakeapi.NewTracker(c.ditto.Tracker())
+	fakeapi.ServeFrom(&c.kube.Fake, c.kubeTracker)
+	fakeapi.ServeFrom(&c.ditto.Fake, c.dittoTracker)
+	fakeapi.ServeFrom(&c.dyn.Fake, fakeapi.NewTracker(c.dyn.Tracker()))
 	return c
 }
 
@@ -323,89 +321,6 @@ func (c *fakeCluster) mirrorSecret(t *testing.T) func(verb string, gvr schema.Gr
 			t.Errorf("mirror Secret %s %s/%s into the metadata clientset: %v", verb, ns, name, err)
 		}
 	}
-}
-
-// lastResourceVersion numbers every write of every fake clientset.
-var lastResourceVersion atomic.Int64
-
-func nextResourceVersion() string { return strconv.FormatInt(lastResourceVersion.Add(1)+1000, 10) }
-
-// apiTracker stamps resourceVersions and UIDs like the API server, refuses
-// stale updates, and reports successful writes to afterWrite.
-type apiTracker struct {
-	clienttesting.ObjectTracker
-	afterWrite func(verb string, gvr schema.GroupVersionResource, obj runtime.Object, ns, name string)
-}
-
-func (t apiTracker) Create(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.CreateOptions) error {
-	obj = obj.DeepCopyObject()
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return err
-	}
-	if m.GetUID() == "" {
-		m.SetUID(types.UID("uid-" + nextResourceVersion()))
-	}
-	m.SetResourceVersion(nextResourceVersion())
-	if ts := m.GetCreationTimestamp(); ts.IsZero() {
-		m.SetCreationTimestamp(metav1.Now())
-	}
-	return t.done("create", gvr, obj, ns, m.GetName(), t.ObjectTracker.Create(gvr, obj, ns, opts...))
-}
-
-func (t apiTracker) Update(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.UpdateOptions) error {
-	obj = obj.DeepCopyObject()
-	name, err := t.stamp(gvr, obj, ns)
-	if err != nil {
-		return err
-	}
-	return t.done("update", gvr, obj, ns, name, t.ObjectTracker.Update(gvr, obj, ns, opts...))
-}
-
-// Patch stamps obj in place: ObjectReaction returns this very object.
-func (t apiTracker) Patch(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.PatchOptions) error {
-	name, err := t.stamp(gvr, obj, ns)
-	if err != nil {
-		return err
-	}
-	return t.done("patch", gvr, obj, ns, name, t.ObjectTracker.Patch(gvr, obj, ns, opts...))
-}
-
-func (t apiTracker) Delete(gvr schema.GroupVersionResource, ns, name string, opts ...metav1.DeleteOptions) error {
-	return t.done("delete", gvr, nil, ns, name, t.ObjectTracker.Delete(gvr, ns, name, opts...))
-}
-
-func (t apiTracker) done(verb string, gvr schema.GroupVersionResource, obj runtime.Object, ns, name string, err error) error {
-	if err == nil && t.afterWrite != nil {
-		t.afterWrite(verb, gvr, obj, ns, name)
-	}
-	return err
-}
-
-func (t apiTracker) stamp(gvr schema.GroupVersionResource, obj runtime.Object, ns string) (string, error) {
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return "", err
-	}
-	if rv := m.GetResourceVersion(); rv != "" {
-		cur, err := t.ObjectTracker.Get(gvr, ns, m.GetName())
-		if err != nil {
-			return "", err
-		}
-		if cm, _ := meta.Accessor(cur); cm.GetResourceVersion() != rv {
-			return "", apierrors.NewConflict(gvr.GroupResource(), m.GetName(),
-				errors.New("the object has been modified; please apply your changes to the latest version and try again"))
-		}
-	}
-	m.SetResourceVersion(nextResourceVersion())
-	return m.GetName(), nil
-}
-
-// serveFrom makes fake answer every request but watches from tracker (watches
-// come from the tracker the clientset was built with, which tracker wraps).
-func serveFrom(fake *clienttesting.Fake, tracker clienttesting.ObjectTracker) {
-	fake.ReactionChain = nil
-	fake.AddReactor("*", "*", clienttesting.ObjectReaction(tracker))
 }
 
 func gvrOf(t *testing.T, obj runtime.Object) schema.GroupVersionResource {
