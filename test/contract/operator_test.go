@@ -14,6 +14,8 @@ package contract
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,17 +211,11 @@ func (c *fakeCluster) waitConverged(ctx context.Context, ds *dittov1alpha1.Ditto
 		}
 		sts, err := c.kube.AppsV1().StatefulSets(ds.Namespace).Get(ctx, resources.StatefulSetName(ds), metav1.GetOptions{})
 		if err == nil {
-			state := sts.ResourceVersion
-			for _, list := range []func() ([]metav1.Object, error){c.configMapMetas(ds.Namespace), c.secretMetas(ds.Namespace)} {
-				objs, err := list()
-				if err != nil {
-					return nil, err
-				}
-				for _, o := range objs {
-					state += "," + o.GetName() + "=" + o.GetResourceVersion()
-				}
+			state, err := c.versions(ds.Namespace)
+			if err != nil {
+				return nil, err
 			}
-			if state != last {
+			if state += "," + sts.ResourceVersion; state != last {
 				last, since = state, time.Now()
 			} else if time.Since(since) >= quiet {
 				return sts, nil
@@ -235,32 +231,31 @@ func (c *fakeCluster) waitConverged(ctx context.Context, ds *dittov1alpha1.Ditto
 	}
 }
 
-func (c *fakeCluster) configMapMetas(ns string) func() ([]metav1.Object, error) {
-	return func() ([]metav1.Object, error) {
-		l, err := c.kube.CoreV1().ConfigMaps(ns).List(context.Background(), metav1.ListOptions{})
+// versions names the ConfigMaps and Secrets of ns with their
+// resourceVersions: it changes with every write to them.
+func (c *fakeCluster) versions(ns string) (string, error) {
+	var state []string
+	for _, kind := range []string{"ConfigMap", "Secret"} {
+		gvk := corev1.SchemeGroupVersion.WithKind(kind)
+		gvr, _ := meta.UnsafeGuessKindToResource(gvk)
+		list, err := c.kubeTracker.List(gvr, gvk, ns)
 		if err != nil {
-			return nil, err
+			return "", fmt.Errorf("list %s: %w", gvr.Resource, err)
 		}
-		out := make([]metav1.Object, len(l.Items))
-		for i := range l.Items {
-			out[i] = &l.Items[i]
-		}
-		return out, nil
-	}
-}
-
-func (c *fakeCluster) secretMetas(ns string) func() ([]metav1.Object, error) {
-	return func() ([]metav1.Object, error) {
-		l, err := c.kube.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{})
+		objs, err := meta.ExtractList(list)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		out := make([]metav1.Object, len(l.Items))
-		for i := range l.Items {
-			out[i] = &l.Items[i]
+		for _, o := range objs {
+			m, err := meta.Accessor(o)
+			if err != nil {
+				return "", err
+			}
+			state = append(state, kind+"/"+m.GetName()+"="+m.GetResourceVersion())
 		}
-		return out, nil
 	}
+	sort.Strings(state) // the tracker lists in no particular order
+	return strings.Join(state, ","), nil
 }
 
 // playPercona does what the Percona operator does for each PerconaPGCluster

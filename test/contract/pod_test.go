@@ -81,17 +81,7 @@ func newPod(t *testing.T, out *rendered) *pod {
 // output is logged when the test failed.
 func (p *pod) start(t *testing.T) *dfs.Process {
 	t.Helper()
-	proc, err := dfs.Start(context.Background(), p.opts)
-	if err != nil {
-		t.Fatalf("start dfs: %v", err)
-	}
-	t.Cleanup(func() {
-		proc.Close()
-		if t.Failed() {
-			t.Logf("dfs (pid %d) output:\n%s", proc.PID, tail(proc.Logs(), 60))
-		}
-	})
-	return proc
+	return dfs.StartForTest(t, p.opts)
 }
 
 // port is the declared container port called name (0 when none).
@@ -327,9 +317,4 @@ func (p *pod) requireNoSQLite(t *testing.T, proc *dfs.Process) {
 			return nil
 		})
 	}
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -1,11 +1,9 @@
 package dfs
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,7 +75,7 @@ func baseEnv() map[string]string {
 // startPod runs dfs as the image does: /app/dfs start --foreground --config /config/config.yaml.
 func startPod(t *testing.T, config string, env map[string]string, mounts map[string]string) *Process {
 	t.Helper()
-	p, err := Start(context.Background(), Options{
+	return StartForTest(t, Options{
 		Binary:   binary(t),
 		Command:  []string{ContainerCommand},
 		Args:     []string{"start", "--foreground", "--config", "/config/config.yaml"},
@@ -86,24 +84,6 @@ func startPod(t *testing.T, config string, env map[string]string, mounts map[str
 		Mounts:   mounts,
 		Hostname: "dittofs-0",
 	})
-	if err != nil {
-		t.Fatalf("start dfs: %v", err)
-	}
-	t.Cleanup(func() {
-		p.Close()
-		if t.Failed() {
-			t.Logf("dfs (pid %d) output:\n%s", p.PID, tail(p.Logs(), 60))
-		}
-	})
-	return p
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func freePort(t *testing.T) int {

@@ -66,11 +66,7 @@ func (p *process) tail(n int) string {
 	if err != nil {
 		return ""
 	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return proc.Tail(string(data), n)
 }
 
 // exitError describes an unexpected exit with the end of the process log.

@@ -196,3 +196,19 @@ func TestFreePortsAreDistinctAndBindable(t *testing.T) {
 		_ = l.Close()
 	}
 }
+
+func TestTailKeepsTheLastLines(t *testing.T) {
+	for _, tc := range []struct {
+		output string
+		n      int
+		want   string
+	}{
+		{"a\nb\nc\n", 2, "b\nc"},
+		{"a\nb", 5, "a\nb"},
+		{"", 3, ""},
+	} {
+		if got := Tail(tc.output, tc.n); got != tc.want {
+			t.Errorf("Tail(%q, %d) = %q, want %q", tc.output, tc.n, got, tc.want)
+		}
+	}
+}
