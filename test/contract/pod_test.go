@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,23 +21,14 @@ import (
 	"github.com/dittofs/dittofs-operator/test/dfs"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// dfsBinary builds (once) or locates the real dfs binary; it never skips.
+// dfsBinary is the real dfs binary; running it as its pod does needs root.
 func dfsBinary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() { binPath, binErr = dfs.Binary() })
-	if binErr != nil {
-		t.Fatalf("the real dfs binary is a prerequisite (hack/build-dfs.sh needs Go and the Go module proxy; or set DFS_BINARY): %v", binErr)
-	}
+	bin := dfs.BinaryForTest(t)
 	if os.Geteuid() != 0 {
 		t.Fatalf("running dfs as its pod does needs root (mount namespace, chroot, setpriv); run the contract tests as root")
 	}
-	return binPath
+	return bin
 }
 
 // pod is the server container of the operator's StatefulSet, ready to run as

@@ -20,27 +20,7 @@ func TestWrongPostgresPassword(t *testing.T) {
 	const wrong = "Not-The-Pa55word"
 	for _, tc := range []contractSample{{"external-postgres", externalPostgres}, {"percona", perconaPostgres}} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := loadSample(t, tc.name)
-			s.usePortsFreeHere(t)
-			pg := startPostgres(t)
-			var db *database
-			var playPercona perconaUser
-			var percona *perconaDB
-			if tc.db == externalPostgres {
-				db = newDatabase(t, pg, "contract_ext_user", pgPassword, "contract_ext_db")
-				db.pointAt(s.secret(t, s.ds.Spec.Database.PostgresSecretRef.Name), wrong)
-			} else {
-				percona = &perconaDB{pg: pg, password: pgPassword, secretPassword: wrong}
-				playPercona = percona.userSecret(t)
-			}
-			out := runOperator(t, s.ds, s.objects(), playPercona)
-			if percona != nil {
-				if db = percona.db; db == nil {
-					t.Fatal("the operator created no PerconaPGCluster")
-				}
-			}
-			requireNoSecretInConfigMap(t, out)
-			p := newPod(t, out)
+			p, db := renderPod(t, loadSample(t, tc.name), tc.db, wrong)
 			if got := p.opts.Env["DITTOFS_DATABASE_POSTGRES_PASSWORD"]; got != wrong {
 				t.Fatalf("the pod's DITTOFS_DATABASE_POSTGRES_PASSWORD is %q, want the Secret's %q", got, wrong)
 			}

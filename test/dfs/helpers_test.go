@@ -2,9 +2,7 @@ package dfs
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 )
@@ -17,27 +15,8 @@ const (
 	defaultSMBPort = 1445
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// binary builds (once) or locates the real dfs binary; it never skips.
-func binary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		start := time.Now()
-		binPath, binErr = Binary()
-		if binErr == nil {
-			fmt.Fprintf(os.Stderr, "dfs binary %s (located/built in %s)\n", binPath, time.Since(start).Round(time.Millisecond))
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("cannot build or locate the real dfs binary (hack/build-dfs.sh needs Go and the Go module proxy; or set DFS_BINARY): %v", binErr)
-	}
-	return binPath
-}
+// binary is the real dfs binary (see BinaryForTest).
+func binary(t *testing.T) string { return BinaryForTest(t) }
 
 // baseConfig is a minimal config.yaml as the contract describes it.
 func baseConfig(apiPort int, database string) string {

@@ -2,7 +2,11 @@ package dfs
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
@@ -22,4 +26,27 @@ func StartForTest(t testing.TB, opts Options) *Process {
 		}
 	})
 	return p
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// BinaryForTest builds (once per test binary) or locates the real dfs
+// binary, see Binary; it fails t when there is none and never skips.
+func BinaryForTest(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		start := time.Now()
+		binPath, binErr = Binary()
+		if binErr == nil {
+			fmt.Fprintf(os.Stderr, "dfs binary %s (located/built in %s)\n", binPath, time.Since(start).Round(time.Millisecond))
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("the real dfs binary is a prerequisite (hack/build-dfs.sh needs Go and the Go module proxy; or set DFS_BINARY): %v", binErr)
+	}
+	return binPath
 }
