@@ -173,7 +173,16 @@ func TestAFileWrittenOverNFSIsReadOverSMBAndSurvivesARestart(t *testing.T) {
 	}
 
 	srv.stop()
+	before := srv
 	srv = startServer(t, vols, apiPort)
+	// The token issued before the restart is still accepted (same JWT
+	// secret): the old client lists without logging in again.
+	if _, err := before.api.ListUsers(ctx); err != nil {
+		t.Errorf("the client of the stopped server, after the restart: %v", err)
+	}
+	if n := before.requests.take(); n["POST"] != 0 || n["GET"] != 1 {
+		t.Errorf("requests of the old client after the restart: %v, want one GET and no new login", n)
+	}
 	must(t, "log in as admin after the restart", srv.api.Login(ctx, "admin", adminPassword))
 	d.verify(t, srv.api)
 	got, err = smbRead(smbPort, shareName, "hello.bin", userName, userPassword)
