@@ -33,6 +33,9 @@ type Client struct {
 	timeout   time.Duration
 	userAgent string
 
+	// loginMu serializes the logins that answer a 401, so that calls
+	// refused together cause one new login.
+	loginMu  sync.Mutex
 	mu       sync.Mutex
 	token    string
 	username string
@@ -138,6 +141,8 @@ func (c *Client) do(ctx context.Context, r request) error {
 // relogin logs in again unless another call already replaced the token that
 // was refused, and returns the token to use.
 func (c *Client) relogin(ctx context.Context, refused string) (string, error) {
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
 	c.mu.Lock()
 	user, pass, current := c.username, c.password, c.token
 	c.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,6 +94,32 @@ func TestARefusedTokenIsReplacedByOneNewLogin(t *testing.T) {
 	}
 	if n := len(f.seen()) - before; n != 3 {
 		t.Errorf("%d requests for a call refused twice, want 3 (call, login, call)", n)
+	}
+}
+
+func TestCallsRefusedTogetherCauseOneNewLogin(t *testing.T) {
+	var logins atomic.Int32
+	f := newFake(t, map[string]http.HandlerFunc{
+		"POST /api/v1/auth/login": func(w http.ResponseWriter, r *http.Request) {
+			loginOK(fmt.Sprintf("t%d", logins.Add(1)), false)(w, r)
+		},
+		"GET /api/v1/users": requireToken("t2", reply(200, `[]`)),
+	})
+	c := New(f.URL)
+	if err := c.Login(ctx, "op", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := c.ListUsers(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := logins.Load(); n != 2 {
+		t.Errorf("%d logins for 8 calls refused together, want 2 (the first and one new)", n)
 	}
 }
 
