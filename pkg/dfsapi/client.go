@@ -110,6 +110,8 @@ type request struct {
 	// noAuth: a call that must not carry a token nor be retried after a
 	// 401 (login, refresh).
 	noAuth bool
+	// timeout replaces the client's per-call timeout when set.
+	timeout time.Duration
 }
 
 // do sends r with the current token; on a 401 it logs in again once with the
@@ -159,7 +161,11 @@ func (c *Client) relogin(ctx context.Context, refused string) (string, error) {
 }
 
 func (c *Client) send(ctx context.Context, r request, payload []byte, token string) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	timeout := c.timeout
+	if r.timeout > 0 {
+		timeout = r.timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var body io.Reader
 	if payload != nil {

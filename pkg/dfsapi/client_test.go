@@ -287,3 +287,17 @@ func TestTheServerIsVerifiedWithTheGivenCA(t *testing.T) {
 		t.Errorf("without the CA: err = %v, want an unknown-authority error", err)
 	}
 }
+
+func TestDrainUploadsWaitsLongerThanACall(t *testing.T) {
+	f := newFake(t, map[string]http.HandlerFunc{"POST /api/v1/system/drain-uploads": func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		reply(200, `{"status":"drained"}`)(w, r)
+	}})
+	c := New(f.URL, WithTimeout(100*time.Millisecond))
+	if err := c.DrainUploads(ctx, 5*time.Second); err != nil {
+		t.Errorf("a drain longer than the per-call timeout: %v", err)
+	}
+	if err := c.DrainUploads(ctx, 50*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a drain past its own timeout: %v", err)
+	}
+}
