@@ -179,10 +179,10 @@ func TestS3KeysNeverAppearInErrors(t *testing.T) {
 	f := newFake(t, map[string]http.HandlerFunc{
 		// A server that echoes the whole request in its error.
 		"POST /api/v1/store/block/remote": func(w http.ResponseWriter, r *http.Request) {
-			problemJSON(w, 400, "Bad Request", fmt.Sprintf("Invalid block store config: %v", f0(r)))
+			problemJSON(w, 400, "Bad Request", fmt.Sprintf("Invalid block store config: %v", requestBody(r)))
 		},
 		"PUT /api/v1/store/block/remote/s3": func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, fmt.Sprint(f0(r)), 500)
+			http.Error(w, fmt.Sprint(requestBody(r)), 500)
 		},
 	})
 	c := New(f.URL)
@@ -203,8 +203,8 @@ func TestS3KeysNeverAppearInErrors(t *testing.T) {
 	}
 }
 
-// f0 is the request body as the fake server received it.
-func f0(r *http.Request) string {
+// requestBody is the request body as the fake server received it.
+func requestBody(r *http.Request) string {
 	var b strings.Builder
 	_, _ = fmt.Fprint(&b, r.Header.Get("Content-Type"), " ")
 	buf := make([]byte, 4096)
