@@ -33,6 +33,7 @@ type options struct {
 	burst                   int
 	drainTimeout            time.Duration
 	statusInterval          time.Duration
+	manageServerState       bool
 	serverAccess            string
 	serverEndpoints         serverstate.EndpointOverrides
 }
@@ -55,6 +56,8 @@ func parseFlags() options {
 	flag.DurationVar(&o.drainTimeout, "shutdown-drain-timeout", 20*time.Second, "How long in-flight syncs may run after a shutdown signal.")
 	flag.DurationVar(&o.statusInterval, "status-progress-interval", 5*time.Second, "Minimum time between status writes that only follow a healthy rollout's progress; "+
 		"problems and the end of a rollout are written at once. 0 writes every change.")
+	flag.BoolVar(&o.manageServerState, "manage-server-state", true, "Converge the stores, users and shares inside each server through its REST API "+
+		"(DittoShares, DittoUsers, StoresReady and SharesReady). false leaves the servers' own state alone, e.g. on a cluster whose pods run no server.")
 	flag.StringVar(&o.serverAccess, "server-access", string(serverstate.AccessAuto), "How the operator reaches each server's REST API: "+
 		"service (http://<name>-api.<namespace>.svc), proxy (a port-forward to the server's pod through the API server, for an operator outside the cluster), "+
 		"or auto (service in a pod, else proxy).")

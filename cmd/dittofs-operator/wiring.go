@@ -102,6 +102,9 @@ func newOperator(ctx context.Context, c *clients, o options) (*operator, error) 
 		return nil, err
 	}
 	op := &operator{controller: ctrl, registry: reg, start: startInformers}
+	if !o.manageServerState {
+		return op, nil
+	}
 	if op.serverState, op.start, err = newServerState(ctx, c, o, inf, startInformers); err != nil {
 		return nil, err
 	}
@@ -150,11 +153,14 @@ func (op *operator) startInformers(ctx context.Context) {
 }
 
 func (op *operator) waitForCacheSync(ctx context.Context) bool {
-	return op.controller.WaitForCacheSync(ctx) && op.serverState.WaitForCacheSync(ctx)
+	return op.controller.WaitForCacheSync(ctx) && (op.serverState == nil || op.serverState.WaitForCacheSync(ctx))
 }
 
 // run runs both controllers until ctx is done and both have drained.
 func (op *operator) run(ctx context.Context, o options) error {
+	if op.serverState == nil {
+		return op.controller.Run(ctx, o.workers, o.drainTimeout)
+	}
 	var wg sync.WaitGroup
 	var stateErr error
 	wg.Go(func() { stateErr = op.serverState.Run(ctx, o.workers, o.drainTimeout) })
