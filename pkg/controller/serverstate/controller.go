@@ -68,6 +68,7 @@ type Controller struct {
 	endpoints *Endpoints
 	newAPI    APIFactory
 	sessions  *sessions
+	ownStatus *ownStatus
 
 	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	broadcaster record.EventBroadcaster
@@ -99,6 +100,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		endpoints:    opts.Endpoints,
 		newAPI:       opts.NewAPI,
 		sessions:     newSessions(),
+		ownStatus:    newOwnStatus(),
 		broadcaster:  broadcaster,
 		recorder:     broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(

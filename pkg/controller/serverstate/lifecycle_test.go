@@ -458,3 +458,29 @@ func TestNameConflictsAndReservedNames(t *testing.T) {
 		t.Errorf("SharesReady = %+v", c)
 	}
 }
+
+// A pass that starts before the cache has seen this controller's own status
+// write reads the object instead of spending a write on a Conflict.
+func TestStaleCacheAfterOwnStatusWrite(t *testing.T) {
+	f := newFixture(t, teamObjects()...)
+	f.converge()
+	stale := f.server()
+	f.srv.down = errConnRefused
+	_ = f.sync() // writes StoresReady=False
+	if !slices.Contains(f.kubeWrites(), "update dittoservers/status") {
+		t.Fatalf("the first unreachable pass must write the status: %v", f.kubeWrites())
+	}
+	if err := f.inf.DittoServers.Informer().GetIndexer().Update(stale); err != nil {
+		t.Fatal(err)
+	}
+	f.clear()
+	_ = f.c.sync(f.ctx, cacheKey())
+	for _, w := range f.kubeWrites() {
+		if w == "update dittoservers/status" {
+			t.Errorf("a stale cache cost a status write (a Conflict): %v", f.kubeWrites())
+		}
+	}
+	if !slices.Contains(f.kubeReads(), "get dittoservers "+testServer) {
+		t.Errorf("the writer must read the DittoServer its cache is behind on: %v", f.kubeReads())
+	}
+}
