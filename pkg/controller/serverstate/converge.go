@@ -92,7 +92,7 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 	}
 	p.s3Version = ds.Status.S3CredentialsVersion
 	allExist := true
-	var problems []string
+	var problems []Problem
 	for _, decl := range want.Stores {
 		got, exists := findStore(observed[decl.Kind], decl.Store.Name)
 		store := decl.Store
@@ -104,7 +104,7 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 				creds, version, err := c.readS3(ctx, ds)
 				var prob *problemError
 				if errors.As(err, &prob) {
-					problems = append(problems, prob.Message)
+					problems = append(problems, prob.Problem)
 					allExist = allExist && exists
 					if exists {
 						p.stores = append(p.stores, storeStatus(decl))
@@ -123,7 +123,8 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 				if !ok {
 					return false, classify(err)
 				}
-				problems = append(problems, msg)
+				problems = append(problems, Problem{ReasonServerError, msg})
+				p.requeue = msg
 				if decl.Kind == dittov1alpha1.StoreKindRemote && !exists {
 					p.s3Version = ds.Status.S3CredentialsVersion
 				}
@@ -146,8 +147,11 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 	case want.StoresProblem != nil:
 		p.storesReady = notReady(want.StoresProblem.Reason, want.StoresProblem.Message)
 	case len(problems) > 0:
-		p.storesReady = notReady(ReasonServerError, strings.Join(problems, "; "))
-		p.requeue = p.storesReady.message
+		msgs := make([]string, 0, len(problems))
+		for _, prob := range problems {
+			msgs = append(msgs, prob.Message)
+		}
+		p.storesReady = notReady(problems[0].Reason, strings.Join(msgs, "; "))
 	default:
 		p.storesReady = result{ready: true, reason: ReasonStoresInSync, message: storesMessage(want.Stores)}
 	}

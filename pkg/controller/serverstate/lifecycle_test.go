@@ -484,3 +484,27 @@ func TestStaleCacheAfterOwnStatusWrite(t *testing.T) {
 		t.Errorf("the writer must read the DittoServer its cache is behind on: %v", f.kubeReads())
 	}
 }
+
+func TestS3SecretMissing(t *testing.T) {
+	objs := teamObjects()
+	objs[0] = availableServer(func(ds *dittov1alpha1.DittoServer) {
+		ds.Spec.S3 = &dittov1alpha1.S3Spec{Bucket: "files", CredentialsSecretRef: &dittov1alpha1.S3CredentialsSecretRef{SecretName: "s3"}}
+	})
+	f := newFixture(t, objs...)
+	if err := f.sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	c := condition(f.server().Status.Conditions, ConditionStoresReady)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != ReasonSecretNotFound {
+		t.Errorf("StoresReady = %+v, want False/SecretNotFound", c)
+	}
+	if _, ok := f.srv.blocks[dfsapi.BlockRemote]["s3"]; ok {
+		t.Errorf("no remote store without credentials")
+	}
+	if c := condition(f.share("projects").Status.Conditions, ConditionReady); c == nil || c.Reason != ReasonStoresNotReady {
+		t.Errorf("a share that needs the remote store waits: %+v", c)
+	}
+	if f.srv.metadata["default"].Type != "badger" {
+		t.Errorf("the other stores are created meanwhile")
+	}
+}
