@@ -59,10 +59,7 @@ func (c *Controller) converge(ctx context.Context, p *pass) {
 	}
 	if err := c.convergeShares(ctx, p, api, want, storesExist, users, groups); err != nil {
 		c.failure(ctx, p, err)
-		return
 	}
-	// Objects that are neither declared nor rejected are being deleted.
-	p.everyone(result{ready: false, reason: ReasonDeletionBlocked, message: "Being deleted"})
 }
 
 // serverErr tells an error that is the server's answer about one object
@@ -282,6 +279,7 @@ func (c *Controller) convergeUsers(ctx context.Context, p *pass, api dfsapi.API,
 		default:
 			if userDiffers(decl.User, got) {
 				if werr = api.UpdateUser(ctx, decl.User); werr == nil {
+					res.reason = ReasonUpdated
 					c.recorder.Eventf(u, corev1.EventTypeNormal, ReasonUpdated, "Updated user %q on DittoServer %q", name, p.ds.Name)
 				}
 			}
@@ -354,6 +352,7 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 			}
 		case shareDiffers(decl.Share, got):
 			if werr = api.UpdateShare(ctx, decl.Share); werr == nil {
+				res.reason = ReasonUpdated
 				c.recorder.Eventf(s, corev1.EventTypeNormal, ReasonUpdated, "Updated share %s on DittoServer %q", export, p.ds.Name)
 			}
 		}

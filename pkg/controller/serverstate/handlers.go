@@ -68,12 +68,8 @@ func (c *Controller) registerHandlers(inf Informers) error {
 		return fmt.Errorf("add DittoServer handler: %w", err)
 	}
 	referrers := cache.ResourceEventHandlerFuncs{
-		AddFunc: c.enqueueReferencedServer,
-		UpdateFunc: func(oldObj, newObj interface{}) {
-			if specOrLifecycleChanged(oldObj, newObj) {
-				c.enqueueReferencedServer(newObj)
-			}
-		},
+		AddFunc:    c.enqueueReferencedServer,
+		UpdateFunc: c.handleReferrerUpdate,
 		DeleteFunc: c.enqueueReferencedServer,
 	}
 	for name, informer := range map[string]cache.SharedIndexInformer{
@@ -125,6 +121,14 @@ func (c *Controller) enqueueServer(obj interface{}) {
 		return
 	}
 	c.enqueue(key)
+}
+
+// handleReferrerUpdate enqueues the server of a DittoShare or DittoUser
+// whose spec or lifecycle changed.
+func (c *Controller) handleReferrerUpdate(oldObj, newObj interface{}) {
+	if specOrLifecycleChanged(oldObj, newObj) {
+		c.enqueueReferencedServer(newObj)
+	}
 }
 
 // enqueueReferencedServer enqueues the server a DittoShare or DittoUser names.

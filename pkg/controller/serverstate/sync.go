@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
@@ -52,19 +53,22 @@ func newPass(ds *dittov1alpha1.DittoServer, shares []*dittov1alpha1.DittoShare, 
 		shareResults: map[types.UID]result{}, userResults: map[types.UID]result{}}
 }
 
-// everyone sets the same result on every share and user not decided yet.
+// everyone sets the same result on every share and user not decided yet,
+// except objects already going without this controller's finalizer.
 func (p *pass) everyone(r result) {
 	for _, s := range p.shares {
-		if _, ok := p.shareResults[s.UID]; !ok {
+		if _, ok := p.shareResults[s.UID]; !ok && !goingWithoutUs(s) {
 			p.shareResults[s.UID] = r
 		}
 	}
 	for _, u := range p.users {
-		if _, ok := p.userResults[u.UID]; !ok {
+		if _, ok := p.userResults[u.UID]; !ok && !goingWithoutUs(u) {
 			p.userResults[u.UID] = r
 		}
 	}
 }
+
+func goingWithoutUs(m metav1.Object) bool { return m.GetDeletionTimestamp() != nil && !hasFinalizer(m) }
 
 // sync is one pass over a DittoServer and the DittoShares and DittoUsers
 // that reference it: gone or deleting server → release; finalizers;
