@@ -225,6 +225,9 @@ func computeServerStatus(cur dittov1alpha1.DittoServerStatus, p *pass, generatio
 	sr := p.storesReady
 	set(ConditionStoresReady, sr.ready, sr.reason, sr.message)
 	sort.Strings(waiting)
+	if len(waiting) > maxListed {
+		waiting = append(waiting[:maxListed], fmt.Sprintf("and %d more", len(waiting)-maxListed))
+	}
 	switch {
 	case sr.serverWide:
 		set(ConditionSharesReady, false, sr.reason, sr.message)
@@ -237,6 +240,9 @@ func computeServerStatus(cur dittov1alpha1.DittoServerStatus, p *pass, generatio
 	}
 	return st
 }
+
+// maxListed bounds the shares a SharesReady message names.
+const maxListed = 10
 
 // writeServerStatus writes the DittoServer's status when this controller's
 // part changed, on the latest object, and marks StoresReady transitions.
