@@ -87,7 +87,11 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 			return false, classify(err)
 		}
 	}
+	// The credentials version moves only with a successful write of them.
 	p.s3Version = ds.Status.S3CredentialsVersion
+	if ds.Spec.S3 == nil {
+		p.s3Version = ""
+	}
 	allExist := true
 	var problems []Problem
 	for _, decl := range want.Stores {
@@ -122,7 +126,7 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 				}
 				problems = append(problems, Problem{ReasonServerError, msg})
 				p.requeue = msg
-				if decl.Kind == dittov1alpha1.StoreKindRemote && !exists {
+				if decl.Kind == dittov1alpha1.StoreKindRemote {
 					p.s3Version = ds.Status.S3CredentialsVersion
 				}
 				allExist = allExist && exists
@@ -131,12 +135,12 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 				}
 				continue
 			}
-			verb := "Created"
+			reason := ReasonCreated
 			if exists {
-				verb = "Updated"
+				reason = ReasonUpdated
 			}
-			c.recorder.Eventf(ds, corev1.EventTypeNormal, verb, "%s the %s store %q (%s) on the server", verb, decl.Kind, decl.Store.Name, decl.Store.Type)
-			klog.FromContext(ctx).V(2).Info(verb+" store", "kind", decl.Kind, "name", decl.Store.Name)
+			c.recorder.Eventf(ds, corev1.EventTypeNormal, reason, "%s the %s store %q (%s) on the server", reason, decl.Kind, decl.Store.Name, decl.Store.Type)
+			klog.FromContext(ctx).V(2).Info(reason+" store", "kind", decl.Kind, "name", decl.Store.Name)
 		}
 		p.stores = append(p.stores, storeStatus(decl))
 	}

@@ -2,6 +2,7 @@ package serverstate
 
 import (
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -506,5 +507,72 @@ func TestS3SecretMissing(t *testing.T) {
 	}
 	if f.srv.metadata["default"].Type != "badger" {
 		t.Errorf("the other stores are created meanwhile")
+	}
+}
+
+// A server that answers with an error about one object: that object says so
+// with the server's own message, once, and the pass is retried with backoff;
+// nothing else is held back.
+func TestServerRefusesOneShare(t *testing.T) {
+	objs := append(teamObjects(), dittoShare("scratch"))
+	f := newFixture(t, objs...)
+	refusal := apiError(http.MethodPost, "/api/v1/shares", http.StatusBadRequest, "Invalid quota_bytes: too large")
+	f.srv.refuse = map[string]error{"POST share /scratch": refusal}
+	var warnings []string
+	for i := range 3 {
+		err := f.sync()
+		if !errors.Is(err, errRequeue) {
+			t.Fatalf("pass %d: err = %v, want a backoff requeue", i, err)
+		}
+		for _, e := range f.events() {
+			if strings.HasPrefix(e, "Warning") {
+				warnings = append(warnings, e)
+			}
+		}
+	}
+	c := condition(f.share("scratch").Status.Conditions, ConditionReady)
+	if c == nil || c.Reason != ReasonServerError || !strings.Contains(c.Message, "Invalid quota_bytes: too large") {
+		t.Errorf("Ready = %+v, want ServerError with the server's message", c)
+	}
+	if len(warnings) != 1 {
+		t.Errorf("Warnings %v, want exactly one", warnings)
+	}
+	if c := condition(f.share("projects").Status.Conditions, ConditionReady); c.Status != metav1.ConditionTrue {
+		t.Errorf("the other share must not be held back: %+v", c)
+	}
+	ds := f.server()
+	if c := condition(ds.Status.Conditions, ConditionSharesReady); c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "scratch (ServerError)") || ds.Status.SharesReady != 1 {
+		t.Errorf("SharesReady = %+v (%d ready)", c, ds.Status.SharesReady)
+	}
+}
+
+// A remote store update the server refuses does not record the new
+// credentials as given: the next pass gives them again.
+func TestRefusedCredentialsAreRetried(t *testing.T) {
+	objs := teamObjects()
+	objs[0] = availableServer(func(ds *dittov1alpha1.DittoServer) {
+		ds.Spec.S3 = &dittov1alpha1.S3Spec{Bucket: "files", CredentialsSecretRef: &dittov1alpha1.S3CredentialsSecretRef{SecretName: "s3"}}
+	})
+	objs = append(objs, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s3", Namespace: testNamespace},
+		Data: map[string][]byte{"accessKeyId": []byte("AKIA"), "secretAccessKey": []byte("first")}})
+	f := newFixture(t, objs...)
+	f.converge()
+	before := f.server().Status.S3CredentialsVersion
+	cur, _ := f.kubeCS.CoreV1().Secrets(testNamespace).Get(f.ctx, "s3", metav1.GetOptions{})
+	cur.Data["secretAccessKey"] = []byte("second")
+	f.update(cur, gvrSecrets)
+	f.srv.refuse = map[string]error{"PUT remote-store s3": apiError(http.MethodPut, "/api/v1/store/block/remote/s3", http.StatusInternalServerError, "Failed to update block store")}
+	if err := f.sync(); !errors.Is(err, errRequeue) {
+		t.Fatalf("err = %v, want a backoff requeue", err)
+	}
+	if got := f.server().Status.S3CredentialsVersion; got != before {
+		t.Errorf("s3CredentialsVersion moved to %q on a refused update", got)
+	}
+	f.srv.refuse = nil
+	if err := f.sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if f.srv.blocks[dfsapi.BlockRemote]["s3"].Config["secret_access_key"] != "second" {
+		t.Errorf("the new credentials must be given once the server accepts them")
 	}
 }
