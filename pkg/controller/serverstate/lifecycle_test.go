@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/ktesting"
 	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -413,10 +415,30 @@ func TestS3RemoteStore(t *testing.T) {
 func TestSecretsNeverLeak(t *testing.T) {
 	objs := append(teamObjects(), dittoUser("bob"), passwordSecret("bob-password", "short"))
 	f := newFixture(t, objs...)
+	logger := ktesting.NewLogger(ktesting.NopTL{}, ktesting.NewConfig(ktesting.Verbosity(10), ktesting.BufferLogs(true)))
+	f.ctx = klog.NewContext(f.ctx, logger)
 	var all []string
 	for i := 0; i < 3; i++ {
-		_ = f.sync()
+		if err := f.sync(); err != nil {
+			all = append(all, err.Error())
+		}
 		all = append(all, f.events()...)
+	}
+	if c := condition(f.user("bob").Status.Conditions, ConditionReady); c == nil || c.Reason != ReasonSecretInvalid {
+		t.Errorf("bob's too short password: Ready = %+v", c)
+	}
+	// The account is lost and reset; the server becomes unreachable.
+	f.srv.passwords[OperatorUsername] = "lost"
+	f.c.sessions.forget(cacheKey())
+	_ = f.sync()
+	f.srv.down = errConnRefused
+	if err := f.sync(); err != nil {
+		all = append(all, err.Error())
+	}
+	all = append(all, f.events()...)
+	all = append(all, logger.GetSink().(ktesting.Underlier).GetBuffer().String())
+	if !strings.Contains(all[len(all)-1], "Operator account set up") {
+		t.Fatalf("the logs were not captured: %s", all[len(all)-1])
 	}
 	for _, u := range []string{"alice", "bob"} {
 		for _, c := range f.user(u).Status.Conditions {
@@ -431,11 +453,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	text := strings.Join(all, "\n")
 	for _, secret := range []string{"alice-secret-pw", "short", fakeAdminPassword, f.srv.passwords[OperatorUsername]} {
 		if secret != "" && strings.Contains(text, secret) {
-			t.Errorf("a secret value appears in events or conditions:\n%s", text)
+			t.Errorf("a secret value appears in errors, events, conditions or logs:\n%s", text)
 		}
-	}
-	if c := condition(f.user("bob").Status.Conditions, ConditionReady); c == nil || c.Reason != ReasonSecretInvalid {
-		t.Errorf("bob's too short password: Ready = %+v", c)
 	}
 }
 
