@@ -145,6 +145,21 @@ func TestDriftOnTheServerIsRepaired(t *testing.T) {
 	if got := f.srv.writes(); !slices.Equal(got, []string{"DELETE grant /projects user:mallory"}) {
 		t.Errorf("an undeclared grant must be removed; writes %v", got)
 	}
+	disabled := f.srv.shares["/projects"]
+	disabled.Enabled = false
+	f.srv.shares["/projects"] = disabled
+	if err := f.sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if got := f.srv.writes(); !slices.Equal(got, []string{"PUT share /projects"}) || !f.srv.shares["/projects"].Enabled {
+		t.Errorf("a declared share is served: a disabled one is enabled again; writes %v", got)
+	}
+	// What the operator did not declare stays.
+	f.srv.users["carol"] = dfsapi.User{Username: "carol", Role: "user", Enabled: true}
+	f.srv.shares["/manual"] = dfsapi.Share{Name: "/manual", MetadataStore: "default", LocalBlockStore: "default"}
+	if err := f.sync(); err != nil || len(f.srv.writes()) != 0 {
+		t.Errorf("undeclared users and shares must be left alone: err %v, writes %v", err, f.srv.writes())
+	}
 }
 
 func TestEditsUpdateTheServer(t *testing.T) {
