@@ -82,6 +82,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil || ds.DeletionTimestamp != nil {
 		c.sessions.forget(key)
 		c.endpoints.Forget(key)
+		if ds != nil {
+			c.ownStatus.forget(ds.UID)
+		}
 		return c.serverGone(ctx, key, ds, shares, users)
 	}
 	if err := c.addFinalizers(ctx, shares, users); err != nil {
