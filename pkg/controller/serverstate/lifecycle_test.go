@@ -8,9 +8,11 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/utils/ptr"
@@ -608,5 +610,23 @@ func TestRefusedCredentialsAreRetried(t *testing.T) {
 	}
 	if f.srv.blocks[dfsapi.BlockRemote]["s3"].Config["secret_access_key"] != "second" {
 		t.Errorf("the new credentials must be given once the server accepts them")
+	}
+}
+
+// A Kubernetes API failure is not blamed on the server.
+func TestKubernetesFailureIsNotTheServers(t *testing.T) {
+	f := newFixture(t, teamObjects()...)
+	f.kubeCS.PrependReactor("get", "secrets", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewInternalError(errors.New("etcd is gone"))
+	})
+	if err := f.sync(); !errors.Is(err, errRequeue) {
+		t.Fatalf("err = %v, want a backoff requeue", err)
+	}
+	c := condition(f.server().Status.Conditions, ConditionStoresReady)
+	if c == nil || c.Reason != ReasonReconcileFailed || !strings.Contains(c.Message, "etcd is gone") {
+		t.Errorf("StoresReady = %+v, want ReconcileFailed with the Kubernetes error", c)
+	}
+	if len(f.srv.calls) != 0 {
+		t.Errorf("REST calls %v without the operator's password", f.srv.calls)
 	}
 }
