@@ -630,3 +630,43 @@ func TestKubernetesFailureIsNotTheServers(t *testing.T) {
 		t.Errorf("REST calls %v without the operator's password", f.srv.calls)
 	}
 }
+
+// A user's password Secret that goes leaves the user on the server and says
+// so once; the Secret's return sets the password again.
+func TestPasswordSecretDeletedAndRecreated(t *testing.T) {
+	f := newFixture(t, teamObjects()...)
+	f.converge()
+	if err := f.kubeCS.CoreV1().Secrets(testNamespace).Delete(f.ctx, "alice-password", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var warnings int
+	for range 3 {
+		if err := f.sync(); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+		for _, e := range f.events() {
+			if strings.HasPrefix(e, "Warning "+ReasonSecretNotFound) {
+				warnings++
+			}
+		}
+		if w := f.srv.writes(); len(w) != 0 {
+			t.Errorf("REST writes %v: the user stays as it is", w)
+		}
+	}
+	if warnings != 1 {
+		t.Errorf("%d SecretNotFound Warnings, want 1", warnings)
+	}
+	if _, ok := f.srv.users["alice"]; !ok {
+		t.Errorf("alice must stay on the server")
+	}
+	f.add(passwordSecret("alice-password", "alice-third-pw"))
+	if err := f.sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if got := f.srv.writes(); !slices.Equal(got, []string{"POST password alice"}) || f.srv.passwords["alice"] != "alice-third-pw" {
+		t.Errorf("writes %v; the recreated Secret's password must be set", got)
+	}
+	if c := condition(f.user("alice").Status.Conditions, ConditionReady); c.Status != metav1.ConditionTrue {
+		t.Errorf("Ready = %+v", c)
+	}
+}
