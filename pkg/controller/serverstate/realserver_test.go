@@ -1,8 +1,7 @@
-//go:build dfsapiclient
+//go:build realdfs
 
-// This test needs pkg/dfsapi's client (dfsapi.New), which is merged
-// separately; run it with -tags dfsapiclient once it is there, and drop the
-// build tag in the merge.
+// This test runs the real DittoFS server (hack/build-dfs.sh); `make test-dfs`
+// runs it with -tags realdfs.
 
 package serverstate
 
