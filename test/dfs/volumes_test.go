@@ -2,7 +2,6 @@ package dfs
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // TestEveryClaimHasAJob runs the pod the operator renders for the minimal and
@@ -77,7 +77,7 @@ func TestEveryClaimHasAJob(t *testing.T) {
 			}
 
 			// First start: declare the stores and a share.
-			p := startOpts(t, opts)
+			p := StartForTest(t, opts)
 			waitHealthy(t, p, apiPort, 60*time.Second)
 			token := login(t, apiPort)
 			blockPath := resources.LocalBlockStorePath(sts)
@@ -115,7 +115,7 @@ func TestEveryClaimHasAJob(t *testing.T) {
 			}
 
 			// Second start on the same claims: the state is there.
-			p = startOpts(t, opts)
+			p = StartForTest(t, opts)
 			waitHealthy(t, p, apiPort, 60*time.Second)
 			token = login(t, apiPort)
 			for path, want := range map[string]string{
@@ -187,25 +187,10 @@ func put(secrets map[string]map[string][]byte, name, key, value string) {
 	secrets[name][key] = []byte(value)
 }
 
-func startOpts(t *testing.T, opts Options) *Process {
-	t.Helper()
-	p, err := Start(context.Background(), opts)
-	if err != nil {
-		t.Fatalf("start dfs: %v", err)
-	}
-	t.Cleanup(func() {
-		p.Close()
-		if t.Failed() {
-			t.Logf("dfs (pid %d) output:\n%s", p.PID, tail(p.Logs(), 40))
-		}
-	})
-	return p
-}
-
 func stop(t *testing.T, p *Process) {
 	t.Helper()
 	if code, took, err := p.Stop(syscall.SIGTERM, 105*time.Second); err != nil || code != 0 {
-		t.Fatalf("stop: exit %d after %s: %v\n%s", code, took, err, tail(p.Logs(), 20))
+		t.Fatalf("stop: exit %d after %s: %v\n%s", code, took, err, proc.Tail(p.Logs(), 20))
 	}
 }
 
