@@ -121,7 +121,10 @@ type DittoShareSpec struct {
 
 	// DeletionPolicy decides what deleting this DittoShare does on the server:
 	// Retain (the default) leaves the share and its files on the server;
-	// Delete removes the share from the server before the DittoShare goes away.
+	// Delete removes the share from the server before the DittoShare goes
+	// away, and while the server cannot be reached the DittoShare waits
+	// (Ready False, reason DeletionBlocked). When the DittoServer itself is
+	// gone or being deleted, nothing is deleted on the server.
 	// +kubebuilder:default=Retain
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`

@@ -25,7 +25,7 @@ import (
 //
 // +kubebuilder:validation:XValidation:rule="(has(self.spec.username) ? self.spec.username : self.metadata.name) == (has(oldSelf.spec.username) ? oldSelf.spec.username : oldSelf.metadata.name)",message="spec.username is immutable (it defaults to metadata.name): files and permissions on the server belong to it; create a new DittoUser for another name",fieldPath=".spec.username",reason="FieldValueForbidden"
 // +kubebuilder:validation:XValidation:rule="has(self.spec.username) || self.metadata.name.matches('^[a-z_][a-z0-9_.-]{0,63}$')",message="spec.username is required when metadata.name is no valid username (a lowercase letter or '_', then up to 63 lowercase letters, digits, '_', '.' or '-')",fieldPath=".spec.username",reason="FieldValueRequired"
-// +kubebuilder:validation:XValidation:rule="(has(self.spec.username) ? self.spec.username : self.metadata.name) != 'admin'",message="spec.username must not be admin (nor default to it from metadata.name): the server reserves that name for its administrator",fieldPath=".spec.username",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="!((has(self.spec.username) ? self.spec.username : self.metadata.name) in ['admin', 'dittofs-operator'])",message="spec.username must not be admin or dittofs-operator (nor default to them from metadata.name): they are the server's administrator and the operator's own account",fieldPath=".spec.username",reason="FieldValueForbidden"
 
 // DittoUser is one user of a DittoServer in the same namespace: the login of
 // SMB clients (with the password from a Secret) and the identity NFS requests
@@ -57,8 +57,10 @@ type DittoUserSpec struct {
 
 	// Username on the server: the SMB login and the name DittoShare
 	// permissions grant access to. A lowercase letter or '_', then lowercase
-	// letters, digits, '_', '.' or '-'. Defaults to metadata.name. Immutable;
-	// "admin" is reserved by the server.
+	// letters, digits, '_', '.' or '-'. Defaults to metadata.name. Immutable.
+	// "admin" (the server's administrator, or the name spec.identity.admin of
+	// the DittoServer gives it) and "dittofs-operator" (the operator's own
+	// account) are reserved.
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z_][a-z0-9_.-]*$')",message="spec.username must start with a lowercase letter or '_' and hold only lowercase letters, digits, '_', '.' and '-'"
 	// +optional

@@ -32,8 +32,10 @@ type DittoUserSpecApplyConfiguration struct {
 	ServerRef *v1.LocalObjectReference `json:"serverRef,omitempty"`
 	// Username on the server: the SMB login and the name DittoShare
 	// permissions grant access to. A lowercase letter or '_', then lowercase
-	// letters, digits, '_', '.' or '-'. Defaults to metadata.name. Immutable;
-	// "admin" is reserved by the server.
+	// letters, digits, '_', '.' or '-'. Defaults to metadata.name. Immutable.
+	// "admin" (the server's administrator, or the name spec.identity.admin of
+	// the DittoServer gives it) and "dittofs-operator" (the operator's own
+	// account) are reserved.
 	Username *string `json:"username,omitempty"`
 	// PasswordSecretRef names the Secret key that holds the user's password,
 	// 8 to 72 characters (the server's bounds). Changing the Secret's value
