@@ -110,7 +110,7 @@ func TestShareAdmissionRejectsInvalidSpecs(t *testing.T) {
 		{"name admin without username", "DittoUser", "admin", ``, "spec.username", "must not be admin or dittofs-operator"},
 		{"name that is no username", "DittoUser", "1st-user", ``, "spec.username", "is required when metadata.name is no valid username"},
 		{"password without Secret name", "DittoUser", "", `passwordSecretRef: {name: "", key: password}`, "spec.passwordSecretRef.name", "is required"},
-		{"password without key", "DittoUser", "", `passwordSecretRef: {name: alice-password}`, "spec.passwordSecretRef.key", "Required value"},
+		{"password without key", "DittoUser", "", `passwordSecretRef: {key: null}`, "spec.passwordSecretRef.key", "Required value"},
 		{"optional password", "DittoUser", "", `passwordSecretRef: {name: alice-password, key: password, optional: true}`, "spec.passwordSecretRef.optional", "must not be true"},
 		{"uid 0", "DittoUser", "", `uid: 0`, "spec.uid", "greater than or equal to 1"},
 		{"uid beyond 32 bits", "DittoUser", "", `uid: 4294967295`, "spec.uid", "less than or equal to 4294967294"},

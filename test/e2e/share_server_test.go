@@ -50,9 +50,15 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 	rec := startRecordingProxy(t, fmt.Sprintf("http://127.0.0.1:%d", apiPort))
 	runOperatorWithServerState(t, "--server-api-endpoint="+n.name+"/"+name+"="+rec.url)
 
+	// dfs starts as soon as the operator has rendered the pod, as the
+	// kubelet would; kwok makes the pod Ready meanwhile.
 	n.create(server)
-	n.waitReady(name)
+	eventually(t, waitShort, "the operator's StatefulSet", func() (bool, string) {
+		_, err := env.kube.AppsV1().StatefulSets(n.name).Get(t.Context(), name, metav1.GetOptions{})
+		return err == nil, errString(err)
+	})
 	proc := runServerPod(t, n, name, binary)
+	n.waitReady(name)
 
 	// The DittoServer's stores are declared; then the user and the share.
 	n.waitDS(name, "StoresReady=True", func(ds *dittov1alpha1.DittoServer) (bool, string) {
