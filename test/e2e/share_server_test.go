@@ -69,6 +69,9 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 	}
 	n.waitKubectlReady("dshare", "projects")
 	n.waitKubectlReady("duser", "alice")
+	converged := rec.since(0)
+	t.Logf("REST requests of the operator until the stores, the user and the share were Ready: %d, of which %d writes: %v",
+		len(converged), len(writes(converged)), writes(converged))
 	admin := serverClient(t, n, name, apiPort)
 
 	t.Run("the server has the share and the user as declared", func(t *testing.T) {
