@@ -16,6 +16,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
@@ -58,6 +59,9 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 		return err == nil, errString(err)
 	})
 	proc := runServerPod(t, n, name, binary)
+	// Shares and users carry the server state controller's finalizer: they
+	// go while that controller and dfs still run (cleanups run last first).
+	t.Cleanup(func() { n.deleteSharesAndUsers() })
 	n.waitReady(name)
 
 	// The DittoServer's stores are declared; then the user and the share.
@@ -104,13 +108,13 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 
 	t.Run("kubectl describe tells what happened", func(t *testing.T) {
 		out := n.kubectl("describe", "dshare", "projects")
-		for _, want := range []string{"Created share /projects on DittoServer", "Ready"} {
+		for _, want := range []string{"Created share /projects on DittoServer", "Exported as /projects by DittoServer"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("kubectl describe dshare projects does not show %q:\n%s", want, out)
 			}
 		}
 		out = n.kubectl("describe", "duser", "alice")
-		for _, want := range []string{`Created user "alice" on DittoServer`, "Set the password of user"} {
+		for _, want := range []string{`Created user "alice" on DittoServer`, "with the password from its Secret"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("kubectl describe duser alice does not show %q:\n%s", want, out)
 			}
@@ -174,6 +178,15 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 		if findShare(t, admin, "/projects") == nil {
 			t.Error("deleting /scratch took /projects with it")
 		}
+	})
+
+	t.Run("deleting a DittoUser removes the user from the server", func(t *testing.T) {
+		uid := n.user("alice").UID
+		n.kubectl("delete", "duser", "alice", "--wait=true", "--timeout=60s")
+		if findUser(t, admin, "alice") != nil {
+			t.Error("user alice is still on the server after its DittoUser went")
+		}
+		n.waitEvents(uid, serverstate.ReasonDeleted, 1)
 	})
 
 	t.Run("the operator is never forbidden", func(t *testing.T) {
@@ -348,6 +361,40 @@ func (n *testNS) waitKubectlReady(resource, name string) {
 	})
 }
 
+func (n *testNS) user(name string) *dittov1alpha1.DittoUser {
+	n.t.Helper()
+	u, err := env.ditto.DittofsV1alpha1().DittoUsers(n.name).Get(n.t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		n.t.Fatalf("get DittoUser %s: %v", name, err)
+	}
+	return u
+}
+
+// deleteSharesAndUsers deletes every DittoShare and DittoUser of the
+// namespace and waits until they are gone.
+func (n *testNS) deleteSharesAndUsers() {
+	ctx, cancel := context.WithTimeout(context.Background(), waitShort)
+	defer cancel()
+	for _, gvr := range []schema.GroupVersionResource{dittoShareGVR, dittoUserGVR} {
+		client := env.dyn.Resource(gvr).Namespace(n.name)
+		if err := client.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+			n.t.Errorf("delete %s: %v", gvr.Resource, err)
+			continue
+		}
+		for {
+			list, err := client.List(ctx, metav1.ListOptions{})
+			if err == nil && len(list.Items) == 0 {
+				break
+			}
+			if ctx.Err() != nil {
+				n.t.Errorf("%s still there %s after their deletion: %v", gvr.Resource, waitShort, err)
+				break
+			}
+			time.Sleep(pollEvery)
+		}
+	}
+}
+
 func (n *testNS) share(name string) *dittov1alpha1.DittoShare {
 	n.t.Helper()
 	s, err := env.ditto.DittofsV1alpha1().DittoShares(n.name).Get(n.t.Context(), name, metav1.GetOptions{})
@@ -406,6 +453,8 @@ func startRecordingProxy(t *testing.T, target string) *recordingProxy {
 	}
 	rec := &recordingProxy{url: "http://" + l.Addr().String()}
 	proxy := httputil.NewSingleHostReverseProxy(u)
+	// Until dfs listens, the operator's requests get a 502; recorded, not logged.
+	proxy.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		proxy.ServeHTTP(sw, r)
