@@ -12,9 +12,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -58,7 +61,7 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 		_, err := env.kube.AppsV1().StatefulSets(n.name).Get(t.Context(), name, metav1.GetOptions{})
 		return err == nil, errString(err)
 	})
-	proc := runServerPod(t, n, name, binary)
+	pod := runServerPod(t, n, name, binary)
 	// Shares and users carry the server state controller's finalizer: they
 	// go while that controller and dfs still run (cleanups run last first).
 	t.Cleanup(func() { n.deleteSharesAndUsers() })
@@ -180,6 +183,45 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 		}
 	})
 
+	t.Run("while the server is down a Retain share goes and a Delete share waits for it", func(t *testing.T) {
+		later := sampleObject(t, "shares", "DittoShare")
+		later.SetName("later")
+		mergeSpec(t, later, `deletionPolicy: Delete`)
+		kept := sampleObject(t, "shares", "DittoShare")
+		kept.SetName("kept")
+		n.create(later, kept)
+		n.waitKubectlReady("dshare", "later")
+		n.waitKubectlReady("dshare", "kept")
+
+		pod.stop(t)
+		keptUID := n.share("kept").UID
+		n.kubectl("delete", "dshare", "kept", "--wait=true", "--timeout=60s")
+		n.waitEvents(keptUID, serverstate.ReasonRetained, 1)
+		n.kubectl("delete", "dshare", "later", "--wait=false")
+		eventually(t, waitShort, "DittoShare later held back with DeletionBlocked", func() (bool, string) {
+			s := n.share("later")
+			c := meta.FindStatusCondition(s.Status.Conditions, serverstate.ConditionReady)
+			return s.DeletionTimestamp != nil && c != nil && c.Status == metav1.ConditionFalse && c.Reason == serverstate.ReasonDeletionBlocked, fmt.Sprintf("%+v", s.Status.Conditions)
+		})
+		n.kubectl("get", "dshare", "later") // still there for the user to see
+		consistently(t, 2*resyncPeriod, "DittoShare later waits for the server", func() (bool, string) {
+			_, err := env.ditto.DittofsV1alpha1().DittoShares(n.name).Get(t.Context(), "later", metav1.GetOptions{})
+			return err == nil, errString(err)
+		})
+
+		pod.start(t)
+		eventually(t, waitLong, "DittoShare later gone once the server is back", func() (bool, string) {
+			_, err := env.ditto.DittofsV1alpha1().DittoShares(n.name).Get(t.Context(), "later", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), errString(err)
+		})
+		if findShare(t, admin, "/later") != nil {
+			t.Error("share /later is still on the server after its DittoShare with deletionPolicy Delete went")
+		}
+		if findShare(t, admin, "/kept") == nil {
+			t.Error("share /kept, deleted with deletionPolicy Retain while the server was down, is not on the server")
+		}
+	})
+
 	t.Run("deleting a DittoUser removes the user from the server", func(t *testing.T) {
 		uid := n.user("alice").UID
 		n.kubectl("delete", "duser", "alice", "--wait=true", "--timeout=60s")
@@ -209,8 +251,8 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 	})
 
 	t.Logf("REST requests of the operator to the server, in all: %d (%d writes)", rec.count(), len(writes(rec.since(0))))
-	if _, exited := proc.Exited(); exited {
-		t.Errorf("dfs exited during the test:\n%s", tail(proc.Logs(), 40))
+	if _, exited := pod.proc.Exited(); exited {
+		t.Errorf("dfs exited during the test:\n%s", tail(pod.proc.Logs(), 40))
 	}
 }
 
@@ -234,10 +276,19 @@ func runOperatorWithServerState(t *testing.T, extra ...string) {
 	t.Cleanup(restore)
 }
 
-// runServerPod runs the real dfs as the pod of the DittoServer's StatefulSet,
-// with the ConfigMaps and Secrets of the namespace as the kubelet would see
-// them, and waits until its API answers.
-func runServerPod(t *testing.T, n *testNS, name, binary string) *dfs.Process {
+// serverPod is the real dfs standing where the DittoServer's pod would
+// be: the pod the operator rendered, with the ConfigMaps and Secrets of the
+// namespace as the kubelet would see them and one host directory per volume
+// claim, kept across restarts.
+type serverPod struct {
+	opts dfs.Options
+	port int // the API port
+	proc *dfs.Process
+}
+
+// runServerPod starts the server pod and waits until its API answers; the
+// process is killed when the test ends.
+func runServerPod(t *testing.T, n *testNS, name, binary string) *serverPod {
 	t.Helper()
 	sts, err := env.kube.AppsV1().StatefulSets(n.name).Get(t.Context(), name, metav1.GetOptions{})
 	if err != nil {
@@ -273,26 +324,44 @@ func runServerPod(t *testing.T, n *testNS, name, binary string) *dfs.Process {
 	if err != nil {
 		t.Fatalf("the operator's pod cannot be run as the kubelet would: %v", err)
 	}
-	proc, err := dfs.Start(t.Context(), opts)
+	pod := &serverPod{opts: opts}
+	for _, p := range c.Ports {
+		if p.Name == resources.PortNameAPI {
+			pod.port = int(p.ContainerPort)
+		}
+	}
+	t.Cleanup(func() {
+		if pod.proc == nil {
+			return
+		}
+		pod.proc.Close()
+		if t.Failed() {
+			t.Logf("dfs (pid %d) output:\n%s", pod.proc.PID, tail(pod.proc.Logs(), 60))
+		}
+	})
+	pod.start(t)
+	return pod
+}
+
+// start runs dfs on the pod's directories and waits until its API answers.
+func (p *serverPod) start(t *testing.T) {
+	t.Helper()
+	proc, err := dfs.Start(t.Context(), p.opts)
 	if err != nil {
 		t.Fatalf("start dfs: %v", err)
 	}
-	t.Cleanup(func() {
-		proc.Close()
-		if t.Failed() {
-			t.Logf("dfs (pid %d) output:\n%s", proc.PID, tail(proc.Logs(), 60))
-		}
-	})
-	port := 0
-	for _, p := range c.Ports {
-		if p.Name == resources.PortNameAPI {
-			port = int(p.ContainerPort)
-		}
+	p.proc = proc
+	if status, _, err := dfs.WaitHTTP(p.port, "/health/ready", waitShort); err != nil || status != http.StatusOK {
+		t.Fatalf("dfs does not answer /health/ready on %d: status %d, %v\n%s", p.port, status, err, tail(proc.Logs(), 40))
 	}
-	if status, _, err := dfs.WaitHTTP(port, "/health/ready", waitShort); err != nil || status != http.StatusOK {
-		t.Fatalf("dfs does not answer /health/ready on %d: status %d, %v\n%s", port, status, err, tail(proc.Logs(), 40))
+}
+
+// stop stops dfs as the kubelet would, with SIGTERM.
+func (p *serverPod) stop(t *testing.T) {
+	t.Helper()
+	if code, _, err := p.proc.Stop(syscall.SIGTERM, time.Minute); err != nil || code != 0 {
+		t.Fatalf("dfs did not stop cleanly on SIGTERM: exit %d, %v", code, err)
 	}
-	return proc
 }
 
 // serverClient logs in to the server directly (not through the recording
