@@ -59,10 +59,7 @@ func (c *Controller) converge(ctx context.Context, p *pass) {
 	}
 	if err := c.convergeShares(ctx, p, api, want, storesExist, users, groups); err != nil {
 		c.failure(ctx, p, err)
-		return
 	}
-	// Objects that are neither declared nor rejected are being deleted.
-	p.everyone(result{ready: false, reason: ReasonDeletionBlocked, message: "Being deleted"})
 }
 
 // serverErr tells an error that is the server's answer about one object
@@ -90,9 +87,13 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 			return false, classify(err)
 		}
 	}
+	// The credentials version moves only with a successful write of them.
 	p.s3Version = ds.Status.S3CredentialsVersion
+	if ds.Spec.S3 == nil {
+		p.s3Version = ""
+	}
 	allExist := true
-	var problems []string
+	var problems []Problem
 	for _, decl := range want.Stores {
 		got, exists := findStore(observed[decl.Kind], decl.Store.Name)
 		store := decl.Store
@@ -104,7 +105,7 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 				creds, version, err := c.readS3(ctx, ds)
 				var prob *problemError
 				if errors.As(err, &prob) {
-					problems = append(problems, prob.Message)
+					problems = append(problems, prob.Problem)
 					allExist = allExist && exists
 					if exists {
 						p.stores = append(p.stores, storeStatus(decl))
@@ -123,8 +124,9 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 				if !ok {
 					return false, classify(err)
 				}
-				problems = append(problems, msg)
-				if decl.Kind == dittov1alpha1.StoreKindRemote && !exists {
+				problems = append(problems, Problem{ReasonServerError, msg})
+				p.requeue = msg
+				if decl.Kind == dittov1alpha1.StoreKindRemote {
 					p.s3Version = ds.Status.S3CredentialsVersion
 				}
 				allExist = allExist && exists
@@ -133,12 +135,12 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 				}
 				continue
 			}
-			verb := "Created"
+			reason := ReasonCreated
 			if exists {
-				verb = "Updated"
+				reason = ReasonUpdated
 			}
-			c.recorder.Eventf(ds, corev1.EventTypeNormal, verb, "%s the %s store %q (%s) on the server", verb, decl.Kind, decl.Store.Name, decl.Store.Type)
-			klog.FromContext(ctx).V(2).Info(verb+" store", "kind", decl.Kind, "name", decl.Store.Name)
+			c.recorder.Eventf(ds, corev1.EventTypeNormal, reason, "%s the %s store %q (%s) on the server", reason, decl.Kind, decl.Store.Name, decl.Store.Type)
+			klog.FromContext(ctx).V(2).Info(reason+" store", "kind", decl.Kind, "name", decl.Store.Name)
 		}
 		p.stores = append(p.stores, storeStatus(decl))
 	}
@@ -146,8 +148,11 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 	case want.StoresProblem != nil:
 		p.storesReady = notReady(want.StoresProblem.Reason, want.StoresProblem.Message)
 	case len(problems) > 0:
-		p.storesReady = notReady(ReasonServerError, strings.Join(problems, "; "))
-		p.requeue = p.storesReady.message
+		msgs := make([]string, 0, len(problems))
+		for _, prob := range problems {
+			msgs = append(msgs, prob.Message)
+		}
+		p.storesReady = notReady(problems[0].Reason, strings.Join(msgs, "; "))
 	default:
 		p.storesReady = result{ready: true, reason: ReasonStoresInSync, message: storesMessage(want.Stores)}
 	}
@@ -278,6 +283,7 @@ func (c *Controller) convergeUsers(ctx context.Context, p *pass, api dfsapi.API,
 		default:
 			if userDiffers(decl.User, got) {
 				if werr = api.UpdateUser(ctx, decl.User); werr == nil {
+					res.reason = ReasonUpdated
 					c.recorder.Eventf(u, corev1.EventTypeNormal, ReasonUpdated, "Updated user %q on DittoServer %q", name, p.ds.Name)
 				}
 			}
@@ -350,6 +356,7 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 			}
 		case shareDiffers(decl.Share, got):
 			if werr = api.UpdateShare(ctx, decl.Share); werr == nil {
+				res.reason = ReasonUpdated
 				c.recorder.Eventf(s, corev1.EventTypeNormal, ReasonUpdated, "Updated share %s on DittoServer %q", export, p.ds.Name)
 			}
 		}

@@ -57,11 +57,11 @@ func userDiffers(want, got dfsapi.User) bool {
 }
 
 // shareDiffers tells whether an existing share differs from the declared
-// one in what a DittoShare edit may change. Its stores are chosen when it is
-// created and never changed by the operator: moving a share between stores
-// would leave its data behind.
+// one in what a DittoShare edit may change, or is disabled (a declared share
+// is served). Its stores are chosen when it is created and never changed by
+// the operator: moving a share between stores would leave its data behind.
 func shareDiffers(want, got dfsapi.Share) bool {
-	return want.ReadOnly != got.ReadOnly ||
+	return want.ReadOnly != got.ReadOnly || want.Enabled != got.Enabled ||
 		want.DefaultPermission != got.DefaultPermission ||
 		reportedQuota(want.QuotaBytes) != reportedQuota(got.QuotaBytes)
 }

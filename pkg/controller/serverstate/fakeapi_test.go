@@ -29,6 +29,8 @@ type fakeServer struct {
 	grants    map[string]map[string]dfsapi.Permission
 	// down makes every call fail as if nothing answered.
 	down error
+	// refuse answers the calls it names ("PUT remote-store s3") with an error.
+	refuse map[string]error
 }
 
 const fakeAdminPassword = "admin-password-from-secret"
@@ -85,6 +87,9 @@ func (c *fakeClient) call(desc string, admin bool) error {
 	f.calls = append(f.calls, desc)
 	if f.down != nil {
 		return f.down
+	}
+	if err := f.refuse[desc]; err != nil {
+		return err
 	}
 	if admin && (c.user == "" || f.users[c.user].Role != "admin") {
 		return apiError("", desc, http.StatusUnauthorized, "Invalid or expired token")

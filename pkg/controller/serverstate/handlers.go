@@ -2,6 +2,7 @@ package serverstate
 
 import (
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -67,12 +68,8 @@ func (c *Controller) registerHandlers(inf Informers) error {
 		return fmt.Errorf("add DittoServer handler: %w", err)
 	}
 	referrers := cache.ResourceEventHandlerFuncs{
-		AddFunc: c.enqueueReferencedServer,
-		UpdateFunc: func(oldObj, newObj interface{}) {
-			if !unchanged(oldObj, newObj) {
-				c.enqueueReferencedServer(newObj)
-			}
-		},
+		AddFunc:    c.enqueueReferencedServer,
+		UpdateFunc: c.handleReferrerUpdate,
 		DeleteFunc: c.enqueueReferencedServer,
 	}
 	for name, informer := range map[string]cache.SharedIndexInformer{
@@ -126,6 +123,14 @@ func (c *Controller) enqueueServer(obj interface{}) {
 	c.enqueue(key)
 }
 
+// handleReferrerUpdate enqueues the server of a DittoShare or DittoUser
+// whose spec or lifecycle changed.
+func (c *Controller) handleReferrerUpdate(oldObj, newObj interface{}) {
+	if specOrLifecycleChanged(oldObj, newObj) {
+		c.enqueueReferencedServer(newObj)
+	}
+}
+
 // enqueueReferencedServer enqueues the server a DittoShare or DittoUser names.
 func (c *Controller) enqueueReferencedServer(obj interface{}) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -163,6 +168,21 @@ func (c *Controller) handleSecret(obj interface{}) {
 			}
 		}
 	}
+}
+
+// specOrLifecycleChanged tells whether a DittoShare or DittoUser update
+// matters to its server: a new spec, a deletion, a finalizer change. Status
+// writes (this controller's own) and resyncs do not: the DittoServer's
+// resync already brings the periodic look.
+func specOrLifecycleChanged(oldObj, newObj interface{}) bool {
+	o, err1 := meta.Accessor(oldObj)
+	n, err2 := meta.Accessor(newObj)
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	return o.GetGeneration() != n.GetGeneration() ||
+		(o.GetDeletionTimestamp() == nil) != (n.GetDeletionTimestamp() == nil) ||
+		!slices.Equal(o.GetFinalizers(), n.GetFinalizers())
 }
 
 // unchanged tells an informer resync apart from a real change.

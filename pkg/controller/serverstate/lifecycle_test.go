@@ -2,14 +2,19 @@ package serverstate
 
 import (
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/ktesting"
 	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -141,6 +146,21 @@ func TestDriftOnTheServerIsRepaired(t *testing.T) {
 	}
 	if got := f.srv.writes(); !slices.Equal(got, []string{"DELETE grant /projects user:mallory"}) {
 		t.Errorf("an undeclared grant must be removed; writes %v", got)
+	}
+	disabled := f.srv.shares["/projects"]
+	disabled.Enabled = false
+	f.srv.shares["/projects"] = disabled
+	if err := f.sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if got := f.srv.writes(); !slices.Equal(got, []string{"PUT share /projects"}) || !f.srv.shares["/projects"].Enabled {
+		t.Errorf("a declared share is served: a disabled one is enabled again; writes %v", got)
+	}
+	// What the operator did not declare stays.
+	f.srv.users["carol"] = dfsapi.User{Username: "carol", Role: "user", Enabled: true}
+	f.srv.shares["/manual"] = dfsapi.Share{Name: "/manual", MetadataStore: "default", LocalBlockStore: "default"}
+	if err := f.sync(); err != nil || len(f.srv.writes()) != 0 {
+		t.Errorf("undeclared users and shares must be left alone: err %v, writes %v", err, f.srv.writes())
 	}
 }
 
@@ -412,10 +432,30 @@ func TestS3RemoteStore(t *testing.T) {
 func TestSecretsNeverLeak(t *testing.T) {
 	objs := append(teamObjects(), dittoUser("bob"), passwordSecret("bob-password", "short"))
 	f := newFixture(t, objs...)
+	logger := ktesting.NewLogger(ktesting.NopTL{}, ktesting.NewConfig(ktesting.Verbosity(10), ktesting.BufferLogs(true)))
+	f.ctx = klog.NewContext(f.ctx, logger)
 	var all []string
 	for i := 0; i < 3; i++ {
-		_ = f.sync()
+		if err := f.sync(); err != nil {
+			all = append(all, err.Error())
+		}
 		all = append(all, f.events()...)
+	}
+	if c := condition(f.user("bob").Status.Conditions, ConditionReady); c == nil || c.Reason != ReasonSecretInvalid {
+		t.Errorf("bob's too short password: Ready = %+v", c)
+	}
+	// The account is lost and reset; the server becomes unreachable.
+	f.srv.passwords[OperatorUsername] = "lost"
+	f.c.sessions.forget(cacheKey())
+	_ = f.sync()
+	f.srv.down = errConnRefused
+	if err := f.sync(); err != nil {
+		all = append(all, err.Error())
+	}
+	all = append(all, f.events()...)
+	all = append(all, logger.GetSink().(ktesting.Underlier).GetBuffer().String())
+	if !strings.Contains(all[len(all)-1], "Operator account set up") {
+		t.Fatalf("the logs were not captured: %s", all[len(all)-1])
 	}
 	for _, u := range []string{"alice", "bob"} {
 		for _, c := range f.user(u).Status.Conditions {
@@ -430,11 +470,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	text := strings.Join(all, "\n")
 	for _, secret := range []string{"alice-secret-pw", "short", fakeAdminPassword, f.srv.passwords[OperatorUsername]} {
 		if secret != "" && strings.Contains(text, secret) {
-			t.Errorf("a secret value appears in events or conditions:\n%s", text)
+			t.Errorf("a secret value appears in errors, events, conditions or logs:\n%s", text)
 		}
-	}
-	if c := condition(f.user("bob").Status.Conditions, ConditionReady); c == nil || c.Reason != ReasonSecretInvalid {
-		t.Errorf("bob's too short password: Ready = %+v", c)
 	}
 }
 
@@ -456,5 +493,180 @@ func TestNameConflictsAndReservedNames(t *testing.T) {
 	}
 	if c := condition(f.server().Status.Conditions, ConditionSharesReady); c.Status != metav1.ConditionFalse || f.server().Status.SharesReady != 1 {
 		t.Errorf("SharesReady = %+v", c)
+	}
+}
+
+// A pass that starts before the cache has seen this controller's own status
+// write reads the object instead of spending a write on a Conflict.
+func TestStaleCacheAfterOwnStatusWrite(t *testing.T) {
+	f := newFixture(t, teamObjects()...)
+	f.converge()
+	stale := f.server()
+	f.srv.down = errConnRefused
+	_ = f.sync() // writes StoresReady=False
+	if !slices.Contains(f.kubeWrites(), "update dittoservers/status") {
+		t.Fatalf("the first unreachable pass must write the status: %v", f.kubeWrites())
+	}
+	if err := f.inf.DittoServers.Informer().GetIndexer().Update(stale); err != nil {
+		t.Fatal(err)
+	}
+	f.clear()
+	_ = f.c.sync(f.ctx, cacheKey())
+	for _, w := range f.kubeWrites() {
+		if w == "update dittoservers/status" {
+			t.Errorf("a stale cache cost a status write (a Conflict): %v", f.kubeWrites())
+		}
+	}
+	if !slices.Contains(f.kubeReads(), "get dittoservers "+testServer) {
+		t.Errorf("the writer must read the DittoServer its cache is behind on: %v", f.kubeReads())
+	}
+}
+
+func TestS3SecretMissing(t *testing.T) {
+	objs := teamObjects()
+	objs[0] = availableServer(func(ds *dittov1alpha1.DittoServer) {
+		ds.Spec.S3 = &dittov1alpha1.S3Spec{Bucket: "files", CredentialsSecretRef: &dittov1alpha1.S3CredentialsSecretRef{SecretName: "s3"}}
+	})
+	f := newFixture(t, objs...)
+	if err := f.sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	c := condition(f.server().Status.Conditions, ConditionStoresReady)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != ReasonSecretNotFound {
+		t.Errorf("StoresReady = %+v, want False/SecretNotFound", c)
+	}
+	if _, ok := f.srv.blocks[dfsapi.BlockRemote]["s3"]; ok {
+		t.Errorf("no remote store without credentials")
+	}
+	if c := condition(f.share("projects").Status.Conditions, ConditionReady); c == nil || c.Reason != ReasonStoresNotReady {
+		t.Errorf("a share that needs the remote store waits: %+v", c)
+	}
+	if f.srv.metadata["default"].Type != "badger" {
+		t.Errorf("the other stores are created meanwhile")
+	}
+}
+
+// A server that answers with an error about one object: that object says so
+// with the server's own message, once, and the pass is retried with backoff;
+// nothing else is held back.
+func TestServerRefusesOneShare(t *testing.T) {
+	objs := append(teamObjects(), dittoShare("scratch"))
+	f := newFixture(t, objs...)
+	refusal := apiError(http.MethodPost, "/api/v1/shares", http.StatusBadRequest, "Invalid quota_bytes: too large")
+	f.srv.refuse = map[string]error{"POST share /scratch": refusal}
+	var warnings []string
+	for i := range 3 {
+		err := f.sync()
+		if !errors.Is(err, errRequeue) {
+			t.Fatalf("pass %d: err = %v, want a backoff requeue", i, err)
+		}
+		for _, e := range f.events() {
+			if strings.HasPrefix(e, "Warning") {
+				warnings = append(warnings, e)
+			}
+		}
+	}
+	c := condition(f.share("scratch").Status.Conditions, ConditionReady)
+	if c == nil || c.Reason != ReasonServerError || !strings.Contains(c.Message, "Invalid quota_bytes: too large") {
+		t.Errorf("Ready = %+v, want ServerError with the server's message", c)
+	}
+	if len(warnings) != 1 {
+		t.Errorf("Warnings %v, want exactly one", warnings)
+	}
+	if c := condition(f.share("projects").Status.Conditions, ConditionReady); c.Status != metav1.ConditionTrue {
+		t.Errorf("the other share must not be held back: %+v", c)
+	}
+	ds := f.server()
+	if c := condition(ds.Status.Conditions, ConditionSharesReady); c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "scratch (ServerError)") || ds.Status.SharesReady != 1 {
+		t.Errorf("SharesReady = %+v (%d ready)", c, ds.Status.SharesReady)
+	}
+}
+
+// A remote store update the server refuses does not record the new
+// credentials as given: the next pass gives them again.
+func TestRefusedCredentialsAreRetried(t *testing.T) {
+	objs := teamObjects()
+	objs[0] = availableServer(func(ds *dittov1alpha1.DittoServer) {
+		ds.Spec.S3 = &dittov1alpha1.S3Spec{Bucket: "files", CredentialsSecretRef: &dittov1alpha1.S3CredentialsSecretRef{SecretName: "s3"}}
+	})
+	objs = append(objs, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s3", Namespace: testNamespace},
+		Data: map[string][]byte{"accessKeyId": []byte("AKIA"), "secretAccessKey": []byte("first")}})
+	f := newFixture(t, objs...)
+	f.converge()
+	before := f.server().Status.S3CredentialsVersion
+	cur, _ := f.kubeCS.CoreV1().Secrets(testNamespace).Get(f.ctx, "s3", metav1.GetOptions{})
+	cur.Data["secretAccessKey"] = []byte("second")
+	f.update(cur, gvrSecrets)
+	f.srv.refuse = map[string]error{"PUT remote-store s3": apiError(http.MethodPut, "/api/v1/store/block/remote/s3", http.StatusInternalServerError, "Failed to update block store")}
+	if err := f.sync(); !errors.Is(err, errRequeue) {
+		t.Fatalf("err = %v, want a backoff requeue", err)
+	}
+	if got := f.server().Status.S3CredentialsVersion; got != before {
+		t.Errorf("s3CredentialsVersion moved to %q on a refused update", got)
+	}
+	f.srv.refuse = nil
+	if err := f.sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if f.srv.blocks[dfsapi.BlockRemote]["s3"].Config["secret_access_key"] != "second" {
+		t.Errorf("the new credentials must be given once the server accepts them")
+	}
+}
+
+// A Kubernetes API failure is not blamed on the server.
+func TestKubernetesFailureIsNotTheServers(t *testing.T) {
+	f := newFixture(t, teamObjects()...)
+	f.kubeCS.PrependReactor("get", "secrets", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewInternalError(errors.New("etcd is gone"))
+	})
+	if err := f.sync(); !errors.Is(err, errRequeue) {
+		t.Fatalf("err = %v, want a backoff requeue", err)
+	}
+	c := condition(f.server().Status.Conditions, ConditionStoresReady)
+	if c == nil || c.Reason != ReasonReconcileFailed || !strings.Contains(c.Message, "etcd is gone") {
+		t.Errorf("StoresReady = %+v, want ReconcileFailed with the Kubernetes error", c)
+	}
+	if len(f.srv.calls) != 0 {
+		t.Errorf("REST calls %v without the operator's password", f.srv.calls)
+	}
+}
+
+// A user's password Secret that goes leaves the user on the server and says
+// so once; the Secret's return sets the password again.
+func TestPasswordSecretDeletedAndRecreated(t *testing.T) {
+	f := newFixture(t, teamObjects()...)
+	f.converge()
+	if err := f.kubeCS.CoreV1().Secrets(testNamespace).Delete(f.ctx, "alice-password", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var warnings int
+	for range 3 {
+		if err := f.sync(); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+		for _, e := range f.events() {
+			if strings.HasPrefix(e, "Warning "+ReasonSecretNotFound) {
+				warnings++
+			}
+		}
+		if w := f.srv.writes(); len(w) != 0 {
+			t.Errorf("REST writes %v: the user stays as it is", w)
+		}
+	}
+	if warnings != 1 {
+		t.Errorf("%d SecretNotFound Warnings, want 1", warnings)
+	}
+	if _, ok := f.srv.users["alice"]; !ok {
+		t.Errorf("alice must stay on the server")
+	}
+	f.add(passwordSecret("alice-password", "alice-third-pw"))
+	if err := f.sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if got := f.srv.writes(); !slices.Equal(got, []string{"POST password alice"}) || f.srv.passwords["alice"] != "alice-third-pw" {
+		t.Errorf("writes %v; the recreated Secret's password must be set", got)
+	}
+	if c := condition(f.user("alice").Status.Conditions, ConditionReady); c.Status != metav1.ConditionTrue {
+		t.Errorf("Ready = %+v", c)
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -109,6 +111,13 @@ func (c *Controller) writeObjectStatuses(ctx context.Context, p *pass) error {
 func (c *Controller) writeShareStatus(ctx context.Context, s *dittov1alpha1.DittoShare, r result, now metav1.Time) error {
 	client := c.ditto.DittofsV1alpha1().DittoShares(s.Namespace)
 	base := s
+	if c.ownStatus.behind(s.UID, s.ResourceVersion) {
+		latest, err := client.Get(ctx, s.Name, metav1.GetOptions{})
+		if err != nil {
+			return ignoreNotFound(err)
+		}
+		base = latest
+	}
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		next := computeShareStatus(base, r, base.Spec.ServerRef.Name, now)
 		if equality.Semantic.DeepEqual(base.Status, next) {
@@ -124,6 +133,7 @@ func (c *Controller) writeShareStatus(ctx context.Context, s *dittov1alpha1.Ditt
 			}
 			return err
 		}
+		c.ownStatus.wrote(s.UID, base.ResourceVersion)
 		cond := meta.FindStatusCondition(next.Conditions, ConditionReady)
 		if transitionWarning(base.Status.Conditions, *cond, r) {
 			c.recorder.Event(s, corev1.EventTypeWarning, cond.Reason, cond.Message)
@@ -142,6 +152,13 @@ func (c *Controller) writeShareStatus(ctx context.Context, s *dittov1alpha1.Ditt
 func (c *Controller) writeUserStatus(ctx context.Context, u *dittov1alpha1.DittoUser, r result, now metav1.Time) error {
 	client := c.ditto.DittofsV1alpha1().DittoUsers(u.Namespace)
 	base := u
+	if c.ownStatus.behind(u.UID, u.ResourceVersion) {
+		latest, err := client.Get(ctx, u.Name, metav1.GetOptions{})
+		if err != nil {
+			return ignoreNotFound(err)
+		}
+		base = latest
+	}
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		next := computeUserStatus(base, r, base.Spec.ServerRef.Name, now)
 		if equality.Semantic.DeepEqual(base.Status, next) {
@@ -157,6 +174,7 @@ func (c *Controller) writeUserStatus(ctx context.Context, u *dittov1alpha1.Ditto
 			}
 			return err
 		}
+		c.ownStatus.wrote(u.UID, base.ResourceVersion)
 		cond := meta.FindStatusCondition(next.Conditions, ConditionReady)
 		if transitionWarning(base.Status.Conditions, *cond, r) {
 			c.recorder.Event(u, corev1.EventTypeWarning, cond.Reason, cond.Message)
@@ -207,6 +225,9 @@ func computeServerStatus(cur dittov1alpha1.DittoServerStatus, p *pass, generatio
 	sr := p.storesReady
 	set(ConditionStoresReady, sr.ready, sr.reason, sr.message)
 	sort.Strings(waiting)
+	if len(waiting) > maxListed {
+		waiting = append(waiting[:maxListed], fmt.Sprintf("and %d more", len(waiting)-maxListed))
+	}
 	switch {
 	case sr.serverWide:
 		set(ConditionSharesReady, false, sr.reason, sr.message)
@@ -220,12 +241,22 @@ func computeServerStatus(cur dittov1alpha1.DittoServerStatus, p *pass, generatio
 	return st
 }
 
+// maxListed bounds the shares a SharesReady message names.
+const maxListed = 10
+
 // writeServerStatus writes the DittoServer's status when this controller's
 // part changed, on the latest object, and marks StoresReady transitions.
 func (c *Controller) writeServerStatus(ctx context.Context, p *pass) error {
 	now := metav1.NewTime(c.now())
 	client := c.ditto.DittofsV1alpha1().DittoServers(p.ds.Namespace)
 	base := p.ds
+	if c.ownStatus.behind(base.UID, base.ResourceVersion) {
+		latest, err := client.Get(ctx, base.Name, metav1.GetOptions{})
+		if err != nil {
+			return ignoreNotFound(err)
+		}
+		base = latest
+	}
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		next := computeServerStatus(base.Status, p, base.Generation, now)
 		if equality.Semantic.DeepEqual(base.Status, next) {
@@ -241,6 +272,7 @@ func (c *Controller) writeServerStatus(ctx context.Context, p *pass) error {
 			}
 			return err
 		}
+		c.ownStatus.wrote(base.UID, base.ResourceVersion)
 		c.storesEvent(p.ds, base.Status.Conditions, next.Conditions)
 		return nil
 	})
@@ -266,4 +298,49 @@ func (c *Controller) storesEvent(ds *dittov1alpha1.DittoServer, prev, next []met
 	case n.Status == metav1.ConditionTrue && o != nil && o.Status == metav1.ConditionFalse && o.Reason != ReasonServerNotReady:
 		c.recorder.Event(ds, corev1.EventTypeNormal, ReasonStoresInSync, n.Message)
 	}
+}
+
+func ignoreNotFound(err error) error {
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// ownStatus remembers, per object, the resourceVersion that this
+// controller's last status write replaced. Its own status writes do not
+// requeue (the handlers ignore status-only updates), so a later pass may
+// start before the cache has delivered one: finding the replaced version in
+// the cache, the writer reads the object first instead of computing on the
+// stale copy and spending a write on a Conflict.
+type ownStatus struct {
+	mu       sync.Mutex
+	replaced map[types.UID]string
+}
+
+func newOwnStatus() *ownStatus { return &ownStatus{replaced: map[types.UID]string{}} }
+
+func (o *ownStatus) wrote(uid types.UID, replacedVersion string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.replaced[uid] = replacedVersion
+}
+
+// forget drops the record of an object that goes.
+func (o *ownStatus) forget(uid types.UID) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.replaced, uid)
+}
+
+// behind tells whether a cached version is one this controller replaced;
+// a newer one clears the record (caches only move forward).
+func (o *ownStatus) behind(uid types.UID, cached string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, ok := o.replaced[uid]
+	if ok && v != cached {
+		delete(o.replaced, uid)
+	}
+	return ok && v == cached
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 )
 
 // pass collects what one sync found for every object it reports on; the
@@ -52,19 +54,22 @@ func newPass(ds *dittov1alpha1.DittoServer, shares []*dittov1alpha1.DittoShare, 
 		shareResults: map[types.UID]result{}, userResults: map[types.UID]result{}}
 }
 
-// everyone sets the same result on every share and user not decided yet.
+// everyone sets the same result on every share and user not decided yet,
+// except objects already going without this controller's finalizer.
 func (p *pass) everyone(r result) {
 	for _, s := range p.shares {
-		if _, ok := p.shareResults[s.UID]; !ok {
+		if _, ok := p.shareResults[s.UID]; !ok && !goingWithoutUs(s) {
 			p.shareResults[s.UID] = r
 		}
 	}
 	for _, u := range p.users {
-		if _, ok := p.userResults[u.UID]; !ok {
+		if _, ok := p.userResults[u.UID]; !ok && !goingWithoutUs(u) {
 			p.userResults[u.UID] = r
 		}
 	}
 }
+
+func goingWithoutUs(m metav1.Object) bool { return m.GetDeletionTimestamp() != nil && !hasFinalizer(m) }
 
 // sync is one pass over a DittoServer and the DittoShares and DittoUsers
 // that reference it: gone or deleting server → release; finalizers;
@@ -78,6 +83,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil || ds.DeletionTimestamp != nil {
 		c.sessions.forget(key)
 		c.endpoints.Forget(key)
+		if ds != nil {
+			c.ownStatus.forget(ds.UID)
+		}
 		return c.serverGone(ctx, key, ds, shares, users)
 	}
 	if err := c.addFinalizers(ctx, shares, users); err != nil {
@@ -128,8 +136,13 @@ func (c *Controller) failure(ctx context.Context, p *pass, err error) {
 	case errors.As(err, &unreachable):
 		c.sessions.forget(cache.MetaObjectToName(p.ds))
 		c.serverDown(ctx, p, notReady(ReasonServerUnreachable, fmt.Sprintf("The server's API does not answer: %v", unreachable.err)))
-	default:
+	case errors.As(err, new(*dfsapi.Error)):
+		// A refused token or another answer about the whole pass: log in
+		// again next time.
 		c.sessions.forget(cache.MetaObjectToName(p.ds))
 		c.serverDown(ctx, p, notReady(ReasonServerError, fmt.Sprintf("The server's API failed: %v", err)))
+	default:
+		// The Kubernetes API failed (reading a Secret, writing the operator's).
+		c.serverDown(ctx, p, notReady(ReasonReconcileFailed, err.Error()))
 	}
 }
