@@ -37,11 +37,12 @@ func (c *Client) Login(ctx context.Context, username, password string) error {
 		return fmt.Errorf("log in as %q: %w", username, errNotLoggedIn)
 	}
 	if resp.User.MustChangePassword {
+		// Sent with the new token directly: it must not be retried with
+		// another login on a 401.
 		token := resp.AccessToken
 		resp = tokenResponse{}
-		if err := c.send(ctx, request{method: http.MethodPost, path: "/api/v1/users/me/password",
-			body: map[string]string{"new_password": password}, out: &resp, secrets: []string{password}},
-			mustJSON(map[string]string{"new_password": password}), token); err != nil {
+		change := request{method: http.MethodPost, path: "/api/v1/users/me/password", out: &resp, secrets: []string{password}}
+		if err := c.send(ctx, change, mustJSON(map[string]string{"new_password": password}), token); err != nil {
 			return fmt.Errorf("log in as %q: clear the server's password-change requirement: %w", username, err)
 		}
 		if resp.AccessToken == "" {

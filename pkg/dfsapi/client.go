@@ -33,6 +33,9 @@ type Client struct {
 	timeout   time.Duration
 	userAgent string
 
+	// loginMu serializes the logins that answer a 401, so that calls
+	// refused together cause one new login.
+	loginMu  sync.Mutex
 	mu       sync.Mutex
 	token    string
 	username string
@@ -107,6 +110,8 @@ type request struct {
 	// noAuth: a call that must not carry a token nor be retried after a
 	// 401 (login, refresh).
 	noAuth bool
+	// timeout replaces the client's per-call timeout when set.
+	timeout time.Duration
 }
 
 // do sends r with the current token; on a 401 it logs in again once with the
@@ -138,6 +143,8 @@ func (c *Client) do(ctx context.Context, r request) error {
 // relogin logs in again unless another call already replaced the token that
 // was refused, and returns the token to use.
 func (c *Client) relogin(ctx context.Context, refused string) (string, error) {
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
 	c.mu.Lock()
 	user, pass, current := c.username, c.password, c.token
 	c.mu.Unlock()
@@ -154,7 +161,11 @@ func (c *Client) relogin(ctx context.Context, refused string) (string, error) {
 }
 
 func (c *Client) send(ctx context.Context, r request, payload []byte, token string) error {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	timeout := c.timeout
+	if r.timeout > 0 {
+		timeout = r.timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var body io.Reader
 	if payload != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,6 +97,32 @@ func TestARefusedTokenIsReplacedByOneNewLogin(t *testing.T) {
 	}
 }
 
+func TestCallsRefusedTogetherCauseOneNewLogin(t *testing.T) {
+	var logins atomic.Int32
+	f := newFake(t, map[string]http.HandlerFunc{
+		"POST /api/v1/auth/login": func(w http.ResponseWriter, r *http.Request) {
+			loginOK(fmt.Sprintf("t%d", logins.Add(1)), false)(w, r)
+		},
+		"GET /api/v1/users": requireToken("t2", reply(200, `[]`)),
+	})
+	c := New(f.URL)
+	if err := c.Login(ctx, "op", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := c.ListUsers(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := logins.Load(); n != 2 {
+		t.Errorf("%d logins for 8 calls refused together, want 2 (the first and one new)", n)
+	}
+}
+
 func TestWithoutLoginA401IsReturned(t *testing.T) {
 	f := newFake(t, map[string]http.HandlerFunc{"GET /api/v1/shares": requireToken("x", reply(200, `[]`))})
 	_, err := New(f.URL).ListShares(ctx)
@@ -152,10 +179,10 @@ func TestS3KeysNeverAppearInErrors(t *testing.T) {
 	f := newFake(t, map[string]http.HandlerFunc{
 		// A server that echoes the whole request in its error.
 		"POST /api/v1/store/block/remote": func(w http.ResponseWriter, r *http.Request) {
-			problemJSON(w, 400, "Bad Request", fmt.Sprintf("Invalid block store config: %v", f0(r)))
+			problemJSON(w, 400, "Bad Request", fmt.Sprintf("Invalid block store config: %v", requestBody(r)))
 		},
 		"PUT /api/v1/store/block/remote/s3": func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, fmt.Sprint(f0(r)), 500)
+			http.Error(w, fmt.Sprint(requestBody(r)), 500)
 		},
 	})
 	c := New(f.URL)
@@ -176,8 +203,8 @@ func TestS3KeysNeverAppearInErrors(t *testing.T) {
 	}
 }
 
-// f0 is the request body as the fake server received it.
-func f0(r *http.Request) string {
+// requestBody is the request body as the fake server received it.
+func requestBody(r *http.Request) string {
 	var b strings.Builder
 	_, _ = fmt.Fprint(&b, r.Header.Get("Content-Type"), " ")
 	buf := make([]byte, 4096)
@@ -258,5 +285,19 @@ func TestTheServerIsVerifiedWithTheGivenCA(t *testing.T) {
 	var unknown x509.UnknownAuthorityError
 	if !errors.As(err, &unknown) {
 		t.Errorf("without the CA: err = %v, want an unknown-authority error", err)
+	}
+}
+
+func TestDrainUploadsWaitsLongerThanACall(t *testing.T) {
+	f := newFake(t, map[string]http.HandlerFunc{"POST /api/v1/system/drain-uploads": func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		reply(200, `{"status":"drained"}`)(w, r)
+	}})
+	c := New(f.URL, WithTimeout(100*time.Millisecond))
+	if err := c.DrainUploads(ctx, 5*time.Second); err != nil {
+		t.Errorf("a drain longer than the per-call timeout: %v", err)
+	}
+	if err := c.DrainUploads(ctx, 50*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a drain past its own timeout: %v", err)
 	}
 }

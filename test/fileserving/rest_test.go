@@ -3,6 +3,7 @@ package fileserving
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -232,11 +233,4 @@ func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 	srv.stop()
 }
 
-func asError(err error, target **dfsapi.Error) bool {
-	e, ok := err.(*dfsapi.Error)
-	if !ok {
-		return false
-	}
-	*target = e
-	return true
-}
+func asError(err error, target **dfsapi.Error) bool { return errors.As(err, target) }

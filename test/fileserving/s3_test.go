@@ -132,8 +132,8 @@ func (s *s3Server) store() dfsapi.Store {
 	}}
 }
 
-// objects are the bucket's objects (files under its directory) and their
-// total size.
+// objects are the bucket's objects (files under its directory, not the
+// server's temporary files of uploads in progress) and their total size.
 func (s *s3Server) objects(t *testing.T) ([]string, int64) {
 	t.Helper()
 	dir := filepath.Join(s.root, s3Bucket)
@@ -141,13 +141,18 @@ func (s *s3Server) objects(t *testing.T) ([]string, int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var objects []string
 	var size int64
 	for _, f := range files {
+		if strings.HasPrefix(f, ".sgwtmp/") { // an upload in progress
+			continue
+		}
 		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			objects = append(objects, f)
 			size += fi.Size()
 		}
 	}
-	return files, size
+	return objects, size
 }
 
 // TestAFilesBlocksReachTheS3Bucket: with a remote S3 block store (a real
@@ -157,7 +162,8 @@ func (s *s3Server) objects(t *testing.T) ([]string, int64) {
 func TestAFilesBlocksReachTheS3Bucket(t *testing.T) {
 	requireRoot(t)
 	s3 := startS3(t)
-	srv := startServer(t, newVolumes(t), freePort(t))
+	vols, apiPort := newVolumes(t), freePort(t)
+	srv := startServer(t, vols, apiPort)
 	must(t, "log in as admin", srv.api.Login(ctx, "admin", adminPassword))
 	srv.requests.take()
 
@@ -170,24 +176,22 @@ func TestAFilesBlocksReachTheS3Bucket(t *testing.T) {
 	d.verify(t, srv.api)
 	t.Logf("REST requests to verify that state: %v", srv.requests.take())
 
-	if files, _ := s3.objects(t); len(files) != 0 {
-		t.Fatalf("the bucket holds %v before any file was written", files)
+	if objects, _ := s3.objects(t); len(objects) != 0 {
+		t.Fatalf("the bucket holds %v before any file was written", objects)
 	}
 	content := randomBytes(t, 3<<20)
 	written := time.Now()
 	must(t, "NFS write", nfsWrite(nfsPort, shareName, "big.bin", content, userUID, userGID))
-
-	deadline := written.Add(2 * time.Minute)
-	for {
-		files, size := s3.objects(t)
-		if len(files) > 0 && size >= int64(len(content)) {
-			t.Logf("%d objects, %d bytes in the bucket %s after the write (for a %d-byte file): %v",
-				len(files), size, time.Since(written).Round(100*time.Millisecond), len(content), files)
+	for deadline := written.Add(2 * time.Minute); ; {
+		objects, size := s3.objects(t)
+		if len(objects) > 0 && size >= int64(len(content)) {
+			t.Logf("%d objects, %d bytes in the bucket %s after the write began (for a %d-byte file): %v",
+				len(objects), size, time.Since(written).Round(100*time.Millisecond), len(content), objects)
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("after %s the bucket holds %d objects, %d bytes, for a %d-byte file: %v",
-				time.Since(written).Round(time.Second), len(files), size, len(content), files)
+				time.Since(written).Round(time.Second), len(objects), size, len(content), objects)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -195,6 +199,29 @@ func TestAFilesBlocksReachTheS3Bucket(t *testing.T) {
 	must(t, "SMB read", err)
 	if !bytes.Equal(got, content) {
 		t.Fatalf("SMB read %d bytes, not the %d written", len(got), len(content))
+	}
+	must(t, "drain uploads", srv.api.DrainUploads(ctx, time.Minute))
+
+	// What v0.29.0 does when the local block store is lost (an emptied
+	// content volume) although every block is in the bucket and uploads
+	// were drained: the file reads back as zeros and the server never asks
+	// the bucket for it. So even with S3 the local block store holds data
+	// the server cannot rebuild, and its volume must be persistent. This
+	// fails, on purpose, the day the server reads the bucket instead.
+	srv.stop()
+	local := vols.hostPath(t, resources.LocalBlockStorePath(nil))
+	entries, err := os.ReadDir(local)
+	must(t, "read the local block store", err)
+	for _, e := range entries {
+		must(t, "empty the local block store", os.RemoveAll(filepath.Join(local, e.Name())))
+	}
+	srv = startServer(t, vols, apiPort)
+	got, err = smbRead(smbPort, shareName, "big.bin", userName, userPassword)
+	must(t, "SMB read with an empty local block store", err)
+	if len(got) != len(content) || bytes.Count(got, []byte{0}) != len(got) {
+		t.Errorf("with the local block store emptied, SMB read %d bytes (%d zero) of the %d written: the server "+
+			"no longer loses the data it uploaded; revisit docs/dittofs-rest.md and the volume layout",
+			len(got), bytes.Count(got, []byte{0}), len(content))
 	}
 	srv.stop()
 }
