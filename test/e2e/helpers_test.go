@@ -40,6 +40,8 @@ var (
 	secretGVR      = corev1.SchemeGroupVersion.WithResource("secrets")
 	gvrByKind      = map[string]schema.GroupVersionResource{
 		"DittoServer":      dittoServerGVR,
+		"DittoShare":       dittoShareGVR,
+		"DittoUser":        dittoUserGVR,
 		"Secret":           secretGVR,
 		"PerconaPGCluster": resources.PerconaGVR,
 	}
@@ -119,8 +121,8 @@ func (n *testNS) dump() {
 	defer cancel()
 	n.t.Logf("processes: %s", env.processReport())
 	for _, args := range [][]string{
-		{"describe", "dittoservers"},
-		{"get", "dittoservers,statefulsets,pods,services,configmaps,secrets,pvc,perconapgclusters", "-o", "wide"},
+		{"describe", "dittoservers,dittoshares,dittousers"},
+		{"get", "dittoservers,dittoshares,dittousers,statefulsets,pods,services,configmaps,secrets,pvc,perconapgclusters", "-o", "wide"},
 		{"get", "events", "--sort-by=.lastTimestamp"},
 	} {
 		out, err := kubectl(ctx, append(args, "-n", n.name)...).CombinedOutput()
@@ -220,7 +222,8 @@ func (n *testNS) applySample(name string) string {
 	return sampleDittoServer(n.t, objs).GetName()
 }
 
-// create creates Secrets, DittoServers and PerconaPGClusters in the namespace.
+// create creates Secrets, DittoServers, DittoShares, DittoUsers and
+// PerconaPGClusters in the namespace.
 func (n *testNS) create(objs ...*unstructured.Unstructured) {
 	n.t.Helper()
 	for _, o := range objs {
