@@ -1,10 +1,7 @@
 package dfs
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -40,7 +37,7 @@ func TestEveryClaimHasAJob(t *testing.T) {
 	for _, sample := range []string{"minimal", "s3"} {
 		t.Run(sample, func(t *testing.T) {
 			ds, secrets := loadSample(t, sample)
-			apiPort := freePort(t)
+			apiPort := proc.FreePortForTest(t)
 			ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort))}
 			in := resources.Inputs{
 				JWTSecret:      resources.JWTSecretSelector(ds),
@@ -137,11 +134,11 @@ func TestEveryClaimHasAJob(t *testing.T) {
 // namespace default unless set) and the Secrets it ships, by name and key.
 func loadSample(t *testing.T, name string) (*dittov1alpha1.DittoServer, map[string]map[string][]byte) {
 	t.Helper()
-	root, err := repoRoot()
+	file, err := proc.FindUp(filepath.Join("artifacts", "examples", name+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(root, "artifacts", "examples", name+".yaml"))
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,32 +218,23 @@ func apiCreate(t *testing.T, apiPort int, token, path string, body any) {
 	}
 }
 
+// apiDo sends body as JSON (none when nil) and returns the status and the
+// response body.
 func apiDo(t *testing.T, apiPort int, token, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var r io.Reader
+	var raw []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r = bytes.NewReader(b)
+		raw = b
 	}
-	req, err := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", apiPort, path), r)
+	status, resp, err := Request(apiPort, token, method, path, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return resp.StatusCode, raw
+	return status, resp
 }
 
 // hostPath maps a path inside the container to the host directory of the
