@@ -40,6 +40,10 @@ type Tracker struct {
 	AfterWrite func(verb string, gvr schema.GroupVersionResource, obj runtime.Object, ns, name string)
 	// Now stamps creationTimestamp on create; nil means the wall clock.
 	Now func() time.Time
+	// RemoveFinalized makes an update or patch that leaves an object being
+	// deleted without finalizers remove it, as the API server does. Off,
+	// the write is stored and the object can still be read.
+	RemoveFinalized bool
 }
 
 // NewTracker wraps tracker.
@@ -79,6 +83,9 @@ func (t Tracker) Update(gvr schema.GroupVersionResource, obj runtime.Object, ns 
 	if err != nil {
 		return err
 	}
+	if t.finalized(obj) {
+		return t.Delete(gvr, ns, name)
+	}
 	return t.done("update", gvr, obj, ns, name, t.ObjectTracker.Update(gvr, obj, ns, opts...))
 }
 
@@ -89,7 +96,17 @@ func (t Tracker) Patch(gvr schema.GroupVersionResource, obj runtime.Object, ns s
 	if err != nil {
 		return err
 	}
+	if t.finalized(obj) {
+		return t.Delete(gvr, ns, name)
+	}
 	return t.done("patch", gvr, obj, ns, name, t.ObjectTracker.Patch(gvr, obj, ns, opts...))
+}
+
+// finalized reports whether obj is to be removed instead of stored (see
+// RemoveFinalized).
+func (t Tracker) finalized(obj runtime.Object) bool {
+	m, err := meta.Accessor(obj)
+	return t.RemoveFinalized && err == nil && m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0
 }
 
 func (t Tracker) Delete(gvr schema.GroupVersionResource, ns, name string, opts ...metav1.DeleteOptions) error {
