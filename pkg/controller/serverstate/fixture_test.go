@@ -134,20 +134,8 @@ func (f *fixture) add(obj runtime.Object) {
 func (f *fixture) catchUp() {
 	f.t.Helper()
 	fill := func(indexer cache.Indexer, tracker versionedTracker, gvr schema.GroupVersionResource, kind string, transform func(runtime.Object) runtime.Object) {
-		list, err := tracker.List(gvr, gvr.GroupVersion().WithKind(kind), "")
-		if err != nil {
-			f.t.Fatalf("list %s: %v", kind, err)
-		}
-		objs, _ := meta.ExtractList(list)
-		var items []interface{}
-		for _, o := range objs {
-			if transform != nil {
-				o = transform(o)
-			}
-			items = append(items, o)
-		}
-		if err := indexer.Replace(items, ""); err != nil {
-			f.t.Fatalf("fill %s: %v", kind, err)
+		if err := fakeapi.Fill(indexer, tracker, gvr, kind, nil, transform); err != nil {
+			f.t.Fatal(err)
 		}
 	}
 	fill(f.inf.DittoServers.Informer().GetIndexer(), f.ditto, gvrDittoServers, "DittoServer", nil)
@@ -208,17 +196,8 @@ func (f *fixture) kubeReads() []string {
 	return out
 }
 
-func (f *fixture) events() []string {
-	var out []string
-	for {
-		select {
-		case e := <-f.recorder.Events:
-			out = append(out, e)
-		default:
-			return out
-		}
-	}
-}
+// events drains the events recorded since the last call.
+func (f *fixture) events() []string { return fakeapi.Events(f.recorder) }
 
 // converge syncs until a pass makes no write, and fails after 4 passes.
 func (f *fixture) converge() {
