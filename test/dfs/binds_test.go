@@ -70,10 +70,7 @@ func TestMetricsAndAdapterPorts(t *testing.T) {
 		t.Errorf("GET /metrics on 0.0.0.0: %+v", r)
 	}
 
-	token, _, err := Login(apiPort, "admin", testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := LoginForTest(t, apiPort, "admin", testPassword)
 	nfsPort, smbPort := proc.FreePortForTest(t), proc.FreePortForTest(t)
 	for _, u := range []struct {
 		typ  string

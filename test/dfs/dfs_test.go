@@ -63,10 +63,7 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("listening on %d TCP ports, want 3 (api, nfs, smb): %v", len(listening), listening)
 	}
 
-	token, status, err := Login(apiPort, "admin", testPassword)
-	if err != nil || token == "" {
-		t.Fatalf("login as admin: status %d: %v", status, err)
-	}
+	LoginForTest(t, apiPort, "admin", testPassword)
 	if _, status, err := Login(apiPort, "admin", "wrong-password"); err == nil || status != 401 {
 		t.Errorf("login with a wrong password: status %d, err %v; want 401", status, err)
 	}

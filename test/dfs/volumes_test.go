@@ -76,7 +76,7 @@ func TestEveryClaimHasAJob(t *testing.T) {
 			// First start: declare the stores and a share.
 			p := StartForTest(t, opts)
 			waitHealthy(t, p, apiPort, 60*time.Second)
-			token := login(t, apiPort)
+			token := LoginForTest(t, apiPort, "admin", testPassword)
 			blockPath := resources.LocalBlockStorePath(sts)
 			apiCreate(t, apiPort, token, "/api/v1/store/metadata", map[string]any{
 				"name": resources.MetadataStoreName, "type": "badger",
@@ -114,7 +114,7 @@ func TestEveryClaimHasAJob(t *testing.T) {
 			// Second start on the same claims: the state is there.
 			p = StartForTest(t, opts)
 			waitHealthy(t, p, apiPort, 60*time.Second)
-			token = login(t, apiPort)
+			token = LoginForTest(t, apiPort, "admin", testPassword)
 			for path, want := range map[string]string{
 				"/api/v1/shares":            "/export",
 				"/api/v1/store/metadata":    resources.MetadataStorePath(),
@@ -189,15 +189,6 @@ func stop(t *testing.T, p *Process) {
 	if code, took, err := p.Stop(syscall.SIGTERM, 105*time.Second); err != nil || code != 0 {
 		t.Fatalf("stop: exit %d after %s: %v\n%s", code, took, err, proc.Tail(p.Logs(), 20))
 	}
-}
-
-func login(t *testing.T, apiPort int) string {
-	t.Helper()
-	token, status, err := Login(apiPort, "admin", testPassword)
-	if err != nil {
-		t.Fatalf("login: %d %v", status, err)
-	}
-	return token
 }
 
 func jsonString(t *testing.T, v any) string {
