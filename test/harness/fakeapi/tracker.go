@@ -79,19 +79,18 @@ func (t Tracker) Create(gvr schema.GroupVersionResource, obj runtime.Object, ns 
 
 func (t Tracker) Update(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.UpdateOptions) error {
 	obj = obj.DeepCopyObject()
-	name, err := t.stamp(gvr, obj, ns)
-	if err != nil {
-		return err
-	}
-	if t.finalized(obj) {
-		return t.Delete(gvr, ns, name)
-	}
-	return t.done("update", gvr, obj, ns, name, t.ObjectTracker.Update(gvr, obj, ns, opts...))
+	return t.write("update", gvr, obj, ns, func() error { return t.ObjectTracker.Update(gvr, obj, ns, opts...) })
 }
 
 // Patch stamps obj in place: ObjectReaction returns this very object as the
 // result of the patch.
 func (t Tracker) Patch(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.PatchOptions) error {
+	return t.write("patch", gvr, obj, ns, func() error { return t.ObjectTracker.Patch(gvr, obj, ns, opts...) })
+}
+
+// write stamps obj and stores it with store, or removes it when it is
+// finalized (see RemoveFinalized).
+func (t Tracker) write(verb string, gvr schema.GroupVersionResource, obj runtime.Object, ns string, store func() error) error {
 	name, err := t.stamp(gvr, obj, ns)
 	if err != nil {
 		return err
@@ -99,7 +98,7 @@ func (t Tracker) Patch(gvr schema.GroupVersionResource, obj runtime.Object, ns s
 	if t.finalized(obj) {
 		return t.Delete(gvr, ns, name)
 	}
-	return t.done("patch", gvr, obj, ns, name, t.ObjectTracker.Patch(gvr, obj, ns, opts...))
+	return t.done(verb, gvr, obj, ns, name, store())
 }
 
 // finalized reports whether obj is to be removed instead of stored (see
