@@ -168,30 +168,16 @@ func (f *fixture) catchUp() {
 func (f *fixture) fill(indexer cache.Indexer, tracker versionedTracker, gvr schema.GroupVersionResource, kind string,
 	keep func(runtime.Object) bool, transform func(runtime.Object) runtime.Object) {
 	f.t.Helper()
-	var items []interface{}
-	for _, obj := range f.list(tracker, gvr, kind) {
-		if !keep(obj) {
-			continue
-		}
-		if transform != nil {
-			obj = transform(obj)
-		}
-		items = append(items, obj)
-	}
-	if err := indexer.Replace(items, ""); err != nil {
-		f.t.Fatalf("fill %s cache: %v", kind, err)
+	if err := fakeapi.Fill(indexer, tracker, gvr, kind, keep, transform); err != nil {
+		f.t.Fatal(err)
 	}
 }
 
 func (f *fixture) list(tracker versionedTracker, gvr schema.GroupVersionResource, kind string) []runtime.Object {
 	f.t.Helper()
-	list, err := tracker.List(gvr, gvr.GroupVersion().WithKind(kind), "")
+	objs, err := fakeapi.List(tracker, gvr, kind)
 	if err != nil {
-		f.t.Fatalf("list %s: %v", gvr.Resource, err)
-	}
-	objs, err := meta.ExtractList(list)
-	if err != nil {
-		f.t.Fatalf("extract %s: %v", gvr.Resource, err)
+		f.t.Fatal(err)
 	}
 	return objs
 }
@@ -295,14 +281,4 @@ func (f *fixture) action(desc string) clienttesting.Action {
 }
 
 // events drains the events recorded since the last call.
-func (f *fixture) events() []string {
-	var out []string
-	for {
-		select {
-		case e := <-f.recorder.Events:
-			out = append(out, e)
-		default:
-			return out
-		}
-	}
-}
+func (f *fixture) events() []string { return fakeapi.Events(f.recorder) }

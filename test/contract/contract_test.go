@@ -153,13 +153,13 @@ func runLifecycle(t *testing.T, p *pod, db *database) {
 	wg.Go(func() { readiness = p.probe(t, proc, "readiness", p.container.ReadinessProbe) })
 
 	p.requirePorts(t, proc)
-	token := login(t, apiPort, admin, password)
+	token := dfs.LoginForTest(t, apiPort, admin, password)
 	requireTokenLifetime(t, token, resources.AccessTokenDuration(p.out.ds))
 	if status, body, err := apiCall(apiPort, token, http.MethodPost, "/api/v1/users",
 		map[string]string{"username": testUser, "password": testPassword, "role": "user"}); err != nil || status != http.StatusCreated {
 		t.Errorf("create user %s through the API: %d %s %v", testUser, status, body, err)
 	}
-	login(t, apiPort, testUser, testPassword)
+	dfs.LoginForTest(t, apiPort, testUser, testPassword)
 	if port := p.port(resources.PortNameMetrics); port != 0 {
 		requireMetrics(t, port, p.config(t))
 	}
@@ -187,11 +187,11 @@ func runLifecycle(t *testing.T, p *pod, db *database) {
 	if !startup.Passed {
 		t.FailNow()
 	}
-	token = login(t, apiPort, admin, password)
+	token = dfs.LoginForTest(t, apiPort, admin, password)
 	if status, body, err := apiCall(apiPort, token, http.MethodGet, "/api/v1/users/"+testUser, nil); err != nil || status != http.StatusOK {
 		t.Errorf("user %s after the restart: %d %s %v", testUser, status, body, err)
 	}
-	login(t, apiPort, testUser, testPassword)
+	dfs.LoginForTest(t, apiPort, testUser, testPassword)
 	if db != nil {
 		requireDatabaseUsed(t, p, proc, db)
 	}
@@ -232,16 +232,6 @@ func databaseType(t *testing.T, p *pod) string {
 	d, _ := p.config(t)["database"].(map[string]any)
 	typ, _ := d["type"].(string)
 	return typ
-}
-
-// login requires POST /api/v1/auth/login to answer 200 with a token.
-func login(t *testing.T, apiPort int, user, password string) string {
-	t.Helper()
-	token, status, err := dfs.Login(apiPort, user, password)
-	if err != nil || token == "" {
-		t.Fatalf("login as %q: status %d: %v", user, status, err)
-	}
-	return token
 }
 
 // requireTokenLifetime: the access token lives as long as the spec says

@@ -3,53 +3,99 @@ package dfs
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // DefaultVersion is the DittoFS version the operator targets.
 const DefaultVersion = "v0.29.0"
 
-// Login posts {"username","password"} to /api/v1/auth/login on
-// 127.0.0.1:apiPort and returns the access token of a 200 response.
-func Login(apiPort int, user, password string) (token string, status int, err error) {
+// LoginReply is what POST /api/v1/auth/login answered.
+type LoginReply struct {
+	Status             int
+	AccessToken        string
+	ExpiresIn          int64
+	MustChangePassword bool
+	Body               []byte
+}
+
+// PostLogin posts {"username","password"} to /api/v1/auth/login on
+// 127.0.0.1:apiPort and returns the answer whatever its status: a refused
+// login is a reply, not an error. err is set when no reply arrived or a 200
+// reply is not the login response.
+func PostLogin(apiPort int, user, password string) (LoginReply, error) {
 	body, _ := json.Marshal(map[string]string{"username": user, "password": password})
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Post(fmt.Sprintf("http://127.0.0.1:%d/api/v1/auth/login", apiPort), "application/json", bytes.NewReader(body))
 	if err != nil {
-		return "", 0, err
+		return LoginReply{}, fmt.Errorf("login as %q: %w", user, err)
+	}
+	defer resp.Body.Close()
+	r := LoginReply{Status: resp.StatusCode}
+	if r.Body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20)); err != nil {
+		return r, fmt.Errorf("login as %q: %w", user, err)
+	}
+	var out struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+		User        struct {
+			MustChangePassword bool `json:"must_change_password"`
+		} `json:"user"`
+		Data struct {
+			AccessToken string `json:"access_token"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(r.Body, &out); err != nil && r.Status == http.StatusOK {
+		return r, fmt.Errorf("login response: %w", err)
+	}
+	r.AccessToken, r.ExpiresIn, r.MustChangePassword = out.AccessToken, out.ExpiresIn, out.User.MustChangePassword
+	if r.AccessToken == "" {
+		r.AccessToken = out.Data.AccessToken
+	}
+	return r, nil
+}
+
+// Login posts {"username","password"} to /api/v1/auth/login on
+// 127.0.0.1:apiPort and returns the access token of a 200 response.
+func Login(apiPort int, user, password string) (token string, status int, err error) {
+	r, err := PostLogin(apiPort, user, password)
+	if err != nil {
+		return "", r.Status, err
+	}
+	if r.Status != http.StatusOK {
+		return "", r.Status, fmt.Errorf("login as %q: status %d: %.300s", user, r.Status, r.Body)
+	}
+	if r.AccessToken == "" {
+		return "", r.Status, fmt.Errorf("login response without access_token: %.300s", r.Body)
+	}
+	return r.AccessToken, r.Status, nil
+}
+
+// Request sends method path to 127.0.0.1:apiPort with the bearer token and
+// body as JSON (none when empty), and returns the status and up to 1 MiB of
+// the response body.
+func Request(apiPort int, token, method, path string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", apiPort, path), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", resp.StatusCode, err
+		return resp.StatusCode, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return "", resp.StatusCode, fmt.Errorf("login as %q: status %d: %.300s", user, resp.StatusCode, raw)
-	}
-	var out struct {
-		AccessToken string `json:"access_token"`
-		Data        struct {
-			AccessToken string `json:"access_token"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return "", resp.StatusCode, fmt.Errorf("login response: %w", err)
-	}
-	if out.AccessToken == "" {
-		out.AccessToken = out.Data.AccessToken
-	}
-	if out.AccessToken == "" {
-		return "", resp.StatusCode, fmt.Errorf("login response without access_token: %.300s", raw)
-	}
-	return out.AccessToken, resp.StatusCode, nil
+	return resp.StatusCode, raw, nil
 }
 
 // Health is the body of GET /health and GET /health/ready.
@@ -82,39 +128,5 @@ func Binary() (string, error) {
 		}
 		return p, nil
 	}
-	root, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	script := filepath.Join(root, "hack", "build-dfs.sh")
-	var stderr bytes.Buffer
-	cmd := exec.Command("bash", script)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("%s: %w\n%s", script, err, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	path := lines[len(lines)-1]
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("%s printed %q: %w", script, path, err)
-	}
-	return path, nil
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "hack", "build-dfs.sh")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("hack/build-dfs.sh not found above the working directory")
-		}
-		dir = parent
-	}
+	return proc.BuildScript("build-dfs.sh")
 }

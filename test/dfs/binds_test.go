@@ -13,13 +13,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // TestDefaultHostsAreLoopback: without controlplane.host and metrics.host the
 // server binds both listeners to 127.0.0.1, so a probe through the pod IP
 // fails (the harness's probes see this through the bind address).
 func TestDefaultHostsAreLoopback(t *testing.T) {
-	apiPort, metricsPort := freePort(t), freePort(t)
+	apiPort, metricsPort := proc.FreePortForTest(t), proc.FreePortForTest(t)
 	cfg := strings.Replace(baseConfig(apiPort, ""), "  host: 0.0.0.0\n", "", 1)
 	cfg += fmt.Sprintf("metrics:\n  enabled: true\n  port: %d\n", metricsPort)
 	p := startPod(t, cfg, baseEnv(), volumes(t))
@@ -51,7 +53,7 @@ func TestDefaultHostsAreLoopback(t *testing.T) {
 // TestMetricsAndAdapterPorts: metrics on 0.0.0.0:P; the adapters' ports and
 // bind address are changed through the REST API and survive a restart.
 func TestMetricsAndAdapterPorts(t *testing.T) {
-	apiPort, metricsPort := freePort(t), freePort(t)
+	apiPort, metricsPort := proc.FreePortForTest(t), proc.FreePortForTest(t)
 	cfg := baseConfig(apiPort, "") + fmt.Sprintf("metrics:\n  enabled: true\n  host: 0.0.0.0\n  port: %d\n  path: /metrics\n", metricsPort)
 	mounts := volumes(t)
 	p := startPod(t, cfg, baseEnv(), mounts)
@@ -68,11 +70,8 @@ func TestMetricsAndAdapterPorts(t *testing.T) {
 		t.Errorf("GET /metrics on 0.0.0.0: %+v", r)
 	}
 
-	token, _, err := Login(apiPort, "admin", testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nfsPort, smbPort := freePort(t), freePort(t)
+	token := LoginForTest(t, apiPort, "admin", testPassword)
+	nfsPort, smbPort := proc.FreePortForTest(t), proc.FreePortForTest(t)
 	for _, u := range []struct {
 		typ  string
 		body string
@@ -107,24 +106,17 @@ func TestMetricsAndAdapterPorts(t *testing.T) {
 	}
 }
 
+// apiCall sends body (JSON) and returns the status and the response body,
+// compacted when it is JSON.
 func apiCall(t *testing.T, apiPort int, token, method, path, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", apiPort, path), strings.NewReader(body))
+	status, raw, err := Request(apiPort, token, method, path, []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+	var compact bytes.Buffer
+	if json.Compact(&compact, raw) == nil {
+		return status, compact.String()
 	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(resp.Body)
-	var pretty bytes.Buffer
-	if json.Compact(&pretty, buf.Bytes()) == nil {
-		return resp.StatusCode, pretty.String()
-	}
-	return resp.StatusCode, buf.String()
+	return status, string(raw)
 }

@@ -10,13 +10,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // TestLifecycle runs the real server as the pod does (sqlite control plane on
 // the controlplane volume), probes it, lists its listeners, logs in, stops it
 // with SIGTERM and restarts it on the same volumes.
 func TestLifecycle(t *testing.T) {
-	apiPort := freePort(t)
+	apiPort := proc.FreePortForTest(t)
 	mounts := volumes(t)
 	cfg := baseConfig(apiPort, "")
 	p := startPod(t, cfg, baseEnv(), mounts)
@@ -61,10 +63,7 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("listening on %d TCP ports, want 3 (api, nfs, smb): %v", len(listening), listening)
 	}
 
-	token, status, err := Login(apiPort, "admin", testPassword)
-	if err != nil || token == "" {
-		t.Fatalf("login as admin: status %d: %v", status, err)
-	}
+	LoginForTest(t, apiPort, "admin", testPassword)
 	if _, status, err := Login(apiPort, "admin", "wrong-password"); err == nil || status != 401 {
 		t.Errorf("login with a wrong password: status %d, err %v; want 401", status, err)
 	}

@@ -24,7 +24,7 @@ func TestJWTSecretRequired(t *testing.T) {
 		{"32 characters via the long name", map[string]string{"DITTOFS_CONTROLPLANE_JWT_SECRET": strings.Repeat("x", 32)}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			apiPort := freePort(t)
+			apiPort := proc.FreePortForTest(t)
 			env := tc.env
 			env["DITTOFS_ADMIN_INITIAL_PASSWORD"] = testPassword
 			p := startPod(t, baseConfig(apiPort, ""), env, volumes(t))
@@ -46,7 +46,7 @@ func TestJWTSecretRequired(t *testing.T) {
 
 // TestUnknownKeys: keys the server does not know only produce a warning.
 func TestUnknownKeys(t *testing.T) {
-	apiPort := freePort(t)
+	apiPort := proc.FreePortForTest(t)
 	cfg := baseConfig(apiPort, "") + "  jwt:\n    issuer: dittofs-operator\ncache:\n  size: 1Gi\ntelemetry:\n  enabled: false\n"
 	p := startPod(t, cfg, baseEnv(), volumes(t))
 	waitHealthy(t, p, apiPort, 60*time.Second)
@@ -67,7 +67,7 @@ func TestUnknownKeys(t *testing.T) {
 // waits a fixed 5 s for in-flight requests whatever shutdown_timeout is, while
 // idle NFS/SMB connections are closed at once.
 func TestShutdownWithOpenConnections(t *testing.T) {
-	apiPort := freePort(t)
+	apiPort := proc.FreePortForTest(t)
 	p := startPod(t, baseConfig(apiPort, ""), baseEnv(), volumes(t))
 	waitHealthy(t, p, apiPort, 60*time.Second)
 	waitPorts(t, p, defaultNFSPort, defaultSMBPort)

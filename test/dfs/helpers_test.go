@@ -65,15 +65,6 @@ func startPod(t *testing.T, config string, env map[string]string, mounts map[str
 	})
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // waitHealthy waits for GET /health = 200 and returns the time since start.
 func waitHealthy(t *testing.T, p *Process, apiPort int, timeout time.Duration) time.Duration {
 	t.Helper()

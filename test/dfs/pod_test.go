@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 func TestExpand(t *testing.T) {
@@ -28,7 +30,7 @@ func TestExpand(t *testing.T) {
 // TestPodSpec runs a pod spec shaped like a StatefulSet's template (ConfigMap
 // volume, claim templates, env from a Secret, named port, declared probes).
 func TestPodSpec(t *testing.T) {
-	apiPort := freePort(t)
+	apiPort := proc.FreePortForTest(t)
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
 			Path: path, Port: intstr.FromString("api")}}, PeriodSeconds: 1, TimeoutSeconds: 2, FailureThreshold: 30}

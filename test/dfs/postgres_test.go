@@ -46,7 +46,7 @@ func TestPostgres(t *testing.T) {
 	}
 
 	t.Run("password from env, sslmode require", func(t *testing.T) {
-		apiPort := freePort(t)
+		apiPort := proc.FreePortForTest(t)
 		mounts := volumes(t)
 		cfg := baseConfig(apiPort, postgresDatabase(pg.Host(), pg.Port(), "dittofs", "dittofs_user", "require"))
 		p := startPod(t, cfg, envWith("DITTOFS_DATABASE_POSTGRES_PASSWORD", "dittofs-Pa55"), mounts)
@@ -67,7 +67,7 @@ func TestPostgres(t *testing.T) {
 	})
 
 	t.Run("env overrides every postgres field of the file", func(t *testing.T) {
-		apiPort := freePort(t)
+		apiPort := proc.FreePortForTest(t)
 		mounts := volumes(t)
 		cfg := baseConfig(apiPort, postgresDatabase("wrong.invalid", 1, "nonexistent", "nobody", "disable"))
 		p := startPod(t, cfg, envWith(
@@ -109,7 +109,7 @@ func TestPostgresOutage(t *testing.T) {
 	if err := pg.CreateUserAndDB("dittofs", "Pa55-word", "dittofs"); err != nil {
 		t.Fatal(err)
 	}
-	apiPort := freePort(t)
+	apiPort := proc.FreePortForTest(t)
 	env := baseEnv()
 	env["DITTOFS_DATABASE_POSTGRES_PASSWORD"] = "Pa55-word"
 	cfg := baseConfig(apiPort, postgresDatabase(pg.Host(), pg.Port(), "dittofs", "dittofs", "require"))
@@ -147,7 +147,7 @@ func TestPostgresOutage(t *testing.T) {
 // healthy API and without falling back to SQLite.
 func requireStartFails(t *testing.T, pg *pgtest.Server, database string, env map[string]string, reason string) {
 	t.Helper()
-	apiPort := freePort(t)
+	apiPort := proc.FreePortForTest(t)
 	mounts := volumes(t)
 	p := startPod(t, baseConfig(apiPort, database), env, mounts)
 	deadline := time.Now().Add(60 * time.Second)

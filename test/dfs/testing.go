@@ -48,3 +48,14 @@ func BinaryForTest(t testing.TB) string {
 	}
 	return path
 }
+
+// LoginForTest logs in through POST /api/v1/auth/login and returns the
+// access token; it fails t unless the server answers 200 with a token.
+func LoginForTest(t testing.TB, apiPort int, user, password string) string {
+	t.Helper()
+	token, status, err := Login(apiPort, user, password)
+	if err != nil || token == "" {
+		t.Fatalf("login as %q: status %d: %v", user, status, err)
+	}
+	return token
+}

@@ -1,10 +1,7 @@
 package dfs
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -40,7 +37,7 @@ func TestEveryClaimHasAJob(t *testing.T) {
 	for _, sample := range []string{"minimal", "s3"} {
 		t.Run(sample, func(t *testing.T) {
 			ds, secrets := loadSample(t, sample)
-			apiPort := freePort(t)
+			apiPort := proc.FreePortForTest(t)
 			ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort))}
 			in := resources.Inputs{
 				JWTSecret:      resources.JWTSecretSelector(ds),
@@ -79,7 +76,7 @@ func TestEveryClaimHasAJob(t *testing.T) {
 			// First start: declare the stores and a share.
 			p := StartForTest(t, opts)
 			waitHealthy(t, p, apiPort, 60*time.Second)
-			token := login(t, apiPort)
+			token := LoginForTest(t, apiPort, "admin", testPassword)
 			blockPath := resources.LocalBlockStorePath(sts)
 			apiCreate(t, apiPort, token, "/api/v1/store/metadata", map[string]any{
 				"name": resources.MetadataStoreName, "type": "badger",
@@ -117,7 +114,7 @@ func TestEveryClaimHasAJob(t *testing.T) {
 			// Second start on the same claims: the state is there.
 			p = StartForTest(t, opts)
 			waitHealthy(t, p, apiPort, 60*time.Second)
-			token = login(t, apiPort)
+			token = LoginForTest(t, apiPort, "admin", testPassword)
 			for path, want := range map[string]string{
 				"/api/v1/shares":            "/export",
 				"/api/v1/store/metadata":    resources.MetadataStorePath(),
@@ -137,11 +134,11 @@ func TestEveryClaimHasAJob(t *testing.T) {
 // namespace default unless set) and the Secrets it ships, by name and key.
 func loadSample(t *testing.T, name string) (*dittov1alpha1.DittoServer, map[string]map[string][]byte) {
 	t.Helper()
-	root, err := repoRoot()
+	file, err := proc.FindUp(filepath.Join("artifacts", "examples", name+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(root, "artifacts", "examples", name+".yaml"))
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,15 +191,6 @@ func stop(t *testing.T, p *Process) {
 	}
 }
 
-func login(t *testing.T, apiPort int) string {
-	t.Helper()
-	token, status, err := Login(apiPort, "admin", testPassword)
-	if err != nil {
-		t.Fatalf("login: %d %v", status, err)
-	}
-	return token
-}
-
 func jsonString(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
@@ -221,32 +209,23 @@ func apiCreate(t *testing.T, apiPort int, token, path string, body any) {
 	}
 }
 
+// apiDo sends body as JSON (none when nil) and returns the status and the
+// response body.
 func apiDo(t *testing.T, apiPort int, token, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var r io.Reader
+	var raw []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r = bytes.NewReader(b)
+		raw = b
 	}
-	req, err := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", apiPort, path), r)
+	status, resp, err := Request(apiPort, token, method, path, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return resp.StatusCode, raw
+	return status, resp
 }
 
 // hostPath maps a path inside the container to the host directory of the

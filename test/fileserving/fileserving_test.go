@@ -21,6 +21,8 @@ import (
 
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 const (
@@ -145,17 +147,17 @@ func randomBytes(t *testing.T, n int) []byte {
 func TestAFileWrittenOverNFSIsReadOverSMBAndSurvivesARestart(t *testing.T) {
 	requireRoot(t)
 	vols := newVolumes(t)
-	apiPort := freePort(t)
+	apiPort := proc.FreePortForTest(t)
 	srv := startServer(t, vols, apiPort)
 	must(t, "log in as admin", srv.api.Login(ctx, "admin", adminPassword))
-	srv.requests.take()
+	srv.requests.Take()
 
 	d := declaration()
 	d.apply(t, srv.api)
-	writes := srv.requests.take()
+	writes := srv.requests.Take().ByMethod()
 	t.Logf("REST requests to declare 2 stores, 1 user, 1 share and its grant on an empty server: %v", writes)
 	d.verify(t, srv.api)
-	reads := srv.requests.take()
+	reads := srv.requests.Take().ByMethod()
 	t.Logf("REST requests to verify that state (a resync of a converged server): %v", reads)
 	if reads["GET"] == 0 || len(reads) != 1 {
 		t.Errorf("verifying wrote to the server: %v", reads)
@@ -180,7 +182,7 @@ func TestAFileWrittenOverNFSIsReadOverSMBAndSurvivesARestart(t *testing.T) {
 	if _, err := before.api.ListUsers(ctx); err != nil {
 		t.Errorf("the client of the stopped server, after the restart: %v", err)
 	}
-	if n := before.requests.take(); n["POST"] != 0 || n["GET"] != 1 {
+	if n := before.requests.Take().ByMethod(); n["POST"] != 0 || n["GET"] != 1 {
 		t.Errorf("requests of the old client after the restart: %v, want one GET and no new login", n)
 	}
 	must(t, "log in as admin after the restart", srv.api.Login(ctx, "admin", adminPassword))

@@ -1,8 +1,6 @@
 package fileserving
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,56 +14,37 @@ import (
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
+	"github.com/dittofs/dittofs-operator/test/dfs"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
-// loginResult is what POST /api/v1/auth/login says, read without the
-// client (which hides the password-change step).
-type loginResult struct {
-	status     int
-	token      string
-	expiresIn  int64
-	mustChange bool
-}
-
-func rawLogin(t *testing.T, port int, user, password string) loginResult {
+// rawLogin is what POST /api/v1/auth/login says, read without the client
+// (which hides the password-change step).
+func rawLogin(t *testing.T, port int, user, password string) dfs.LoginReply {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"username": user, "password": password})
-	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/api/v1/auth/login", port), "application/json", bytes.NewReader(body))
+	r, err := dfs.PostLogin(port, user, password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var out struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int64  `json:"expires_in"`
-		User        struct {
-			MustChangePassword bool `json:"must_change_password"`
-		} `json:"user"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return loginResult{resp.StatusCode, out.AccessToken, out.ExpiresIn, out.User.MustChangePassword}
+	return r
 }
 
 // rawGet is GET path with token, returning the status and body.
 func rawGet(t *testing.T, port int, path, token string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d%s", port, path), nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	status, body, err := dfs.Request(port, token, http.MethodGet, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	return resp.StatusCode, strings.TrimSpace(b.String())
+	return status, strings.TrimSpace(string(body))
 }
 
 // TestWhatTheRESTAPIAllowsTheOperator checks, against the real server, the
 // facts docs/dittofs-rest.md states and the operator relies on.
 func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 	requireRoot(t)
-	apiPort := freePort(t)
+	apiPort := proc.FreePortForTest(t)
 	srv := startServer(t, newVolumes(t), apiPort)
 	admin := srv.api
 	must(t, "log in as admin", admin.Login(ctx, "admin", adminPassword))
@@ -73,14 +52,14 @@ func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 	t.Run("the initial admin need not change its password; tokens last the configured time", func(t *testing.T) {
 		r := rawLogin(t, apiPort, "admin", adminPassword)
 		ds := &dittov1alpha1.DittoServer{ObjectMeta: metav1.ObjectMeta{Name: "files"}}
-		if r.status != 200 || r.mustChange {
-			t.Errorf("admin login: status %d, must_change_password %v", r.status, r.mustChange)
+		if r.Status != 200 || r.MustChangePassword {
+			t.Errorf("admin login: status %d, must_change_password %v", r.Status, r.MustChangePassword)
 		}
-		if want := int64(resources.AccessTokenDuration(ds) / time.Second); r.expiresIn != want {
-			t.Errorf("access token expires_in %ds, want the rendered access_token_duration %ds", r.expiresIn, want)
+		if want := int64(resources.AccessTokenDuration(ds) / time.Second); r.ExpiresIn != want {
+			t.Errorf("access token expires_in %ds, want the rendered access_token_duration %ds", r.ExpiresIn, want)
 		}
-		if r := rawLogin(t, apiPort, "admin", "wrong"); r.status != 401 {
-			t.Errorf("a wrong password: status %d, want 401", r.status)
+		if r := rawLogin(t, apiPort, "admin", "wrong"); r.Status != 401 {
+			t.Errorf("a wrong password: status %d, want 401", r.Status)
 		}
 	})
 
@@ -96,7 +75,7 @@ func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 		if err := op.CreateGroup(ctx, dfsapi.Group{Name: "by-operator"}); !asError(err, &e) || e.Status != 403 {
 			t.Errorf("role operator creating a group: %v, want 403", err)
 		}
-		token := rawLogin(t, apiPort, "op-role", "Op-Role-Pa55").token
+		token := rawLogin(t, apiPort, "op-role", "Op-Role-Pa55").AccessToken
 		if status, body := rawGet(t, apiPort, "/api/v1/adapters", token); status != 200 {
 			t.Errorf("role operator listing adapters: %d %s, want 200", status, body)
 		}
@@ -106,10 +85,10 @@ func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 		const name, pw = "dittofs-operator", "Generated-Operator-Pa55"
 		must(t, "create", admin.CreateUser(ctx, dfsapi.User{Username: name, Role: "admin", Enabled: true}, pw))
 		r := rawLogin(t, apiPort, name, pw)
-		if r.status != 200 || !r.mustChange {
-			t.Fatalf("first login: status %d, must_change_password %v; want 200 and true", r.status, r.mustChange)
+		if r.Status != 200 || !r.MustChangePassword {
+			t.Fatalf("first login: status %d, must_change_password %v; want 200 and true", r.Status, r.MustChangePassword)
 		}
-		if status, body := rawGet(t, apiPort, "/api/v1/shares", r.token); status != 403 || !strings.Contains(body, "must set a new password") {
+		if status, body := rawGet(t, apiPort, "/api/v1/shares", r.AccessToken); status != 403 || !strings.Contains(body, "must set a new password") {
 			t.Errorf("before the change: %d %q, want 403 must set a new password", status, body)
 		}
 		op := dfsapi.New(fmt.Sprintf("http://127.0.0.1:%d", apiPort))
@@ -117,13 +96,13 @@ func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 		if _, err := op.ListShares(ctx); err != nil {
 			t.Errorf("after the client's login: %v", err)
 		}
-		if r := rawLogin(t, apiPort, name, pw); r.status != 200 || r.mustChange {
-			t.Errorf("login after: status %d, must_change_password %v; want the same password, no flag", r.status, r.mustChange)
+		if r := rawLogin(t, apiPort, name, pw); r.Status != 200 || r.MustChangePassword {
+			t.Errorf("login after: status %d, must_change_password %v; want the same password, no flag", r.Status, r.MustChangePassword)
 		}
 		// An admin's reset of an admin's password sets the flag again.
 		must(t, "reset", admin.SetUserPassword(ctx, name, pw+"-2"))
-		if r := rawLogin(t, apiPort, name, pw+"-2"); r.status != 200 || !r.mustChange {
-			t.Errorf("after an admin reset: status %d, must_change_password %v; want 200 and true", r.status, r.mustChange)
+		if r := rawLogin(t, apiPort, name, pw+"-2"); r.Status != 200 || !r.MustChangePassword {
+			t.Errorf("after an admin reset: status %d, must_change_password %v; want 200 and true", r.Status, r.MustChangePassword)
 		}
 		must(t, "client login after the reset", op.Login(ctx, name, pw+"-2"))
 		if _, err := op.ListUsers(ctx); err != nil {
@@ -134,11 +113,11 @@ func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 	t.Run("an admin resets a user's password without the old one", func(t *testing.T) {
 		must(t, "create", admin.CreateUser(ctx, dfsapi.User{Username: "bob", Role: "user", Enabled: true}, "Bob-Old-Pa55"))
 		must(t, "reset", admin.SetUserPassword(ctx, "bob", "Bob-New-Pa55"))
-		if r := rawLogin(t, apiPort, "bob", "Bob-New-Pa55"); r.status != 200 || r.mustChange {
-			t.Errorf("new password: status %d, must_change_password %v", r.status, r.mustChange)
+		if r := rawLogin(t, apiPort, "bob", "Bob-New-Pa55"); r.Status != 200 || r.MustChangePassword {
+			t.Errorf("new password: status %d, must_change_password %v", r.Status, r.MustChangePassword)
 		}
-		if r := rawLogin(t, apiPort, "bob", "Bob-Old-Pa55"); r.status != 401 {
-			t.Errorf("old password: status %d, want 401", r.status)
+		if r := rawLogin(t, apiPort, "bob", "Bob-Old-Pa55"); r.Status != 401 {
+			t.Errorf("old password: status %d, want 401", r.Status)
 		}
 		if err := admin.SetUserPassword(ctx, "nobody", "x"); !dfsapi.IsNotFound(err) {
 			t.Errorf("reset for a missing user: %v, want 404", err)

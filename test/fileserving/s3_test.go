@@ -2,19 +2,19 @@ package fileserving
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 const (
@@ -23,57 +23,18 @@ const (
 	s3Secret = "fileserving-secret-key-0123456789"
 )
 
-var (
-	s3Once sync.Once
-	s3Path string
-	s3Err  error
-)
-
 // s3Binary returns $VERSITYGW_BINARY or builds (once, cached) versitygw with
 // hack/build-s3.sh.
 func s3Binary(t *testing.T) string {
 	t.Helper()
-	s3Once.Do(func() {
-		if p := os.Getenv("VERSITYGW_BINARY"); p != "" {
-			s3Path = p
-			return
-		}
-		var script string
-		if script, s3Err = findUp("hack/build-s3.sh"); s3Err != nil {
-			return
-		}
-		var stderr bytes.Buffer
-		cmd := exec.Command("bash", script)
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			s3Err = fmt.Errorf("%s: %w\n%s", script, err, stderr.String())
-			return
-		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		s3Path = lines[len(lines)-1]
-	})
-	if s3Err != nil {
-		t.Fatalf("cannot build the S3 server (hack/build-s3.sh needs Go and the Go module proxy; or set VERSITYGW_BINARY): %v", s3Err)
+	if p := os.Getenv("VERSITYGW_BINARY"); p != "" {
+		return p
 	}
-	return s3Path
-}
-
-func findUp(rel string) (string, error) {
-	dir, err := os.Getwd()
+	path, err := proc.BuildScript("build-s3.sh")
 	if err != nil {
-		return "", err
+		t.Fatalf("cannot build the S3 server (hack/build-s3.sh needs Go and the Go module proxy; or set VERSITYGW_BINARY): %v", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, rel)); err == nil {
-			return filepath.Join(dir, rel), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New(rel + " not found above the working directory")
-		}
-		dir = parent
-	}
+	return path
 }
 
 // s3Server is versitygw serving the directory root as S3 (posix backend: a
@@ -85,34 +46,28 @@ type s3Server struct {
 
 func startS3(t *testing.T) *s3Server {
 	t.Helper()
-	s := &s3Server{port: freePort(t), root: t.TempDir()}
+	s := &s3Server{port: proc.FreePortForTest(t), root: t.TempDir()}
 	// A bucket of the posix backend is a directory under its root.
 	if err := os.Mkdir(filepath.Join(s.root, s3Bucket), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	logs := &proc.Buffer{}
 	cmd := exec.Command(s3Binary(t), "--port", fmt.Sprintf("127.0.0.1:%d", s.port), "posix", s.root)
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY_ID="+s3Access, "ROOT_SECRET_ACCESS_KEY="+s3Secret)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = logs, logs
+	p, err := proc.Start(cmd)
+	if err != nil {
 		t.Fatalf("start versitygw: %v", err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-done
+		if err := p.Stop(syscall.SIGTERM, 10*time.Second); err != nil {
+			t.Logf("stop versitygw: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("versitygw output:\n%s", tail(logs.String(), 40))
+			t.Logf("versitygw output:\n%s", proc.Tail(logs.String(), 40))
 		}
 	})
-	if err := waitTCP(s.port, 30*time.Second); err != nil {
+	if err := proc.WaitTCP(s.port, 30*time.Second); err != nil {
 		t.Fatalf("versitygw on 127.0.0.1:%d: %v\n%s", s.port, err, logs.String())
 	}
 	return s
@@ -162,19 +117,19 @@ func (s *s3Server) objects(t *testing.T) ([]string, int64) {
 func TestAFilesBlocksReachTheS3Bucket(t *testing.T) {
 	requireRoot(t)
 	s3 := startS3(t)
-	vols, apiPort := newVolumes(t), freePort(t)
+	vols, apiPort := newVolumes(t), proc.FreePortForTest(t)
 	srv := startServer(t, vols, apiPort)
 	must(t, "log in as admin", srv.api.Login(ctx, "admin", adminPassword))
-	srv.requests.take()
+	srv.requests.Take()
 
 	d := declaration()
 	remote := s3.store()
 	d.remote = &remote
 	d.share.RemoteBlockStore = remote.Name
 	d.apply(t, srv.api)
-	t.Logf("REST requests to declare 3 stores (one S3), 1 user, 1 share and its grant: %v", srv.requests.take())
+	t.Logf("REST requests to declare 3 stores (one S3), 1 user, 1 share and its grant: %v", srv.requests.Take().ByMethod())
 	d.verify(t, srv.api)
-	t.Logf("REST requests to verify that state: %v", srv.requests.take())
+	t.Logf("REST requests to verify that state: %v", srv.requests.Take().ByMethod())
 
 	if objects, _ := s3.objects(t); len(objects) != 0 {
 		t.Fatalf("the bucket holds %v before any file was written", objects)

@@ -1,14 +1,11 @@
 package fileserving
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 	"github.com/dittofs/dittofs-operator/test/dfs"
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 const (
@@ -30,21 +28,6 @@ const (
 	nfsPort = 12049
 	smbPort = 1445
 )
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-func dfsBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() { binPath, binErr = dfs.Binary() })
-	if binErr != nil {
-		t.Fatalf("cannot build or locate the real dfs binary (hack/build-dfs.sh; or set DFS_BINARY): %v", binErr)
-	}
-	return binPath
-}
 
 // volumes are the host directories of the pod's data volumes, kept across
 // restarts of the server.
@@ -78,8 +61,8 @@ type server struct {
 	proc    *dfs.Process
 	apiPort int
 	api     *dfsapi.Client
-	// requests counts the REST requests sent through api, by method.
-	requests *countingTransport
+	// requests records the REST requests sent through api.
+	requests *dfs.RequestLog
 }
 
 func startServer(t *testing.T, vols volumes, apiPort int) *server {
@@ -92,8 +75,8 @@ func startServer(t *testing.T, vols volumes, apiPort int) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc, err := dfs.Start(context.Background(), dfs.Options{
-		Binary: dfsBinary(t),
+	p := dfs.StartForTest(t, dfs.Options{
+		Binary: dfs.BinaryForTest(t),
 		Args:   dfs.ImageArgs,
 		Env: map[string]string{
 			"DITTOFS_CONTROLPLANE_SECRET":    jwtSecret,
@@ -103,21 +86,12 @@ func startServer(t *testing.T, vols volumes, apiPort int) *server {
 		Mounts:   vols,
 		Hostname: "files-0",
 	})
-	if err != nil {
-		t.Fatalf("start dfs: %v", err)
-	}
-	s := &server{t: t, proc: proc, apiPort: apiPort, requests: &countingTransport{}}
-	t.Cleanup(func() {
-		proc.Close()
-		if t.Failed() {
-			t.Logf("dfs (pid %d) output:\n%s", proc.PID, tail(proc.Logs(), 80))
-		}
-	})
+	s := &server{t: t, proc: p, apiPort: apiPort, requests: &dfs.RequestLog{}}
 	if status, body, err := dfs.WaitHTTP(apiPort, "/health/ready", 60*time.Second); err != nil || status != http.StatusOK {
 		t.Fatalf("dfs not ready: %d %s %v", status, body, err)
 	}
 	for _, port := range []int{nfsPort, smbPort} {
-		if err := waitTCP(port, 30*time.Second); err != nil {
+		if err := proc.WaitTCP(port, 30*time.Second); err != nil {
 			t.Fatalf("dfs adapter port %d: %v", port, err)
 		}
 	}
@@ -131,67 +105,9 @@ func (s *server) stop() {
 	s.t.Helper()
 	code, took, err := s.proc.Stop(syscall.SIGTERM, 100*time.Second)
 	if err != nil || code != 0 {
-		s.t.Fatalf("dfs stop: exit %d after %s: %v\n%s", code, took, err, tail(s.proc.Logs(), 40))
+		s.t.Fatalf("dfs stop: exit %d after %s: %v\n%s", code, took, err, proc.Tail(s.proc.Logs(), 40))
 	}
 	s.t.Logf("dfs stopped by SIGTERM in %s", took.Round(time.Millisecond))
-}
-
-func waitTCP(port int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := dfs.ProbeTCP(port, time.Second)
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// countingTransport counts the requests sent to the server, by method.
-type countingTransport struct {
-	mu     sync.Mutex
-	counts map[string]int
-	total  atomic.Int32
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.mu.Lock()
-	if c.counts == nil {
-		c.counts = map[string]int{}
-	}
-	c.counts[r.Method]++
-	c.mu.Unlock()
-	c.total.Add(1)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// take returns the counts since the last call and resets them.
-func (c *countingTransport) take() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := c.counts
-	c.counts = nil
-	if out == nil {
-		out = map[string]int{}
-	}
-	return out
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := dfs.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func requireRoot(t *testing.T) {

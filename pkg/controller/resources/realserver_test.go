@@ -24,6 +24,8 @@ import (
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/test/dfs"
 	"github.com/dittofs/dittofs-operator/test/pgtest"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 const (
@@ -50,15 +52,6 @@ func sampleSecrets(ds *dittov1alpha1.DittoServer) map[string]map[string][]byte {
 	return secrets
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := dfs.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestRealServerServiceLinks is why the pod sets enableServiceLinks: false.
 // With Service links, a DittoServer named "dittofs" with metrics enabled gets
 // DITTOFS_METRICS_PORT=tcp://<ip>:<port> from its own metrics Service; the
@@ -68,11 +61,11 @@ func TestRealServerServiceLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	apiPort := freePort(t)
+	apiPort := proc.FreePortForTest(t)
 	ds := withIdentity(&dittov1alpha1.DittoServer{})
 	ds.Name = "dittofs"
 	ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort))}
-	ds.Spec.Metrics = &dittov1alpha1.MetricsSpec{Enabled: true, Port: ptr.To(int32(freePort(t)))}
+	ds.Spec.Metrics = &dittov1alpha1.MetricsSpec{Enabled: true, Port: ptr.To(int32(proc.FreePortForTest(t)))}
 	ds.Spec.Storage.MetadataSize = resource.MustParse("1Gi")
 	in := inputsFor(ds)
 	cfg, err := ConfigYAML(ds, in)
@@ -146,7 +139,7 @@ func TestRealWaitForPostgres(t *testing.T) {
 	}
 
 	t.Run("gives up after its budget", func(t *testing.T) {
-		out, err, took := run(waitScript(3, 1, 1), freePort(t))
+		out, err, took := run(waitScript(3, 1, 1), proc.FreePortForTest(t))
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "did not accept connections after 3 attempts") {
 			t.Fatalf("exit %v after %s:\n%s", err, took, out)
@@ -158,7 +151,7 @@ func TestRealWaitForPostgres(t *testing.T) {
 	})
 
 	t.Run("passes once PostgreSQL accepts connections", func(t *testing.T) {
-		port := freePort(t)
+		port := proc.FreePortForTest(t)
 		started := make(chan *pgtest.Server, 1)
 		go func() {
 			time.Sleep(3 * time.Second)

@@ -9,16 +9,12 @@ package serverstate
 
 import (
 	"context"
-	"errors"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -39,6 +35,7 @@ import (
 	dittofake "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/fake"
 	dittoscheme "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/scheme"
 	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions"
+	"github.com/dittofs/dittofs-operator/test/harness/fakeapi"
 )
 
 const (
@@ -53,43 +50,12 @@ var (
 	gvrDittoUsers   = dittov1alpha1.SchemeGroupVersion.WithResource("dittousers")
 	gvrSecrets      = corev1.SchemeGroupVersion.WithResource("secrets")
 	gvrStatefulSets = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
-	lastRV          atomic.Int64
 )
 
-func nextRV() string { return strconv.FormatInt(lastRV.Add(1)+1000, 10) }
-
-// versionedTracker stamps resourceVersions and UIDs and refuses stale writes.
-type versionedTracker struct{ clienttesting.ObjectTracker }
-
-func (t versionedTracker) Create(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.CreateOptions) error {
-	obj = obj.DeepCopyObject()
-	m, _ := meta.Accessor(obj)
-	if m.GetUID() == "" {
-		m.SetUID(types.UID("uid-" + nextRV()))
-	}
-	m.SetResourceVersion(nextRV())
-	return t.ObjectTracker.Create(gvr, obj, ns, opts...)
-}
-
-func (t versionedTracker) Update(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.UpdateOptions) error {
-	obj = obj.DeepCopyObject()
-	m, _ := meta.Accessor(obj)
-	if rv := m.GetResourceVersion(); rv != "" {
-		cur, err := t.ObjectTracker.Get(gvr, ns, m.GetName())
-		if err != nil {
-			return err
-		}
-		if cm, _ := meta.Accessor(cur); cm.GetResourceVersion() != rv {
-			return apierrors.NewConflict(gvr.GroupResource(), m.GetName(), errors.New("the object has been modified"))
-		}
-	}
-	m.SetResourceVersion(nextRV())
-	// A deleted object whose last finalizer goes is gone, as on a real API server.
-	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 {
-		return t.ObjectTracker.Delete(gvr, ns, m.GetName())
-	}
-	return t.ObjectTracker.Update(gvr, obj, ns, opts...)
-}
+// versionedTracker is the fake API server's store: the shared tracker that
+// stamps resourceVersions and UIDs, refuses stale writes and removes an
+// object being deleted once its last finalizer goes (shares and users).
+type versionedTracker = fakeapi.Tracker
 
 type fixture struct {
 	t        *testing.T
@@ -109,13 +75,11 @@ func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	f := &fixture{t: t, ctx: ctx, srv: newFakeServer()}
-	f.kube = versionedTracker{clienttesting.NewObjectTracker(kubescheme.Scheme, kubescheme.Codecs.UniversalDecoder())}
-	f.ditto = versionedTracker{clienttesting.NewObjectTracker(dittoscheme.Scheme, dittoscheme.Codecs.UniversalDecoder())}
+	f.kube = tracker(clienttesting.NewObjectTracker(kubescheme.Scheme, kubescheme.Codecs.UniversalDecoder()))
+	f.ditto = tracker(clienttesting.NewObjectTracker(dittoscheme.Scheme, dittoscheme.Codecs.UniversalDecoder()))
 	f.kubeCS, f.dittoCS = kubefake.NewClientset(), dittofake.NewClientset()
-	f.kubeCS.ReactionChain = nil
-	f.kubeCS.AddReactor("*", "*", clienttesting.ObjectReaction(f.kube))
-	f.dittoCS.ReactionChain = nil
-	f.dittoCS.AddReactor("*", "*", clienttesting.ObjectReaction(f.ditto))
+	fakeapi.ServeFrom(&f.kubeCS.Fake, f.kube)
+	fakeapi.ServeFrom(&f.dittoCS.Fake, f.ditto)
 	for _, obj := range objects {
 		f.add(obj)
 	}
@@ -144,14 +108,18 @@ func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
 	return f
 }
 
+// tracker serves a fake clientset like the API server, creation times
+// taken from the fixed clock.
+func tracker(t clienttesting.ObjectTracker) versionedTracker {
+	tr := fakeapi.NewTracker(t)
+	tr.Now = func() time.Time { return t0 }
+	tr.RemoveFinalized = true
+	return tr
+}
+
 // add puts an object into the fake cluster.
 func (f *fixture) add(obj runtime.Object) {
 	f.t.Helper()
-	obj = obj.DeepCopyObject()
-	m, _ := meta.Accessor(obj)
-	if m.GetResourceVersion() == "" {
-		m.SetResourceVersion(nextRV())
-	}
 	tracker := f.kube
 	switch obj.(type) {
 	case *dittov1alpha1.DittoServer, *dittov1alpha1.DittoShare, *dittov1alpha1.DittoUser:
@@ -166,20 +134,8 @@ func (f *fixture) add(obj runtime.Object) {
 func (f *fixture) catchUp() {
 	f.t.Helper()
 	fill := func(indexer cache.Indexer, tracker versionedTracker, gvr schema.GroupVersionResource, kind string, transform func(runtime.Object) runtime.Object) {
-		list, err := tracker.List(gvr, gvr.GroupVersion().WithKind(kind), "")
-		if err != nil {
-			f.t.Fatalf("list %s: %v", kind, err)
-		}
-		objs, _ := meta.ExtractList(list)
-		var items []interface{}
-		for _, o := range objs {
-			if transform != nil {
-				o = transform(o)
-			}
-			items = append(items, o)
-		}
-		if err := indexer.Replace(items, ""); err != nil {
-			f.t.Fatalf("fill %s: %v", kind, err)
+		if err := fakeapi.Fill(indexer, tracker, gvr, kind, nil, transform); err != nil {
+			f.t.Fatal(err)
 		}
 	}
 	fill(f.inf.DittoServers.Informer().GetIndexer(), f.ditto, gvrDittoServers, "DittoServer", nil)
@@ -240,17 +196,8 @@ func (f *fixture) kubeReads() []string {
 	return out
 }
 
-func (f *fixture) events() []string {
-	var out []string
-	for {
-		select {
-		case e := <-f.recorder.Events:
-			out = append(out, e)
-		default:
-			return out
-		}
-	}
-}
+// events drains the events recorded since the last call.
+func (f *fixture) events() []string { return fakeapi.Events(f.recorder) }
 
 // converge syncs until a pass makes no write, and fails after 4 passes.
 func (f *fixture) converge() {

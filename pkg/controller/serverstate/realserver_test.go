@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,33 +23,8 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 	"github.com/dittofs/dittofs-operator/test/dfs"
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
-
-// requestLog records the REST requests the controller sends.
-type requestLog struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (l *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
-	l.mu.Lock()
-	l.calls = append(l.calls, r.Method+" "+r.URL.Path)
-	l.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-// take returns all requests and the writes (not GET) since the last call.
-func (l *requestLog) take() (all, writes []string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	all, l.calls = l.calls, nil
-	for _, c := range all {
-		if !strings.HasPrefix(c, "GET ") {
-			writes = append(writes, c)
-		}
-	}
-	return all, writes
-}
 
 // The controller against the real dfs v0.29.0, run as the operator's pod
 // runs it: the first pass declares the operator's account, the stores, a
@@ -59,14 +32,7 @@ func (l *requestLog) take() (all, writes []string) {
 // with a quota the server reads back rounded costs one update; a share
 // removed behind the operator's back comes back.
 func TestRealServer(t *testing.T) {
-	bin, err := dfs.Binary()
-	if err != nil {
-		t.Fatalf("the real dfs binary (hack/build-dfs.sh): %v", err)
-	}
-	port, err := dfs.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := proc.FreePortForTest(t)
 	base := t.TempDir()
 	vols := map[string]string{}
 	for _, name := range []string{resources.VolumeMetadata, resources.VolumeContent, resources.VolumeControlPlane} {
@@ -79,30 +45,27 @@ func TestRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc, err := dfs.Start(context.Background(), dfs.Options{Binary: bin, Args: dfs.ImageArgs,
+	server := dfs.StartForTest(t, dfs.Options{Binary: dfs.BinaryForTest(t), Args: dfs.ImageArgs,
 		Env: map[string]string{"DITTOFS_CONTROLPLANE_SECRET": "serverstate-jwt-secret-0123456789abcdef",
 			"DITTOFS_ADMIN_INITIAL_PASSWORD": fakeAdminPassword},
 		Files: map[string][]byte{"/config/config.yaml": config}, Mounts: vols, Hostname: "nas-0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proc.Close)
 	if st, body, err := dfs.WaitHTTP(port, "/health/ready", 60*time.Second); err != nil || st != http.StatusOK {
-		t.Fatalf("dfs not ready: %d %s %v\n%s", st, body, err, proc.Logs())
+		t.Fatalf("dfs not ready: %d %s %v\n%s", st, body, err, server.Logs())
 	}
 	baseURL := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	objs := teamObjects()
 	objs[0] = ds
 	f := newFixture(t, objs...)
-	log := &requestLog{}
+	log := &dfs.RequestLog{}
 	f.c.newAPI = func(u string, _ http.RoundTripper) dfsapi.API { return dfsapi.New(u, dfsapi.WithTransport(log)) }
 	f.c.endpoints = NewEndpoints(AccessService, nil, map[cache.ObjectName]string{cacheKey(): baseURL})
 
 	if err := f.sync(); err != nil {
 		t.Fatalf("first pass: %v", err)
 	}
-	all, writes := log.take()
+	all := log.Take()
+	writes := all.Writes()
 	t.Logf("first pass: %d requests, %d writes: %v", len(all), len(writes), writes)
 	for _, obj := range []struct {
 		what  string
@@ -115,7 +78,7 @@ func TestRealServer(t *testing.T) {
 		{"SharesReady", f.server().Status.Conditions, ConditionSharesReady},
 	} {
 		if c := condition(obj.conds, obj.typ); c == nil || c.Status != metav1.ConditionTrue {
-			t.Errorf("%s: %+v\n%s", obj.what, c, proc.Logs())
+			t.Errorf("%s: %+v\n%s", obj.what, c, server.Logs())
 		}
 	}
 
@@ -123,7 +86,8 @@ func TestRealServer(t *testing.T) {
 		if err := f.sync(); err != nil {
 			t.Fatalf("resync %d: %v", pass, err)
 		}
-		all, writes := log.take()
+		all := log.Take()
+		writes := all.Writes()
 		t.Logf("resync %d: %d requests: %v", pass, len(all), all)
 		if len(writes) != 0 || len(f.kubeWrites()) != 0 {
 			t.Errorf("resync %d: REST writes %v, Kubernetes writes %v; want none", pass, writes, f.kubeWrites())
@@ -135,11 +99,11 @@ func TestRealServer(t *testing.T) {
 	s.Generation++
 	f.update(s, gvrDittoShares)
 	_ = f.sync()
-	if _, writes := log.take(); !slices.Equal(writes, []string{"PUT /api/v1/shares/projects"}) {
+	if writes := log.Take().Writes(); !slices.Equal(writes, []string{"PUT /api/v1/shares/projects"}) {
 		t.Errorf("edit: writes %v, want one share update", writes)
 	}
 	_ = f.sync()
-	if _, writes := log.take(); len(writes) != 0 {
+	if writes := log.Take().Writes(); len(writes) != 0 {
 		t.Errorf("after the edit: writes %v; a quota read back rounded must not look changed", writes)
 	}
 
@@ -151,7 +115,7 @@ func TestRealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = f.sync()
-	if _, writes := log.take(); !slices.Contains(writes, "POST /api/v1/shares") {
+	if writes := log.Take().Writes(); !slices.Contains(writes, "POST /api/v1/shares") {
 		t.Errorf("a share removed behind the operator's back must come back: writes %v", writes)
 	}
 	shares, err := admin.ListShares(context.Background())
@@ -168,13 +132,13 @@ func TestRealServer(t *testing.T) {
 	if err := f.sync(); err != nil {
 		t.Fatalf("pass after the operator Secret was lost: %v", err)
 	}
-	_, writes = log.take()
+	writes = log.Take().Writes()
 	t.Logf("account reset: %v", writes)
 	if !slices.Contains(writes, "POST /api/v1/users/"+OperatorUsername+"/password") || !hasEvent(f.events(), "Normal "+ReasonOperatorAccountSet) {
 		t.Errorf("the account's password must be reset through the admin login: %v", writes)
 	}
 	_ = f.sync()
-	if _, writes := log.take(); len(writes) != 0 {
+	if writes := log.Take().Writes(); len(writes) != 0 {
 		t.Errorf("after the reset: writes %v, want none", writes)
 	}
 }

@@ -40,6 +40,10 @@ type Tracker struct {
 	AfterWrite func(verb string, gvr schema.GroupVersionResource, obj runtime.Object, ns, name string)
 	// Now stamps creationTimestamp on create; nil means the wall clock.
 	Now func() time.Time
+	// RemoveFinalized makes an update or patch that leaves an object being
+	// deleted without finalizers remove it, as the API server does. Off,
+	// the write is stored and the object can still be read.
+	RemoveFinalized bool
 }
 
 // NewTracker wraps tracker.
@@ -75,21 +79,33 @@ func (t Tracker) Create(gvr schema.GroupVersionResource, obj runtime.Object, ns 
 
 func (t Tracker) Update(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.UpdateOptions) error {
 	obj = obj.DeepCopyObject()
-	name, err := t.stamp(gvr, obj, ns)
-	if err != nil {
-		return err
-	}
-	return t.done("update", gvr, obj, ns, name, t.ObjectTracker.Update(gvr, obj, ns, opts...))
+	return t.write("update", gvr, obj, ns, func() error { return t.ObjectTracker.Update(gvr, obj, ns, opts...) })
 }
 
 // Patch stamps obj in place: ObjectReaction returns this very object as the
 // result of the patch.
 func (t Tracker) Patch(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.PatchOptions) error {
+	return t.write("patch", gvr, obj, ns, func() error { return t.ObjectTracker.Patch(gvr, obj, ns, opts...) })
+}
+
+// write stamps obj and stores it with store, or removes it when it is
+// finalized (see RemoveFinalized).
+func (t Tracker) write(verb string, gvr schema.GroupVersionResource, obj runtime.Object, ns string, store func() error) error {
 	name, err := t.stamp(gvr, obj, ns)
 	if err != nil {
 		return err
 	}
-	return t.done("patch", gvr, obj, ns, name, t.ObjectTracker.Patch(gvr, obj, ns, opts...))
+	if t.finalized(obj) {
+		return t.Delete(gvr, ns, name)
+	}
+	return t.done(verb, gvr, obj, ns, name, store())
+}
+
+// finalized reports whether obj is to be removed instead of stored (see
+// RemoveFinalized).
+func (t Tracker) finalized(obj runtime.Object) bool {
+	m, err := meta.Accessor(obj)
+	return t.RemoveFinalized && err == nil && m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0
 }
 
 func (t Tracker) Delete(gvr schema.GroupVersionResource, ns, name string, opts ...metav1.DeleteOptions) error {

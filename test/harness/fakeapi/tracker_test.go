@@ -116,3 +116,33 @@ func TestAddLoadsAnObjectWithAResourceVersion(t *testing.T) {
 		t.Errorf("loading is no request: writes %v, actions %v", *writes, client.Actions())
 	}
 }
+
+func TestRemoveFinalizedRemovesAnObjectWhoseLastFinalizerGoes(t *testing.T) {
+	for _, remove := range []bool{true, false} {
+		client := kubefake.NewClientset()
+		tracker := NewTracker(client.Tracker())
+		tracker.RemoveFinalized = remove
+		ServeFrom(&client.Fake, tracker)
+		ctx := context.Background()
+		cms := client.CoreV1().ConfigMaps("storage")
+		now := metav1.NewTime(t0)
+		if err := tracker.Add(&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "storage", Name: "nas",
+			Finalizers: []string{"a", "b"}, DeletionTimestamp: &now}}); err != nil {
+			t.Fatal(err)
+		}
+		cm, err := cms.Get(ctx, "nas", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Finalizers = []string{"b"}
+		if cm, err = cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("RemoveFinalized %t: removing one of two finalizers: %v", remove, err)
+		}
+		cm.Finalizers = nil
+		_, _ = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		_, err = cms.Get(ctx, "nas", metav1.GetOptions{})
+		if gone := apierrors.IsNotFound(err); gone != remove {
+			t.Errorf("RemoveFinalized %t: after the last finalizer went, Get = %v", remove, err)
+		}
+	}
+}
