@@ -91,6 +91,10 @@ type Share struct {
 	// QuotaBytes is the quota in bytes; 0 means unlimited.
 	QuotaBytes int64
 	Enabled    bool
+	// Owner is the username whose uid/gid own the share's root directory,
+	// set when the share is created ("" leaves it owned by root). The
+	// server cannot change it later; it is not read back.
+	Owner string
 }
 
 // Permission is one grant on a share: Type is "user" or "group", Level is

@@ -44,6 +44,7 @@ type createShareBody struct {
 	ReadOnly          bool   `json:"read_only"`
 	DefaultPermission string `json:"default_permission,omitempty"`
 	QuotaBytes        string `json:"quota_bytes,omitempty"`
+	Owner             string `json:"owner,omitempty"`
 }
 
 // updateShareBody is PUT /api/v1/shares/{name}. The metadata store is never
@@ -114,7 +115,7 @@ func (c *Client) storeName(ctx context.Context, id, path string) (string, error)
 func (c *Client) CreateShare(ctx context.Context, s Share) error {
 	body := createShareBody{Name: NormalizeShareName(s.Name), MetadataStore: s.MetadataStore,
 		LocalBlockStore: s.LocalBlockStore, RemoteBlockStore: s.RemoteBlockStore,
-		ReadOnly: s.ReadOnly, DefaultPermission: s.DefaultPermission}
+		ReadOnly: s.ReadOnly, DefaultPermission: s.DefaultPermission, Owner: s.Owner}
 	if s.QuotaBytes > 0 {
 		body.QuotaBytes = quotaToServer(s.QuotaBytes)
 	}

@@ -15,12 +15,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"net/http"
 	"testing"
 
 	"k8s.io/utils/ptr"
 
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
+	"github.com/dittofs/dittofs-operator/test/dfs"
 
 	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
@@ -55,7 +58,7 @@ func declaration() declared {
 			Config: map[string]any{"path": resources.LocalBlockStorePath(nil)}},
 		user: dfsapi.User{Username: userName, Role: "user", UID: ptr.To[uint32](userUID), GID: ptr.To[uint32](userGID), Enabled: true},
 		share: dfsapi.Share{Name: shareName, MetadataStore: resources.MetadataStoreName,
-			LocalBlockStore: resources.LocalBlockStoreName, DefaultPermission: "none", Enabled: true},
+			LocalBlockStore: resources.LocalBlockStoreName, DefaultPermission: "none", Enabled: true, Owner: userName},
 		permission: dfsapi.Permission{Type: "user", Name: userName, Level: "read-write"},
 	}
 }
@@ -107,7 +110,9 @@ func (d declared) verify(t *testing.T, api dfsapi.API) {
 	}
 	shares, err := api.ListShares(ctx)
 	must(t, "list shares", err)
-	if len(shares) != 1 || shares[0] != d.share {
+	want := d.share
+	want.Owner = "" // fixed at creation, not read back
+	if len(shares) != 1 || shares[0] != want {
 		t.Errorf("shares %+v, declared %+v", shares, d.share)
 	}
 	perms, err := api.ListSharePermissions(ctx, d.share.Name)
@@ -158,6 +163,7 @@ func TestAFileWrittenOverNFSIsReadOverSMBAndSurvivesARestart(t *testing.T) {
 	t.Logf("REST requests to declare 2 stores, 1 user, 1 share and its grant on an empty server: %v", writes)
 	d.verify(t, srv.api)
 	reads := srv.requests.Take().ByMethod()
+	requireRootOwner(t, srv, shareName, userUID, userGID)
 	t.Logf("REST requests to verify that state (a resync of a converged server): %v", reads)
 	if reads["GET"] == 0 || len(reads) != 1 {
 		t.Errorf("verifying wrote to the server: %v", reads)
@@ -203,4 +209,26 @@ func TestAFileWrittenOverNFSIsReadOverSMBAndSurvivesARestart(t *testing.T) {
 		t.Errorf("no file in the local block store's directory on the content volume")
 	}
 	srv.stop()
+}
+
+// requireRootOwner checks, as the server reports it, that the share's root
+// directory belongs to the declared owner (Share.Owner), so that this user
+// may create files at the root whatever the client checks.
+func requireRootOwner(t *testing.T, srv *server, share string, uid, gid uint32) {
+	t.Helper()
+	token := dfs.LoginForTest(t, srv.apiPort, "admin", adminPassword)
+	status, body, err := dfs.Request(srv.apiPort, token, http.MethodGet, "/api/v1/shares"+share, nil)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("GET share %s: %d %s %v", share, status, body, err)
+	}
+	var got struct {
+		OwnerUID *uint32 `json:"owner_uid"`
+		OwnerGID *uint32 `json:"owner_gid"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("share %s: %v", share, err)
+	}
+	if got.OwnerUID == nil || *got.OwnerUID != uid || got.OwnerGID == nil || *got.OwnerGID != gid {
+		t.Errorf("share %s root owner uid=%v gid=%v, want %d:%d (Owner %q)", share, got.OwnerUID, got.OwnerGID, uid, gid, userName)
+	}
 }

@@ -346,6 +346,13 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 			p.shareResults[s.UID] = notReady(ReasonStoresNotReady, "Waiting for the server's stores: see the DittoServer's StoresReady condition")
 			continue
 		}
+		if owner := decl.Share.Owner; !exists && owner != "" && !users[owner] {
+			// The owner is fixed when the share is created: wait for the
+			// user rather than create a root-owned share.
+			p.shareResults[s.UID] = notReady(ReasonPrincipalNotFound, fmt.Sprintf(
+				"Waiting for user %q (spec.owner) to exist on the server before creating share %s", owner, export))
+			continue
+		}
 		res := result{ready: true, reason: ReasonInSync, name: export}
 		var werr error
 		switch {

@@ -124,6 +124,7 @@ func DesiredState(in Inputs) Desired {
 			DefaultPermission: levelOr(s.Spec.DefaultPermission, dittov1alpha1.PermissionNone),
 			QuotaBytes:        quotaBytes(s),
 			Enabled:           true,
+			Owner:             s.Spec.Owner,
 		}, Permissions: desiredPermissions(s)}
 		for _, p := range decl.Permissions {
 			if p.Type == "group" {

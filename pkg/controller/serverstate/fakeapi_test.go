@@ -331,6 +331,7 @@ func (c *fakeClient) ListShares(context.Context) ([]dfsapi.Share, error) {
 	}
 	var out []dfsapi.Share
 	for _, s := range c.srv.shares {
+		s.Owner = "" // the server reports the root owner's uid/gid, not the username
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -670,3 +670,33 @@ func TestPasswordSecretDeletedAndRecreated(t *testing.T) {
 		t.Errorf("Ready = %+v", c)
 	}
 }
+
+func TestShareOwnerIsSetAtCreationOnceTheUserExists(t *testing.T) {
+	objs := append(teamObjects(),
+		dittoShare("home", func(s *dittov1alpha1.DittoShare) { s.Spec.Owner = "alice" }),
+		dittoShare("scratch", func(s *dittov1alpha1.DittoShare) { s.Spec.Owner = "bob" }))
+	f := newFixture(t, objs...)
+	if err := f.sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if s, ok := f.srv.shares["/home"]; !ok || s.Owner != "alice" {
+		t.Errorf("share /home = %+v, want created with owner alice", s)
+	}
+	if _, ok := f.srv.shares["/scratch"]; ok {
+		t.Errorf("share /scratch was created before its owner bob exists: its root would be owned by root for good")
+	}
+	c := condition(f.share("scratch").Status.Conditions, ConditionReady)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != ReasonPrincipalNotFound || !strings.Contains(c.Message, "spec.owner") {
+		t.Errorf("share scratch Ready = %+v, want False/%s naming spec.owner", c, ReasonPrincipalNotFound)
+	}
+	// The owner is not read back: a converged share with an owner stays quiet.
+	f.srv.calls = nil
+	if err := f.sync(); err != nil {
+		t.Fatalf("resync: %v", err)
+	}
+	for _, w := range f.srv.writes() {
+		if strings.Contains(w, "/home") {
+			t.Errorf("resync wrote %q: the owner must not look like drift", w)
+		}
+	}
+}

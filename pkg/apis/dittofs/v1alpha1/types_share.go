@@ -71,6 +71,8 @@ const (
 )
 
 // DittoShareSpec is the desired state of a share.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.owner) == has(oldSelf.owner) && (!has(self.owner) || self.owner == oldSelf.owner)",message="spec.owner is immutable: the server fixes a share's root owner when it creates the share; create a new DittoShare for another owner",fieldPath=".owner",reason="FieldValueForbidden"
 type DittoShareSpec struct {
 	// ServerRef names the DittoServer, in the same namespace, that serves the
 	// share. Immutable: a share's files live in that server's stores.
@@ -88,6 +90,16 @@ type DittoShareSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^/[a-z0-9][a-z0-9._-]*$')",message="spec.exportName must be \"/\" followed by one lowercase name of letters, digits, '.', '_' and '-' (SMB clients reach a share by its lowercased name)"
 	// +optional
 	ExportName string `json:"exportName,omitempty"`
+
+	// Owner is the DittoFS username (for example a DittoUser's) whose uid and
+	// gid own the share's root directory, so that this user can create files
+	// at the root over NFS, where clients check the root's mode bits. Unset,
+	// the root is owned by root. The share is created only once this user
+	// exists on the server. Immutable.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Owner string `json:"owner,omitempty"`
 
 	// ReadOnly exports the share read-only to everyone, whatever their
 	// permission.

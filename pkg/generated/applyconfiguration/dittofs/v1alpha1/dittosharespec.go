@@ -38,6 +38,12 @@ type DittoShareSpecApplyConfiguration struct {
 	// SMB clients reach a share by its lowercased name. Defaults to
 	// "/" + metadata.name. Immutable.
 	ExportName *string `json:"exportName,omitempty"`
+	// Owner is the DittoFS username (for example a DittoUser's) whose uid and
+	// gid own the share's root directory, so that this user can create files
+	// at the root over NFS, where clients check the root's mode bits. Unset,
+	// the root is owned by root. The share is created only once this user
+	// exists on the server. Immutable.
+	Owner *string `json:"owner,omitempty"`
 	// ReadOnly exports the share read-only to everyone, whatever their
 	// permission.
 	ReadOnly *bool `json:"readOnly,omitempty"`
@@ -82,6 +88,14 @@ func (b *DittoShareSpecApplyConfiguration) WithServerRef(value v1.LocalObjectRef
 // If called multiple times, the ExportName field is set to the value of the last call.
 func (b *DittoShareSpecApplyConfiguration) WithExportName(value string) *DittoShareSpecApplyConfiguration {
 	b.ExportName = &value
+	return b
+}
+
+// WithOwner sets the Owner field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Owner field is set to the value of the last call.
+func (b *DittoShareSpecApplyConfiguration) WithOwner(value string) *DittoShareSpecApplyConfiguration {
+	b.Owner = &value
 	return b
 }
 
