@@ -176,6 +176,8 @@ func TestShareAdmissionIdentityIsImmutable(t *testing.T) {
 		{"export set to its default", "DittoShare", share.GetName(), `{"spec":{"exportName":"/projects"}}`, "", ""},
 		{"explicit export changed", "DittoShare", "explicit", `{"spec":{"exportName":"/data2"}}`, "spec.exportName", "spec.exportName is immutable"},
 		{"explicit export removed", "DittoShare", "explicit", `{"spec":{"exportName":null}}`, "spec.exportName", "spec.exportName is immutable"},
+		{"owner changed", "DittoShare", share.GetName(), `{"spec":{"owner":"bob"}}`, "spec.owner", "spec.owner is immutable"},
+		{"owner removed", "DittoShare", share.GetName(), `{"spec":{"owner":null}}`, "spec.owner", "spec.owner is immutable"},
 		{"share settings edited", "DittoShare", share.GetName(), `{"spec":{"readOnly":true,"quota":"1Ti","defaultPermission":"read","deletionPolicy":"Delete","permissions":[{"group":"staff","level":"read"}]}}`, "", ""},
 		{"user moved to another server", "DittoUser", user.GetName(), `{"spec":{"serverRef":{"name":"other"}}}`, "spec.serverRef", "spec.serverRef is immutable"},
 		{"username changed", "DittoUser", user.GetName(), `{"spec":{"username":"bob"}}`, "spec.username", "spec.username is immutable"},
