@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -125,7 +126,7 @@ func run() int {
 `, cluster.Kubeconfig, filepath.Dir(cluster.KubectlPath), sampleName, localcluster.KubeVersion, cluster.KubectlPath)
 
 	op, err := operator.Start(context.Background(), operator.Options{
-		Binary: opBin, Kubeconfig: cluster.Kubeconfig, Args: flag.Args(), Log: os.Stderr,
+		Binary: opBin, Kubeconfig: cluster.Kubeconfig, Args: localOperatorArgs(flag.Args()), Log: os.Stderr,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "start operator: %v\n", err)
@@ -188,3 +189,19 @@ func install(ctx context.Context, c *localcluster.Cluster, crdDir, sample string
 
 // perconaCRD is the stand-in PerconaPGCluster CRD, relative to the repository root.
 const perconaCRD = "hack/crds/perconapgcluster-minimal.yaml"
+
+// localOperatorArgs are the operator's flags on the local control plane. Its
+// pods are simulated (kwok): no DittoFS server runs behind them, so the
+// server-state controller, which declares stores, users and shares through
+// the server's REST API, would only report every server unreachable. It is
+// off unless the given flags set it (for example with --server-api-endpoint
+// pointing at a dfs run by hand).
+func localOperatorArgs(args []string) []string {
+	for _, a := range args {
+		if a == "--manage-server-state" || strings.HasPrefix(a, "--manage-server-state=") {
+			return args
+		}
+	}
+	fmt.Println("(pods are simulated and serve no files: --manage-server-state=false; pass -- --manage-server-state=true --server-api-endpoint=NS/NAME=URL to manage a dfs you run)")
+	return append([]string{"--manage-server-state=false"}, args...)
+}
