@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 )
 
 // object is what the write path needs of a typed child object.
@@ -22,9 +24,11 @@ type object interface {
 	comparable
 }
 
-// writer is the one write path of one kind of child: create when the cache
-// has no such object, update when the desired object's hash differs from the
-// one recorded on the cached object, nothing otherwise.
+// writer is the one write path of one kind of child. ensure creates the
+// child when the cache has no such object and updates it when the desired
+// object's hash differs from the one recorded on the cached object;
+// createOnce only creates (update is unused); deleteOwned deletes. All three
+// consult and feed the read-your-writes memory, so that no sync step has to.
 type writer[T object] struct {
 	kind   string
 	cached func(namespace, name string) (T, error) // from the lister
@@ -38,31 +42,53 @@ type writer[T object] struct {
 	// With the recorded hash it catches edits made to a child behind the
 	// operator's back; fields the API server defaults are not compared.
 	inSync func(desired, existing T) bool
-	// own records the operator's writes, so that a pass on a cache that
-	// misses one of them stops (errCacheBehind) instead of writing again.
-	own *ownWrites
+	// own remembers the operator's writes, so that a pass on a cache that
+	// misses one of them stops (kit.CacheBehind) instead of writing again.
+	own *kit.OwnWrites
 }
 
-// cachedVersion is the resourceVersion of a lister result, "" when absent.
-func cachedVersion[T object](obj T, err error) (string, bool) {
+// existingOrCreated returns the object named namespace/name as the cluster
+// has it, creating it from build when the cache has none. created reports
+// that this call created it. An object this DittoServer does not control is
+// a kit.NotOwned outcome; a cache that misses the operator's own last write
+// of it is kit.CacheBehind.
+func (w writer[T]) existingOrCreated(ctx context.Context, ds *dittov1alpha1.DittoServer, namespace, name string,
+	build func() (T, error)) (obj T, created bool, err error) {
 	var zero T
-	switch {
-	case apierrors.IsNotFound(err):
-		return "", true
-	case err != nil || obj == zero:
-		return "", false
+	owner, key := cache.MetaObjectToName(ds), kit.ObjectKey{Kind: w.kind, Namespace: namespace, Name: name}
+	existing, err := w.cached(namespace, name)
+	if v, ok := cachedVersion(existing, err); ok && w.own.Behind(owner, key, v) {
+		return zero, false, kit.ErrCacheBehind
 	}
-	return obj.GetResourceVersion(), true
-}
-
-// notOwnedError reports a child name taken by an object this DittoServer
-// does not control. The operator never adopts or overwrites such an object.
-type notOwnedError struct {
-	kind, namespace, name string
-}
-
-func (e *notOwnedError) Error() string {
-	return fmt.Sprintf("%s %s/%s exists but is not controlled by this DittoServer; delete or rename it", e.kind, e.namespace, e.name)
+	if apierrors.IsNotFound(err) {
+		desired, err := build()
+		if err != nil {
+			return zero, false, err
+		}
+		obj, cerr := w.create(ctx, desired)
+		switch {
+		case cerr == nil:
+			w.own.Record(owner, key, "")
+			klog.FromContext(ctx).V(2).Info("Created", w.logKey(), klog.KObj(obj))
+			return obj, true, nil
+		case !apierrors.IsAlreadyExists(cerr):
+			return zero, false, fmt.Errorf("create %s %s/%s: %w", w.kind, namespace, name, cerr)
+		}
+		// Either our own create that the cache has not seen yet, or a
+		// foreign object outside the label-filtered cache: look once.
+		if existing, err = w.live(ctx, namespace, name); err != nil {
+			return zero, false, fmt.Errorf("get %s %s/%s: %w", w.kind, namespace, name, err)
+		}
+	} else if err != nil {
+		return zero, false, fmt.Errorf("read %s %s/%s from cache: %w", w.kind, namespace, name, err)
+	}
+	if existing == zero {
+		return zero, false, fmt.Errorf("%s %s/%s: empty cache entry", w.kind, namespace, name)
+	}
+	if !controlledBy(existing, ds) {
+		return zero, false, kit.NotOwnedError(w.kind, namespace, name, "DittoServer")
+	}
+	return existing, false, nil
 }
 
 // ensure makes the cluster hold desired. It returns the object as the
@@ -73,35 +99,9 @@ func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoS
 	hash := specHash(desired)
 	setAnnotation(desired, SpecHashAnnotation, hash)
 	ns, name := desired.GetNamespace(), desired.GetName()
-	owner, key := cache.MetaObjectToName(ds), ownKey{w.kind, ns, name}
-
-	existing, err := w.cached(ns, name)
-	if v, ok := cachedVersion(existing, err); ok && w.own.stale(owner, key, v) {
-		return zero, false, errCacheBehind
-	}
-	if apierrors.IsNotFound(err) {
-		created, cerr := w.create(ctx, desired)
-		switch {
-		case cerr == nil:
-			w.own.replaced(owner, key, "")
-			klog.FromContext(ctx).V(2).Info("Created", "kind", w.kind, "name", name)
-			return created, true, nil
-		case !apierrors.IsAlreadyExists(cerr):
-			return zero, false, fmt.Errorf("create %s %s/%s: %w", w.kind, ns, name, cerr)
-		}
-		// Either our own create that the cache has not seen yet, or a
-		// foreign object outside the label-filtered cache: look once.
-		if existing, err = w.live(ctx, ns, name); err != nil {
-			return zero, false, fmt.Errorf("get %s %s/%s: %w", w.kind, ns, name, err)
-		}
-	} else if err != nil {
-		return zero, false, fmt.Errorf("read %s %s/%s from cache: %w", w.kind, ns, name, err)
-	}
-	if existing == zero {
-		return zero, false, fmt.Errorf("%s %s/%s: empty cache entry", w.kind, ns, name)
-	}
-	if !controlledBy(existing, ds) {
-		return zero, false, &notOwnedError{w.kind, ns, name}
+	existing, created, err := w.existingOrCreated(ctx, ds, ns, name, func() (T, error) { return desired, nil })
+	if err != nil || created {
+		return existing, created, err
 	}
 	if existing.GetAnnotations()[SpecHashAnnotation] == hash && (w.inSync == nil || w.inSync(desired, existing)) {
 		return existing, false, nil
@@ -114,19 +114,28 @@ func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoS
 	if err != nil {
 		return zero, false, fmt.Errorf("update %s %s/%s: %w", w.kind, ns, name, err)
 	}
-	w.own.replaced(owner, key, existing.GetResourceVersion())
-	klog.FromContext(ctx).V(2).Info("Updated", "kind", w.kind, "name", name)
+	w.own.Record(cache.MetaObjectToName(ds), kit.ObjectKey{Kind: w.kind, Namespace: ns, Name: name}, existing.GetResourceVersion())
+	klog.FromContext(ctx).V(2).Info("Updated", w.logKey(), klog.KObj(updated))
 	return updated, true, nil
+}
+
+// createOnce makes sure the object exists, building it only when it must be
+// created, and never writes it again: its content is fixed at creation (a
+// generated secret) or later edits are the user's (a database cluster).
+func createOnce[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoServer, namespace, name string,
+	build func() (T, error)) (T, error) {
+	obj, _, err := w.existingOrCreated(ctx, ds, namespace, name, build)
+	return obj, err
 }
 
 // deleteOwned deletes a child that is no longer wanted, if this DittoServer
 // controls it. The UID precondition guards against deleting a newer namesake.
 func deleteOwned[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoServer, namespace, name string,
 	del func(ctx context.Context, name string, opts metav1.DeleteOptions) error) (bool, error) {
-	owner, key := cache.MetaObjectToName(ds), ownKey{w.kind, namespace, name}
+	owner, key := cache.MetaObjectToName(ds), kit.ObjectKey{Kind: w.kind, Namespace: namespace, Name: name}
 	existing, err := w.cached(namespace, name)
-	if v, ok := cachedVersion(existing, err); ok && w.own.stale(owner, key, v) {
-		return false, errCacheBehind
+	if v, ok := cachedVersion(existing, err); ok && w.own.Behind(owner, key, v) {
+		return false, kit.ErrCacheBehind
 	}
 	if apierrors.IsNotFound(err) {
 		return false, nil
@@ -142,10 +151,26 @@ func deleteOwned[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.D
 	if err != nil && !apierrors.IsNotFound(err) {
 		return false, fmt.Errorf("delete %s %s/%s: %w", w.kind, namespace, name, err)
 	}
-	w.own.replaced(owner, key, existing.GetResourceVersion())
-	klog.FromContext(ctx).V(2).Info("Deleted", "kind", w.kind, "name", name)
+	w.own.Record(owner, key, existing.GetResourceVersion())
+	klog.FromContext(ctx).V(2).Info("Deleted", w.logKey(), klog.KObj(existing))
 	return true, nil
 }
+
+// cachedVersion is the resourceVersion of a lister result, "" when absent.
+func cachedVersion[T object](obj T, err error) (string, bool) {
+	var zero T
+	switch {
+	case apierrors.IsNotFound(err):
+		return "", true
+	case err != nil || obj == zero:
+		return "", false
+	}
+	return obj.GetResourceVersion(), true
+}
+
+// logKey is the kind as a structured-log key, like "dittoserver" for the
+// owner: "statefulset", "configmap".
+func (w writer[T]) logKey() string { return strings.ToLower(w.kind) }
 
 // controlledBy checks the controller reference by UID, not only by name.
 func controlledBy(obj metav1.Object, ds *dittov1alpha1.DittoServer) bool {

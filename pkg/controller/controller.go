@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
 	dittoscheme "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/scheme"
 	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions/dittofs/v1alpha1"
@@ -61,10 +62,8 @@ type Controller struct {
 	scLister   storagelisters.StorageClassLister
 	synced     []cache.InformerSynced
 
-	percona    *perconaWatch
-	secretKeys *secretKeyCache
-	ownWrites  *ownWrites
-	pacer      *statusPacer
+	// memory is what the controller keeps between passes (memory.go).
+	memory
 
 	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	broadcaster record.EventBroadcaster
@@ -96,18 +95,20 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	c := &Controller{
-		kube:        kube,
-		ditto:       ditto,
-		dsLister:    inf.DittoServers.Lister(),
-		dsIndexer:   inf.DittoServers.Informer().GetIndexer(),
-		stsLister:   inf.StatefulSets.Lister(),
-		svcLister:   inf.Services.Lister(),
-		cmLister:    inf.ConfigMaps.Lister(),
-		secretMeta:  inf.Secrets.Lister(),
-		scLister:    inf.StorageClasses.Lister(),
-		secretKeys:  newSecretKeyCache(),
-		ownWrites:   newOwnWrites(),
-		pacer:       newStatusPacer(opts.StatusProgressInterval),
+		kube:       kube,
+		ditto:      ditto,
+		dsLister:   inf.DittoServers.Lister(),
+		dsIndexer:  inf.DittoServers.Informer().GetIndexer(),
+		stsLister:  inf.StatefulSets.Lister(),
+		svcLister:  inf.Services.Lister(),
+		cmLister:   inf.ConfigMaps.Lister(),
+		secretMeta: inf.Secrets.Lister(),
+		scLister:   inf.StorageClasses.Lister(),
+		memory: memory{
+			secretKeys: newSecretKeyCache(),
+			ownWrites:  kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
+			pacer:      newStatusPacer(opts.StatusProgressInterval),
+		},
 		broadcaster: broadcaster,
 		recorder:    broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
 		metrics:     opts.Metrics,
@@ -193,15 +194,15 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 	}
 	defer c.queue.Done(key)
 
-	logger := klog.LoggerWithValues(klog.FromContext(ctx), "dittoserver", key)
+	logger := klog.LoggerWithValues(klog.FromContext(ctx), "dittoserver", klog.KRef(key.Namespace, key.Name))
 	ctx = klog.NewContext(ctx, logger)
 	start := time.Now()
 	err := c.sync(ctx, key)
 	c.metrics.observeSync(start, err)
-	switch {
-	case err == nil:
+	switch kit.KindOf(err) {
+	case kit.Succeeded:
 		c.queue.Forget(key)
-	case errors.Is(err, errWaiting):
+	case kit.Waiting, kit.NotOwned:
 		// Waiting on something outside the operator (a Secret, the database):
 		// not an error, but look again with backoff in case no event arrives.
 		logger.V(4).Info("Waiting; requeued with backoff", "reason", err)
@@ -212,8 +213,5 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 	}
 	return true
 }
-
-// errWaiting marks a sync that ended early to wait for an outside change.
-var errWaiting = errors.New("waiting")
 
 func (c *Controller) enqueue(ds cache.ObjectName) { c.queue.Add(ds) }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
@@ -18,8 +15,9 @@ const perconaReadyState = "ready"
 
 // resolveDatabase decides the database gate. For an external PostgreSQL the
 // Secret was checked with the other inputs; for Percona it creates the
-// cluster when missing and waits for it to be ready and for its user Secret.
-// It adds the user Secret's version to versions.
+// cluster once (later edits of it are the user's) and waits for it to be
+// ready and for its user Secret. It adds the user Secret's version to
+// versions and returns the name of the Secret the server connects with.
 func (c *Controller) resolveDatabase(ctx context.Context, ds *dittov1alpha1.DittoServer, versions map[string]string) (*dbState, string, error) {
 	if !resources.PerconaEnabled(ds) {
 		name := ds.Spec.Database.PostgresSecretRef.Name
@@ -37,31 +35,10 @@ func (c *Controller) resolveDatabase(ctx context.Context, ds *dittov1alpha1.Ditt
 		return &dbState{reason: ReasonPerconaNotReady, message: "Waiting for the PerconaPGCluster cache to sync"}, "", nil
 	}
 
-	var cluster *unstructured.Unstructured
-	obj, err := lister.ByNamespace(ds.Namespace).Get(clusterName)
-	switch {
-	case apierrors.IsNotFound(err):
-		// Created once; later edits by the user are theirs to keep.
-		cluster, err = c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ds.Namespace).
-			Create(ctx, resources.PerconaCluster(ds), createOpts)
-		if apierrors.IsAlreadyExists(err) {
-			cluster, err = c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ds.Namespace).Get(ctx, clusterName, metav1.GetOptions{})
-		} else if err == nil {
-			klog.FromContext(ctx).V(2).Info("Created", "kind", "PerconaPGCluster", "name", clusterName)
-		}
-		if err != nil {
-			return nil, "", fmt.Errorf("create PerconaPGCluster %s: %w", clusterName, err)
-		}
-	case err != nil:
+	cluster, err := createOnce(ctx, c.perconaWriter(lister), ds, ds.Namespace, clusterName,
+		func() (*unstructured.Unstructured, error) { return resources.PerconaCluster(ds), nil })
+	if err != nil {
 		return nil, "", err
-	default:
-		var ok bool
-		if cluster, ok = obj.(*unstructured.Unstructured); !ok {
-			return nil, "", fmt.Errorf("unexpected object %T in the PerconaPGCluster cache", obj)
-		}
-	}
-	if !controlledBy(cluster, ds) {
-		return nil, "", &notOwnedError{"PerconaPGCluster", ds.Namespace, clusterName}
 	}
 
 	if s := resources.PerconaState(cluster); s != perconaReadyState {

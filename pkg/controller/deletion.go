@@ -9,79 +9,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
 // CleanupTimeout bounds how long a failing cleanup holds the finalizer.
 const CleanupTimeout = 60 * time.Second
-
-func hasFinalizer(ds *dittov1alpha1.DittoServer) bool {
-	for _, f := range ds.Finalizers {
-		if f == Finalizer {
-			return true
-		}
-	}
-	return false
-}
-
-// addFinalizer adds the finalizer with a patch guarded by resourceVersion and
-// returns the updated object.
-func (c *Controller) addFinalizer(ctx context.Context, ds *dittov1alpha1.DittoServer) (*dittov1alpha1.DittoServer, error) {
-	data, pt, err := mergePatchWithVersion(ds.ResourceVersion, map[string]interface{}{
-		"finalizers": append(append([]string{}, ds.Finalizers...), Finalizer),
-	})
-	if err != nil {
-		return nil, err
-	}
-	updated, err := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace).Patch(ctx, ds.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
-	if err != nil {
-		return nil, err
-	}
-	klog.FromContext(ctx).V(2).Info("Finalizer added")
-	return updated, nil
-}
-
-// removeFinalizer removes the finalizer, re-reading the object on conflict.
-func (c *Controller) removeFinalizer(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
-	client := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace)
-	obj := ds
-	first := true
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if !first {
-			latest, err := client.Get(ctx, ds.Name, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			obj = latest
-		}
-		first = false
-		if !hasFinalizer(obj) {
-			return nil
-		}
-		remaining := []string{}
-		for _, f := range obj.Finalizers {
-			if f != Finalizer {
-				remaining = append(remaining, f)
-			}
-		}
-		data, pt, err := mergePatchWithVersion(obj.ResourceVersion, map[string]interface{}{"finalizers": remaining})
-		if err != nil {
-			return err
-		}
-		_, err = client.Patch(ctx, ds.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return err
-	})
-}
 
 // finalize runs the deletion path: phase Deleting, the PostgreSQL cluster
 // deleted or orphaned as the spec says, then the finalizer released so that
@@ -111,7 +47,7 @@ func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer
 	if err != nil {
 		elapsed := c.now().Sub(ds.DeletionTimestamp.Time)
 		if elapsed < CleanupTimeout {
-			return c.failed(ds, "cleanup", err)
+			return kit.In("cleanup", err)
 		}
 		if mustKeep {
 			// Releasing the finalizer now would let the garbage collector
@@ -120,16 +56,12 @@ func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer
 				"Deletion blocked: PerconaPGCluster %s must be kept (deleteWithServer=false) but still has this DittoServer as owner (%v). "+
 					"Remove its ownerReference to this DittoServer, or set spec.percona.deleteWithServer=true to delete it",
 				resources.PerconaClusterName(ds), err)
-			return errWaiting
+			return kit.Waitf("deletion blocked: PerconaPGCluster %s must be kept: %v", resources.PerconaClusterName(ds), err)
 		}
 		c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonCleanupTimeout,
 			"Cleanup timeout exceeded (%v), forcing finalizer removal: %v", CleanupTimeout, err)
 	}
-	if err := c.removeFinalizer(ctx, ds); err != nil {
-		return c.failed(ds, "remove finalizer", err)
-	}
-	logger.V(2).Info("Finalizer removed")
-	return nil
+	return kit.In("remove finalizer", c.removeFinalizer(ctx, ds))
 }
 
 // cleanupPercona deletes or orphans the DittoServer's PerconaPGCluster.

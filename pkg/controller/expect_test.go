@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 )
 
 // expectActions compares requests as a multiset: order does not matter.
@@ -45,22 +46,27 @@ func expectEvents(t *testing.T, got []string, want ...string) {
 	}
 }
 
+// expectErr checks how a pass ended: want nil (success), errWaiting (a
+// Waiting outcome: requeued with backoff, quietly) or errAny (a failure).
 func expectErr(t *testing.T, err, want error) {
 	t.Helper()
-	switch {
+	switch kind := kit.KindOf(err); {
 	case want == nil && err != nil:
-		t.Errorf("sync: unexpected error %v", err)
+		t.Errorf("sync: unexpected error %v (%s)", err, kind)
 	case want == errAny && err == nil:
 		t.Errorf("sync: want an error, got none")
-	case want == errWaiting && !errors.Is(err, errWaiting):
-		t.Errorf("sync: want errWaiting (requeue with backoff), got %v", err)
-	case want == errAny && errors.Is(err, errWaiting):
-		t.Errorf("sync: want a failure, got errWaiting (%v)", err)
+	case want == errWaiting && kind != kit.Waiting:
+		t.Errorf("sync: want a Waiting outcome (requeue with backoff), got %v (%s)", err, kind)
+	case want == errAny && kind != kit.Failed:
+		t.Errorf("sync: want a failure, got %v (%s)", err, kind)
 	}
 }
 
-// errAny stands for any error that is not errWaiting.
-var errAny = errors.New("any failure")
+// errWaiting stands for a Waiting outcome, errAny for a failure.
+var (
+	errWaiting = errors.New("any Waiting outcome")
+	errAny     = errors.New("any failure")
+)
 
 // expectStatus checks the phase and conditions, each "Type=Status/Reason".
 func expectStatus(t *testing.T, ds *dittov1alpha1.DittoServer, phase dittov1alpha1.Phase, conds ...string) {
@@ -103,7 +109,7 @@ func (f *fixture) expectQuiet(t *testing.T) {
 	t.Helper()
 	f.catchUp()
 	err := f.sync()
-	if err != nil && !errors.Is(err, errWaiting) {
+	if err != nil && kit.KindOf(err) != kit.Waiting {
 		t.Errorf("settling pass: %v", err)
 	}
 	expectActions(t, f.actions())

@@ -32,8 +32,14 @@ func (c *Controller) registerHandlers(inf Informers) error {
 		AddFunc: c.enqueueDittoServer,
 		// Resyncs are enqueued too: a converged DittoServer costs no request,
 		// and the periodic look repairs children deleted behind our back.
-		UpdateFunc: func(_, newObj interface{}) { c.enqueueDittoServer(newObj) },
-		DeleteFunc: c.enqueueDittoServer,
+		UpdateFunc: func(oldObj, newObj interface{}) {
+			c.forgetSecretsNoLongerRead(oldObj, newObj)
+			c.enqueueDittoServer(newObj)
+		},
+		DeleteFunc: func(obj interface{}) {
+			c.forgetSecretsNoLongerRead(obj, nil)
+			c.enqueueDittoServer(obj)
+		},
 	}); err != nil {
 		return fmt.Errorf("add DittoServer handler: %w", err)
 	}
@@ -77,6 +83,22 @@ func (c *Controller) enqueueDittoServer(obj interface{}) {
 		return
 	}
 	c.enqueue(ref)
+}
+
+// forgetSecretsNoLongerRead drops the key names of the Secrets that a
+// DittoServer stopped reading (all of them when it is deleted: newObj nil)
+// and no other DittoServer reads. The index already reflects the change when
+// the handler runs.
+func (c *Controller) forgetSecretsNoLongerRead(oldObj, newObj interface{}) {
+	if tomb, ok := oldObj.(cache.DeletedFinalStateUnknown); ok {
+		oldObj = tomb.Obj
+	}
+	old, ok := oldObj.(*dittov1alpha1.DittoServer)
+	if !ok {
+		return
+	}
+	updated, _ := newObj.(*dittov1alpha1.DittoServer)
+	c.forgetUnreferencedSecrets(c.dsIndexer, old.Namespace, secretsDroppedBy(old, updated))
 }
 
 // metaOf unwraps tombstones and returns the object's metadata.

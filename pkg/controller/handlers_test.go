@@ -274,7 +274,7 @@ func expectCounter(t *testing.T, m *Metrics, result string, want float64) {
 
 // A deleted Secret leaves nothing behind in the key cache.
 func TestSecretDeleteForgetsKeys(t *testing.T) {
-	c := &Controller{secretKeys: newSecretKeyCache()}
+	c := &Controller{memory: memory{secretKeys: newSecretKeyCache()}}
 	c.secretKeys.put("storage", "gone", secretInfo{resourceVersion: "7", lengths: map[string]int{"k": 40}})
 	c.dsIndexer = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{secretIndex: indexBySecret})
 	c.handleSecretDelete(cache.DeletedFinalStateUnknown{Key: "storage/gone",

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
@@ -76,16 +76,15 @@ func referencedSecretNames(ds *dittov1alpha1.DittoServer) []string {
 	return dedupe(names)
 }
 
-// checkSpec finds what in the spec cannot be realised: a name the children
-// cannot carry, missing Secrets or keys, a missing StorageClass, an invalid
-// grace-period override. It returns the versions of the user's Secrets for
-// the config hash.
-func (c *Controller) checkSpec(ctx context.Context, ds *dittov1alpha1.DittoServer) (map[string]string, *problem, error) {
+// checkSpec finds what in the spec itself cannot be realised: a name the
+// children cannot carry, an invalid grace-period override, a missing
+// StorageClass.
+func (c *Controller) checkSpec(ds *dittov1alpha1.DittoServer) (*problem, error) {
 	if err := resources.ValidateName(ds); err != nil {
-		return nil, &problem{ReasonInvalidSpec, err.Error()}, nil
+		return &problem{ReasonInvalidSpec, err.Error()}, nil
 	}
 	if _, err := resources.TerminationGracePeriodSeconds(ds); err != nil {
-		return nil, &problem{ReasonInvalidSpec, err.Error()}, nil
+		return &problem{ReasonInvalidSpec, err.Error()}, nil
 	}
 	for _, sc := range []struct {
 		name  *string
@@ -95,11 +94,18 @@ func (c *Controller) checkSpec(ctx context.Context, ds *dittov1alpha1.DittoServe
 			continue
 		}
 		if _, err := c.scLister.Get(*sc.name); apierrors.IsNotFound(err) {
-			return nil, &problem{ReasonStorageClassNotFound, fmt.Sprintf("StorageClass %q (%s) not found: create it or name an existing one", *sc.name, sc.field)}, nil
+			return &problem{ReasonStorageClassNotFound, fmt.Sprintf("StorageClass %q (%s) not found: create it or name an existing one", *sc.name, sc.field)}, nil
 		} else if err != nil {
-			return nil, nil, err
+			return nil, fmt.Errorf("read StorageClass %s from cache: %w", *sc.name, err)
 		}
 	}
+	return nil, nil
+}
+
+// resolveUserSecrets checks the Secrets the spec names (missing Secrets or
+// keys, values too short) and returns their resourceVersions, which go into
+// the config hash.
+func (c *Controller) resolveUserSecrets(ctx context.Context, ds *dittov1alpha1.DittoServer) (map[string]string, *problem, error) {
 	versions := map[string]string{}
 	for _, req := range userSecrets(ds) {
 		info, p, err := c.lookupSecret(ctx, ds.Namespace, req)
@@ -120,7 +126,7 @@ func (c *Controller) lookupSecret(ctx context.Context, namespace string, req sec
 		return secretInfo{}, &problem{ReasonSecretNotFound, fmt.Sprintf("Secret %q (%s) not found in namespace %q: create it or change the reference", req.name, req.field, namespace)}, nil
 	}
 	if err != nil {
-		return secretInfo{}, nil, err
+		return secretInfo{}, nil, fmt.Errorf("read Secret %s/%s from cache: %w", namespace, req.name, err)
 	}
 	meta, ok := obj.(metav1.Object)
 	if !ok {
@@ -143,6 +149,8 @@ func (c *Controller) lookupSecret(ctx context.Context, namespace string, req sec
 			info.lengths[k] = len(v)
 		}
 		c.secretKeys.put(namespace, req.name, info)
+		klog.FromContext(ctx).V(4).Info("Read the key names of a referenced Secret", "secret", klog.KRef(namespace, req.name),
+			"resourceVersion", info.resourceVersion)
 	}
 	for i, key := range req.keys {
 		n, found := info.lengths[key]
@@ -154,39 +162,6 @@ func (c *Controller) lookupSecret(ctx context.Context, namespace string, req sec
 		}
 	}
 	return info, nil, nil
-}
-
-// secretInfo is what the operator keeps of a Secret: key names and value
-// lengths at one resourceVersion. Values are never kept.
-type secretInfo struct {
-	resourceVersion string
-	lengths         map[string]int
-}
-
-type secretKeyCache struct {
-	mu sync.Mutex
-	m  map[string]secretInfo
-}
-
-func newSecretKeyCache() *secretKeyCache { return &secretKeyCache{m: map[string]secretInfo{}} }
-
-func (s *secretKeyCache) get(ns, name, rv string) (secretInfo, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	info, ok := s.m[ns+"/"+name]
-	return info, ok && info.resourceVersion == rv
-}
-
-func (s *secretKeyCache) forget(ns, name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, ns+"/"+name)
-}
-
-func (s *secretKeyCache) put(ns, name string, info secretInfo) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[ns+"/"+name] = info
 }
 
 func perconaStorageClass(ds *dittov1alpha1.DittoServer) *string {

@@ -1,12 +1,13 @@
 package controller
 
 import (
-	"errors"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 )
 
 // Metrics are the controller's own Prometheus metrics. A nil *Metrics records nothing.
@@ -42,10 +43,10 @@ func (m *Metrics) observeSync(start time.Time, err error) {
 		return
 	}
 	m.duration.Observe(time.Since(start).Seconds())
-	switch {
-	case err == nil:
+	switch kit.KindOf(err) {
+	case kit.Succeeded:
 		m.syncs.WithLabelValues("success").Inc()
-	case errors.Is(err, errWaiting):
+	case kit.Waiting, kit.NotOwned:
 		m.syncs.WithLabelValues("waiting").Inc()
 	default:
 		m.syncs.WithLabelValues("error").Inc()

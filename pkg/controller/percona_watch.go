@@ -91,6 +91,11 @@ func (w *perconaWatch) reconcileInformer() {
 		ctx, cancel := context.WithCancel(w.ctx)
 		factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(w.dyn, w.resync, w.namespace, nil)
 		inf := factory.ForResource(resources.PerconaGVR)
+		// Managed fields are never read; dropping them bounds what each
+		// cached cluster costs (see memory).
+		if err := inf.Informer().SetTransform(dropManagedFields); err != nil {
+			klog.FromContext(ctx).Error(err, "Could not set the PerconaPGCluster cache transform")
+		}
 		_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: w.onCluster,
 			UpdateFunc: func(oldObj, newObj interface{}) {
@@ -102,11 +107,11 @@ func (w *perconaWatch) reconcileInformer() {
 		})
 		factory.Start(ctx.Done())
 		w.cancel, w.lister, w.synced = cancel, inf.Lister(), inf.Informer().HasSynced
-		klog.FromContext(ctx).Info("PerconaPGCluster CRD found; watching Percona clusters")
+		klog.FromContext(ctx).Info("PerconaPGCluster CRD found; watching Percona clusters", "crd", klog.KRef("", PerconaCRDName), "namespace", w.namespace)
 	case !w.present && w.cancel != nil:
 		w.cancel()
 		w.cancel, w.lister, w.synced = nil, nil, nil
-		klog.FromContext(w.ctx).Info("PerconaPGCluster CRD removed; stopped watching Percona clusters")
+		klog.FromContext(w.ctx).Info("PerconaPGCluster CRD removed; stopped watching Percona clusters", "crd", klog.KRef("", PerconaCRDName))
 	}
 }
 

@@ -44,7 +44,7 @@ func TestStaleCacheRepeatsNoTransition(t *testing.T) {
 			// write conflicts, and on the latest object there is nothing to
 			// write nor to announce.
 			f.catchUp()
-			f.c.ownWrites.forget(cache.ObjectName{Namespace: testNamespace, Name: testName})
+			f.c.ownWrites.Forget(cache.ObjectName{Namespace: testNamespace, Name: testName})
 			if err := f.inf.DittoServers.Informer().GetIndexer().Update(stale); err != nil {
 				t.Fatal(err)
 			}

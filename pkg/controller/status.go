@@ -7,13 +7,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/retry"
-	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
@@ -148,7 +145,7 @@ func notReadyMessage(configReady, dbReady, available, progressing bool) string {
 // a pass that read the DittoServer before another write to it (one the cache
 // has not seen) gets a Conflict, recomputes the status on the latest object
 // and, finding nothing new, neither writes nor emits again. A pass on a cache
-// that misses the operator's own write does not get here (ownWrites).
+// that misses the operator's own write does not get here (loadDittoServer).
 func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, obs observation) error {
 	now := metav1.NewTime(c.now())
 	key := cache.MetaObjectToName(ds)
@@ -175,52 +172,6 @@ func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoSe
 	c.pacer.wrote(key, &next, now.Time)
 	c.emitTransitionEvents(replaced, next)
 	return nil
-}
-
-// writeStatus writes the status that compute derives from the DittoServer
-// through the status subresource; on a Conflict it re-reads the DittoServer
-// and computes again (compute returns nil when there is nothing to write).
-// It returns the object the write replaced and the object as written, whose
-// resourceVersion a later write needs; written is nil when nothing was
-// written or the DittoServer is gone.
-func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoServer,
-	compute func(base *dittov1alpha1.DittoServer) *dittov1alpha1.DittoServerStatus) (replaced, written *dittov1alpha1.DittoServer, err error) {
-	client := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace)
-	key := cache.MetaObjectToName(ds)
-	base := ds
-	first := true
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if !first {
-			c.metrics.countConflict(apierrors.NewConflict(dittov1alpha1.Resource("dittoservers"), ds.Name, nil))
-			latest, err := client.Get(ctx, ds.Name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			if latest.UID != ds.UID {
-				return nil // gone and recreated
-			}
-			base = latest
-		}
-		first = false
-		status := compute(base)
-		if status == nil {
-			return nil
-		}
-		obj := base.DeepCopy()
-		obj.Status = *status
-		w, err := client.UpdateStatus(ctx, obj, updateOpts)
-		if err != nil {
-			return err
-		}
-		written = w
-		c.ownWrites.replaced(key, selfKey(key), ds.ResourceVersion, base.ResourceVersion)
-		klog.FromContext(ctx).V(2).Info("Status updated", "phase", status.Phase)
-		return nil
-	})
-	if apierrors.IsNotFound(err) {
-		return nil, nil, nil
-	}
-	return base, written, err
 }
 
 // emitTransitionEvents marks condition transitions with events: one Warning

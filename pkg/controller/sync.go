@@ -2,17 +2,15 @@ package controller
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
@@ -40,78 +38,109 @@ type dbState struct {
 
 // sync drives one DittoServer through its lifecycle:
 // deletion → finalizer → inputs → children → database gate → StatefulSet → status.
+// Each step returns its outcome (a kit.Kind, carried as an error), and
+// conclude classifies it once.
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
-	cached, err := c.dsLister.DittoServers(key.Namespace).Get(key.Name)
-	if apierrors.IsNotFound(err) {
-		klog.FromContext(ctx).V(4).Info("DittoServer is gone")
-		c.ownWrites.forget(key)
-		c.pacer.forget(key)
-		return nil
+	ds, err := c.loadDittoServer(ctx, key)
+	if ds == nil || err != nil {
+		return c.conclude(ctx, nil, nil, err)
 	}
-	if err != nil {
-		return err
-	}
-	if c.ownWrites.stale(key, selfKey(key), cached.ResourceVersion) {
-		// The informer delivering our write requeues the DittoServer.
-		klog.FromContext(ctx).V(4).Info("Cache has not seen this operator's last write yet; skipped", "resourceVersion", cached.ResourceVersion)
-		return nil
-	}
-	ds := cached.DeepCopy()
-
 	if ds.DeletionTimestamp != nil {
-		return c.finalize(ctx, ds)
+		return c.conclude(ctx, ds, nil, c.finalize(ctx, ds))
 	}
-	if !hasFinalizer(ds) {
-		if ds, err = c.addFinalizer(ctx, ds); err != nil {
-			return c.failed(cached, "add finalizer", err)
-		}
-		c.ownWrites.replaced(key, selfKey(key), cached.ResourceVersion)
-		c.recorder.Event(ds, corev1.EventTypeNormal, ReasonCreated, "DittoServer created, finalizer added")
+	if ds, err = c.ensureFinalizer(ctx, ds); err != nil {
+		return c.conclude(ctx, ds, nil, err)
 	}
 
-	obs, err := c.reconcileChildren(ctx, ds)
-	if errors.Is(err, errCacheBehind) {
-		// The informer delivering the operator's own write requeues the DittoServer.
-		klog.FromContext(ctx).V(4).Info("A child cache has not seen this operator's last write yet; skipped")
+	obs := &observation{sts: c.ownedStatefulSet(ds)}
+	in, err := c.resolveInputs(ctx, ds, obs)
+	if err != nil {
+		return c.conclude(ctx, ds, obs, err)
+	}
+	configHash, err := c.applyConfigAndServices(ctx, ds, in)
+	if err != nil {
+		return c.conclude(ctx, ds, obs, err)
+	}
+	if obs.db != nil && !obs.db.ready {
+		// No server until its database is there.
+		return c.conclude(ctx, ds, obs, kit.Waitf("database gate: %s", obs.db.message))
+	}
+	return c.conclude(ctx, ds, obs, c.applyStatefulSet(ctx, ds, in, configHash, obs))
+}
+
+// conclude turns a pass's outcome into what the operator writes, says and
+// does next — the one place outcomes are classified:
+//   - success and Waiting: the status is computed from obs and written when
+//     it changed (deletion and finalizer steps pass no obs);
+//   - NotOwned: a problem the status reports (ConfigReady=False), then Waiting;
+//   - Failed: one ReconcileFailed Warning and an error, retried with backoff;
+//     the status keeps describing the last completed pass;
+//   - CacheBehind: nothing; the informer delivering the operator's own write
+//     requeues the DittoServer.
+//
+// It returns nil, a Waiting outcome or a failure, for the work queue.
+func (c *Controller) conclude(ctx context.Context, ds *dittov1alpha1.DittoServer, obs *observation, err error) error {
+	kind := kit.KindOf(err)
+	if kind == kit.NotOwned && obs != nil {
+		obs.problem = &problem{ReasonResourceNotOwned, err.Error()}
+		err, kind = kit.AsWaiting(err), kit.Waiting
+	}
+	if obs != nil && (kind == kit.Succeeded || kind == kit.Waiting) {
+		if statusErr := c.updateStatus(ctx, ds, *obs); statusErr != nil {
+			err, kind = kit.In("update status", statusErr), kit.KindOf(statusErr)
+		}
+	}
+	switch kind {
+	case kit.CacheBehind:
+		klog.FromContext(ctx).V(4).Info("A cache has not seen this operator's last write yet; skipped")
 		return nil
-	}
-	var notOwned *notOwnedError
-	if errors.As(err, &notOwned) {
-		obs.problem = &problem{ReasonResourceNotOwned, notOwned.Error()}
-		err = errWaiting
-	}
-	if err != nil && !errors.Is(err, errWaiting) {
-		// A failed step was reported as ReconcileFailed and will be retried;
-		// the status keeps describing the last completed pass.
-		return err
-	}
-	if statusErr := c.updateStatus(ctx, ds, obs); statusErr != nil {
-		return c.failed(ds, "update status", statusErr)
+	case kit.Failed:
+		if ds != nil {
+			c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonReconcileFailed, "Failed to reconcile %v", err)
+		}
+		c.metrics.countConflict(err)
 	}
 	return err
 }
 
-// reconcileChildren applies every child in order and reports what it saw.
-// errWaiting means the pass stopped at a gate; other errors are failures
-// already reported as ReconcileFailed.
-func (c *Controller) reconcileChildren(ctx context.Context, ds *dittov1alpha1.DittoServer) (observation, error) {
-	var obs observation
-	if sts, err := c.stsLister.StatefulSets(ds.Namespace).Get(resources.StatefulSetName(ds)); err == nil && controlledBy(sts, ds) {
-		obs.sts = sts
+// ensureFinalizer adds the finalizer to a DittoServer seen for the first
+// time, and says so once.
+func (c *Controller) ensureFinalizer(ctx context.Context, ds *dittov1alpha1.DittoServer) (*dittov1alpha1.DittoServer, error) {
+	if hasFinalizer(ds) {
+		return ds, nil
 	}
-
-	// Inputs: referenced Secrets and keys, StorageClasses, the grace period.
-	versions, p, err := c.checkSpec(ctx, ds)
+	updated, err := c.addFinalizer(ctx, ds)
 	if err != nil {
-		return obs, c.failed(ds, "resolve inputs", err)
+		return ds, kit.In("add finalizer", err)
+	}
+	c.recorder.Event(updated, corev1.EventTypeNormal, ReasonCreated, "DittoServer created, finalizer added")
+	return updated, nil
+}
+
+// resolveInputs settles what the children are built from: the spec's own
+// checks, the user's Secrets, the generated Secrets and the database. A spec
+// that cannot be realised is recorded in obs and ends the pass (Waiting); the
+// database's state is recorded in obs for the gate.
+func (c *Controller) resolveInputs(ctx context.Context, ds *dittov1alpha1.DittoServer, obs *observation) (resources.Inputs, error) {
+	p, err := c.checkSpec(ds)
+	if err != nil {
+		return resources.Inputs{}, kit.In("resolve inputs", err)
 	}
 	if p != nil {
 		obs.problem = p
-		return obs, errWaiting
+		return resources.Inputs{}, kit.Waitf("inputs: %s", p.message)
+	}
+	versions, p, err := c.resolveUserSecrets(ctx, ds)
+	if err != nil {
+		return resources.Inputs{}, kit.In("resolve inputs", err)
+	}
+	if p != nil {
+		obs.problem = p
+		return resources.Inputs{}, kit.Waitf("inputs: %s", p.message)
 	}
 	generated, err := c.ensureGeneratedSecrets(ctx, ds)
 	if err != nil {
-		return obs, c.failedUnlessNotOwned(ds, "generated Secrets", err)
+		return resources.Inputs{}, kit.In("generated Secrets", err)
 	}
 	for name, v := range generated {
 		versions[name] = v
@@ -122,52 +151,30 @@ func (c *Controller) reconcileChildren(ctx context.Context, ds *dittov1alpha1.Di
 	if resources.UsesPostgres(ds) {
 		db, secretName, err := c.resolveDatabase(ctx, ds, in.SecretVersions)
 		if err != nil {
-			return obs, c.failedUnlessNotOwned(ds, "PostgreSQL cluster", err)
+			return in, kit.In("PostgreSQL cluster", err)
 		}
 		obs.db, in.PostgresSecretName = db, secretName
 		if resources.PerconaEnabled(ds) {
 			obs.perconaName = resources.PerconaClusterName(ds)
 		}
 	}
+	return in, nil
+}
 
+// applyConfigAndServices writes the ConfigMap and the Services, and returns
+// the config hash that the StatefulSet's pod template carries.
+func (c *Controller) applyConfigAndServices(ctx context.Context, ds *dittov1alpha1.DittoServer, in resources.Inputs) (string, error) {
 	configYAML, err := resources.ConfigYAML(ds, in)
 	if err != nil {
-		return obs, c.failed(ds, "render config.yaml", err)
+		return "", kit.In("render config.yaml", err)
 	}
-	hash := resources.ConfigHash(configYAML, in.SecretVersions)
-
 	if _, _, err := ensure(ctx, c.configMapWriter(), ds, resources.ConfigMap(ds, configYAML)); err != nil {
-		return obs, c.failedUnlessNotOwned(ds, "ConfigMap", err)
+		return "", kit.In("ConfigMap", err)
 	}
 	if err := c.ensureServices(ctx, ds); err != nil {
-		return obs, c.failedUnlessNotOwned(ds, "Services", err)
+		return "", kit.In("Services", err)
 	}
-
-	// Database gate: no server until its database is there.
-	if obs.db != nil && !obs.db.ready {
-		return obs, errWaiting
-	}
-
-	desired, err := resources.StatefulSet(ds, in, hash)
-	if err != nil {
-		obs.problem = &problem{ReasonInvalidSpec, err.Error()}
-		return obs, errWaiting
-	}
-	oldHash := ""
-	if obs.sts != nil {
-		oldHash = obs.sts.Spec.Template.Annotations[resources.ConfigHashAnnotation]
-	}
-	sts, written, err := ensure(ctx, c.statefulSetWriter(), ds, desired)
-	if err != nil {
-		return obs, c.failedUnlessNotOwned(ds, "StatefulSet", err)
-	}
-	existed := obs.sts != nil
-	obs.configHash, obs.sts = hash, sts
-	if written && existed && oldHash != hash {
-		c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonConfigUpdated,
-			"Configuration updated, pods will restart (hash: %s)", shortHash(hash))
-	}
-	return obs, nil
+	return resources.ConfigHash(configYAML, in.SecretVersions), nil
 }
 
 // ensureServices applies the headless, file and API Services, and the
@@ -187,21 +194,40 @@ func (c *Controller) ensureServices(ctx context.Context, ds *dittov1alpha1.Ditto
 	return err
 }
 
-// failed reports a failed step as one ReconcileFailed Warning and wraps the error.
-func (c *Controller) failed(ds *dittov1alpha1.DittoServer, step string, err error) error {
-	c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonReconcileFailed, "Failed to reconcile %s: %v", step, err)
-	c.metrics.countConflict(err)
-	return fmt.Errorf("%s: %w", step, err)
+// applyStatefulSet writes the StatefulSet and records it in obs. A change of
+// the config hash on an existing StatefulSet restarts the pods, which one
+// ConfigUpdated event announces.
+func (c *Controller) applyStatefulSet(ctx context.Context, ds *dittov1alpha1.DittoServer, in resources.Inputs, configHash string, obs *observation) error {
+	desired, err := resources.StatefulSet(ds, in, configHash)
+	if err != nil {
+		obs.problem = &problem{ReasonInvalidSpec, err.Error()}
+		return kit.Waitf("inputs: %s", err)
+	}
+	oldHash := ""
+	if obs.sts != nil {
+		oldHash = obs.sts.Spec.Template.Annotations[resources.ConfigHashAnnotation]
+	}
+	sts, written, err := ensure(ctx, c.statefulSetWriter(), ds, desired)
+	if err != nil {
+		return kit.In("StatefulSet", err)
+	}
+	existed := obs.sts != nil
+	obs.configHash, obs.sts = configHash, sts
+	if written && existed && oldHash != configHash {
+		c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonConfigUpdated,
+			"Configuration updated, pods will restart (hash: %s)", shortHash(configHash))
+	}
+	return nil
 }
 
-// failedUnlessNotOwned passes a notOwnedError through: it is a spec problem
-// reported by a condition, not a failure to retry loudly.
-func (c *Controller) failedUnlessNotOwned(ds *dittov1alpha1.DittoServer, step string, err error) error {
-	var notOwned *notOwnedError
-	if errors.As(err, &notOwned) || errors.Is(err, errCacheBehind) {
-		return err
+// ownedStatefulSet is the cached StatefulSet this DittoServer controls, nil
+// when there is none.
+func (c *Controller) ownedStatefulSet(ds *dittov1alpha1.DittoServer) *appsv1.StatefulSet {
+	sts, err := c.stsLister.StatefulSets(ds.Namespace).Get(resources.StatefulSetName(ds))
+	if err != nil || !controlledBy(sts, ds) {
+		return nil
 	}
-	return c.failed(ds, step, err)
+	return sts
 }
 
 func shortHash(h string) string {

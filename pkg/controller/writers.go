@@ -2,14 +2,20 @@ package controller
 
 import (
 	"context"
+	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
-// The write path of each kind of child, built on the generic ensure.
+// The write path of each kind of child, built on the generic writer.
 
 func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
 	return writer[*corev1.ConfigMap]{
@@ -122,3 +128,59 @@ var (
 	createOpts = metav1.CreateOptions{FieldManager: FieldManager}
 	updateOpts = metav1.UpdateOptions{FieldManager: FieldManager}
 )
+
+// secretWriter creates the generated Secrets (createOnce). The cache holds
+// Secret metadata only, so a cached Secret carries no data.
+func (c *Controller) secretWriter() writer[*corev1.Secret] {
+	return writer[*corev1.Secret]{
+		kind: "Secret",
+		own:  c.ownWrites,
+		cached: func(ns, name string) (*corev1.Secret, error) {
+			obj, err := c.secretMeta.ByNamespace(ns).Get(name)
+			if err != nil {
+				return nil, err
+			}
+			m, ok := obj.(metav1.Object)
+			if !ok {
+				return nil, fmt.Errorf("unexpected object %T in the Secret cache", obj)
+			}
+			return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: m.GetNamespace(), Name: m.GetName(), UID: m.GetUID(),
+				ResourceVersion: m.GetResourceVersion(), Labels: m.GetLabels(), OwnerReferences: m.GetOwnerReferences()}}, nil
+		},
+		live: func(ctx context.Context, ns, name string) (*corev1.Secret, error) {
+			return c.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		create: func(ctx context.Context, o *corev1.Secret) (*corev1.Secret, error) {
+			return c.kube.CoreV1().Secrets(o.Namespace).Create(ctx, o, createOpts)
+		},
+	}
+}
+
+// perconaWriter creates the PerconaPGCluster (createOnce): later edits of
+// the cluster are the user's. lister is the synced Percona cache.
+func (c *Controller) perconaWriter(lister cache.GenericLister) writer[*unstructured.Unstructured] {
+	client := func(ns string) dynamic.ResourceInterface {
+		return c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ns)
+	}
+	return writer[*unstructured.Unstructured]{
+		kind: resources.PerconaKind,
+		own:  c.ownWrites,
+		cached: func(ns, name string) (*unstructured.Unstructured, error) {
+			obj, err := lister.ByNamespace(ns).Get(name)
+			if err != nil {
+				return nil, err
+			}
+			u, ok := obj.(*unstructured.Unstructured)
+			if !ok {
+				return nil, fmt.Errorf("unexpected object %T in the %s cache", obj, resources.PerconaKind)
+			}
+			return u, nil
+		},
+		live: func(ctx context.Context, ns, name string) (*unstructured.Unstructured, error) {
+			return client(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		create: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+			return client(o.GetNamespace()).Create(ctx, o, createOpts)
+		},
+	}
+}
