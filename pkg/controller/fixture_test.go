@@ -9,15 +9,11 @@ package controller
 
 import (
 	"context"
-	"errors"
-	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -39,6 +35,7 @@ import (
 	dittofake "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/fake"
 	dittoscheme "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/scheme"
 	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions"
+	"github.com/dittofs/dittofs-operator/test/harness/fakeapi"
 )
 
 const (
@@ -59,74 +56,9 @@ var (
 	gvrStorageClasses = storagev1.SchemeGroupVersion.WithResource("storageclasses")
 )
 
-// lastResourceVersion numbers every write of every fake API server, so that
-// resourceVersions are unique across clientsets and fixtures.
-var lastResourceVersion atomic.Int64
-
-func nextResourceVersion() string { return strconv.FormatInt(lastResourceVersion.Add(1)+1000, 10) }
-
-// versionedTracker makes the fake API server behave like the real one where
-// the controller depends on it: every write stamps a new resourceVersion,
-// creates assign a UID, and an update or patch that carries a stale
-// resourceVersion fails with a Conflict.
-type versionedTracker struct {
-	clienttesting.ObjectTracker
-}
-
-func (t versionedTracker) Create(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.CreateOptions) error {
-	obj = obj.DeepCopyObject()
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return err
-	}
-	if m.GetUID() == "" {
-		m.SetUID(types.UID("uid-" + nextResourceVersion()))
-	}
-	m.SetResourceVersion(nextResourceVersion())
-	return t.ObjectTracker.Create(gvr, obj, ns, opts...)
-}
-
-func (t versionedTracker) Update(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.UpdateOptions) error {
-	obj = obj.DeepCopyObject()
-	if err := t.stamp(gvr, obj, ns); err != nil {
-		return err
-	}
-	return t.ObjectTracker.Update(gvr, obj, ns, opts...)
-}
-
-// Patch stamps obj in place: ObjectReaction returns this very object as the
-// result of the patch.
-func (t versionedTracker) Patch(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.PatchOptions) error {
-	if err := t.stamp(gvr, obj, ns); err != nil {
-		return err
-	}
-	return t.ObjectTracker.Patch(gvr, obj, ns, opts...)
-}
-
-func (t versionedTracker) stamp(gvr schema.GroupVersionResource, obj runtime.Object, ns string) error {
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return err
-	}
-	if rv := m.GetResourceVersion(); rv != "" {
-		cur, err := t.ObjectTracker.Get(gvr, ns, m.GetName())
-		if err != nil {
-			return err
-		}
-		if cm, _ := meta.Accessor(cur); cm.GetResourceVersion() != rv {
-			return apierrors.NewConflict(gvr.GroupResource(), m.GetName(),
-				errors.New("the object has been modified; please apply your changes to the latest version and try again"))
-		}
-	}
-	m.SetResourceVersion(nextResourceVersion())
-	return nil
-}
-
-// serveFrom makes fake answer every request from tracker.
-func serveFrom(fake *clienttesting.Fake, tracker clienttesting.ObjectTracker) {
-	fake.ReactionChain = nil
-	fake.AddReactor("*", "*", clienttesting.ObjectReaction(tracker))
-}
+// versionedTracker is the fake API server's store: the shared tracker that
+// stamps resourceVersions and answers Conflict on stale writes.
+type versionedTracker = fakeapi.Tracker
 
 type fixture struct {
 	t   *testing.T
@@ -152,21 +84,17 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 	t.Cleanup(cancel)
 	f := &fixture{t: t, ctx: ctx, clock: t0}
 
-	f.kube = versionedTracker{clienttesting.NewObjectTracker(kubescheme.Scheme, kubescheme.Codecs.UniversalDecoder())}
-	f.ditto = versionedTracker{clienttesting.NewObjectTracker(dittoscheme.Scheme, dittoscheme.Codecs.UniversalDecoder())}
+	f.kube = f.tracker(clienttesting.NewObjectTracker(kubescheme.Scheme, kubescheme.Codecs.UniversalDecoder()))
+	f.ditto = f.tracker(clienttesting.NewObjectTracker(dittoscheme.Scheme, dittoscheme.Codecs.UniversalDecoder()))
 	f.dynClient = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{resources.PerconaGVR: resources.PerconaKind + "List"})
-	f.dyn = versionedTracker{f.dynClient.Tracker()}
+	f.dyn = f.tracker(f.dynClient.Tracker())
 	f.kubeClient, f.dittoClient = kubefake.NewClientset(), dittofake.NewClientset()
-	serveFrom(&f.kubeClient.Fake, f.kube)
-	serveFrom(&f.dittoClient.Fake, f.ditto)
-	serveFrom(&f.dynClient.Fake, f.dyn)
+	fakeapi.ServeFrom(&f.kubeClient.Fake, f.kube)
+	fakeapi.ServeFrom(&f.dittoClient.Fake, f.ditto)
+	fakeapi.ServeFrom(&f.dynClient.Fake, f.dyn)
 
 	for _, obj := range objects {
-		obj = obj.DeepCopyObject()
-		if m, err := meta.Accessor(obj); err == nil && m.GetResourceVersion() == "" {
-			m.SetResourceVersion(nextResourceVersion())
-		}
 		tracker := f.kube
 		switch obj.(type) {
 		case *dittov1alpha1.DittoServer:
@@ -206,6 +134,14 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 	f.c = c
 	f.catchUp()
 	return f
+}
+
+// tracker serves a fake clientset like the API server, creation times
+// taken from the fixed clock.
+func (f *fixture) tracker(t clienttesting.ObjectTracker) versionedTracker {
+	tr := fakeapi.NewTracker(t)
+	tr.Now = func() time.Time { return f.clock }
+	return tr
 }
 
 // catchUp fills every informer cache from the fake cluster, as the informers

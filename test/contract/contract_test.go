@@ -89,28 +89,7 @@ func TestSamples(t *testing.T) {
 	for _, tc := range contractSamples {
 		t.Run(tc.name, func(t *testing.T) {
 			s := loadSample(t, tc.name)
-			s.usePortsFreeHere(t)
-			var db *database
-			var percona *perconaDB
-			switch tc.db {
-			case externalPostgres:
-				db = newDatabase(t, startPostgres(t), "contract_ext_user", pgPassword, "contract_ext_db")
-				db.pointAt(s.secret(t, s.ds.Spec.Database.PostgresSecretRef.Name), pgPassword)
-			case perconaPostgres:
-				percona = &perconaDB{pg: startPostgres(t), password: pgPassword, secretPassword: pgPassword}
-			}
-			var playPercona perconaUser
-			if percona != nil {
-				playPercona = percona.userSecret(t)
-			}
-			out := runOperator(t, s.ds, s.objects(), playPercona)
-			if percona != nil {
-				if db = percona.db; db == nil {
-					t.Fatal("the operator created no PerconaPGCluster")
-				}
-			}
-			requireNoSecretInConfigMap(t, out)
-			p := newPod(t, out)
+			p, db := renderPod(t, s, tc.db, pgPassword)
 			if dbType := databaseType(t, p); (dbType == "postgres") != (db != nil) {
 				t.Fatalf("config.yaml database type %q for a sample whose control plane is in %s", dbType, tc.db)
 			}
@@ -119,6 +98,35 @@ func TestSamples(t *testing.T) {
 			runLifecycle(t, p, db)
 		})
 	}
+}
+
+// renderPod runs the operator on sample s, whose control plane is in a
+// database of kind, and returns the server pod it renders and the database
+// (nil for SQLite). The database Secret holds secretPassword, while the
+// PostgreSQL role's password is pgPassword: a test of a wrong password
+// passes another one.
+func renderPod(t *testing.T, s sample, kind dbKind, secretPassword string) (*pod, *database) {
+	t.Helper()
+	s.usePortsFreeHere(t)
+	var db *database
+	var percona *perconaDB
+	var playPercona perconaUser
+	switch kind {
+	case externalPostgres:
+		db = newDatabase(t, startPostgres(t), "contract_ext_user", pgPassword, "contract_ext_db")
+		db.pointAt(s.secret(t, s.ds.Spec.Database.PostgresSecretRef.Name), secretPassword)
+	case perconaPostgres:
+		percona = &perconaDB{pg: startPostgres(t), password: pgPassword, secretPassword: secretPassword}
+		playPercona = percona.userSecret(t)
+	}
+	out := runOperator(t, s.ds, s.objects(), playPercona)
+	if percona != nil {
+		if db = percona.db; db == nil {
+			t.Fatal("the operator created no PerconaPGCluster")
+		}
+	}
+	requireNoSecretInConfigMap(t, out)
+	return newPod(t, out), db
 }
 
 // runLifecycle is steps 2–7 of the contract: start, probes, ports, login,

@@ -5,19 +5,17 @@ package contract
 // informer factories, label filter, metadata-only Secret informer with its
 // transform, CRD metadata watch for Percona), and run with Controller.Run
 // until it has written the StatefulSet and the ConfigMap. The fakes behave
-// like one API server where the controller depends on it: every write
-// stamps a new resourceVersion (the informers' update handlers ignore
-// events whose version did not change), creates assign a UID, a stale
-// resourceVersion is a Conflict, and Secrets written through the typed
+// like one API server where the controller depends on it (fakeapi: every
+// write stamps a new resourceVersion, creates assign a UID, a stale
+// resourceVersion is a Conflict), and Secrets written through the typed
 // clientset also appear in the metadata clientset, which a real server
 // serves from the same store.
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
-	"sync/atomic"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,13 +33,13 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
-	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	dittofake "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/fake"
+	"github.com/dittofs/dittofs-operator/test/harness/fakeapi"
 )
 
 var (
@@ -90,8 +88,7 @@ func runOperator(t *testing.T, ds *dittov1alpha1.DittoServer, objects []runtime.
 	c := newFakeCluster(t)
 	ds = ds.DeepCopy()
 	ds.UID = types.UID("uid-" + ds.Name)
-	ds.ResourceVersion = nextResourceVersion()
-	if err := c.ditto.Tracker().Add(ds); err != nil {
+	if err := c.dittoTracker.Add(ds); err != nil {
 		t.Fatal(err)
 	}
 	for _, obj := range objects {
@@ -102,7 +99,7 @@ func runOperator(t *testing.T, ds *dittov1alpha1.DittoServer, objects []runtime.
 	if percona != nil {
 		crd := &metav1.PartialObjectMetadata{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
-			ObjectMeta: metav1.ObjectMeta{Name: controller.PerconaCRDName, UID: "uid-percona-crd", ResourceVersion: nextResourceVersion()},
+			ObjectMeta: metav1.ObjectMeta{Name: controller.PerconaCRDName, UID: "uid-percona-crd", ResourceVersion: fakeapi.NextResourceVersion()},
 		}
 		if err := c.meta.Tracker().Create(gvrCRDs, crd, ""); err != nil {
 			t.Fatal(err)
@@ -146,11 +143,12 @@ func runOperator(t *testing.T, ds *dittov1alpha1.DittoServer, objects []runtime.
 
 // fakeCluster is the set of fake clientsets the operator is built on.
 type fakeCluster struct {
-	kube        *kubefake.Clientset
-	kubeTracker apiTracker
-	ditto       *dittofake.Clientset
-	dyn         *dynamicfake.FakeDynamicClient
-	meta        *metadatafake.FakeMetadataClient
+	kube         *kubefake.Clientset
+	kubeTracker  fakeapi.Tracker
+	ditto        *dittofake.Clientset
+	dittoTracker fakeapi.Tracker
+	dyn          *dynamicfake.FakeDynamicClient
+	meta         *metadatafake.FakeMetadataClient
 }
 
 func newFakeCluster(t *testing.T) *fakeCluster {
@@ -161,10 +159,12 @@ func newFakeCluster(t *testing.T) *fakeCluster {
 			map[schema.GroupVersionResource]string{resources.PerconaGVR: resources.PerconaKind + "List"}),
 		meta: metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()),
 	}
-	c.kubeTracker = apiTracker{ObjectTracker: c.kube.Tracker(), afterWrite: c.mirrorSecret(t)}
-	serveFrom(&c.kube.Fake, c.kubeTracker)
-	serveFrom(&c.ditto.Fake, apiTracker{ObjectTracker: c.ditto.Tracker()})
-	serveFrom(&c.dyn.Fake, apiTracker{ObjectTracker: c.dyn.Tracker()})
+	c.kubeTracker = fakeapi.NewTracker(c.kube.Tracker())
+	c.kubeTracker.AfterWrite = c.mirrorSecret(t)
+	c.dittoTracker = fakeapi.NewTracker(c.ditto.Tracker())
+	fakeapi.ServeFrom(&c.kube.Fake, c.kubeTracker)
+	fakeapi.ServeFrom(&c.ditto.Fake, c.dittoTracker)
+	fakeapi.ServeFrom(&c.dyn.Fake, fakeapi.NewTracker(c.dyn.Tracker()))
 	return c
 }
 
@@ -211,17 +211,11 @@ func (c *fakeCluster) waitConverged(ctx context.Context, ds *dittov1alpha1.Ditto
 		}
 		sts, err := c.kube.AppsV1().StatefulSets(ds.Namespace).Get(ctx, resources.StatefulSetName(ds), metav1.GetOptions{})
 		if err == nil {
-			state := sts.ResourceVersion
-			for _, list := range []func() ([]metav1.Object, error){c.configMapMetas(ds.Namespace), c.secretMetas(ds.Namespace)} {
-				objs, err := list()
-				if err != nil {
-					return nil, err
-				}
-				for _, o := range objs {
-					state += "," + o.GetName() + "=" + o.GetResourceVersion()
-				}
+			state, err := c.versions(ds.Namespace)
+			if err != nil {
+				return nil, err
 			}
-			if state != last {
+			if state += "," + sts.ResourceVersion; state != last {
 				last, since = state, time.Now()
 			} else if time.Since(since) >= quiet {
 				return sts, nil
@@ -237,32 +231,31 @@ func (c *fakeCluster) waitConverged(ctx context.Context, ds *dittov1alpha1.Ditto
 	}
 }
 
-func (c *fakeCluster) configMapMetas(ns string) func() ([]metav1.Object, error) {
-	return func() ([]metav1.Object, error) {
-		l, err := c.kube.CoreV1().ConfigMaps(ns).List(context.Background(), metav1.ListOptions{})
+// versions names the ConfigMaps and Secrets of ns with their
+// resourceVersions: it changes with every write to them.
+func (c *fakeCluster) versions(ns string) (string, error) {
+	var state []string
+	for _, kind := range []string{"ConfigMap", "Secret"} {
+		gvk := corev1.SchemeGroupVersion.WithKind(kind)
+		gvr, _ := meta.UnsafeGuessKindToResource(gvk)
+		list, err := c.kubeTracker.List(gvr, gvk, ns)
 		if err != nil {
-			return nil, err
+			return "", fmt.Errorf("list %s: %w", gvr.Resource, err)
 		}
-		out := make([]metav1.Object, len(l.Items))
-		for i := range l.Items {
-			out[i] = &l.Items[i]
-		}
-		return out, nil
-	}
-}
-
-func (c *fakeCluster) secretMetas(ns string) func() ([]metav1.Object, error) {
-	return func() ([]metav1.Object, error) {
-		l, err := c.kube.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{})
+		objs, err := meta.ExtractList(list)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		out := make([]metav1.Object, len(l.Items))
-		for i := range l.Items {
-			out[i] = &l.Items[i]
+		for _, o := range objs {
+			m, err := meta.Accessor(o)
+			if err != nil {
+				return "", err
+			}
+			state = append(state, kind+"/"+m.GetName()+"="+m.GetResourceVersion())
 		}
-		return out, nil
 	}
+	sort.Strings(state) // the tracker lists in no particular order
+	return strings.Join(state, ","), nil
 }
 
 // playPercona does what the Percona operator does for each PerconaPGCluster
@@ -323,89 +316,6 @@ func (c *fakeCluster) mirrorSecret(t *testing.T) func(verb string, gvr schema.Gr
 			t.Errorf("mirror Secret %s %s/%s into the metadata clientset: %v", verb, ns, name, err)
 		}
 	}
-}
-
-// lastResourceVersion numbers every write of every fake clientset.
-var lastResourceVersion atomic.Int64
-
-func nextResourceVersion() string { return strconv.FormatInt(lastResourceVersion.Add(1)+1000, 10) }
-
-// apiTracker stamps resourceVersions and UIDs like the API server, refuses
-// stale updates, and reports successful writes to afterWrite.
-type apiTracker struct {
-	clienttesting.ObjectTracker
-	afterWrite func(verb string, gvr schema.GroupVersionResource, obj runtime.Object, ns, name string)
-}
-
-func (t apiTracker) Create(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.CreateOptions) error {
-	obj = obj.DeepCopyObject()
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return err
-	}
-	if m.GetUID() == "" {
-		m.SetUID(types.UID("uid-" + nextResourceVersion()))
-	}
-	m.SetResourceVersion(nextResourceVersion())
-	if ts := m.GetCreationTimestamp(); ts.IsZero() {
-		m.SetCreationTimestamp(metav1.Now())
-	}
-	return t.done("create", gvr, obj, ns, m.GetName(), t.ObjectTracker.Create(gvr, obj, ns, opts...))
-}
-
-func (t apiTracker) Update(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.UpdateOptions) error {
-	obj = obj.DeepCopyObject()
-	name, err := t.stamp(gvr, obj, ns)
-	if err != nil {
-		return err
-	}
-	return t.done("update", gvr, obj, ns, name, t.ObjectTracker.Update(gvr, obj, ns, opts...))
-}
-
-// Patch stamps obj in place: ObjectReaction returns this very object.
-func (t apiTracker) Patch(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.PatchOptions) error {
-	name, err := t.stamp(gvr, obj, ns)
-	if err != nil {
-		return err
-	}
-	return t.done("patch", gvr, obj, ns, name, t.ObjectTracker.Patch(gvr, obj, ns, opts...))
-}
-
-func (t apiTracker) Delete(gvr schema.GroupVersionResource, ns, name string, opts ...metav1.DeleteOptions) error {
-	return t.done("delete", gvr, nil, ns, name, t.ObjectTracker.Delete(gvr, ns, name, opts...))
-}
-
-func (t apiTracker) done(verb string, gvr schema.GroupVersionResource, obj runtime.Object, ns, name string, err error) error {
-	if err == nil && t.afterWrite != nil {
-		t.afterWrite(verb, gvr, obj, ns, name)
-	}
-	return err
-}
-
-func (t apiTracker) stamp(gvr schema.GroupVersionResource, obj runtime.Object, ns string) (string, error) {
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return "", err
-	}
-	if rv := m.GetResourceVersion(); rv != "" {
-		cur, err := t.ObjectTracker.Get(gvr, ns, m.GetName())
-		if err != nil {
-			return "", err
-		}
-		if cm, _ := meta.Accessor(cur); cm.GetResourceVersion() != rv {
-			return "", apierrors.NewConflict(gvr.GroupResource(), m.GetName(),
-				errors.New("the object has been modified; please apply your changes to the latest version and try again"))
-		}
-	}
-	m.SetResourceVersion(nextResourceVersion())
-	return m.GetName(), nil
-}
-
-// serveFrom makes fake answer every request but watches from tracker (watches
-// come from the tracker the clientset was built with, which tracker wraps).
-func serveFrom(fake *clienttesting.Fake, tracker clienttesting.ObjectTracker) {
-	fake.ReactionChain = nil
-	fake.AddReactor("*", "*", clienttesting.ObjectReaction(tracker))
 }
 
 func gvrOf(t *testing.T, obj runtime.Object) schema.GroupVersionResource {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,23 +21,14 @@ import (
 	"github.com/dittofs/dittofs-operator/test/dfs"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// dfsBinary builds (once) or locates the real dfs binary; it never skips.
+// dfsBinary is the real dfs binary; running it as its pod does needs root.
 func dfsBinary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() { binPath, binErr = dfs.Binary() })
-	if binErr != nil {
-		t.Fatalf("the real dfs binary is a prerequisite (hack/build-dfs.sh needs Go and the Go module proxy; or set DFS_BINARY): %v", binErr)
-	}
+	bin := dfs.BinaryForTest(t)
 	if os.Geteuid() != 0 {
 		t.Fatalf("running dfs as its pod does needs root (mount namespace, chroot, setpriv); run the contract tests as root")
 	}
-	return binPath
+	return bin
 }
 
 // pod is the server container of the operator's StatefulSet, ready to run as
@@ -81,17 +71,7 @@ func newPod(t *testing.T, out *rendered) *pod {
 // output is logged when the test failed.
 func (p *pod) start(t *testing.T) *dfs.Process {
 	t.Helper()
-	proc, err := dfs.Start(context.Background(), p.opts)
-	if err != nil {
-		t.Fatalf("start dfs: %v", err)
-	}
-	t.Cleanup(func() {
-		proc.Close()
-		if t.Failed() {
-			t.Logf("dfs (pid %d) output:\n%s", proc.PID, tail(proc.Logs(), 60))
-		}
-	})
-	return proc
+	return dfs.StartForTest(t, p.opts)
 }
 
 // port is the declared container port called name (0 when none).
@@ -327,9 +307,4 @@ func (p *pod) requireNoSQLite(t *testing.T, proc *dfs.Process) {
 			return nil
 		})
 	}
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/test/dfs"
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 	"github.com/dittofs/dittofs-operator/test/pgtest"
 )
 
@@ -170,12 +171,14 @@ func runInitContainers(t *testing.T, p *pod) {
 		for k, v := range opts.Env {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
+		var out proc.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
 		start := time.Now()
-		out, err := cmd.CombinedOutput()
+		err = proc.Run(cmd)
 		cancel()
 		if err != nil {
-			t.Fatalf("init container %s failed after %s: %v\n%s", ic.Name, time.Since(start).Round(time.Millisecond), err, out)
+			t.Fatalf("init container %s failed after %s: %v\n%s", ic.Name, time.Since(start).Round(time.Millisecond), err, out.String())
 		}
-		t.Logf("init container %s: exit 0 after %s: %s", ic.Name, time.Since(start).Round(time.Millisecond), strings.TrimSpace(string(out)))
+		t.Logf("init container %s: exit 0 after %s: %s", ic.Name, time.Since(start).Round(time.Millisecond), strings.TrimSpace(out.String()))
 	}
 }

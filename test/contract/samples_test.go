@@ -19,6 +19,7 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 const (
@@ -128,12 +129,11 @@ func (s sample) usePortsFreeHere(t *testing.T) {
 		if portFree(int(port)) {
 			return nil
 		}
-		l, err := net.Listen("tcp", ":0")
+		p, err := proc.FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
-		free := int32(l.Addr().(*net.TCPAddr).Port)
-		_ = l.Close()
+		free := int32(p)
 		t.Logf("%s port %d is taken on this machine; running the sample with %d", what, port, free)
 		return ptr.To(free)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/test/dfs"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // TestWrongPostgresPassword: with a wrong password in the PostgreSQL Secret,
@@ -18,27 +20,7 @@ func TestWrongPostgresPassword(t *testing.T) {
 	const wrong = "Not-The-Pa55word"
 	for _, tc := range []contractSample{{"external-postgres", externalPostgres}, {"percona", perconaPostgres}} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := loadSample(t, tc.name)
-			s.usePortsFreeHere(t)
-			pg := startPostgres(t)
-			var db *database
-			var playPercona perconaUser
-			var percona *perconaDB
-			if tc.db == externalPostgres {
-				db = newDatabase(t, pg, "contract_ext_user", pgPassword, "contract_ext_db")
-				db.pointAt(s.secret(t, s.ds.Spec.Database.PostgresSecretRef.Name), wrong)
-			} else {
-				percona = &perconaDB{pg: pg, password: pgPassword, secretPassword: wrong}
-				playPercona = percona.userSecret(t)
-			}
-			out := runOperator(t, s.ds, s.objects(), playPercona)
-			if percona != nil {
-				if db = percona.db; db == nil {
-					t.Fatal("the operator created no PerconaPGCluster")
-				}
-			}
-			requireNoSecretInConfigMap(t, out)
-			p := newPod(t, out)
+			p, db := renderPod(t, loadSample(t, tc.name), tc.db, wrong)
 			if got := p.opts.Env["DITTOFS_DATABASE_POSTGRES_PASSWORD"]; got != wrong {
 				t.Fatalf("the pod's DITTOFS_DATABASE_POSTGRES_PASSWORD is %q, want the Secret's %q", got, wrong)
 			}
@@ -55,17 +37,17 @@ func requireFailsVisibly(t *testing.T, p *pod, db *database) {
 	t.Helper()
 	apiPort := p.port(resources.PortNameAPI)
 	p.requireProbes(t)
-	proc := p.start(t)
+	srv := p.start(t)
 	sp := p.container.StartupProbe
 	budget := time.Duration(sp.InitialDelaySeconds+sp.FailureThreshold*sp.PeriodSeconds) * time.Second
-	deadline := proc.Started.Add(budget)
+	deadline := srv.Started.Add(budget)
 	for {
-		p.requireNoSQLite(t, proc)
-		if code, exited := proc.Exited(); exited {
+		p.requireNoSQLite(t, srv)
+		if code, exited := srv.Exited(); exited {
 			if code == 0 {
 				t.Errorf("dfs exited with code 0 on a wrong database password")
 			}
-			t.Logf("dfs exited with code %d after %s: %s", code, time.Since(proc.Started).Round(time.Millisecond), lastError(proc.Logs()))
+			t.Logf("dfs exited with code %d after %s: %s", code, time.Since(srv.Started).Round(time.Millisecond), lastError(srv.Logs()))
 			break
 		}
 		if h, status, err := dfs.GetHealth(apiPort, resources.HealthPath); err == nil {
@@ -80,12 +62,12 @@ func requireFailsVisibly(t *testing.T, p *pod, db *database) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	p.requireNoSQLite(t, proc)
+	p.requireNoSQLite(t, srv)
 	if tables, err := db.pg.Tables(db.name); err != nil || len(tables) != 0 {
 		t.Errorf("tables in %s after a refused login: %v %v", db.name, tables, err)
 	}
-	if !strings.Contains(proc.Logs(), "password authentication failed") {
-		t.Errorf("the server's output does not say why it failed:\n%s", tail(proc.Logs(), 10))
+	if !strings.Contains(srv.Logs(), "password authentication failed") {
+		t.Errorf("the server's output does not say why it failed:\n%s", proc.Tail(srv.Logs(), 10))
 	}
 }
 
@@ -97,5 +79,5 @@ func lastError(logs string) string {
 			return lines[i]
 		}
 	}
-	return tail(logs, 1)
+	return proc.Tail(logs, 1)
 }

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // TestJWTSecretRequired: without a JWT secret of at least 32 characters the
@@ -36,7 +38,7 @@ func TestJWTSecretRequired(t *testing.T) {
 			}
 			t.Logf("exit code %d", code)
 			if code == 0 || !strings.Contains(p.Logs(), "JWT secret must be at least 32 characters") {
-				t.Errorf("exit code %d, output:\n%s", code, tail(p.Logs(), 10))
+				t.Errorf("exit code %d, output:\n%s", code, proc.Tail(p.Logs(), 10))
 			}
 		})
 	}
@@ -50,7 +52,7 @@ func TestUnknownKeys(t *testing.T) {
 	waitHealthy(t, p, apiPort, 60*time.Second)
 	logs := p.Logs()
 	if !strings.Contains(logs, "unknown keys") || !strings.Contains(logs, "controlplane.jwt.issuer") {
-		t.Errorf("no unknown-keys warning:\n%s", tail(logs, 20))
+		t.Errorf("no unknown-keys warning:\n%s", proc.Tail(logs, 20))
 	}
 	for _, line := range strings.Split(logs, "\n") {
 		if strings.Contains(line, "unknown keys") {

@@ -1,12 +1,8 @@
 package dfs
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -19,27 +15,8 @@ const (
 	defaultSMBPort = 1445
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// binary builds (once) or locates the real dfs binary; it never skips.
-func binary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		start := time.Now()
-		binPath, binErr = Binary()
-		if binErr == nil {
-			fmt.Fprintf(os.Stderr, "dfs binary %s (located/built in %s)\n", binPath, time.Since(start).Round(time.Millisecond))
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("cannot build or locate the real dfs binary (hack/build-dfs.sh needs Go and the Go module proxy; or set DFS_BINARY): %v", binErr)
-	}
-	return binPath
-}
+// binary is the real dfs binary (see BinaryForTest).
+func binary(t *testing.T) string { return BinaryForTest(t) }
 
 // baseConfig is a minimal config.yaml as the contract describes it.
 func baseConfig(apiPort int, database string) string {
@@ -77,7 +54,7 @@ func baseEnv() map[string]string {
 // startPod runs dfs as the image does: /app/dfs start --foreground --config /config/config.yaml.
 func startPod(t *testing.T, config string, env map[string]string, mounts map[string]string) *Process {
 	t.Helper()
-	p, err := Start(context.Background(), Options{
+	return StartForTest(t, Options{
 		Binary:   binary(t),
 		Command:  []string{ContainerCommand},
 		Args:     []string{"start", "--foreground", "--config", "/config/config.yaml"},
@@ -86,24 +63,6 @@ func startPod(t *testing.T, config string, env map[string]string, mounts map[str
 		Mounts:   mounts,
 		Hostname: "dittofs-0",
 	})
-	if err != nil {
-		t.Fatalf("start dfs: %v", err)
-	}
-	t.Cleanup(func() {
-		p.Close()
-		if t.Failed() {
-			t.Logf("dfs (pid %d) output:\n%s", p.PID, tail(p.Logs(), 60))
-		}
-	})
-	return p
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func freePort(t *testing.T) int {

@@ -1,16 +1,15 @@
 package dfs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // LockPath is the machine-wide lock that serializes dfs processes (the
@@ -18,24 +17,22 @@ import (
 var LockPath = filepath.Join(os.TempDir(), "dittofs-operator-dfs.lock")
 
 // Done is closed when the process has exited.
-func (p *Process) Done() <-chan struct{} { return p.done }
+func (p *Process) Done() <-chan struct{} { return p.proc.Done() }
 
 // Exited reports whether the process has exited, and its exit code.
 func (p *Process) Exited() (exitCode int, exited bool) {
-	select {
-	case <-p.done:
-		return p.exitCode(), true
-	default:
+	if !p.proc.Exited() {
 		return 0, false
 	}
+	return p.proc.ExitCode(), true
 }
 
 // Wait waits up to timeout for the process to exit by itself and returns its
 // exit code (128+signal when killed by a signal, like a container runtime).
 func (p *Process) Wait(timeout time.Duration) (exitCode int, exited bool) {
 	select {
-	case <-p.done:
-		return p.exitCode(), true
+	case <-p.proc.Done():
+		return p.proc.ExitCode(), true
 	case <-time.After(timeout):
 		return 0, false
 	}
@@ -46,42 +43,26 @@ func (p *Process) Wait(timeout time.Duration) (exitCode int, exited bool) {
 // terminationGracePeriodSeconds) and an error is returned. elapsed is the time
 // from the signal to the exit. The machine-wide lock is released on exit.
 func (p *Process) Stop(sig syscall.Signal, timeout time.Duration) (exitCode int, elapsed time.Duration, err error) {
-	select {
-	case <-p.done:
+	if p.proc.Exited() {
 		p.release()
-		return p.exitCode(), 0, fmt.Errorf("dfs: process %d had already exited", p.PID)
-	default:
+		return p.proc.ExitCode(), 0, fmt.Errorf("dfs: process %d had already exited", p.PID)
 	}
 	sent := time.Now()
-	if err := syscall.Kill(p.PID, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return 0, 0, fmt.Errorf("dfs: kill %d: %w", p.PID, err)
-	}
-	select {
-	case <-p.done:
-		err = nil
-	case <-time.After(timeout):
-		_ = syscall.Kill(p.PID, syscall.SIGKILL)
-		<-p.done
+	if err := p.proc.Stop(sig, timeout); errors.Is(err, proc.ErrKilled) {
 		err = fmt.Errorf("dfs: process %d did not exit within %s after %s; killed", p.PID, timeout, sig)
+	} else if err != nil {
+		return 0, 0, fmt.Errorf("dfs: stop: %w", err)
 	}
-	elapsed = p.exited.Sub(sent)
+	<-p.proc.Done()
 	p.release()
-	return p.exitCode(), elapsed, err
+	return p.proc.ExitCode(), p.proc.ExitedAt().Sub(sent), err
 }
 
 // Close kills the process if it still runs (by PID), waits for it, releases
 // the lock and removes the scratch directory. Safe to call more than once.
 func (p *Process) Close() {
-	if p.cmd != nil {
-		select {
-		case <-p.done:
-		default:
-			_ = syscall.Kill(p.PID, syscall.SIGKILL)
-			select {
-			case <-p.done:
-			case <-time.After(30 * time.Second):
-			}
-		}
+	if p.proc != nil {
+		_ = p.proc.Kill()
 	}
 	p.cleanup()
 }
@@ -93,20 +74,6 @@ func (p *Process) Logs() string { return p.logs.String() }
 // empty directory on the host: the root exists only in the process's mount
 // namespace (see /proc/<PID>/root).
 func (p *Process) Root() string { return filepath.Join(p.workDir, "root") }
-
-func (p *Process) exitCode() int {
-	var ee *exec.ExitError
-	if errors.As(p.waitErr, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ee.ExitCode()
-	}
-	if p.waitErr != nil {
-		return -1
-	}
-	return 0
-}
 
 func (p *Process) release() {
 	p.lockOnce.Do(func() {
@@ -167,21 +134,4 @@ func acquireLock(ctx context.Context, timeout time.Duration) (*os.File, error) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -87,16 +87,7 @@ func TestPodSpec(t *testing.T) {
 		t.Fatalf("files %v, mounts %v", keys(opts.Files), opts.Mounts)
 	}
 
-	p, err := Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Close()
-		if t.Failed() {
-			t.Logf("dfs output:\n%s", tail(p.Logs(), 40))
-		}
-	})
+	p := StartForTest(t, opts)
 	for name, pr := range map[string]*corev1.Probe{"startup": c.StartupProbe, "readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
 		r := p.RunProbe(context.Background(), pr, c.Ports)
 		t.Logf("%s probe: passed=%v after %s (%d attempts, budget %s)", name, r.Passed, r.Elapsed.Round(time.Millisecond), r.Attempts, r.Budget)

@@ -4,13 +4,14 @@ import (
 	"bufio"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // BindAddr lists the local addresses a TCP port is listened on.
@@ -154,13 +155,5 @@ func parseProcAddr(s string) (netip.Addr, int, error) {
 	return addr, int(port), nil
 }
 
-// FreePort returns a TCP port that is free on 127.0.0.1 and on all interfaces
-// at the time of the call.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", ":0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// FreePort returns a TCP port that was free on 127.0.0.1 when checked.
+func FreePort() (int, error) { return proc.FreePort() }

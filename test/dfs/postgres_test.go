@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/dittofs/dittofs-operator/test/pgtest"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 func postgresDatabase(host string, port int, db, user, sslmode string) string {
@@ -167,7 +169,7 @@ func requireStartFails(t *testing.T, pg *pgtest.Server, database string, env map
 	}
 	logs := p.Logs()
 	if !strings.Contains(logs, reason) {
-		t.Errorf("output does not mention %q:\n%s", reason, tail(logs, 10))
+		t.Errorf("output does not mention %q:\n%s", reason, proc.Tail(logs, 10))
 	}
 	for _, line := range strings.Split(logs, "\n") {
 		if strings.Contains(line, "Error") || strings.Contains(line, "error") {

@@ -111,7 +111,7 @@ func RunProbe(ctx context.Context, probe *corev1.Probe, ports []corev1.Container
 
 // RunProbe runs probe against p; see the package-level RunProbe.
 func (p *Process) RunProbe(ctx context.Context, probe *corev1.Probe, ports []corev1.ContainerPort) ProbeResult {
-	return runProbe(ctx, probe, ports, p.Started, p.PID, p.done)
+	return runProbe(ctx, probe, ports, p.Started, p.PID, p.proc.Done())
 }
 
 func runProbe(ctx context.Context, probe *corev1.Probe, ports []corev1.ContainerPort, since time.Time, pid int, done <-chan struct{}) ProbeResult {

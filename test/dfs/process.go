@@ -43,6 +43,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // DefaultUID and DefaultGID are the user and group the DittoFS image runs as.
@@ -96,13 +98,10 @@ type Process struct {
 	// Started is when the process was started.
 	Started time.Time
 
-	cmd     *exec.Cmd
+	proc    *proc.Process
 	workDir string
-	logs    *lockedBuffer
+	logs    *proc.Buffer
 	lock    *os.File
-	done    chan struct{}
-	waitErr error
-	exited  time.Time
 
 	once     sync.Once
 	lockOnce sync.Once
@@ -147,7 +146,7 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{lock: lock, logs: &lockedBuffer{}, done: make(chan struct{})}
+	p := &Process{lock: lock, logs: &proc.Buffer{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -182,17 +181,13 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	}
 	// Go makes the whole mount tree private (MS_REC|MS_PRIVATE) when
 	// Unshareflags contains CLONE_NEWNS, so no mount leaks to the host.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: flags, Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: flags}
+	// The lock is released as soon as the process has exited: the ports
+	// are free again.
+	if p.proc, err = proc.Start(cmd, p.release); err != nil {
 		return nil, fmt.Errorf("dfs: start: %w", err)
 	}
-	p.cmd, p.PID, p.Started = cmd, cmd.Process.Pid, time.Now()
-	go func() {
-		p.waitErr = cmd.Wait()
-		p.exited = time.Now()
-		p.release() // the ports are free again
-		close(p.done)
-	}()
+	p.PID, p.Started = p.proc.PID, p.proc.Started
 	ok = true
 	return p, nil
 }

@@ -15,6 +15,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // auditPolicy records every request at Metadata level (no bodies), once
@@ -152,7 +154,7 @@ func start(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, err er
 	if err != nil {
 		return nil, fmt.Errorf("generate credentials: %w", err)
 	}
-	ports, err := freePorts(3)
+	ports, err := proc.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}

@@ -262,37 +262,6 @@ func dumpLogs(t *testing.T, c *Cluster) {
 	}
 }
 
-func TestParseAudit(t *testing.T) {
-	log := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a","stage":"ResponseStarted","requestURI":"/api/v1/pods?watch=true","verb":"watch","user":{"username":"admin"},"userAgent":"x/1","objectRef":{"resource":"pods","apiVersion":"v1"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-01-02T03:04:05.000001Z","stageTimestamp":"2026-01-02T03:04:05.000002Z"}
-{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"b","stage":"ResponseComplete","requestURI":"/apis/apps/v1/namespaces/ns/statefulsets/web/status","verb":"update","user":{"username":"admin","groups":["system:masters"]},"userAgent":"dittofs-operator/v0.1 (linux/amd64)","objectRef":{"resource":"statefulsets","namespace":"ns","name":"web","apiGroup":"apps","apiVersion":"v1","subresource":"status"},"responseStatus":{"metadata":{},"code":409},"requestReceivedTimestamp":"2026-01-02T03:04:05.000001Z","stageTimestamp":"2026-01-02T03:04:06Z"}
-{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"c","stage":"ResponseComplete","requestURI":"/healthz","verb":"get","user":{"username":"admin"},"userAgent":"curl","responseStatus":{"code":200},"requestReceivedTimestamp":"2026-01-02T03:04:05Z","stageTimestamp":"2026-01-02T03:04:05Z"}
-{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseCompl`
-	events, err := parseAudit(strings.NewReader(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(events) != 2 {
-		t.Fatalf("got %d events, want 2: %+v", len(events), events)
-	}
-	e := events[0]
-	want := AuditEvent{
-		Timestamp: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC), Received: time.Date(2026, 1, 2, 3, 4, 5, 1000, time.UTC),
-		UserAgent: "dittofs-operator/v0.1 (linux/amd64)", User: "admin", Verb: "update", APIGroup: "apps",
-		APIVersion: "v1", Resource: "statefulsets", Subresource: "status", Namespace: "ns", Name: "web",
-		RequestURI: "/apis/apps/v1/namespaces/ns/statefulsets/web/status", Code: 409,
-	}
-	if !e.Timestamp.Equal(want.Timestamp) || !e.Received.Equal(want.Received) {
-		t.Errorf("timestamps %v %v", e.Timestamp, e.Received)
-	}
-	e.Timestamp, e.Received = want.Timestamp, want.Received
-	if e != want {
-		t.Errorf("event\n got %+v\nwant %+v", e, want)
-	}
-	if n := len(FilterAudit(events, ByUserAgentPrefix("dittofs-operator/"))); n != 1 {
-		t.Errorf("ByUserAgentPrefix: %d events, want 1", n)
-	}
-}
-
 func TestFastStagesHaveNoPodDelays(t *testing.T) {
 	slow, err := kwokStageYAML(false)
 	if err != nil {

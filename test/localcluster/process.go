@@ -5,38 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
-// process is one control-plane child process.
+// process is one control-plane child process, with its log file.
 type process struct {
 	name    string
-	cmd     *exec.Cmd
 	logPath string
-	logFile *os.File
-	done    chan struct{} // closed when the process has exited and was reaped
-	err     error         // exit status, valid after done is closed
+	p       *proc.Process
 }
 
-// startProcess starts path with args. Output goes to dir/<name>.log and, when
-// log is not nil, to log with a "[name] " prefix on every line.
-//
-// The child gets its own process group, so a Ctrl-C in a terminal reaches
-// only the test or CLI, which then stops the children in order; and it gets
-// SIGKILL from the kernel if the parent dies without stopping it.
+// startProcess starts path with args (see proc.Start: it dies with this
+// process and has its own process group). Output goes to dir/<name>.log and,
+// when log is not nil, to log with a "[name] " prefix on every line.
 func startProcess(name, path string, args []string, dir string, log io.Writer) (*process, error) {
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open the log of %s: %w", name, err)
 	}
 	var out io.Writer = f
 	if log != nil {
@@ -46,81 +40,24 @@ func startProcess(name, path string, args []string, dir string, log io.Writer) (
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.Env = os.Environ()
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true,
-		Pdeathsig: syscall.SIGKILL,
-	}
-	if err := startOnSpawner(cmd); err != nil {
-		f.Close()
+	p, err := proc.Start(cmd, func() { _ = f.Close() })
+	if err != nil {
+		_ = f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, logFile: f, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
+	return &process{name: name, logPath: logPath, p: p}, nil
 }
 
-// The kernel sends Pdeathsig when the thread that forked the child exits,
-// not only when the whole process does, and the Go runtime may end a thread
-// that a goroutine locked and did not unlock. Children are therefore forked
-// from one goroutine locked to its thread for the life of the process.
-var (
-	spawnOnce sync.Once
-	spawnReqs chan spawnReq
-)
+func (p *process) pid() int { return p.p.PID }
 
-type spawnReq struct {
-	cmd  *exec.Cmd
-	done chan error
-}
-
-func startOnSpawner(cmd *exec.Cmd) error {
-	spawnOnce.Do(func() {
-		spawnReqs = make(chan spawnReq)
-		go func() {
-			runtime.LockOSThread() // never unlocked: the thread lives as long as the process
-			for r := range spawnReqs {
-				r.done <- r.cmd.Start()
-			}
-		}()
-	})
-	done := make(chan error, 1)
-	spawnReqs <- spawnReq{cmd: cmd, done: done}
-	return <-done
-}
-
-func (p *process) pid() int { return p.cmd.Process.Pid }
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *process) exited() bool { return p.p.Exited() }
 
 // stop sends SIGTERM, waits up to grace, then sends SIGKILL and waits again.
 func (p *process) stop(grace time.Duration) error {
-	if p.exited() {
-		return nil
+	if err := p.p.Stop(syscall.SIGTERM, grace); err != nil {
+		return fmt.Errorf("stop %s: %w", p.name, err)
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return nil
-	case <-time.After(grace):
-	}
-	_ = p.cmd.Process.Kill()
-	select {
-	case <-p.done:
-		return fmt.Errorf("%s (pid %d) ignored SIGTERM for %s and was killed", p.name, p.pid(), grace)
-	case <-time.After(10 * time.Second):
-		return fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.name, p.pid())
-	}
+	return nil
 }
 
 // tail returns the last n lines of the process log, for error messages.
@@ -129,17 +66,17 @@ func (p *process) tail(n int) string {
 	if err != nil {
 		return ""
 	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return proc.Tail(string(data), n)
 }
 
 // exitError describes an unexpected exit with the end of the process log.
 func (p *process) exitError() error {
+	var status error
+	if p.p != nil {
+		status = p.p.Err()
+	}
 	tail := p.tail(30)
-	err := fmt.Errorf("%s exited: %v; last log lines (%s):\n%s", p.name, p.err, p.logPath, tail)
+	err := fmt.Errorf("%s exited: %v; last log lines (%s):\n%s", p.name, status, p.logPath, tail)
 	if strings.Contains(tail, "address already in use") {
 		return errors.Join(errPortInUse, err)
 	}
@@ -179,33 +116,5 @@ func (pw *prefixWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// freePorts reserves n distinct free TCP ports on 127.0.0.1. The listeners
-// are closed before returning, so another process could in principle take a
-// port before the component binds it; Start reports that as a startup error.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 // FreePort returns a TCP port on 127.0.0.1 that was free when checked.
-func FreePort() (int, error) {
-	p, err := freePorts(1)
-	if err != nil {
-		return 0, err
-	}
-	return p[0], nil
-}
+func FreePort() (int, error) { return proc.FreePort() }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // Options start the operator binary.
@@ -37,9 +38,7 @@ type Process struct {
 	HealthAddr  string
 	MetricsAddr string
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	proc *proc.Process
 	mu   sync.Mutex
 	logs []string
 }
@@ -47,14 +46,13 @@ type Process struct {
 // Start runs the operator with free loopback ports for health and metrics and
 // waits until /readyz answers 200 (caches synced).
 func Start(ctx context.Context, opts Options) (*Process, error) {
-	ports, err := freePorts(2)
+	ports, err := proc.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}
 	p := &Process{
 		HealthAddr:  "127.0.0.1:" + strconv.Itoa(ports[0]),
 		MetricsAddr: "127.0.0.1:" + strconv.Itoa(ports[1]),
-		done:        make(chan struct{}),
 	}
 	args := []string{"--kubeconfig", opts.Kubeconfig,
 		"--health-probe-bind-address", p.HealthAddr, "--metrics-bind-address", p.MetricsAddr}
@@ -62,22 +60,16 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		args = append(args, "--leader-elect=false")
 	}
 	args = append(args, opts.Args...)
-	p.cmd = exec.Command(opts.Binary, args...)
+	cmd := exec.Command(opts.Binary, args...)
 	pr, pw := io.Pipe()
-	p.cmd.Stdout, p.cmd.Stderr = pw, pw
+	cmd.Stdout, cmd.Stderr = pw, pw
 	// The operator dies with the test binary; its own process group keeps a
 	// terminal's Ctrl-C from reaching it before Stop does.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
+	if p.proc, err = proc.Start(cmd, func() { _ = pw.Close() }); err != nil {
 		return nil, fmt.Errorf("start %s: %w", opts.Binary, err)
 	}
-	p.PID = p.cmd.Process.Pid
+	p.PID = p.proc.PID
 	go p.copyLogs(pr, opts.Log)
-	go func() {
-		p.err = p.cmd.Wait()
-		_ = pw.Close()
-		close(p.done)
-	}()
 	if err := p.waitReady(ctx, time.Minute); err != nil {
 		p.Stop(5 * time.Second)
 		return nil, fmt.Errorf("operator not ready: %w\n%s", err, p.Logs())
@@ -113,8 +105,8 @@ func (p *Process) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		select {
-		case <-p.done:
-			return fmt.Errorf("operator exited: %v", p.err)
+		case <-p.proc.Done():
+			return fmt.Errorf("operator exited: %v", p.proc.Err())
 		case <-ctx.Done():
 			return ctx.Err()
 		default:
@@ -197,38 +189,27 @@ func (p *Process) RSS() (int64, error) {
 }
 
 // Done is closed when the operator exits.
-func (p *Process) Done() <-chan struct{} { return p.done }
+func (p *Process) Done() <-chan struct{} { return p.proc.Done() }
 
-// ExitCode is the exit status after Done, or -1.
+// ExitCode is the exit status after Done, or -1 (also when a signal ended
+// the operator).
 func (p *Process) ExitCode() int {
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	default:
+	if p.proc.Signaled() {
 		return -1
 	}
+	return p.proc.ExitCode()
 }
 
-// Signal sends sig to the operator.
-func (p *Process) Signal(sig syscall.Signal) error { return syscall.Kill(p.PID, sig) }
+// Signal sends sig to the operator; after its exit it does nothing.
+func (p *Process) Signal(sig syscall.Signal) error { return p.proc.Signal(sig) }
 
 // Stop sends SIGTERM, waits up to timeout, then kills. It returns the exit
 // code (-1 when killed) and is safe to call more than once.
 func (p *Process) Stop(timeout time.Duration) int {
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	default:
-	}
-	_ = syscall.Kill(p.PID, syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	case <-time.After(timeout):
-		_ = syscall.Kill(p.PID, syscall.SIGKILL)
-		<-p.done
+	if err := p.proc.Stop(syscall.SIGTERM, timeout); err != nil {
 		return -1
 	}
+	return p.ExitCode()
 }
 
 func hasFlag(args []string, name string) bool {
@@ -238,24 +219,4 @@ func hasFlag(args []string, name string) bool {
 		}
 	}
 	return false
-}
-
-// freePorts reserves n distinct free loopback ports.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

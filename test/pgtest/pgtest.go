@@ -8,7 +8,7 @@
 // exists, else nobody) because PostgreSQL refuses to run as root; its data
 // directory is a temporary directory owned by that user. It is started with
 // `postgres -D` as a direct child (no pg_ctl daemon), so its PID is known and
-// it is killed when the test binary dies (Pdeathsig). Administrative commands
+// it is killed when the test binary dies (see test/harness/proc). Administrative commands
 // run through psql as the superuser "postgres" over the Unix socket in the
 // temporary directory (trust authentication for local connections only).
 package pgtest
@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -27,9 +26,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // Options configure Start. All fields are optional.
@@ -58,9 +58,8 @@ type Server struct {
 	binDir string
 	port   int
 	cred   *syscall.Credential
-	cmd    *exec.Cmd
-	logs   *syncBuffer
-	done   chan struct{}
+	proc   *proc.Process
+	logs   *proc.Buffer
 }
 
 // Start initializes a new cluster in a temporary directory and starts it.
@@ -74,9 +73,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{binDir: binDir, port: opts.Port, logs: &syncBuffer{}, done: make(chan struct{})}
+	s := &Server{binDir: binDir, port: opts.Port, logs: &proc.Buffer{}}
 	if s.port == 0 {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = proc.FreePort(); err != nil {
 			return nil, err
 		}
 	}
@@ -144,21 +143,17 @@ max_connections = 100
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	if s.proc, err = proc.Start(cmd); err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s.cmd, s.PID = cmd, cmd.Process.Pid
-	go func() {
-		_ = cmd.Wait()
-		close(s.done)
-	}()
+	s.PID = s.proc.PID
 	for {
 		if _, err := s.SQL("postgres", "SELECT 1"); err == nil {
 			break
 		}
 		select {
-		case <-s.done:
+		case <-s.proc.Done():
 			return nil, fmt.Errorf("postgres exited during startup:\n%s", s.Logs())
 		case <-ctx.Done():
 			return nil, fmt.Errorf("postgres not accepting connections: %w\n%s", ctx.Err(), s.Logs())
@@ -222,13 +217,12 @@ func (s *Server) SQL(db, sql string) (string, error) {
 	cmd := exec.Command(s.psqlPath(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
 		"-h", s.Dir, "-p", strconv.Itoa(s.port), "-U", "postgres", "-d", db, "-c", sql)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C", "PGCONNECT_TIMEOUT=5"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := proc.Run(cmd); err != nil {
 		return "", fmt.Errorf("psql %q: %w: %s", sql, err, strings.TrimSpace(stderr.String()))
 	}
-	return string(out), nil
+	return stdout.String(), nil
 }
 
 // PSQL runs psql over TCP as a client would (no Unix socket), with the given
@@ -240,28 +234,19 @@ func (s *Server) PSQL(env map[string]string, args ...string) (string, error) {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("psql: %w: %s", err, strings.TrimSpace(string(out)))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := proc.Run(cmd); err != nil {
+		return out.String(), fmt.Errorf("psql: %w: %s", err, strings.TrimSpace(out.String()))
 	}
-	return string(out), nil
+	return out.String(), nil
 }
 
 // Stop shuts the server down (fast shutdown, SIGINT), kills it by PID after
 // 30 s, and removes its directory. Safe to call more than once.
 func (s *Server) Stop() {
-	if s.cmd != nil {
-		select {
-		case <-s.done: // already exited: never signal a PID that may be reused
-		default:
-			_ = syscall.Kill(s.PID, syscall.SIGINT)
-			select {
-			case <-s.done:
-			case <-time.After(30 * time.Second):
-				_ = syscall.Kill(s.PID, syscall.SIGKILL)
-				<-s.done
-			}
-		}
+	if s.proc != nil {
+		_ = s.proc.Stop(syscall.SIGINT, 30*time.Second)
 	}
 	if s.Dir != "" {
 		_ = os.RemoveAll(s.Dir)
@@ -269,7 +254,7 @@ func (s *Server) Stop() {
 }
 
 // Done is closed when the postmaster has exited.
-func (s *Server) Done() <-chan struct{} { return s.done }
+func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 
 func (s *Server) dataDir() string { return filepath.Join(s.Dir, "data") }
 
@@ -285,8 +270,11 @@ func (s *Server) run(ctx context.Context, prog string, args ...string) ([]byte, 
 	cmd := exec.CommandContext(ctx, filepath.Join(s.binDir, prog), args...)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C"}
 	cmd.Dir = s.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGKILL}
-	return cmd.CombinedOutput()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := proc.Run(cmd)
+	return out.Bytes(), err
 }
 
 func findBinDir(dir string) (string, error) {
@@ -334,15 +322,6 @@ func lookupUser(name string) (int, int, error) {
 	return 0, 0, fmt.Errorf("pgtest: none of the users %v exists", names)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func appendFile(path, text string) error {
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
@@ -368,21 +347,4 @@ func QuoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''
 
 func quoteConn(s string) string {
 	return `'` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `'`, `\'`) + `'`
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
