@@ -146,6 +146,7 @@ func (c *Controller) resolveInputs(ctx context.Context, ds *dittov1alpha1.DittoS
 		versions[name] = v
 	}
 	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds), AdminPassword: resources.AdminPasswordSelector(ds), SecretVersions: versions}
+	in.Layout = resources.StorageLayoutOf(obs.sts) // claim templates are immutable: keep the server's layout
 
 	// The database: an external Secret, or a Percona cluster and its user Secret.
 	if resources.UsesPostgres(ds) {

@@ -120,8 +120,11 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 	}
 	logf("spec edit → StatefulSet template: median %.1f ms over %d edits", res.Latency.MedianMs, len(lat))
 
-	// 7. Errors over the whole run.
-	return measureErrors(ctx, e, res)
+	// 7. Errors over the whole run, and what the claims cost the scheduler.
+	if err := measureErrors(ctx, e, res); err != nil {
+		return err
+	}
+	return measureClaims(ctx, e, cfg.n, res)
 }
 
 // waitQuiet waits until the operator has made no request for quiet, reading
@@ -180,7 +183,7 @@ func measureErrors(ctx context.Context, e *env, res *Result) error {
 	}
 	r.OtherWarnings = map[string]int{}
 	for _, ev := range events.Items {
-		count := max(int(ev.Count), 1)
+		count := eventCount(ev)
 		if ev.Source.Component == controller.EventComponent || ev.ReportingController == controller.EventComponent {
 			r.OperatorWarnings += count
 			logf("operator Warning event: %s %s: %s", ev.InvolvedObject.Name, ev.Reason, ev.Message)

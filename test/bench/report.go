@@ -28,6 +28,8 @@ func summaryRows(r *Result) []row {
 			r.Convergence.StatefulSetCreated.MedianSeconds, r.Convergence.StatefulSetCreated.LastSeconds), "", "", nil},
 		{"StatefulSets available (control plane), median / last", fmt.Sprintf("%.2f / %.2f s",
 			r.Convergence.StatefulSetAvailable.MedianSeconds, r.Convergence.StatefulSetAvailable.LastSeconds), "", "", nil},
+		{"claims per DittoServer", fmt.Sprintf("%.2f", r.Claims.ClaimsPerServer), "≤ 2", "", check(r.Claims.ClaimsPerServer <= 2)},
+		{"scheduler FailedScheduling events", fmt.Sprint(r.Claims.FailedScheduling), "", "", nil},
 		{"converged, median", fmt.Sprintf("%.2f s", r.Convergence.MedianSeconds), "", "", nil},
 		{"converged, last", fmt.Sprintf("%.2f s", r.Convergence.LastSeconds), "≤ 10 s", "20–24 s",
 			check(r.Convergence.LastSeconds <= 10)},

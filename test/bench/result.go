@@ -29,6 +29,7 @@ type Result struct {
 	Memory      MemoryResult      `json:"memory"`
 	Latency     LatencyResult     `json:"latency"`
 	Errors      ErrorsResult      `json:"errors"`
+	Claims      ClaimsResult      `json:"claims"`
 }
 
 // Machine describes where the run happened.

@@ -27,8 +27,10 @@ const (
 	benchUserAgent = "dittofs-bench"
 	// operatorUserAgent is the prefix of every request the operator makes.
 	operatorUserAgent = "dittofs-operator/"
-	// pvcsPerServer is the number of volume claims of a minimal DittoServer
-	// (metadata, cache, controlplane).
+	// pvcsPerServer is the number of static PersistentVolumes made per
+	// DittoServer: a minimal one claims two (metadata, content), servers of
+	// the legacy layout three (metadata, cache, controlplane), so that an
+	// operator build from before the two-volume layout runs on the same harness.
 	pvcsPerServer = 3
 )
 

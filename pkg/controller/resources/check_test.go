@@ -135,6 +135,7 @@ func checkStatefulSet(fail failFunc, sts *appsv1.StatefulSet) map[string]int32 {
 		fail("terminationGracePeriodSeconds %v", pod.TerminationGracePeriodSeconds)
 	}
 	checkRestrictedPod(fail, pod)
+	checkClaimsHaveJobs(fail, sts)
 	names := map[string]bool{}
 	var ports map[string]int32
 	for i, c := range append(append([]corev1.Container{}, pod.InitContainers...), pod.Containers...) {
@@ -151,6 +152,29 @@ func checkStatefulSet(fail failFunc, sts *appsv1.StatefulSet) map[string]int32 {
 		}
 	}
 	return ports
+}
+
+// checkClaimsHaveJobs: every claim is a disk someone pays for, so the server
+// container mounts each one, and a server with the current layout claims at
+// most two (metadata and content).
+func checkClaimsHaveJobs(fail failFunc, sts *appsv1.StatefulSet) {
+	mounted := map[string]bool{}
+	for _, c := range sts.Spec.Template.Spec.Containers {
+		if c.Name != ContainerName {
+			continue
+		}
+		for _, m := range c.VolumeMounts {
+			mounted[m.Name] = true
+		}
+	}
+	for _, c := range sts.Spec.VolumeClaimTemplates {
+		if !mounted[c.Name] {
+			fail("claim %q is not mounted by the server container", c.Name)
+		}
+	}
+	if n := len(sts.Spec.VolumeClaimTemplates); StorageLayoutOf(sts) == LayoutTwoVolumes && n > 2 {
+		fail("%d claims; a server claims at most two (metadata and content)", n)
+	}
 }
 
 func checkContainer(fail failFunc, c corev1.Container, volumes map[string]bool, grace *int64) map[string]int32 {

@@ -39,6 +39,20 @@ type serverConfig struct {
 	ControlPlane    controlPlaneConfig `json:"controlplane"`
 	Metrics         metricsConfig      `json:"metrics"`
 	Admin           adminConfig        `json:"admin"`
+	Blockstore      *blockstoreConfig  `json:"blockstore,omitempty"`
+}
+
+// blockstoreConfig bounds the local block store when it is the write-through
+// cache of an S3 remote store.
+type blockstoreConfig struct {
+	Local blockstoreLocalConfig `json:"local"`
+}
+
+type blockstoreLocalConfig struct {
+	// DefaultRemoteCacheSize (bytes) caps the local tier of every share
+	// backed by a remote store that sets no size of its own; the server's
+	// default, 10 GiB, is more than the content volume holds by default.
+	DefaultRemoteCacheSize int64 `json:"default_remote_cache_size"`
 }
 
 type loggingConfig struct {
@@ -106,6 +120,9 @@ func ConfigYAML(ds *dittov1alpha1.DittoServer, _ Inputs) ([]byte, error) {
 		},
 		Metrics: metricsConfig{Enabled: false},
 		Admin:   adminConfig{Username: AdminUsername(ds)},
+	}
+	if ds.Spec.S3 != nil {
+		cfg.Blockstore = &blockstoreConfig{Local: blockstoreLocalConfig{DefaultRemoteCacheSize: RemoteCacheSize(ds)}}
 	}
 	if MetricsEnabled(ds) {
 		cfg.Metrics = metricsConfig{Enabled: true, Host: listenHost, Port: MetricsPort(ds), Path: "/metrics"}

@@ -88,6 +88,9 @@ func TestExamplesGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkAll(t, ds, built{config: cfg, sts: sts, services: services(ds), percona: perconaOf(ds)})
+			if n := len(sts.Spec.VolumeClaimTemplates); s.name == "minimal" && n > 2 {
+				t.Errorf("a minimal DittoServer claims %d volumes, want at most 2", n)
+			}
 			golden(t, s.name+".config.yaml", cfg)
 			golden(t, s.name+".statefulset.yaml", toYAML(t, sts))
 			golden(t, s.name+".objects.yaml", otherObjects(t, ds, cfg))
@@ -136,4 +139,58 @@ func otherObjects(t *testing.T, ds *dittov1alpha1.DittoServer, cfg []byte) []byt
 		b.Write(toYAML(t, o))
 	}
 	return b.Bytes()
+}
+
+// TestLegacyServersKeepTheirVolumes: a server whose StatefulSet was created
+// with the legacy layout (metadata, content when sized, cache, controlplane)
+// keeps its claim templates, mounts and store paths: the builders, given the
+// layout read back from that StatefulSet, render it again unchanged. The
+// golden files are testdata/<sample>.legacy.statefulset.yaml.
+func TestLegacyServersKeepTheirVolumes(t *testing.T) {
+	schema := loadCRD(t)
+	for _, s := range loadSamples(t) {
+		if s.name != "minimal" && s.name != "tuned" {
+			continue
+		}
+		t.Run(s.name, func(t *testing.T) {
+			schema.admit(s.raw)
+			ds := fromMap(t, s.raw)
+			in := inputsFor(ds)
+			in.Layout = LayoutLegacy
+			cfg, err := ConfigYAML(ds, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			existing, err := StatefulSet(ds, in, ConfigHash(cfg, in.SecretVersions))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAll(t, ds, built{config: cfg, sts: existing, services: services(ds), percona: perconaOf(ds)})
+			golden(t, s.name+".legacy.statefulset.yaml", toYAML(t, existing))
+
+			in.Layout = StorageLayoutOf(existing)
+			if in.Layout != LayoutLegacy {
+				t.Fatalf("StorageLayoutOf(legacy StatefulSet) = %s", in.Layout)
+			}
+			again, err := StatefulSet(ds, in, ConfigHash(cfg, in.SecretVersions))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := toYAML(t, existing), toYAML(t, again); !bytes.Equal(a, b) {
+				t.Errorf("the next pass changes a legacy StatefulSet:\n%s", lineDiff(string(a), string(b)))
+			}
+			if got, want := LocalBlockStorePath(existing), legacyBlockStorePath(ds); got != want {
+				t.Errorf("local block store at %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// legacyBlockStorePath is where a legacy server's block store has been: on
+// its content volume when it has one, else on its cache volume.
+func legacyBlockStorePath(ds *dittov1alpha1.DittoServer) string {
+	if ds.Spec.Storage.ContentSize != nil && !ds.Spec.Storage.ContentSize.IsZero() {
+		return "/data/content/blocks"
+	}
+	return "/data/cache/blocks"
 }

@@ -24,4 +24,8 @@ type Inputs struct {
 	// SecretVersions maps the name of every Secret the pod reads to its
 	// resourceVersion; it feeds the config hash so a changed Secret rolls the pod.
 	SecretVersions map[string]string
+	// Layout is the server's storage layout: StorageLayoutOf its existing
+	// StatefulSet, whose volume claim templates cannot change. The zero
+	// value is the current layout (LayoutTwoVolumes), for new servers.
+	Layout StorageLayout
 }

@@ -22,7 +22,8 @@ var (
 	serverArgs    = []string{"start", "--foreground", "--config", ConfigPath}
 )
 
-// StatefulSet runs the server: one pod with stable volumes. configHash
+// StatefulSet runs the server: one pod with stable volumes, claimed as
+// in.Layout says (the layout the server was created with). configHash
 // (ConfigHash) goes on the pod template, so the pod restarts exactly when
 // the configuration or a Secret it reads changes. The only error is an
 // invalid grace-period override (ErrGracePeriodTooShort).
@@ -49,7 +50,7 @@ func StatefulSet(ds *dittov1alpha1.DittoServer, in Inputs, configHash string) (*
 				WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 				WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 			},
-			VolumeClaimTemplates: volumeClaimTemplates(ds),
+			VolumeClaimTemplates: volumeClaimTemplates(ds, in.Layout),
 			Template:             podTemplate(ds, in, configHash, grace),
 		},
 	}
@@ -101,7 +102,7 @@ func serverContainer(ds *dittov1alpha1.DittoServer, in Inputs) corev1.Container 
 		Ports:           containerPorts(ds),
 		Env:             serverEnv(ds, in),
 		Resources:       *ds.Spec.Resources.DeepCopy(),
-		VolumeMounts:    volumeMounts(ds),
+		VolumeMounts:    volumeMounts(ds, in.Layout),
 		LivenessProbe:   livenessProbe(ds),
 		ReadinessProbe:  readinessProbe(ds),
 		StartupProbe:    startupProbe(ds),

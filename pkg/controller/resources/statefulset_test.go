@@ -50,47 +50,6 @@ func TestStatefulSetShape(t *testing.T) {
 	}
 }
 
-func TestVolumes(t *testing.T) {
-	content := resource.MustParse("100Gi")
-	zero := resource.MustParse("0")
-	for _, tc := range []struct {
-		name    string
-		storage func(*dittov1alpha1.StorageSpec)
-		want    string // name=size@class per claim
-	}{
-		{"defaults", func(*dittov1alpha1.StorageSpec) {}, "[metadata=10Gi@ cache=5Gi@ controlplane=1Gi@]"},
-		{"content sized, class set", func(s *dittov1alpha1.StorageSpec) {
-			s.ContentSize, s.StorageClassName = &content, ptr.To("fast")
-		}, "[metadata=10Gi@fast content=100Gi@fast cache=5Gi@fast controlplane=1Gi@fast]"},
-		{"content of size 0 means none", func(s *dittov1alpha1.StorageSpec) { s.ContentSize = &zero }, "[metadata=10Gi@ cache=5Gi@ controlplane=1Gi@]"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			sts := mustStatefulSet(t, newDS(func(ds *dittov1alpha1.DittoServer) { tc.storage(&ds.Spec.Storage) }), Inputs{})
-			var claims, mounts []string
-			for _, c := range sts.Spec.VolumeClaimTemplates {
-				q := c.Spec.Resources.Requests[corev1.ResourceStorage]
-				claims = append(claims, fmt.Sprintf("%s=%s@%s", c.Name, q.String(), ptr.Deref(c.Spec.StorageClassName, "")))
-				if fmt.Sprint(c.Spec.AccessModes) != "[ReadWriteOnce]" {
-					t.Errorf("%s access modes %v", c.Name, c.Spec.AccessModes)
-				}
-			}
-			if fmt.Sprint(claims) != tc.want {
-				t.Errorf("claims %v, want %s", claims, tc.want)
-			}
-			for _, m := range sts.Spec.Template.Spec.Containers[0].VolumeMounts {
-				mounts = append(mounts, fmt.Sprintf("%s:%s:%v", m.Name, m.MountPath, m.ReadOnly))
-			}
-			want := []string{"config:/config:true"}
-			for _, c := range sts.Spec.VolumeClaimTemplates {
-				want = append(want, fmt.Sprintf("%s:/data/%s:false", c.Name, c.Name))
-			}
-			if fmt.Sprint(mounts) != fmt.Sprint(want) {
-				t.Errorf("mounts %v, want %v", mounts, want)
-			}
-		})
-	}
-}
-
 func TestEnv(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

@@ -28,30 +28,77 @@ const (
 	volumeConfig       = "config"
 )
 
+// The control-plane directory: SQLite's file lives here (spec.database.sqlite.path
+// must be under it). New servers keep it on the metadata volume, mounted a
+// second time at this path from its subdirectory controlPlaneSubPath; legacy
+// servers have a controlplane volume of their own mounted here.
+const (
+	ControlPlaneDir     = DataDir + "/" + VolumeControlPlane
+	controlPlaneSubPath = VolumeControlPlane
+)
+
 var (
 	defaultCacheSize        = resource.MustParse("5Gi")
 	defaultControlPlaneSize = resource.MustParse("1Gi")
 )
 
-// dataVolume is one persistent volume of the server.
+// dataVolume is one persistent volume claim of the server.
 type dataVolume struct {
 	name string
 	size resource.Quantity
 }
 
-// dataVolumes are the server's persistent volumes in a fixed order; content
-// exists only when sized.
-func dataVolumes(ds *dittov1alpha1.DittoServer) []dataVolume {
+// dataVolumes are the claims of a server with the given layout, in a fixed
+// order. The zero layout is the current one.
+//
+// Current layout: metadata (the badger metadata store and, when the server
+// uses SQLite, the control-plane database) and content (the local block
+// store). Every server needs both, so a minimal server claims two volumes.
+//
+// Legacy layout: metadata, content when sized, cache and controlplane, as
+// the StatefulSets created before hold them in their immutable claim templates.
+func dataVolumes(ds *dittov1alpha1.DittoServer, layout StorageLayout) []dataVolume {
 	st := ds.Spec.Storage
-	vols := []dataVolume{{VolumeMetadata, st.MetadataSize}}
-	if st.ContentSize != nil && !st.ContentSize.IsZero() {
-		vols = append(vols, dataVolume{VolumeContent, *st.ContentSize})
+	if layout == LayoutLegacy {
+		vols := []dataVolume{{VolumeMetadata, st.MetadataSize}}
+		if hasContentSize(ds) {
+			vols = append(vols, dataVolume{VolumeContent, *st.ContentSize})
+		}
+		return append(vols,
+			dataVolume{VolumeCache, quantityOr(st.CacheSize, defaultCacheSize)},
+			dataVolume{VolumeControlPlane, quantityOr(st.ControlPlaneSize, defaultControlPlaneSize)},
+		)
 	}
-	vols = append(vols,
-		dataVolume{VolumeCache, quantityOr(st.CacheSize, defaultCacheSize)},
-		dataVolume{VolumeControlPlane, quantityOr(st.ControlPlaneSize, defaultControlPlaneSize)},
-	)
-	return vols
+	return []dataVolume{{VolumeMetadata, st.MetadataSize}, {VolumeContent, ContentVolumeSize(ds)}}
+}
+
+// ContentVolumeSize is the size of the volume that holds the local block
+// store: spec.storage.contentSize when set, else spec.storage.cacheSize
+// (default 5Gi). It is the same in both layouts: a legacy server keeps its
+// block store on its content volume when it has one, else on its cache volume.
+func ContentVolumeSize(ds *dittov1alpha1.DittoServer) resource.Quantity {
+	if hasContentSize(ds) {
+		return ds.Spec.Storage.ContentSize.DeepCopy()
+	}
+	return quantityOr(ds.Spec.Storage.CacheSize, defaultCacheSize)
+}
+
+// RemoteCacheSize is the bound, in bytes, of the local block store's
+// write-through cache when the server has S3 credentials: the content volume
+// less a headroom of 10% of it, at least 1 GiB (the floor of the server's
+// per-share append-log budget, which lives in the same directory), at most
+// half. 5Gi gives 4Gi; 100Gi gives 90Gi; 1Gi gives 512Mi. Shares that set
+// their own local size, and shares without a remote store, ignore it.
+func RemoteCacheSize(ds *dittov1alpha1.DittoServer) int64 {
+	size := ContentVolumeSize(ds)
+	bytes := size.Value()
+	headroom := min(bytes/2, max(int64(1)<<30, bytes/10))
+	return bytes - headroom
+}
+
+func hasContentSize(ds *dittov1alpha1.DittoServer) bool {
+	q := ds.Spec.Storage.ContentSize
+	return q != nil && !q.IsZero()
 }
 
 func quantityOr(q *resource.Quantity, def resource.Quantity) resource.Quantity {
@@ -62,11 +109,12 @@ func quantityOr(q *resource.Quantity, def resource.Quantity) resource.Quantity {
 }
 
 // volumeClaimTemplates are immutable once the StatefulSet exists, which is why
-// spec.storage is immutable too. The fields the API server would default are
-// written out so the desired object equals the stored one.
-func volumeClaimTemplates(ds *dittov1alpha1.DittoServer) []corev1.PersistentVolumeClaim {
+// spec.storage is immutable too and why an existing server keeps its layout.
+// The fields the API server would default are written out so the desired
+// object equals the stored one.
+func volumeClaimTemplates(ds *dittov1alpha1.DittoServer, layout StorageLayout) []corev1.PersistentVolumeClaim {
 	var claims []corev1.PersistentVolumeClaim
-	for _, v := range dataVolumes(ds) {
+	for _, v := range dataVolumes(ds, layout) {
 		claims = append(claims, corev1.PersistentVolumeClaim{
 			ObjectMeta: metav1.ObjectMeta{
 				Name:   v.name,
@@ -97,12 +145,20 @@ func volumes(ds *dittov1alpha1.DittoServer) []corev1.Volume {
 	}}
 }
 
-// volumeMounts mount the configuration read-only and each data volume at
-// /data/<name>, where the default paths of the server's stores point.
-func volumeMounts(ds *dittov1alpha1.DittoServer) []corev1.VolumeMount {
+// volumeMounts mount the configuration read-only and each claim at
+// /data/<claim>, where the stores' paths point (MetadataStorePath,
+// LocalBlockStorePath, SQLitePath). In the current layout the metadata claim
+// is mounted a second time at /data/controlplane from its subdirectory
+// "controlplane", only when the server keeps its database in SQLite; a
+// legacy server's controlplane claim is mounted whatever the database, as
+// every claim it has.
+func volumeMounts(ds *dittov1alpha1.DittoServer, layout StorageLayout) []corev1.VolumeMount {
 	mounts := []corev1.VolumeMount{{Name: volumeConfig, MountPath: ConfigDir, ReadOnly: true}}
-	for _, v := range dataVolumes(ds) {
+	for _, v := range dataVolumes(ds, layout) {
 		mounts = append(mounts, corev1.VolumeMount{Name: v.name, MountPath: path.Join(DataDir, v.name)})
+		if v.name == VolumeMetadata && layout != LayoutLegacy && !UsesPostgres(ds) {
+			mounts = append(mounts, corev1.VolumeMount{Name: VolumeMetadata, MountPath: ControlPlaneDir, SubPath: controlPlaneSubPath})
+		}
 	}
 	return mounts
 }

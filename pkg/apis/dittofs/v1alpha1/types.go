@@ -65,8 +65,9 @@ type DittoServerSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// Storage sizes the server's persistent volumes. It cannot change after
-	// creation, because a StatefulSet's volume claim templates are immutable.
+	// Storage sizes the server's persistent volumes: metadata and content.
+	// It cannot change after creation, because a StatefulSet's volume claim
+	// templates are immutable.
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.storage is immutable after creation: a StatefulSet's volume claim templates cannot change; create a new DittoServer to resize"
 	// +required
 	Storage StorageSpec `json:"storage"`
@@ -173,24 +174,45 @@ type DittoServerSpec struct {
 	PreStopDelaySeconds *int32 `json:"preStopDelaySeconds,omitempty"`
 }
 
-// StorageSpec sizes the server's persistent volumes.
+// StorageSpec sizes the server's persistent volumes. A server claims two:
+//   - metadata (/data/metadata): the metadata store (badger, in
+//     /data/metadata/store) and, with SQLite, the control-plane database,
+//     whose directory /data/controlplane is this volume's subdirectory
+//     "controlplane";
+//   - content (/data/content): the local block store, in
+//     /data/content/blocks, which holds every share's data without S3 and is
+//     the write-through cache in front of S3 with it.
+//
+// Servers created before this layout keep the volumes they were created
+// with (metadata, content when contentSize was set, cache and controlplane):
+// their claims are neither deleted nor re-pointed.
 type StorageSpec struct {
-	// MetadataSize is the size of the metadata volume (mounted at /data/metadata).
+	// MetadataSize is the size of the metadata volume (mounted at
+	// /data/metadata): the metadata store and, with SQLite, the control-plane
+	// database (mounted again at /data/controlplane; a few MiB).
 	// +required
 	MetadataSize resource.Quantity `json:"metadataSize"`
 
-	// ContentSize is the size of the local content volume (mounted at
-	// /data/content); no volume when unset.
+	// ContentSize is the size of the content volume (mounted at
+	// /data/content), which holds the local block store: all file data
+	// without S3, the write-through cache with S3. When unset (or 0) the
+	// content volume is cacheSize large.
 	// +optional
 	ContentSize *resource.Quantity `json:"contentSize,omitempty"`
 
-	// CacheSize is the size of the cache volume (mounted at /data/cache).
+	// CacheSize sizes the content volume when contentSize is unset. With S3
+	// the server bounds its local cache to the content volume less 10%
+	// (at least 1Gi, at most half) of headroom.
+	// Servers created before the two-volume layout have a separate cache
+	// volume (mounted at /data/cache) of this size.
 	// +kubebuilder:default="5Gi"
 	// +optional
 	CacheSize *resource.Quantity `json:"cacheSize,omitempty"`
 
-	// ControlPlaneSize is the size of the volume that holds the control-plane
-	// SQLite database (mounted at /data/controlplane).
+	// ControlPlaneSize only matters for servers created before the
+	// two-volume layout: the size of their controlplane volume (mounted at
+	// /data/controlplane). New servers keep the control-plane database on
+	// the metadata volume and claim nothing for it.
 	// +kubebuilder:default="1Gi"
 	// +optional
 	ControlPlaneSize *resource.Quantity `json:"controlPlaneSize,omitempty"`

@@ -37,8 +37,9 @@ type DittoServerSpecApplyConfiguration struct {
 	// Replicas is the number of server pods: 1 to run the server, 0 to stop it
 	// while keeping its volumes. DittoFS runs one server per set of volumes.
 	Replicas *int32 `json:"replicas,omitempty"`
-	// Storage sizes the server's persistent volumes. It cannot change after
-	// creation, because a StatefulSet's volume claim templates are immutable.
+	// Storage sizes the server's persistent volumes: metadata and content.
+	// It cannot change after creation, because a StatefulSet's volume claim
+	// templates are immutable.
 	Storage *StorageSpecApplyConfiguration `json:"storage,omitempty"`
 	// Database selects the control-plane database: SQLite on a persistent
 	// volume, or PostgreSQL.

@@ -23,7 +23,9 @@ package v1alpha1
 //
 // SQLiteSpec configures the SQLite control-plane database.
 type SQLiteSpecApplyConfiguration struct {
-	// Path of the database file; it must be on the persistent control-plane volume.
+	// Path of the database file, under /data/controlplane: a subdirectory of
+	// the metadata volume (on servers created before the two-volume layout,
+	// their controlplane volume).
 	Path *string `json:"path,omitempty"`
 }
 
