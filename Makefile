@@ -36,8 +36,10 @@ test-e2e: build ## End-to-end tests on a local control plane built from source (
 
 test-dfs: ## The operator's output run by the real DittoFS server and a real PostgreSQL.
 	hack/build-dfs.sh
+	hack/build-s3.sh
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 10m -tags realdfs ./pkg/controller/resources/
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 20m ./test/dfs/... ./test/pgtest/... ./test/contract/...
+	go test $(GO_TEST_FLAGS) -count=1 -timeout 15m ./test/fileserving/...
 
 run: build ## Run the operator: against $$KUBECONFIG if set, else on an embedded local control plane.
 	@if [ -n "$(KUBECONFIG)" ]; then \

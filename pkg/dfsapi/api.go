@@ -27,7 +27,7 @@ type API interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	CreateUser(ctx context.Context, u User, password string) error
 	UpdateUser(ctx context.Context, u User) error
-	// SetUserPassword resets a user's password (admin or operator role).
+	// SetUserPassword resets a user's password (the caller must be an admin).
 	SetUserPassword(ctx context.Context, username, password string) error
 	DeleteUser(ctx context.Context, username string) error
 
