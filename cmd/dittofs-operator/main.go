@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/klog/v2"
 
+	"github.com/dittofs/dittofs-operator/pkg/controller/serverstate"
 	"github.com/dittofs/dittofs-operator/pkg/version"
 )
 
@@ -32,6 +33,9 @@ type options struct {
 	burst                   int
 	drainTimeout            time.Duration
 	statusInterval          time.Duration
+	manageServerState       bool
+	serverAccess            string
+	serverEndpoints         serverstate.EndpointOverrides
 }
 
 func parseFlags() options {
@@ -52,6 +56,13 @@ func parseFlags() options {
 	flag.DurationVar(&o.drainTimeout, "shutdown-drain-timeout", 20*time.Second, "How long in-flight syncs may run after a shutdown signal.")
 	flag.DurationVar(&o.statusInterval, "status-progress-interval", 5*time.Second, "Minimum time between status writes that only follow a healthy rollout's progress; "+
 		"problems and the end of a rollout are written at once. 0 writes every change.")
+	flag.BoolVar(&o.manageServerState, "manage-server-state", true, "Converge the stores, users and shares inside each server through its REST API "+
+		"(DittoShares, DittoUsers, StoresReady and SharesReady). false leaves the servers' own state alone, e.g. on a cluster whose pods run no server.")
+	flag.StringVar(&o.serverAccess, "server-access", string(serverstate.AccessAuto), "How the operator reaches each server's REST API: "+
+		"service (http://<name>-api.<namespace>.svc), proxy (a port-forward to the server's pod through the API server, for an operator outside the cluster), "+
+		"or auto (service in a pod, else proxy).")
+	o.serverEndpoints = serverstate.EndpointOverrides{}
+	flag.Var(o.serverEndpoints, "server-api-endpoint", "Reach one server's REST API at a URL of your choice, <namespace>/<name>=<url>; repeatable. For tests and debugging.")
 	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	klog.InitFlags(nil)
 	flag.Parse()
@@ -114,7 +125,7 @@ func run(ctx context.Context, o options) error {
 	defer servers.shutdown()
 
 	op.startInformers(ctx)
-	if !op.controller.WaitForCacheSync(ctx) {
+	if !op.waitForCacheSync(ctx) {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -124,10 +135,10 @@ func run(ctx context.Context, o options) error {
 	logger.Info("Caches synced")
 
 	if !o.leaderElect {
-		return op.controller.Run(ctx, o.workers, o.drainTimeout)
+		return op.run(ctx, o)
 	}
 	return runWithLeaderElection(ctx, clients, o, func(leaderCtx context.Context) error {
-		return op.controller.Run(leaderCtx, o.workers, o.drainTimeout)
+		return op.run(leaderCtx, o)
 	})
 }
 

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,12 +20,15 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/dittofs/dittofs-operator/pkg/controller"
+	"github.com/dittofs/dittofs-operator/pkg/controller/serverstate"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
+	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions"
 	"github.com/dittofs/dittofs-operator/pkg/metrics"
 	"github.com/dittofs/dittofs-operator/pkg/version"
 )
 
 type clients struct {
+	config   *rest.Config
 	kube     kubernetes.Interface
 	ditto    clientset.Interface
 	dynamic  dynamic.Interface
@@ -54,7 +59,7 @@ func newClients(o options) (*clients, error) {
 	}
 	cfg.UserAgent = version.UserAgent()
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
-	var c clients
+	c := clients{config: cfg}
 	if c.kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -70,11 +75,14 @@ func newClients(o options) (*clients, error) {
 	return &c, nil
 }
 
-// operator holds the informer factories and the controller built on them.
+// operator holds the informer factories and the controllers built on them:
+// the DittoServer controller, which runs each server, and the server state
+// controller, which converges the stores, users and shares inside it.
 type operator struct {
-	controller *controller.Controller
-	registry   *prometheus.Registry
-	start      func(stop <-chan struct{})
+	controller  *controller.Controller
+	serverState *serverstate.Controller
+	registry    *prometheus.Registry
+	start       func(stop <-chan struct{})
 }
 
 func newOperator(ctx context.Context, c *clients, o options) (*operator, error) {
@@ -93,11 +101,72 @@ func newOperator(ctx context.Context, c *clients, o options) (*operator, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &operator{controller: ctrl, registry: reg, start: startInformers}, nil
+	op := &operator{controller: ctrl, registry: reg, start: startInformers}
+	if !o.manageServerState {
+		return op, nil
+	}
+	if op.serverState, op.start, err = newServerState(ctx, c, o, inf, startInformers); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// newServerState builds the server state controller on the shared
+// DittoServer, StatefulSet and Secret informers and its own DittoShare and
+// DittoUser informers, and returns the start function of all informers.
+func newServerState(ctx context.Context, c *clients, o options, inf controller.Informers,
+	startShared func(<-chan struct{})) (*serverstate.Controller, func(<-chan struct{}), error) {
+	access, err := serverstate.ParseAccess(o.serverAccess)
+	if err != nil {
+		return nil, nil, err
+	}
+	factory := dittoinformers.NewSharedInformerFactoryWithOptions(c.ditto, o.resync, dittoinformers.WithNamespace(o.namespace),
+		dittoinformers.WithTransform(dropManagedFields))
+	endpoints := serverstate.NewEndpoints(access, serverstate.NewPortForwardTunnel(c.config), o.serverEndpoints)
+	ctrl, err := serverstate.New(ctx, c.kube, c.ditto, serverstate.Informers{
+		DittoServers: inf.DittoServers,
+		DittoShares:  factory.Dittofs().V1alpha1().DittoShares(),
+		DittoUsers:   factory.Dittofs().V1alpha1().DittoUsers(),
+		StatefulSets: inf.StatefulSets,
+		Secrets:      inf.Secrets,
+	}, serverstate.Options{Endpoints: endpoints, NewAPI: newServerAPI})
+	if err != nil {
+		return nil, nil, err
+	}
+	start := func(stop <-chan struct{}) {
+		startShared(stop)
+		factory.Start(stop)
+	}
+	return ctrl, start, nil
+}
+
+// dropManagedFields keeps managed fields out of the cache: nothing reads them.
+func dropManagedFields(obj interface{}) (interface{}, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 func (op *operator) startInformers(ctx context.Context) {
 	op.start(ctx.Done())
+}
+
+func (op *operator) waitForCacheSync(ctx context.Context) bool {
+	return op.controller.WaitForCacheSync(ctx) && (op.serverState == nil || op.serverState.WaitForCacheSync(ctx))
+}
+
+// run runs both controllers until ctx is done and both have drained.
+func (op *operator) run(ctx context.Context, o options) error {
+	if op.serverState == nil {
+		return op.controller.Run(ctx, o.workers, o.drainTimeout)
+	}
+	var wg sync.WaitGroup
+	var stateErr error
+	wg.Go(func() { stateErr = op.serverState.Run(ctx, o.workers, o.drainTimeout) })
+	err := op.controller.Run(ctx, o.workers, o.drainTimeout)
+	wg.Wait()
+	return errors.Join(err, stateErr)
 }
 
 func newLeaseLock(c *clients, o options) (*resourcelock.LeaseLock, error) {

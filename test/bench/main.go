@@ -60,7 +60,9 @@ func parseFlags() config {
 	flag.Func("operator-arg", "An extra operator flag, e.g. --operator-arg=--kube-api-qps=200 (repeatable). The default run uses none.",
 		func(s string) error { extra = append(extra, s); return nil })
 	flag.Parse()
-	c.operatorArgs = append([]string{"--resync-period=" + c.resync.String()}, extra...)
+	// The simulated pods run no server: the benchmark measures the
+	// DittoServer lifecycle, not the servers' own state.
+	c.operatorArgs = append([]string{"--resync-period=" + c.resync.String(), "--manage-server-state=false"}, extra...)
 	return c
 }
 

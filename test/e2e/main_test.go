@@ -185,8 +185,11 @@ func (e *testEnv) startOperator(ctx context.Context) error {
 	p, err := operator.Start(ctx, operator.Options{
 		Binary:     e.binary,
 		Kubeconfig: e.cluster.Kubeconfig,
-		Args:       []string{"--resync-period=" + resyncPeriod.String(), "-v=2"},
-		Log:        f,
+		// The pods of the local cluster run no server: these tests are
+		// about the DittoServer's Kubernetes side, so the operator leaves
+		// the servers' own state (stores, users, shares) alone.
+		Args: []string{"--resync-period=" + resyncPeriod.String(), "-v=2", "--manage-server-state=false"},
+		Log:  f,
 	})
 	if err != nil {
 		f.Close()

@@ -74,6 +74,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.S3CredentialsSecretRefApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("S3Spec"):
 		return &dittofsv1alpha1.S3SpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ServerStore"):
+		return &dittofsv1alpha1.ServerStoreApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServiceSpec"):
 		return &dittofsv1alpha1.ServiceSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SharePermission"):

@@ -16,6 +16,7 @@ import (
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
 // +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.availableReplicas`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Shares",type=integer,JSONPath=`.status.sharesReady`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // DittoServer runs one DittoFS file server (NFS and optionally SMB, with a REST
@@ -278,12 +279,62 @@ type DittoServerStatus struct {
 	// +optional
 	PerconaClusterName string `json:"perconaClusterName,omitempty"`
 
+	// Stores are the stores the operator declared on the server through its
+	// REST API, as the server last reported them.
+	// +listType=map
+	// +listMapKey=kind
+	// +optional
+	Stores []ServerStore `json:"stores,omitempty"`
+
+	// Shares is the number of DittoShares that reference this server.
+	// +optional
+	Shares int32 `json:"shares,omitempty"`
+
+	// SharesReady is the number of those DittoShares that the server exports
+	// as declared.
+	// +optional
+	SharesReady int32 `json:"sharesReady,omitempty"`
+
+	// S3CredentialsVersion is the resourceVersion of the S3 credentials Secret
+	// whose values the remote block store was last given; a newer Secret
+	// gives the store the new credentials. The server never shows them back.
+	// +optional
+	S3CredentialsVersion string `json:"s3CredentialsVersion,omitempty"`
+
 	// Conditions: Ready, Available, Progressing, ConfigReady and, when PostgreSQL
-	// is used, DatabaseReady.
+	// is used, DatabaseReady; StoresReady and SharesReady for the state inside
+	// the server.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// StoreKind is the role of a store on the server.
+// +kubebuilder:validation:Enum=metadata;local;remote
+type StoreKind string
+
+const (
+	StoreKindMetadata StoreKind = "metadata"
+	StoreKindLocal    StoreKind = "local"
+	StoreKindRemote   StoreKind = "remote"
+)
+
+// ServerStore is one store the operator declared on the server.
+type ServerStore struct {
+	// Kind is the store's role: metadata, local (block) or remote (block).
+	// +required
+	Kind StoreKind `json:"kind"`
+	// Name of the store on the server; shares refer to it.
+	// +required
+	Name string `json:"name"`
+	// Type is the store's engine: badger, fs or s3.
+	// +optional
+	Type string `json:"type,omitempty"`
+	// Location is where the store keeps its data: a directory in the pod, or
+	// the S3 bucket.
+	// +optional
+	Location string `json:"location,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

@@ -46,8 +46,21 @@ type DittoServerStatusApplyConfiguration struct {
 	ConfigHash *string `json:"configHash,omitempty"`
 	// PerconaClusterName is the PerconaPGCluster that holds the database.
 	PerconaClusterName *string `json:"perconaClusterName,omitempty"`
+	// Stores are the stores the operator declared on the server through its
+	// REST API, as the server last reported them.
+	Stores []ServerStoreApplyConfiguration `json:"stores,omitempty"`
+	// Shares is the number of DittoShares that reference this server.
+	Shares *int32 `json:"shares,omitempty"`
+	// SharesReady is the number of those DittoShares that the server exports
+	// as declared.
+	SharesReady *int32 `json:"sharesReady,omitempty"`
+	// S3CredentialsVersion is the resourceVersion of the S3 credentials Secret
+	// whose values the remote block store was last given; a newer Secret
+	// gives the store the new credentials. The server never shows them back.
+	S3CredentialsVersion *string `json:"s3CredentialsVersion,omitempty"`
 	// Conditions: Ready, Available, Progressing, ConfigReady and, when PostgreSQL
-	// is used, DatabaseReady.
+	// is used, DatabaseReady; StoresReady and SharesReady for the state inside
+	// the server.
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 }
 
@@ -126,6 +139,43 @@ func (b *DittoServerStatusApplyConfiguration) WithConfigHash(value string) *Ditt
 // If called multiple times, the PerconaClusterName field is set to the value of the last call.
 func (b *DittoServerStatusApplyConfiguration) WithPerconaClusterName(value string) *DittoServerStatusApplyConfiguration {
 	b.PerconaClusterName = &value
+	return b
+}
+
+// WithStores adds the given value to the Stores field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Stores field.
+func (b *DittoServerStatusApplyConfiguration) WithStores(values ...*ServerStoreApplyConfiguration) *DittoServerStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithStores")
+		}
+		b.Stores = append(b.Stores, *values[i])
+	}
+	return b
+}
+
+// WithShares sets the Shares field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Shares field is set to the value of the last call.
+func (b *DittoServerStatusApplyConfiguration) WithShares(value int32) *DittoServerStatusApplyConfiguration {
+	b.Shares = &value
+	return b
+}
+
+// WithSharesReady sets the SharesReady field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SharesReady field is set to the value of the last call.
+func (b *DittoServerStatusApplyConfiguration) WithSharesReady(value int32) *DittoServerStatusApplyConfiguration {
+	b.SharesReady = &value
+	return b
+}
+
+// WithS3CredentialsVersion sets the S3CredentialsVersion field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the S3CredentialsVersion field is set to the value of the last call.
+func (b *DittoServerStatusApplyConfiguration) WithS3CredentialsVersion(value string) *DittoServerStatusApplyConfiguration {
+	b.S3CredentialsVersion = &value
 	return b
 }
 

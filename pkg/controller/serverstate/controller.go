@@ -1,0 +1,199 @@
+// Package serverstate converges the state kept inside a running DittoFS
+// server — its stores, the operator's own account, users, groups, shares and
+// share permissions — through the server's REST API, from the DittoServer,
+// DittoShare and DittoUser objects. It is a plain informer/workqueue
+// controller keyed by DittoServer, beside the one that runs the server.
+package serverstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	appsinformers "k8s.io/client-go/informers/apps/v1"
+	"k8s.io/client-go/kubernetes"
+	kubescheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
+	dittoscheme "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/scheme"
+	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions/dittofs/v1alpha1"
+	dittolisters "github.com/dittofs/dittofs-operator/pkg/generated/listers/dittofs/v1alpha1"
+)
+
+// Informers are the shared informers the controller reads. StatefulSets
+// and Secrets (metadata only) are shared with the DittoServer controller.
+type Informers struct {
+	DittoServers dittoinformers.DittoServerInformer
+	DittoShares  dittoinformers.DittoShareInformer
+	DittoUsers   dittoinformers.DittoUserInformer
+	StatefulSets appsinformers.StatefulSetInformer
+	Secrets      informers.GenericInformer
+}
+
+// Options tune the controller.
+type Options struct {
+	// Endpoints resolves each server's API URL.
+	Endpoints *Endpoints
+	// NewAPI builds a client of one server's API.
+	NewAPI APIFactory
+}
+
+// Controller converges the state inside DittoFS servers.
+type Controller struct {
+	kube  kubernetes.Interface
+	ditto clientset.Interface
+
+	dsLister     dittolisters.DittoServerLister
+	shareLister  dittolisters.DittoShareLister
+	userLister   dittolisters.DittoUserLister
+	shareIndexer cache.Indexer
+	userIndexer  cache.Indexer
+	dsIndexer    cache.Indexer
+	stsLister    appslisters.StatefulSetLister
+	secretMeta   cache.GenericLister
+	synced       []cache.InformerSynced
+
+	endpoints *Endpoints
+	newAPI    APIFactory
+	sessions  *sessions
+	ownStatus *ownStatus
+
+	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	broadcaster record.EventBroadcaster
+	recorder    record.EventRecorder
+
+	// now is the clock, replaced in tests.
+	now func() time.Time
+}
+
+// New builds the controller and registers its handlers and indexes on the
+// informers; call it before the informers start.
+func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interface, inf Informers, opts Options) (*Controller, error) {
+	if opts.NewAPI == nil || opts.Endpoints == nil {
+		return nil, errors.New("serverstate: Options.NewAPI and Options.Endpoints are required")
+	}
+	utilruntime.Must(dittoscheme.AddToScheme(kubescheme.Scheme))
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	c := &Controller{
+		kube:         kube,
+		ditto:        ditto,
+		dsLister:     inf.DittoServers.Lister(),
+		shareLister:  inf.DittoShares.Lister(),
+		userLister:   inf.DittoUsers.Lister(),
+		shareIndexer: inf.DittoShares.Informer().GetIndexer(),
+		userIndexer:  inf.DittoUsers.Informer().GetIndexer(),
+		dsIndexer:    inf.DittoServers.Informer().GetIndexer(),
+		stsLister:    inf.StatefulSets.Lister(),
+		secretMeta:   inf.Secrets.Lister(),
+		endpoints:    opts.Endpoints,
+		newAPI:       opts.NewAPI,
+		sessions:     newSessions(),
+		ownStatus:    newOwnStatus(),
+		broadcaster:  broadcaster,
+		recorder:     broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "serverstate"},
+		),
+		now: time.Now,
+	}
+	if err := c.registerHandlers(inf); err != nil {
+		return nil, err
+	}
+	c.synced = []cache.InformerSynced{
+		inf.DittoServers.Informer().HasSynced,
+		inf.DittoShares.Informer().HasSynced,
+		inf.DittoUsers.Informer().HasSynced,
+		inf.StatefulSets.Informer().HasSynced,
+		inf.Secrets.Informer().HasSynced,
+	}
+	return c, nil
+}
+
+// WaitForCacheSync waits for every informer the controller reads.
+func (c *Controller) WaitForCacheSync(ctx context.Context) bool {
+	return cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...)
+}
+
+// Run starts the event sink and the workers and blocks until ctx is done;
+// then it stops taking work and lets in-flight passes finish for at most
+// drainTimeout.
+func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Duration) error {
+	defer utilruntime.HandleCrash()
+	logger := klog.FromContext(ctx).WithName("serverstate")
+	ctx = klog.NewContext(ctx, logger)
+
+	c.broadcaster.StartStructuredLogging(4)
+	c.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.kube.CoreV1().Events("")})
+	defer c.broadcaster.Shutdown()
+
+	if !c.WaitForCacheSync(ctx) {
+		return errors.New("serverstate: caches did not sync")
+	}
+	logger.Info("Starting workers", "count", workers, "access", c.endpoints.Mode())
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() { wait.UntilWithContext(ctx, c.runWorker, time.Second) })
+	}
+	<-ctx.Done()
+	drained := make(chan struct{})
+	go func() { c.queue.ShutDownWithDrain(); wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		c.queue.ShutDown()
+		logger.Info("Drain timeout reached; abandoning in-flight passes")
+	}
+	return nil
+}
+
+func (c *Controller) runWorker(ctx context.Context) {
+	for c.processNextWorkItem(ctx) {
+	}
+}
+
+// errRequeue marks a pass that reported its problem in conditions and must
+// look again with backoff: an unreachable or failing server, a deletion
+// that waits for the server.
+var errRequeue = errors.New("requeue with backoff")
+
+func (c *Controller) processNextWorkItem(ctx context.Context) bool {
+	key, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(key)
+	logger := klog.LoggerWithValues(klog.FromContext(ctx), "dittoserver", key)
+	ctx = klog.NewContext(ctx, logger)
+	err := c.sync(ctx, key)
+	switch {
+	case err == nil:
+		c.queue.Forget(key)
+	case errors.Is(err, errRequeue):
+		logger.V(4).Info("Waiting on the server; requeued with backoff", "reason", err)
+		c.queue.AddRateLimited(key)
+	default:
+		logger.Error(err, "Server state pass failed; requeued with backoff")
+		c.queue.AddRateLimited(key)
+	}
+	return true
+}
+
+func (c *Controller) enqueue(key cache.ObjectName) { c.queue.Add(key) }
+
+// requeueError wraps the reason of a backoff requeue.
+func requeueError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errRequeue, fmt.Sprintf(format, args...))
+}

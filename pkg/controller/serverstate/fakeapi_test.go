@@ -1,0 +1,432 @@
+package serverstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
+)
+
+// fakeServer is an in-memory DittoFS control plane behind dfsapi.API: it
+// keeps stores, users (with passwords), groups, shares and grants, answers
+// like the real server where the controller depends on it (409 on a
+// duplicate, 404 on an unknown name, 401 on a wrong password, secret store
+// keys redacted on reads), and records every call as "VERB what".
+type fakeServer struct {
+	mu        sync.Mutex
+	calls     []string
+	passwords map[string]string
+	users     map[string]dfsapi.User
+	groups    map[string]dfsapi.Group
+	metadata  map[string]dfsapi.Store
+	blocks    map[dfsapi.BlockKind]map[string]dfsapi.Store
+	shares    map[string]dfsapi.Share
+	grants    map[string]map[string]dfsapi.Permission
+	// down makes every call fail as if nothing answered.
+	down error
+	// refuse answers the calls it names ("PUT remote-store s3") with an error.
+	refuse map[string]error
+}
+
+const fakeAdminPassword = "admin-password-from-secret"
+
+func newFakeServer() *fakeServer {
+	return &fakeServer{
+		passwords: map[string]string{adminUsername: fakeAdminPassword},
+		users:     map[string]dfsapi.User{adminUsername: {Username: adminUsername, Role: "admin", Enabled: true}},
+		groups:    map[string]dfsapi.Group{},
+		metadata:  map[string]dfsapi.Store{},
+		blocks:    map[dfsapi.BlockKind]map[string]dfsapi.Store{dfsapi.BlockLocal: {}, dfsapi.BlockRemote: {}},
+		shares:    map[string]dfsapi.Share{},
+		grants:    map[string]map[string]dfsapi.Permission{},
+	}
+}
+
+// client is one logged-in (or not) client of the fake server, as dfsapi.New
+// would build for a base URL.
+type fakeClient struct {
+	srv  *fakeServer
+	user string
+}
+
+func (f *fakeServer) factory() APIFactory {
+	return func(string, http.RoundTripper) dfsapi.API { return &fakeClient{srv: f} }
+}
+
+// writes are the recorded calls that change the server's state.
+func (f *fakeServer) writes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.calls {
+		if !strings.HasPrefix(c, "GET ") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (f *fakeServer) clearCalls() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = nil
+}
+
+func apiError(method, path string, status int, detail string) error {
+	return &dfsapi.Error{Method: method, Path: path, Status: status, Title: http.StatusText(status), Detail: detail}
+}
+
+// call records a call and checks that it may be made.
+func (c *fakeClient) call(desc string, admin bool) error {
+	f := c.srv
+	f.calls = append(f.calls, desc)
+	if f.down != nil {
+		return f.down
+	}
+	if err := f.refuse[desc]; err != nil {
+		return err
+	}
+	if admin && (c.user == "" || f.users[c.user].Role != "admin") {
+		return apiError("", desc, http.StatusUnauthorized, "Invalid or expired token")
+	}
+	return nil
+}
+
+func (c *fakeClient) Login(_ context.Context, username, password string) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("POST login "+username, false); err != nil {
+		return err
+	}
+	if pw, ok := c.srv.passwords[username]; !ok || pw != password {
+		return apiError(http.MethodPost, "/api/v1/auth/login", http.StatusUnauthorized, "Invalid credentials")
+	}
+	c.user = username
+	return nil
+}
+
+func redact(s dfsapi.Store) dfsapi.Store {
+	cfg := map[string]any{}
+	for k, v := range s.Config {
+		if strings.Contains(k, "secret") || strings.HasSuffix(k, "_key") {
+			v = "********"
+		}
+		cfg[k] = v
+	}
+	s.Config = cfg
+	return s
+}
+
+func storeList(m map[string]dfsapi.Store) []dfsapi.Store {
+	out := make([]dfsapi.Store, 0, len(m))
+	for _, s := range m {
+		out = append(out, redact(s))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (c *fakeClient) ListMetadataStores(context.Context) ([]dfsapi.Store, error) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("GET metadata-stores", true); err != nil {
+		return nil, err
+	}
+	return storeList(c.srv.metadata), nil
+}
+
+func (c *fakeClient) CreateMetadataStore(_ context.Context, s dfsapi.Store) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("POST metadata-store "+s.Name, true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.metadata[s.Name]; ok {
+		return apiError(http.MethodPost, "/api/v1/store/metadata", http.StatusConflict, "Metadata store already exists")
+	}
+	c.srv.metadata[s.Name] = s
+	return nil
+}
+
+func (c *fakeClient) UpdateMetadataStore(_ context.Context, s dfsapi.Store) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("PUT metadata-store "+s.Name, true); err != nil {
+		return err
+	}
+	c.srv.metadata[s.Name] = s
+	return nil
+}
+
+func (c *fakeClient) DeleteMetadataStore(_ context.Context, name string) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("DELETE metadata-store "+name, true); err != nil {
+		return err
+	}
+	delete(c.srv.metadata, name)
+	return nil
+}
+
+func (c *fakeClient) ListBlockStores(_ context.Context, kind dfsapi.BlockKind) ([]dfsapi.Store, error) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call(fmt.Sprintf("GET %s-stores", kind), true); err != nil {
+		return nil, err
+	}
+	return storeList(c.srv.blocks[kind]), nil
+}
+
+func (c *fakeClient) CreateBlockStore(_ context.Context, kind dfsapi.BlockKind, s dfsapi.Store) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call(fmt.Sprintf("POST %s-store %s", kind, s.Name), true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.blocks[kind][s.Name]; ok {
+		return apiError(http.MethodPost, "/api/v1/store/block/"+string(kind), http.StatusConflict, "Block store already exists")
+	}
+	c.srv.blocks[kind][s.Name] = s
+	return nil
+}
+
+func (c *fakeClient) UpdateBlockStore(_ context.Context, kind dfsapi.BlockKind, s dfsapi.Store) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call(fmt.Sprintf("PUT %s-store %s", kind, s.Name), true); err != nil {
+		return err
+	}
+	c.srv.blocks[kind][s.Name] = s
+	return nil
+}
+
+func (c *fakeClient) DeleteBlockStore(_ context.Context, kind dfsapi.BlockKind, name string) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call(fmt.Sprintf("DELETE %s-store %s", kind, name), true); err != nil {
+		return err
+	}
+	delete(c.srv.blocks[kind], name)
+	return nil
+}
+
+func (c *fakeClient) ListUsers(context.Context) ([]dfsapi.User, error) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("GET users", true); err != nil {
+		return nil, err
+	}
+	var out []dfsapi.User
+	for _, u := range c.srv.users {
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Username < out[j].Username })
+	return out, nil
+}
+
+func (c *fakeClient) CreateUser(_ context.Context, u dfsapi.User, password string) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("POST user "+u.Username, true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.users[u.Username]; ok {
+		return apiError(http.MethodPost, "/api/v1/users", http.StatusConflict, "User already exists")
+	}
+	for _, g := range u.Groups {
+		if _, ok := c.srv.groups[g]; !ok {
+			return apiError(http.MethodPost, "/api/v1/users", http.StatusBadRequest, "One or more specified groups do not exist")
+		}
+	}
+	c.srv.users[u.Username], c.srv.passwords[u.Username] = u, password
+	return nil
+}
+
+func (c *fakeClient) UpdateUser(_ context.Context, u dfsapi.User) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("PUT user "+u.Username, true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.users[u.Username]; !ok {
+		return apiError(http.MethodPut, "/api/v1/users/"+u.Username, http.StatusNotFound, "User not found")
+	}
+	c.srv.users[u.Username] = u
+	return nil
+}
+
+func (c *fakeClient) SetUserPassword(_ context.Context, username, password string) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("POST password "+username, true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.users[username]; !ok {
+		return apiError(http.MethodPost, "/api/v1/users/"+username+"/password", http.StatusNotFound, "User not found")
+	}
+	c.srv.passwords[username] = password
+	return nil
+}
+
+func (c *fakeClient) DeleteUser(_ context.Context, username string) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("DELETE user "+username, true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.users[username]; !ok {
+		return apiError(http.MethodDelete, "/api/v1/users/"+username, http.StatusNotFound, "User not found")
+	}
+	delete(c.srv.users, username)
+	delete(c.srv.passwords, username)
+	return nil
+}
+
+func (c *fakeClient) ListGroups(context.Context) ([]dfsapi.Group, error) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("GET groups", true); err != nil {
+		return nil, err
+	}
+	var out []dfsapi.Group
+	for _, g := range c.srv.groups {
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func (c *fakeClient) CreateGroup(_ context.Context, g dfsapi.Group) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("POST group "+g.Name, true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.groups[g.Name]; ok {
+		return apiError(http.MethodPost, "/api/v1/groups", http.StatusConflict, "Group already exists")
+	}
+	c.srv.groups[g.Name] = g
+	return nil
+}
+
+func (c *fakeClient) DeleteGroup(_ context.Context, name string) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("DELETE group "+name, true); err != nil {
+		return err
+	}
+	delete(c.srv.groups, name)
+	return nil
+}
+
+func (c *fakeClient) ListShares(context.Context) ([]dfsapi.Share, error) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("GET shares", true); err != nil {
+		return nil, err
+	}
+	var out []dfsapi.Share
+	for _, s := range c.srv.shares {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (c *fakeClient) CreateShare(_ context.Context, s dfsapi.Share) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("POST share "+s.Name, true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.shares[s.Name]; ok {
+		return apiError(http.MethodPost, "/api/v1/shares", http.StatusConflict, "Share already exists")
+	}
+	if _, ok := c.srv.metadata[s.MetadataStore]; !ok {
+		return apiError(http.MethodPost, "/api/v1/shares", http.StatusBadRequest, "Metadata store not found: "+s.MetadataStore)
+	}
+	c.srv.shares[s.Name] = s
+	c.srv.grants[s.Name] = map[string]dfsapi.Permission{}
+	return nil
+}
+
+func (c *fakeClient) UpdateShare(_ context.Context, s dfsapi.Share) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("PUT share "+s.Name, true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.shares[s.Name]; !ok {
+		return apiError(http.MethodPut, "/api/v1/shares"+s.Name, http.StatusNotFound, "Share not found")
+	}
+	c.srv.shares[s.Name] = s
+	return nil
+}
+
+func (c *fakeClient) DeleteShare(_ context.Context, name string) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("DELETE share "+name, true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.shares[name]; !ok {
+		return apiError(http.MethodDelete, "/api/v1/shares"+name, http.StatusNotFound, "Share not found")
+	}
+	delete(c.srv.shares, name)
+	delete(c.srv.grants, name)
+	return nil
+}
+
+func (c *fakeClient) ListSharePermissions(_ context.Context, share string) ([]dfsapi.Permission, error) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("GET grants "+share, true); err != nil {
+		return nil, err
+	}
+	g, ok := c.srv.grants[share]
+	if !ok {
+		return nil, apiError(http.MethodGet, "/api/v1/shares"+share+"/permissions", http.StatusNotFound, "Share not found")
+	}
+	var out []dfsapi.Permission
+	for _, p := range g {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Type+out[i].Name < out[j].Type+out[j].Name })
+	return out, nil
+}
+
+func (c *fakeClient) SetSharePermission(_ context.Context, share string, p dfsapi.Permission) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call(fmt.Sprintf("PUT grant %s %s:%s=%s", share, p.Type, p.Name, p.Level), true); err != nil {
+		return err
+	}
+	g, ok := c.srv.grants[share]
+	if !ok {
+		return apiError(http.MethodPut, "/api/v1/shares"+share, http.StatusNotFound, "Share not found")
+	}
+	if _, ok := c.srv.users[p.Name]; p.Type == "user" && !ok {
+		return apiError(http.MethodPut, "/api/v1/shares"+share, http.StatusNotFound, "User not found")
+	}
+	if _, ok := c.srv.groups[p.Name]; p.Type == "group" && !ok {
+		return apiError(http.MethodPut, "/api/v1/shares"+share, http.StatusNotFound, "Group not found")
+	}
+	g[p.Type+"/"+p.Name] = p
+	return nil
+}
+
+func (c *fakeClient) DeleteSharePermission(_ context.Context, share string, p dfsapi.Permission) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call(fmt.Sprintf("DELETE grant %s %s:%s", share, p.Type, p.Name), true); err != nil {
+		return err
+	}
+	delete(c.srv.grants[share], p.Type+"/"+p.Name)
+	return nil
+}
+
+var errConnRefused = errors.New("dial tcp 10.0.0.5:8080: connect: connection refused")

@@ -1,0 +1,68 @@
+package serverstate
+
+// Condition types, event and condition reasons. Every reason this controller
+// emits is a constant here so that it can be grepped for and matched in alerts.
+const (
+	// ConditionReady on DittoShares and DittoUsers.
+	ConditionReady = "Ready"
+	// ConditionStoresReady on the DittoServer: its stores exist on the server as declared.
+	ConditionStoresReady = "StoresReady"
+	// ConditionSharesReady on the DittoServer: every DittoShare of it is Ready.
+	ConditionSharesReady = "SharesReady"
+	// conditionAvailable is the main controller's DittoServer condition this
+	// controller waits for.
+	conditionAvailable = "Available"
+)
+
+const (
+	// Ready conditions and Normal events.
+	ReasonCreated        = "Created"
+	ReasonInSync         = "InSync"
+	ReasonUpdated        = "Updated"
+	ReasonStoresInSync   = "StoresInSync"
+	ReasonAllSharesReady = "AllSharesReady"
+	ReasonNoShares       = "NoShares"
+	ReasonDeleted        = "Deleted"
+	ReasonRetained       = "Retained"
+	ReasonReleased       = "Released"
+	ReasonPasswordSet    = "PasswordSet"
+
+	// Conditions that are not Ready, and Warning events.
+	ReasonServerNotFound     = "ServerNotFound"
+	ReasonServerNotReady     = "ServerNotReady"
+	ReasonServerDeleting     = "ServerDeleting"
+	ReasonServerUnreachable  = "ServerUnreachable"
+	ReasonServerError        = "ServerError"
+	ReasonLoginFailed        = "LoginFailed"
+	ReasonSecretNotFound     = "SecretNotFound"
+	ReasonSecretKeyMissing   = "SecretKeyMissing"
+	ReasonSecretInvalid      = "SecretInvalid"
+	ReasonInvalidSpec        = "InvalidSpec"
+	ReasonNameConflict       = "NameConflict"
+	ReasonReservedName       = "ReservedName"
+	ReasonStoresNotReady     = "StoresNotReady"
+	ReasonPrincipalNotFound  = "PrincipalNotFound"
+	ReasonSharesNotReady     = "SharesNotReady"
+	ReasonDeletionBlocked    = "DeletionBlocked"
+	ReasonNotOwned           = "ResourceNotOwned"
+	ReasonOperatorAccount    = "OperatorAccountCreated"
+	ReasonOperatorAccountSet = "OperatorAccountReset"
+)
+
+const (
+	// Finalizer on DittoShares and DittoUsers: the operator decides, before
+	// the object goes, what deleting it does on the server.
+	Finalizer = "dittofs.dittofs.com/server-state"
+	// OperatorUsername is the account the operator creates on every server
+	// and uses for everything after its creation.
+	OperatorUsername = "dittofs-operator"
+	// OperatorPasswordKey is the key of the operator account's password in
+	// the Secret <name>-operator.
+	OperatorPasswordKey = "password"
+	// operatorPasswordLength is within the server's 8–72 characters.
+	operatorPasswordLength = 40
+	// EventComponent is the source of this controller's events.
+	EventComponent = "dittofs-operator"
+	// minUserPasswordLength is what the server accepts.
+	minUserPasswordLength = 8
+)

@@ -1,0 +1,115 @@
+package serverstate
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+)
+
+// Secret values are read with a live GET at the moment they are needed (a
+// login, a password to set, S3 keys to give the store) and never kept: the
+// informer caches Secret metadata only. Values never reach a log, an event
+// or a condition; errors name the Secret and key, never the value.
+
+// problemError is a Problem as an error, for steps that fail for a reason
+// the user must fix (a missing Secret or key).
+type problemError struct{ Problem }
+
+func (e *problemError) Error() string { return e.Message }
+
+// readSecretKey returns the value of one key of a Secret.
+func (c *Controller) readSecretKey(ctx context.Context, namespace, name, key, field string) (string, string, error) {
+	s, err := c.kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", "", &problemError{Problem{ReasonSecretNotFound, fmt.Sprintf("Secret %q (%s) not found in namespace %q", name, field, namespace)}}
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("get Secret %s/%s: %w", namespace, name, err)
+	}
+	v, ok := s.Data[key]
+	if !ok {
+		return "", "", &problemError{Problem{ReasonSecretKeyMissing, fmt.Sprintf("Secret %q (%s) has no key %q", name, field, key)}}
+	}
+	return string(v), s.ResourceVersion, nil
+}
+
+// secretVersion is the resourceVersion of a Secret in the metadata cache,
+// "" when it is not there.
+func (c *Controller) secretVersion(namespace, name string) string {
+	obj, err := c.secretMeta.ByNamespace(namespace).Get(name)
+	if err != nil {
+		return ""
+	}
+	if m, ok := obj.(metav1.Object); ok {
+		return m.GetResourceVersion()
+	}
+	return ""
+}
+
+// S3Credentials are the values of spec.s3.credentialsSecretRef.
+type S3Credentials struct {
+	AccessKeyID, SecretAccessKey, Endpoint string
+}
+
+// s3SecretName is the S3 credentials Secret of the server, "" for none.
+func s3SecretName(ds *dittov1alpha1.DittoServer) string {
+	if s3 := ds.Spec.S3; s3 != nil && s3.CredentialsSecretRef != nil {
+		return s3.CredentialsSecretRef.SecretName
+	}
+	return ""
+}
+
+// readS3 reads the S3 credentials and endpoint with a live GET.
+func (c *Controller) readS3(ctx context.Context, ds *dittov1alpha1.DittoServer) (S3Credentials, string, error) {
+	ref := ds.Spec.S3.CredentialsSecretRef
+	s, err := c.kube.CoreV1().Secrets(ds.Namespace).Get(ctx, ref.SecretName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return S3Credentials{}, "", &problemError{Problem{ReasonSecretNotFound,
+			fmt.Sprintf("Secret %q (spec.s3.credentialsSecretRef) not found in namespace %q", ref.SecretName, ds.Namespace)}}
+	}
+	if err != nil {
+		return S3Credentials{}, "", fmt.Errorf("get Secret %s/%s: %w", ds.Namespace, ref.SecretName, err)
+	}
+	var creds S3Credentials
+	for _, k := range []struct {
+		key  string
+		into *string
+		need bool
+	}{
+		{orDefault(ref.AccessKeyIDKey, resources.DefaultS3AccessKeyIDKey), &creds.AccessKeyID, true},
+		{orDefault(ref.SecretAccessKeyKey, resources.DefaultS3SecretAccessKeyKey), &creds.SecretAccessKey, true},
+		{orDefault(ref.EndpointKey, resources.DefaultS3EndpointKey), &creds.Endpoint, false},
+	} {
+		v, ok := s.Data[k.key]
+		if !ok && k.need {
+			return S3Credentials{}, "", &problemError{Problem{ReasonSecretKeyMissing,
+				fmt.Sprintf("Secret %q (spec.s3.credentialsSecretRef) has no key %q", ref.SecretName, k.key)}}
+		}
+		*k.into = string(v)
+	}
+	return creds, s.ResourceVersion, nil
+}
+
+// OperatorSecretName is the Secret with the operator account's password.
+func OperatorSecretName(ds *dittov1alpha1.DittoServer) string { return ds.Name + "-operator" }
+
+// operatorSecret is the Secret <name>-operator, owned by the DittoServer
+// like <name>-admin, so it goes with the server and its database.
+func operatorSecret(ds *dittov1alpha1.DittoServer, password string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            OperatorSecretName(ds),
+			Namespace:       ds.Namespace,
+			Labels:          resources.Labels(ds, resources.ComponentCredentials),
+			OwnerReferences: []metav1.OwnerReference{resources.OwnerReference(ds)},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{OperatorPasswordKey: []byte(password)},
+	}
+}

@@ -1,0 +1,339 @@
+package serverstate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+)
+
+// Status. Every object's status is computed from the pass's results and
+// written only when it differs from the current one, on the latest object
+// (retry.RetryOnConflict). Events mark transitions: a Ready condition that
+// turns False with a new reason gives one Warning; reasons every object
+// shares (the server is down or unreachable) are reported once, on the
+// DittoServer.
+
+// readyReasons keep their reason while the condition stays True, so that a
+// share created in one pass does not cost a status write in the next.
+var readyReasons = map[string]bool{ReasonCreated: true, ReasonInSync: true, ReasonUpdated: true}
+
+// readyCondition is the Ready condition for r, given the current conditions.
+func readyCondition(conds []metav1.Condition, r result, readyMsg string, generation int64, now metav1.Time) metav1.Condition {
+	c := metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: r.reason, Message: r.message,
+		ObservedGeneration: generation, LastTransitionTime: now}
+	if r.ready {
+		c.Status, c.Message = metav1.ConditionTrue, readyMsg
+		if prev := meta.FindStatusCondition(conds, ConditionReady); prev != nil && prev.Status == metav1.ConditionTrue && readyReasons[prev.Reason] {
+			c.Reason = prev.Reason
+		}
+	}
+	return c
+}
+
+// transitionWarning tells whether a new Ready condition deserves a Warning.
+func transitionWarning(prev []metav1.Condition, next metav1.Condition, r result) bool {
+	if next.Status != metav1.ConditionFalse || r.serverWide {
+		return false
+	}
+	old := meta.FindStatusCondition(prev, next.Type)
+	return old == nil || old.Status != metav1.ConditionFalse || old.Reason != next.Reason
+}
+
+// computeShareStatus is the status a share's result gives it.
+func computeShareStatus(s *dittov1alpha1.DittoShare, r result, server string, now metav1.Time) dittov1alpha1.DittoShareStatus {
+	st := *s.Status.DeepCopy()
+	st.ObservedGeneration = s.Generation
+	if r.name != "" {
+		st.ExportName = r.name
+	}
+	meta.SetStatusCondition(&st.Conditions, readyCondition(st.Conditions, r,
+		fmt.Sprintf("Exported as %s by DittoServer %q", r.name, server), s.Generation, now))
+	return st
+}
+
+func computeUserStatus(u *dittov1alpha1.DittoUser, r result, server string, now metav1.Time) dittov1alpha1.DittoUserStatus {
+	st := *u.Status.DeepCopy()
+	st.ObservedGeneration = u.Generation
+	if r.name != "" {
+		st.Username = r.name
+	}
+	if r.passwordVersion != "" {
+		st.PasswordSecretVersion = r.passwordVersion
+	}
+	meta.SetStatusCondition(&st.Conditions, readyCondition(st.Conditions, r,
+		fmt.Sprintf("User %q exists on DittoServer %q with the password from its Secret", r.name, server), u.Generation, now))
+	return st
+}
+
+func (c *Controller) writeStatuses(ctx context.Context, p *pass) error {
+	if err := c.writeObjectStatuses(ctx, p); err != nil {
+		return err
+	}
+	return c.writeServerStatus(ctx, p)
+}
+
+// writeObjectStatuses writes the shares' and users' statuses.
+func (c *Controller) writeObjectStatuses(ctx context.Context, p *pass) error {
+	now := metav1.NewTime(c.now())
+	for _, s := range p.shares {
+		r, ok := p.shareResults[s.UID]
+		if !ok || r.reason == reasonReleasedMark {
+			continue
+		}
+		if err := c.writeShareStatus(ctx, s, r, now); err != nil {
+			return err
+		}
+	}
+	for _, u := range p.users {
+		r, ok := p.userResults[u.UID]
+		if !ok || r.reason == reasonReleasedMark {
+			continue
+		}
+		if err := c.writeUserStatus(ctx, u, r, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Controller) writeShareStatus(ctx context.Context, s *dittov1alpha1.DittoShare, r result, now metav1.Time) error {
+	client := c.ditto.DittofsV1alpha1().DittoShares(s.Namespace)
+	base := s
+	if c.ownStatus.behind(s.UID, s.ResourceVersion) {
+		latest, err := client.Get(ctx, s.Name, metav1.GetOptions{})
+		if err != nil {
+			return ignoreNotFound(err)
+		}
+		base = latest
+	}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		next := computeShareStatus(base, r, base.Spec.ServerRef.Name, now)
+		if equality.Semantic.DeepEqual(base.Status, next) {
+			return nil
+		}
+		obj := base.DeepCopy()
+		obj.Status = next
+		if _, err := client.UpdateStatus(ctx, obj, metav1.UpdateOptions{FieldManager: EventComponent}); err != nil {
+			if apierrors.IsConflict(err) {
+				if latest, gerr := client.Get(ctx, s.Name, metav1.GetOptions{}); gerr == nil && latest.UID == s.UID {
+					base = latest
+				}
+			}
+			return err
+		}
+		c.ownStatus.wrote(s.UID, base.ResourceVersion)
+		cond := meta.FindStatusCondition(next.Conditions, ConditionReady)
+		if transitionWarning(base.Status.Conditions, *cond, r) {
+			c.recorder.Event(s, corev1.EventTypeWarning, cond.Reason, cond.Message)
+		}
+		return nil
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("update status of DittoShare %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	return nil
+}
+
+func (c *Controller) writeUserStatus(ctx context.Context, u *dittov1alpha1.DittoUser, r result, now metav1.Time) error {
+	client := c.ditto.DittofsV1alpha1().DittoUsers(u.Namespace)
+	base := u
+	if c.ownStatus.behind(u.UID, u.ResourceVersion) {
+		latest, err := client.Get(ctx, u.Name, metav1.GetOptions{})
+		if err != nil {
+			return ignoreNotFound(err)
+		}
+		base = latest
+	}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		next := computeUserStatus(base, r, base.Spec.ServerRef.Name, now)
+		if equality.Semantic.DeepEqual(base.Status, next) {
+			return nil
+		}
+		obj := base.DeepCopy()
+		obj.Status = next
+		if _, err := client.UpdateStatus(ctx, obj, metav1.UpdateOptions{FieldManager: EventComponent}); err != nil {
+			if apierrors.IsConflict(err) {
+				if latest, gerr := client.Get(ctx, u.Name, metav1.GetOptions{}); gerr == nil && latest.UID == u.UID {
+					base = latest
+				}
+			}
+			return err
+		}
+		c.ownStatus.wrote(u.UID, base.ResourceVersion)
+		cond := meta.FindStatusCondition(next.Conditions, ConditionReady)
+		if transitionWarning(base.Status.Conditions, *cond, r) {
+			c.recorder.Event(u, corev1.EventTypeWarning, cond.Reason, cond.Message)
+		}
+		return nil
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("update status of DittoUser %s/%s: %w", u.Namespace, u.Name, err)
+	}
+	return nil
+}
+
+// computeServerStatus applies this controller's part of the DittoServer
+// status — stores, share counts, the S3 credentials version, StoresReady
+// and SharesReady — to the current status, leaving the rest as it is: the
+// DittoServer controller owns it.
+func computeServerStatus(cur dittov1alpha1.DittoServerStatus, p *pass, generation int64, now metav1.Time) dittov1alpha1.DittoServerStatus {
+	st := *cur.DeepCopy()
+	if !p.storesReady.serverWide {
+		st.Stores = p.stores
+		st.S3CredentialsVersion = p.s3Version
+	}
+	var total, ready int32
+	var waiting []string
+	for _, s := range p.shares {
+		if s.DeletionTimestamp != nil {
+			continue
+		}
+		total++
+		if r := p.shareResults[s.UID]; r.ready {
+			ready++
+		} else {
+			waiting = append(waiting, fmt.Sprintf("%s (%s)", s.Name, r.reason))
+		}
+	}
+	st.Shares, st.SharesReady = total, ready
+	set := func(t string, ok bool, reason, msg string) {
+		s := metav1.ConditionFalse
+		if ok {
+			s = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg,
+			ObservedGeneration: generation, LastTransitionTime: now})
+	}
+	sr := p.storesReady
+	set(ConditionStoresReady, sr.ready, sr.reason, sr.message)
+	sort.Strings(waiting)
+	if len(waiting) > maxListed {
+		waiting = append(waiting[:maxListed], fmt.Sprintf("and %d more", len(waiting)-maxListed))
+	}
+	switch {
+	case sr.serverWide:
+		set(ConditionSharesReady, false, sr.reason, sr.message)
+	case total == 0:
+		set(ConditionSharesReady, true, ReasonNoShares, "No DittoShare references this server")
+	case ready == total:
+		set(ConditionSharesReady, true, ReasonAllSharesReady, fmt.Sprintf("%d/%d shares ready", ready, total))
+	default:
+		set(ConditionSharesReady, false, ReasonSharesNotReady, fmt.Sprintf("%d/%d shares ready; waiting: %s", ready, total, strings.Join(waiting, ", ")))
+	}
+	return st
+}
+
+// maxListed bounds the shares a SharesReady message names.
+const maxListed = 10
+
+// writeServerStatus writes the DittoServer's status when this controller's
+// part changed, on the latest object, and marks StoresReady transitions.
+func (c *Controller) writeServerStatus(ctx context.Context, p *pass) error {
+	now := metav1.NewTime(c.now())
+	client := c.ditto.DittofsV1alpha1().DittoServers(p.ds.Namespace)
+	base := p.ds
+	if c.ownStatus.behind(base.UID, base.ResourceVersion) {
+		latest, err := client.Get(ctx, base.Name, metav1.GetOptions{})
+		if err != nil {
+			return ignoreNotFound(err)
+		}
+		base = latest
+	}
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		next := computeServerStatus(base.Status, p, base.Generation, now)
+		if equality.Semantic.DeepEqual(base.Status, next) {
+			return nil
+		}
+		obj := base.DeepCopy()
+		obj.Status = next
+		if _, err := client.UpdateStatus(ctx, obj, metav1.UpdateOptions{FieldManager: EventComponent}); err != nil {
+			if apierrors.IsConflict(err) {
+				if latest, gerr := client.Get(ctx, p.ds.Name, metav1.GetOptions{}); gerr == nil && latest.UID == p.ds.UID {
+					base = latest
+				}
+			}
+			return err
+		}
+		c.ownStatus.wrote(base.UID, base.ResourceVersion)
+		c.storesEvent(p.ds, base.Status.Conditions, next.Conditions)
+		return nil
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("update status of DittoServer %s/%s: %w", p.ds.Namespace, p.ds.Name, err)
+	}
+	return nil
+}
+
+// storesEvent marks StoresReady transitions: one Warning when it turns
+// False or changes reason (the server became unreachable, refused the
+// login, refused a store), one Normal when it recovers.
+func (c *Controller) storesEvent(ds *dittov1alpha1.DittoServer, prev, next []metav1.Condition) {
+	n := meta.FindStatusCondition(next, ConditionStoresReady)
+	o := meta.FindStatusCondition(prev, ConditionStoresReady)
+	switch {
+	case n == nil:
+	case n.Status == metav1.ConditionFalse && n.Reason != ReasonServerNotReady && (o == nil || o.Status != n.Status || o.Reason != n.Reason):
+		c.recorder.Event(ds, corev1.EventTypeWarning, n.Reason, n.Message)
+	case n.Status == metav1.ConditionTrue && o != nil && o.Status == metav1.ConditionFalse && o.Reason != ReasonServerNotReady:
+		c.recorder.Event(ds, corev1.EventTypeNormal, ReasonStoresInSync, n.Message)
+	}
+}
+
+func ignoreNotFound(err error) error {
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// ownStatus remembers, per object, the resourceVersion that this
+// controller's last status write replaced. Its own status writes do not
+// requeue (the handlers ignore status-only updates), so a later pass may
+// start before the cache has delivered one: finding the replaced version in
+// the cache, the writer reads the object first instead of computing on the
+// stale copy and spending a write on a Conflict.
+type ownStatus struct {
+	mu       sync.Mutex
+	replaced map[types.UID]string
+}
+
+func newOwnStatus() *ownStatus { return &ownStatus{replaced: map[types.UID]string{}} }
+
+func (o *ownStatus) wrote(uid types.UID, replacedVersion string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.replaced[uid] = replacedVersion
+}
+
+// behind tells whether a cached version is one this controller replaced;
+// a newer one clears the record (caches only move forward).
+func (o *ownStatus) behind(uid types.UID, cached string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, ok := o.replaced[uid]
+	if ok && v != cached {
+		delete(o.replaced, uid)
+	}
+	return ok && v == cached
+}
