@@ -53,6 +53,7 @@ var contractSamples = []contractSample{
 	{"minimal", sqliteOnVolume},
 	{"metrics", sqliteOnVolume},
 	{"smb", sqliteOnVolume},
+	{"shares", sqliteOnVolume},
 	{"user-secrets", sqliteOnVolume},
 	{"s3", sqliteOnVolume},
 	{"tuned", sqliteOnVolume},

@@ -28,12 +28,15 @@ const (
 	sampleNamespace = "default"
 )
 
-// sample is one file of artifacts/examples: its DittoServer and the Secrets
-// it ships, as the API server stores them (stringData folded into data).
+// sample is one file of artifacts/examples: its DittoServer, the Secrets
+// it ships, as the API server stores them (stringData folded into data), and
+// the shares and users it declares on the server.
 type sample struct {
 	name    string
 	ds      *dittov1alpha1.DittoServer
 	secrets []*corev1.Secret
+	shares  []*dittov1alpha1.DittoShare
+	users   []*dittov1alpha1.DittoUser
 }
 
 func loadSample(t *testing.T, name string) sample {
@@ -71,6 +74,18 @@ func loadSample(t *testing.T, name string) sample {
 			}
 			secret.StringData = nil
 			s.secrets = append(s.secrets, secret)
+		case "DittoShare":
+			share := &dittov1alpha1.DittoShare{}
+			if err := yaml.UnmarshalStrict(doc, share); err != nil {
+				t.Fatalf("sample %s: %v", name, err)
+			}
+			s.shares = append(s.shares, share)
+		case "DittoUser":
+			user := &dittov1alpha1.DittoUser{}
+			if err := yaml.UnmarshalStrict(doc, user); err != nil {
+				t.Fatalf("sample %s: %v", name, err)
+			}
+			s.users = append(s.users, user)
 		default:
 			t.Fatalf("sample %s: unexpected kind %q", name, typeMeta.Kind)
 		}
@@ -78,7 +93,14 @@ func loadSample(t *testing.T, name string) sample {
 	if s.ds == nil {
 		t.Fatalf("sample %s holds no DittoServer", name)
 	}
-	for _, obj := range append([]metav1.Object{s.ds}, secretObjects(s.secrets)...) {
+	objs := append([]metav1.Object{s.ds}, secretObjects(s.secrets)...)
+	for _, o := range s.shares {
+		objs = append(objs, o)
+	}
+	for _, o := range s.users {
+		objs = append(objs, o)
+	}
+	for _, obj := range objs {
 		if obj.GetNamespace() == "" {
 			obj.SetNamespace(sampleNamespace)
 		}

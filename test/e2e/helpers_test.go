@@ -40,6 +40,8 @@ var (
 	secretGVR      = corev1.SchemeGroupVersion.WithResource("secrets")
 	gvrByKind      = map[string]schema.GroupVersionResource{
 		"DittoServer":      dittoServerGVR,
+		"DittoShare":       dittoShareGVR,
+		"DittoUser":        dittoUserGVR,
 		"Secret":           secretGVR,
 		"PerconaPGCluster": resources.PerconaGVR,
 	}
@@ -220,7 +222,8 @@ func (n *testNS) applySample(name string) string {
 	return sampleDittoServer(n.t, objs).GetName()
 }
 
-// create creates Secrets, DittoServers and PerconaPGClusters in the namespace.
+// create creates Secrets, DittoServers, DittoShares, DittoUsers and
+// PerconaPGClusters in the namespace.
 func (n *testNS) create(objs ...*unstructured.Unstructured) {
 	n.t.Helper()
 	for _, o := range objs {

@@ -171,7 +171,8 @@ func (e *testEnv) teardown() {
 
 // startOperator runs the operator binary and waits until its caches synced.
 // Its full output goes to a file per start; Logs() keeps the recent lines.
-func (e *testEnv) startOperator(ctx context.Context) error {
+// extraArgs come after the suite's flags and win over them.
+func (e *testEnv) startOperator(ctx context.Context, extraArgs ...string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.op != nil {
@@ -188,7 +189,7 @@ func (e *testEnv) startOperator(ctx context.Context) error {
 		// The pods of the local cluster run no server: these tests are
 		// about the DittoServer's Kubernetes side, so the operator leaves
 		// the servers' own state (stores, users, shares) alone.
-		Args: []string{"--resync-period=" + resyncPeriod.String(), "-v=2", "--manage-server-state=false"},
+		Args: append([]string{"--resync-period=" + resyncPeriod.String(), "-v=2", "--manage-server-state=false"}, extraArgs...),
 		Log:  f,
 	})
 	if err != nil {

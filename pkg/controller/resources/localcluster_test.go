@@ -37,6 +37,11 @@ var (
 	crdGVR         = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	dittoServerGVR = dittov1alpha1.SchemeGroupVersion.WithResource("dittoservers")
 	secretGVR      = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	// The shares and users a sample declares beside its server.
+	sampleExtraGVRs = map[string]schema.GroupVersionResource{
+		"DittoShare": dittov1alpha1.SchemeGroupVersion.WithResource("dittoshares"),
+		"DittoUser":  dittov1alpha1.SchemeGroupVersion.WithResource("dittousers"),
+	}
 )
 
 const restrictedNS = "restricted"
@@ -52,7 +57,10 @@ func TestLocalClusterAdmitsEverySample(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(c.RESTConfig())
 	dyn := dynamic.NewForConfigOrDie(c.RESTConfig())
 
-	for _, f := range []string{crdFile, "../../../hack/crds/perconapgcluster-minimal.yaml"} {
+	for _, f := range []string{
+		crdFile, "../../../hack/crds/perconapgcluster-minimal.yaml",
+		"../../../artifacts/crds/dittofs.dittofs.com_dittoshares.yaml", "../../../artifacts/crds/dittofs.dittofs.com_dittousers.yaml",
+	} {
 		installCRD(ctx, t, dyn, f)
 	}
 	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: restrictedNS, Labels: map[string]string{
@@ -87,6 +95,10 @@ func TestLocalClusterAdmitsEverySample(t *testing.T) {
 				case "Secret":
 					if _, err := dyn.Resource(secretGVR).Namespace(restrictedNS).Create(ctx, u, metav1.CreateOptions{}); err != nil {
 						t.Fatal(err)
+					}
+				case "DittoShare", "DittoUser":
+					if _, err := dyn.Resource(sampleExtraGVRs[u.GetKind()]).Namespace(restrictedNS).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+						t.Fatalf("the API server rejects the sample's %s %s: %v", u.GetKind(), u.GetName(), err)
 					}
 				default:
 					t.Fatalf("unexpected %s in the sample", u.GetKind())

@@ -15,13 +15,24 @@ import (
 // +kubebuilder:printcolumn:name="Export",type=string,JSONPath=`.status.exportName`
 // +kubebuilder:printcolumn:name="Read-only",type=boolean,JSONPath=`.spec.readOnly`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Deletion",type=string,JSONPath=`.spec.deletionPolicy`,priority=1
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+//
+// The export name defaults to "/" + metadata.name, so these rules see the
+// whole object: an export set later to its default is no change, and a name
+// too long for SMB needs an explicit export.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.spec.exportName) ? self.spec.exportName : '/' + self.metadata.name) == (has(oldSelf.spec.exportName) ? oldSelf.spec.exportName : '/' + oldSelf.metadata.name)",message="spec.exportName is immutable (it defaults to \"/\" + metadata.name): clients mount the share by this path; create a new DittoShare for another export",fieldPath=".spec.exportName",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="has(self.spec.exportName) || size(self.metadata.name) <= 80",message="spec.exportName is required when metadata.name is longer than 80 characters: the default export \"/\" + metadata.name would exceed an SMB share name's 80 characters",fieldPath=".spec.exportName",reason="FieldValueRequired"
 
-// DittoShare is one export (NFS and SMB) of a DittoServer in the same
-// namespace. A team can be given RBAC on DittoShares without edit rights on
-// the DittoServer. The operator creates the share through the server's REST
-// API on the server's stores, and grants the listed permissions.
+// DittoShare is one export of a DittoServer in the same namespace, served over
+// NFS (and SMB when the server enables it). The operator creates it through the
+// server's REST API on the server's stores and keeps its settings and
+// permissions as declared here. RBAC on DittoShares can be granted to a team
+// without edit rights on the DittoServer. Deleting a DittoShare leaves the share
+// and its files on the server unless spec.deletionPolicy is Delete.
 type DittoShare struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -35,7 +46,9 @@ type DittoShare struct {
 	Status DittoShareStatus `json:"status,omitempty"`
 }
 
-// SharePermissionLevel is a level of access to a share.
+// SharePermissionLevel is a level of access to a share: none (denied), read,
+// read-write, or admin (full access plus the server's administrative
+// operations on the share).
 // +kubebuilder:validation:Enum=none;read;read-write;admin
 type SharePermissionLevel string
 
@@ -58,44 +71,60 @@ const (
 )
 
 // DittoShareSpec is the desired state of a share.
-//
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.exportName) || (has(self.exportName) && self.exportName == oldSelf.exportName)",message="spec.exportName is immutable: create a new DittoShare for another export",fieldPath=".exportName",reason="FieldValueForbidden"
-// +kubebuilder:validation:XValidation:rule="has(oldSelf.exportName) || !has(self.exportName)",message="spec.exportName is immutable: create a new DittoShare for another export",fieldPath=".exportName",reason="FieldValueForbidden"
 type DittoShareSpec struct {
-	// ServerRef names the DittoServer, in the same namespace, that serves the share.
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.serverRef is immutable: a share cannot move to another server"
+	// ServerRef names the DittoServer, in the same namespace, that serves the
+	// share. Immutable: a share's files live in that server's stores.
+	// +kubebuilder:validation:XValidation:rule="size(self.name) > 0",message="spec.serverRef.name is required: the DittoServer in this namespace that serves the share",fieldPath=".name",reason="FieldValueRequired"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.serverRef is immutable: a share's files live in its server's stores; create a new DittoShare for another server"
 	// +required
 	ServerRef corev1.LocalObjectReference `json:"serverRef"`
 
-	// ExportName is the export path clients mount, for example /projects.
-	// Defaults to "/" + metadata.name. Immutable.
-	// +kubebuilder:validation:MaxLength=255
-	// +kubebuilder:validation:Pattern=`^/[A-Za-z0-9._-]+$`
+	// ExportName is the path NFS clients mount (server:/projects) and, without
+	// the slash, the SMB share name (//server/projects): "/" followed by one
+	// lowercase name of letters, digits, '.', '_' and '-'. Lowercase because
+	// SMB clients reach a share by its lowercased name. Defaults to
+	// "/" + metadata.name. Immutable.
+	// +kubebuilder:validation:MaxLength=81
+	// +kubebuilder:validation:XValidation:rule="self.matches('^/[a-z0-9][a-z0-9._-]*$')",message="spec.exportName must be \"/\" followed by one lowercase name of letters, digits, '.', '_' and '-' (SMB clients reach a share by its lowercased name)"
 	// +optional
 	ExportName string `json:"exportName,omitempty"`
 
-	// ReadOnly exports the share read-only.
+	// ReadOnly exports the share read-only to everyone, whatever their
+	// permission.
+	// +kubebuilder:default=false
 	// +optional
 	ReadOnly bool `json:"readOnly,omitempty"`
 
-	// Quota caps the share's logical size; unlimited when unset.
+	// Quota caps the share's logical size (for example 100Gi); unlimited when
+	// unset.
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="spec.quota must be greater than 0; leave it unset for no quota"
 	// +optional
 	Quota *resource.Quantity `json:"quota,omitempty"`
 
-	// DefaultPermission applies to users and groups without a permission of their own.
+	// DefaultPermission applies to users without a permission of their own or
+	// of one of their groups, and to NFS clients whose uid matches no user.
+	// none (the default) denies them.
 	// +kubebuilder:default=none
 	// +optional
 	DefaultPermission SharePermissionLevel `json:"defaultPermission,omitempty"`
 
-	// Permissions grants users and groups access to the share. SMB clients
-	// log in as a user and need at least read.
+	// Permissions grants users and groups access to the share. A user's own
+	// permission wins; otherwise the highest of its groups' and the default
+	// applies. SMB clients log in as a user and need at least read; NFS
+	// clients are matched to a user by uid. Each user and each group appears
+	// at most once.
 	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(p, self.exists_one(q, (has(q.user) ? 'user ' + q.user : 'group ' + (has(q.group) ? q.group : '')) == (has(p.user) ? 'user ' + p.user : 'group ' + (has(p.group) ? p.group : ''))))",message="spec.permissions must name each user and each group at most once"
 	// +optional
 	Permissions []SharePermission `json:"permissions,omitempty"`
 
 	// DeletionPolicy decides what deleting this DittoShare does on the server:
-	// Retain (default) leaves the share and its data in place; Delete removes the share.
+	// Retain (the default) leaves the share and its files on the server;
+	// Delete removes the share from the server before the DittoShare goes
+	// away, and while the server cannot be reached the DittoShare waits
+	// (Ready False, reason DeletionBlocked). When the DittoServer itself is
+	// gone or being deleted, nothing is deleted on the server.
 	// +kubebuilder:default=Retain
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
@@ -103,21 +132,22 @@ type DittoShareSpec struct {
 
 // SharePermission grants one user or one group a level of access.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.user) != has(self.group)",message="set exactly one of user and group"
+// +kubebuilder:validation:XValidation:rule="has(self.user) != has(self.group)",message="each entry of spec.permissions names exactly one of user and group"
 type SharePermission struct {
-	// User is a DittoFS username (for example one declared by a DittoUser).
+	// User is a username on the server, for example one a DittoUser declares.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	User string `json:"user,omitempty"`
 
-	// Group is a DittoFS group name.
+	// Group is a group name on the server, for example one a DittoUser lists
+	// in spec.groups.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	Group string `json:"group,omitempty"`
 
-	// Level of access.
+	// Level of access: none, read, read-write or admin.
 	// +required
 	Level SharePermissionLevel `json:"level"`
 }
@@ -132,7 +162,9 @@ type DittoShareStatus struct {
 	// +optional
 	ExportName string `json:"exportName,omitempty"`
 
-	// Conditions: Ready.
+	// Conditions: Ready tells whether the share exists on the server as
+	// declared; when False, its reason and message say why (the server's own
+	// error included).
 	// +listType=map
 	// +listMapKey=type
 	// +optional

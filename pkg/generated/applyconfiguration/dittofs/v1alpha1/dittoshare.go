@@ -27,10 +27,16 @@ import (
 // DittoShareApplyConfiguration represents a declarative configuration of the DittoShare type for use
 // with apply.
 //
-// DittoShare is one export (NFS and SMB) of a DittoServer in the same
-// namespace. A team can be given RBAC on DittoShares without edit rights on
-// the DittoServer. The operator creates the share through the server's REST
-// API on the server's stores, and grants the listed permissions.
+// The export name defaults to "/" + metadata.name, so these rules see the
+// whole object: an export set later to its default is no change, and a name
+// too long for SMB needs an explicit export.
+//
+// DittoShare is one export of a DittoServer in the same namespace, served over
+// NFS (and SMB when the server enables it). The operator creates it through the
+// server's REST API on the server's stores and keeps its settings and
+// permissions as declared here. RBAC on DittoShares can be granted to a team
+// without edit rights on the DittoServer. Deleting a DittoShare leaves the share
+// and its files on the server unless spec.deletionPolicy is Delete.
 type DittoShareApplyConfiguration struct {
 	v1.TypeMetaApplyConfiguration    `json:""`
 	*v1.ObjectMetaApplyConfiguration `json:"metadata,omitempty"`

@@ -29,22 +29,37 @@ import (
 //
 // DittoShareSpec is the desired state of a share.
 type DittoShareSpecApplyConfiguration struct {
-	// ServerRef names the DittoServer, in the same namespace, that serves the share.
+	// ServerRef names the DittoServer, in the same namespace, that serves the
+	// share. Immutable: a share's files live in that server's stores.
 	ServerRef *v1.LocalObjectReference `json:"serverRef,omitempty"`
-	// ExportName is the export path clients mount, for example /projects.
-	// Defaults to "/" + metadata.name. Immutable.
+	// ExportName is the path NFS clients mount (server:/projects) and, without
+	// the slash, the SMB share name (//server/projects): "/" followed by one
+	// lowercase name of letters, digits, '.', '_' and '-'. Lowercase because
+	// SMB clients reach a share by its lowercased name. Defaults to
+	// "/" + metadata.name. Immutable.
 	ExportName *string `json:"exportName,omitempty"`
-	// ReadOnly exports the share read-only.
+	// ReadOnly exports the share read-only to everyone, whatever their
+	// permission.
 	ReadOnly *bool `json:"readOnly,omitempty"`
-	// Quota caps the share's logical size; unlimited when unset.
+	// Quota caps the share's logical size (for example 100Gi); unlimited when
+	// unset.
 	Quota *resource.Quantity `json:"quota,omitempty"`
-	// DefaultPermission applies to users and groups without a permission of their own.
+	// DefaultPermission applies to users without a permission of their own or
+	// of one of their groups, and to NFS clients whose uid matches no user.
+	// none (the default) denies them.
 	DefaultPermission *dittofsv1alpha1.SharePermissionLevel `json:"defaultPermission,omitempty"`
-	// Permissions grants users and groups access to the share. SMB clients
-	// log in as a user and need at least read.
+	// Permissions grants users and groups access to the share. A user's own
+	// permission wins; otherwise the highest of its groups' and the default
+	// applies. SMB clients log in as a user and need at least read; NFS
+	// clients are matched to a user by uid. Each user and each group appears
+	// at most once.
 	Permissions []SharePermissionApplyConfiguration `json:"permissions,omitempty"`
 	// DeletionPolicy decides what deleting this DittoShare does on the server:
-	// Retain (default) leaves the share and its data in place; Delete removes the share.
+	// Retain (the default) leaves the share and its files on the server;
+	// Delete removes the share from the server before the DittoShare goes
+	// away, and while the server cannot be reached the DittoShare waits
+	// (Ready False, reason DeletionBlocked). When the DittoServer itself is
+	// gone or being deleted, nothing is deleted on the server.
 	DeletionPolicy *dittofsv1alpha1.DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
 

@@ -31,7 +31,9 @@ type DittoShareStatusApplyConfiguration struct {
 	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
 	// ExportName is the export path as created on the server.
 	ExportName *string `json:"exportName,omitempty"`
-	// Conditions: Ready.
+	// Conditions: Ready tells whether the share exists on the server as
+	// declared; when False, its reason and message say why (the server's own
+	// error included).
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 }
 

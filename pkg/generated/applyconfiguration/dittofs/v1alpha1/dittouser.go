@@ -27,9 +27,16 @@ import (
 // DittoUserApplyConfiguration represents a declarative configuration of the DittoUser type for use
 // with apply.
 //
-// DittoUser is one user of a DittoServer in the same namespace: the identity
-// SMB clients log in with and NFS requests are mapped to (uid/gid). Deleting
-// a DittoUser removes the user from the server (its files stay).
+// The username defaults to metadata.name, so these rules see the whole
+// object: a username set later to its default is no change, and a name that
+// is no valid username needs an explicit one.
+//
+// DittoUser is one user of a DittoServer in the same namespace: the login of
+// SMB clients (with the password from a Secret) and the identity NFS requests
+// are mapped to by uid. The operator creates it through the server's REST API
+// and keeps its password, uid, gid and groups as declared here; shares grant
+// it access through spec.permissions of a DittoShare. Deleting a DittoUser
+// removes the user from the server; the files it wrote stay.
 type DittoUserApplyConfiguration struct {
 	v1.TypeMetaApplyConfiguration    `json:""`
 	*v1.ObjectMetaApplyConfiguration `json:"metadata,omitempty"`

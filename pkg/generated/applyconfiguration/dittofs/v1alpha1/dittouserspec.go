@@ -27,18 +27,32 @@ import (
 //
 // DittoUserSpec is the desired state of a user.
 type DittoUserSpecApplyConfiguration struct {
-	// ServerRef names the DittoServer, in the same namespace, that the user belongs to.
+	// ServerRef names the DittoServer, in the same namespace, that the user
+	// belongs to. Immutable.
 	ServerRef *v1.LocalObjectReference `json:"serverRef,omitempty"`
-	// Username on the server. Defaults to metadata.name. Immutable.
+	// Username on the server: the SMB login and the name DittoShare
+	// permissions grant access to. A lowercase letter or '_', then lowercase
+	// letters, digits, '_', '.' or '-'. Defaults to metadata.name. Immutable.
+	// "admin" (the server's administrator, or the name spec.identity.admin of
+	// the DittoServer gives it) and "dittofs-operator" (the operator's own
+	// account) are reserved.
 	Username *string `json:"username,omitempty"`
-	// PasswordSecretRef names the Secret key that holds the user's password
-	// (at least 8 characters). Changing the Secret changes the password.
+	// PasswordSecretRef names the Secret key that holds the user's password,
+	// 8 to 72 characters (the server's bounds). Changing the Secret's value
+	// changes the password on the server.
 	PasswordSecretRef *v1.SecretKeySelector `json:"passwordSecretRef,omitempty"`
-	// UID is the user's numeric id for NFS identity mapping.
+	// UID is the user's numeric id: NFS requests carrying this uid act as this
+	// user, with its permissions; files the user writes over SMB are owned by
+	// it. Unique on the server. 0 is the server's administrator (root) and
+	// cannot be declared.
 	UID *int64 `json:"uid,omitempty"`
-	// GID is the user's primary group id for NFS identity mapping.
+	// GID is the user's primary group id for the files it writes. 0 (root's
+	// group, the server's admins group) cannot be declared.
 	GID *int64 `json:"gid,omitempty"`
-	// Groups the user belongs to; groups that do not exist on the server are created.
+	// Groups the user belongs to on the server; DittoShare permissions can
+	// grant a group access. Groups that do not exist on the server are
+	// created. The server's system groups admins and operators carry
+	// administrator rights and cannot be listed.
 	Groups []string `json:"groups,omitempty"`
 }
 

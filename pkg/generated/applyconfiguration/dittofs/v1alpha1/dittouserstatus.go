@@ -34,7 +34,9 @@ type DittoUserStatusApplyConfiguration struct {
 	// PasswordSecretVersion is the resourceVersion of the password Secret
 	// whose value the server was last given; a newer Secret sets the password again.
 	PasswordSecretVersion *string `json:"passwordSecretVersion,omitempty"`
-	// Conditions: Ready.
+	// Conditions: Ready tells whether the user exists on the server as
+	// declared; when False, its reason and message say why (a missing Secret,
+	// the server's own error).
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 }
 

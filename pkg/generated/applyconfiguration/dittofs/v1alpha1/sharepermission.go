@@ -27,11 +27,12 @@ import (
 //
 // SharePermission grants one user or one group a level of access.
 type SharePermissionApplyConfiguration struct {
-	// User is a DittoFS username (for example one declared by a DittoUser).
+	// User is a username on the server, for example one a DittoUser declares.
 	User *string `json:"user,omitempty"`
-	// Group is a DittoFS group name.
+	// Group is a group name on the server, for example one a DittoUser lists
+	// in spec.groups.
 	Group *string `json:"group,omitempty"`
-	// Level of access.
+	// Level of access: none, read, read-write or admin.
 	Level *dittofsv1alpha1.SharePermissionLevel `json:"level,omitempty"`
 }
 
