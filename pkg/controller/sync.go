@@ -53,6 +53,11 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 
 	obs := &observation{sts: c.ownedStatefulSet(ds)}
+	if resources.PerconaEnabled(ds) {
+		// Named from the start: a step failing before the database does not
+		// make the cluster vanish from the status.
+		obs.perconaName = resources.PerconaClusterName(ds)
+	}
 	in, err := c.resolveInputs(ctx, ds, obs)
 	if err != nil {
 		return c.conclude(ctx, ds, obs, err)
@@ -155,8 +160,10 @@ func (c *Controller) resolveInputs(ctx context.Context, ds *dittov1alpha1.DittoS
 			return in, kit.In("PostgreSQL cluster", err)
 		}
 		obs.db, in.PostgresSecretName = db, secretName
-		if resources.PerconaEnabled(ds) {
-			obs.perconaName = resources.PerconaClusterName(ds)
+	}
+	if !resources.PerconaEnabled(ds) {
+		if err := c.releasePercona(ctx, ds); err != nil {
+			return in, kit.In("release PostgreSQL cluster", err)
 		}
 	}
 	return in, nil
