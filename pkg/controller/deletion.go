@@ -21,7 +21,8 @@ const CleanupTimeout = 60 * time.Second
 
 // finalize runs the deletion path: phase Deleting, the PostgreSQL cluster
 // deleted or orphaned as the spec says, then the finalizer released so that
-// garbage collection removes the owned children. PVCs are never deleted.
+// garbage collection removes the owned children. Volume claims, generated
+// Secrets and a kept Percona cluster stay, unless deletionPolicy is Delete.
 func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
 	if !hasFinalizer(ds) {
 		return nil
@@ -44,6 +45,9 @@ func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer
 	}
 
 	mustKeep, err := c.cleanupPercona(ctx, ds)
+	if err == nil && deletesData(ds) {
+		err = c.deleteData(ctx, ds)
+	}
 	if err != nil {
 		elapsed := c.now().Sub(ds.DeletionTimestamp.Time)
 		if elapsed < CleanupTimeout {
@@ -79,7 +83,7 @@ func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.Ditto
 		name = resources.PerconaClusterName(ds)
 	}
 	usedPercona := ds.Status.PerconaClusterName != "" || ds.Spec.Percona != nil
-	keep := !resources.PerconaDeletedWithServer(ds)
+	keep := !resources.PerconaDeletedWithServer(ds) && !deletesData(ds)
 	lister, state := c.percona.Lister()
 	switch state {
 	case perconaNotInstalled:
@@ -109,7 +113,11 @@ func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.Ditto
 			return false, fmt.Errorf("delete PerconaPGCluster %s: %w", name, err)
 		}
 		// The user asked for it: a Normal event, not an alarm.
-		c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonPerconaDeleted, "PerconaPGCluster %s deleted (deleteWithServer=true)", name)
+		why := "deleteWithServer=true"
+		if deletesData(ds) {
+			why = "deletionPolicy=Delete"
+		}
+		c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonPerconaDeleted, "PerconaPGCluster %s deleted (%s)", name, why)
 		return false, nil
 	}
 	if !controlledBy(cluster, ds) {

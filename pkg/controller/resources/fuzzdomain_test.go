@@ -30,6 +30,7 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 		s.Image = ""
 	}
 	s.ImagePullPolicy = pick(r, s.ImagePullPolicy, "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever)
+	s.DeletionPolicy = pick(r, s.DeletionPolicy, "", dittov1alpha1.DeletionRetain, dittov1alpha1.DeletionDelete)
 	s.ImagePullSecrets, s.NodeSelector, s.Tolerations, s.Affinity = nil, nil, nil, nil
 	if s.Replicas != nil {
 		s.Replicas = ptr.To(abs32(*s.Replicas) % 2)

@@ -73,6 +73,19 @@ type DittoServerSpec struct {
 	// +required
 	Storage StorageSpec `json:"storage"`
 
+	// DeletionPolicy says what deleting the DittoServer does to its data.
+	// Retain (the default) keeps the volume claims, the generated credentials
+	// Secrets (<name>-jwt, <name>-admin, <name>-operator) and a Percona
+	// cluster with deleteWithServer false: a DittoServer created later under
+	// the same name finds and uses them, and can log in with the same admin
+	// password. Delete removes all of them with the DittoServer, the Percona
+	// cluster included whatever deleteWithServer says: every file, the
+	// database and the credentials are gone.
+	// +kubebuilder:validation:Enum=Retain;Delete
+	// +kubebuilder:default=Retain
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
 	// Database selects the control-plane database: SQLite on a persistent
 	// volume, or PostgreSQL.
 	// +kubebuilder:default={}
