@@ -26,7 +26,7 @@ const perconaReadyState = "ready"
 // versions and returns the name of the Secret the server connects with.
 func (c *Controller) resolveDatabase(ctx context.Context, ds *dittov1alpha1.DittoServer, versions map[string]string) (*dbState, string, error) {
 	if !resources.PerconaEnabled(ds) {
-		name := ds.Spec.Database.PostgresSecretRef.Name
+		name := resources.PostgresSecretName(ds) // checkSpec refused a postgres database without a Secret
 		return &dbState{ready: true, reason: ReasonPostgresSecretResolved,
 			message: fmt.Sprintf("PostgreSQL connection from Secret %s", name)}, name, nil
 	}
