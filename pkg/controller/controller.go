@@ -107,6 +107,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		memory: memory{
 			secretKeys: newSecretKeyCache(),
 			ownWrites:  kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
+			conflicts:  newConflictStreaks(),
 			pacer:      newStatusPacer(opts.StatusProgressInterval),
 		},
 		broadcaster: broadcaster,
