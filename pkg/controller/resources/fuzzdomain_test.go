@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"math"
 	"math/rand"
 	"strings"
 	"time"
@@ -165,6 +166,14 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 				t.SuccessThreshold = ptr.To[int32](1)
 			}
 		}
+	}
+	// The CEL rules on metadata.name and on the grace-period override.
+	if PerconaEnabled(ds) && len(ds.Name) > PerconaMaxNameLength {
+		ds.Name = strings.TrimRight(ds.Name[:PerconaMaxNameLength], "-")
+	}
+	if g := s.TerminationGracePeriodSeconds; g != nil {
+		minimum := int64(PreStopDelaySeconds(ds)) + 3*int64(math.Ceil(ShutdownTimeout(ds).Seconds())) + 5
+		s.TerminationGracePeriodSeconds = ptr.To(max(*g, minimum))
 	}
 	return ds
 }

@@ -18,6 +18,8 @@ import (
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Shares",type=integer,JSONPath=`.status.sharesReady`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 52",message="metadata.name must be at most 52 characters: the StatefulSet <name> puts it, with a revision hash of up to 10 characters, in its pods' controller-revision-hash label, which holds at most 63",fieldPath=".metadata.name",reason="FieldValueTooLong"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.percona) || !self.spec.percona.enabled || self.metadata.name.size() <= 28",message="metadata.name must be at most 28 characters with spec.percona.enabled: the Percona operator names the PostgreSQL StatefulSet <name>-postgres-instance1-<4 characters>, and a StatefulSet name has at most 52",fieldPath=".metadata.name",reason="FieldValueTooLong"
 
 // DittoServer runs one DittoFS file server (NFS and optionally SMB, with a REST
 // control plane) as a StatefulSet with its configuration, Services, volumes and,
@@ -40,6 +42,7 @@ type DittoServer struct {
 // +kubebuilder:validation:XValidation:rule="!(has(self.metrics) && self.metrics.enabled) || (has(self.metrics.port) ? self.metrics.port : 9090) != (has(self.controlPlane) && has(self.controlPlane.port) ? self.controlPlane.port : 8080)",message="spec.metrics.port must differ from spec.controlPlane.port: both listen in the same container",fieldPath=".metrics.port",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.smb) && self.smb.enabled) || (has(self.smb.port) ? self.smb.port : 445) != (has(self.nfsPort) ? self.nfsPort : 2049)",message="spec.smb.port must differ from spec.nfsPort: both are ports of the same file Service",fieldPath=".smb.port",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.database) && self.database.type == 'postgres') || has(self.database.postgresSecretRef) || (has(self.percona) && self.percona.enabled)",message="spec.database.postgresSecretRef is required when spec.database.type is postgres (or set spec.percona.enabled to run a PostgreSQL cluster)",fieldPath=".database.postgresSecretRef",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!has(self.terminationGracePeriodSeconds) || self.terminationGracePeriodSeconds >= (has(self.preStopDelaySeconds) ? self.preStopDelaySeconds : 5) + 3 * (has(self.shutdownTimeout) ? (duration(self.shutdownTimeout) + duration('999999999ns')).getSeconds() : 30) + 5",message="spec.terminationGracePeriodSeconds must be at least spec.preStopDelaySeconds + 3 × spec.shutdownTimeout + 5 (the server exits on its own after 3 × shutdownTimeout + 5 s); remove it to get that plus a margin",fieldPath=".terminationGracePeriodSeconds",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.percona) && self.percona.enabled && has(self.database) && has(self.database.postgresSecretRef))",message="spec.database.postgresSecretRef and spec.percona.enabled are mutually exclusive: the Percona cluster provides the database",fieldPath=".database.postgresSecretRef",reason="FieldValueForbidden"
 type DittoServerSpec struct {
 	// Image is the DittoFS server image.
@@ -170,7 +173,8 @@ type DittoServerSpec struct {
 
 	// TerminationGracePeriodSeconds overrides the pod's grace period. The default,
 	// preStopDelaySeconds + 3 × shutdownTimeout + 10, lets the server drain and
-	// flush; an override shorter than preStopDelaySeconds + shutdownTimeout is refused.
+	// flush; an override shorter than preStopDelaySeconds + 3 × shutdownTimeout + 5
+	// (when the server exits on its own) is refused.
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`

@@ -91,7 +91,8 @@ type DittoServerSpecApplyConfiguration struct {
 	ShutdownTimeout *metav1.Duration `json:"shutdownTimeout,omitempty"`
 	// TerminationGracePeriodSeconds overrides the pod's grace period. The default,
 	// preStopDelaySeconds + 3 × shutdownTimeout + 10, lets the server drain and
-	// flush; an override shorter than preStopDelaySeconds + shutdownTimeout is refused.
+	// flush; an override shorter than preStopDelaySeconds + 3 × shutdownTimeout + 5
+	// (when the server exits on its own) is refused.
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
 	// Probes overrides the timing of the server's HTTP probes.
 	Probes *ProbesSpecApplyConfiguration `json:"probes,omitempty"`
