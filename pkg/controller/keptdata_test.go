@@ -296,3 +296,22 @@ func TestDeletionPolicy(t *testing.T) {
 		})
 	}
 }
+
+// status.perconaClusterName names the cluster from the first pass, and does
+// not vanish when an unrelated step fails or waits.
+func TestPerconaClusterNameSurvivesUnrelatedProblems(t *testing.T) {
+	f := newFixture(t, true, newDittoServer(withFinalizer, withPercona(false)), perconaCluster(newDittoServer(withPercona(false)), "ready"),
+		postgresSecret("nas-postgres-pguser-dittofs"))
+	f.converge()
+	if got := f.dittoServer().Status.PerconaClusterName; got != "nas-postgres" {
+		t.Fatalf("status.perconaClusterName = %q after converging", got)
+	}
+	// A JWT Secret that does not exist: the pass stops before the database.
+	f.edit(withJWTSecret("missing", "jwt"), true)
+	f.catchUp()
+	expectErr(t, f.sync(), errWaiting)
+	expectStatus(t, f.dittoServer(), dittov1alpha1.PhaseFailed, "ConfigReady=False/SecretNotFound")
+	if got := f.dittoServer().Status.PerconaClusterName; got != "nas-postgres" {
+		t.Errorf("status.perconaClusterName = %q while an unrelated Secret is missing, want nas-postgres", got)
+	}
+}
