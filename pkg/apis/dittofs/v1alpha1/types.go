@@ -23,8 +23,8 @@ import (
 // control plane) as a StatefulSet with its configuration, Services, volumes and,
 // optionally, a Percona PostgreSQL cluster for its control-plane database.
 //
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 52",message="metadata.name must be at most 52 characters: the StatefulSet <name> puts it, with a revision hash of up to 10 characters, in its pods' controller-revision-hash label, which holds at most 63",fieldPath=".metadata.name",reason="FieldValueInvalid"
-// +kubebuilder:validation:XValidation:rule="!has(self.spec.percona) || !self.spec.percona.enabled || self.metadata.name.size() <= 28",message="metadata.name must be at most 28 characters with spec.percona.enabled: the Percona operator names the PostgreSQL StatefulSet <name>-postgres-instance1-<4 characters>, and a StatefulSet name has at most 52",fieldPath=".metadata.name",reason="FieldValueInvalid"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 52",message="metadata.name must be at most 52 characters: the StatefulSet <name> puts it, with a revision hash of up to 10 characters, in its pods' controller-revision-hash label, which holds at most 63",reason="FieldValueInvalid"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.percona) || !self.spec.percona.enabled || self.metadata.name.size() <= 28",message="metadata.name must be at most 28 characters with spec.percona.enabled: the Percona operator names the PostgreSQL StatefulSet <name>-postgres-instance1-<4 characters>, and a StatefulSet name has at most 52",reason="FieldValueInvalid"
 type DittoServer struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
