@@ -278,3 +278,34 @@ func (n *testNS) assertClaimsKept(before map[string]types.UID) {
 		}
 	}
 }
+
+// deletionPolicy Delete is the one way to delete everything with the
+// DittoServer: the volume claims, the generated Secrets and the Percona
+// cluster (deleteWithServer false notwithstanding) go, and a DataDeleted
+// event says so.
+func TestDeletionPolicyDeletesEverything(t *testing.T) {
+	n := newNamespace(t, nil)
+	ds := sampleDittoServer(t, readSample(t, "percona"))
+	mergeSpec(t, ds, `{deletionPolicy: Delete}`)
+	n.create(ds)
+	name := ds.GetName()
+	n.markPerconaReady(name)
+	created := n.waitReady(name)
+	if len(n.claims()) == 0 || len(n.secretUIDs(created)) != 2 {
+		t.Fatalf("before the deletion: claims %v, Secrets %v", n.claims(), n.secretUIDs(created))
+	}
+
+	n.deleteDS(name)
+	n.waitDSGone(name)
+	eventually(t, waitLong, "claims, generated Secrets and the Percona cluster deleted", func() (bool, string) {
+		claims, secrets := n.claims(), n.secretUIDs(created)
+		cluster := n.perconaCluster(resources.PerconaClusterName(created))
+		return len(claims) == 0 && len(secrets) == 0 && cluster == nil,
+			fmt.Sprintf("claims %v, Secrets %v, cluster %v", claims, secrets, cluster != nil)
+	})
+	evs := n.waitEvents(created.UID, controller.ReasonDataDeleted, 1)
+	if got := countEvents(evs, controller.ReasonPerconaDeleted); got != 1 {
+		t.Errorf("%d PerconaDeleted events, want 1: %s", got, eventSummary(evs))
+	}
+	n.waitChildrenGone(created)
+}
