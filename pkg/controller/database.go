@@ -10,9 +10,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
-	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
-
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
