@@ -28,25 +28,23 @@ func StartForTest(t testing.TB, opts Options) *Process {
 	return p
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// locateBinary builds or locates the dfs binary once per test binary.
+var locateBinary = sync.OnceValues(func() (string, error) {
+	start := time.Now()
+	path, err := Binary()
+	if err == nil {
+		fmt.Fprintf(os.Stderr, "dfs binary %s (located/built in %s)\n", path, time.Since(start).Round(time.Millisecond))
+	}
+	return path, err
+})
 
 // BinaryForTest builds (once per test binary) or locates the real dfs
 // binary, see Binary; it fails t when there is none and never skips.
 func BinaryForTest(t testing.TB) string {
 	t.Helper()
-	binOnce.Do(func() {
-		start := time.Now()
-		binPath, binErr = Binary()
-		if binErr == nil {
-			fmt.Fprintf(os.Stderr, "dfs binary %s (located/built in %s)\n", binPath, time.Since(start).Round(time.Millisecond))
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("the real dfs binary is a prerequisite (hack/build-dfs.sh needs Go and the Go module proxy; or set DFS_BINARY): %v", binErr)
+	path, err := locateBinary()
+	if err != nil {
+		t.Fatalf("the real dfs binary is a prerequisite (hack/build-dfs.sh needs Go and the Go module proxy; or set DFS_BINARY): %v", err)
 	}
-	return binPath
+	return path
 }

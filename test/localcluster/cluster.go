@@ -244,36 +244,17 @@ func start(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, err er
 		return nil, err
 	}
 
-	kcm := kubeconfigs["kube-controller-manager"]
 	if err := c.start("kube-controller-manager", bins.KubeControllerManager, opts.Log,
-		"--kubeconfig", kcm,
-		"--authentication-kubeconfig", kcm,
-		"--authorization-kubeconfig", kcm,
-		"--leader-elect=false",
-		"--service-account-private-key-file", pki.saKey,
-		"--root-ca-file", pki.caCert,
-		"--service-cluster-ip-range", opts.ServiceCIDR,
-		"--controllers", "*",
-		// The default client rate limit (20 QPS) would make the controller
-		// manager, not the operator, the bottleneck of larger benchmarks.
-		"--kube-api-qps", "500",
-		"--kube-api-burst", "1000",
-		"--bind-address", "127.0.0.1",
-		"--secure-port", "0",
-	); err != nil {
+		append(controlLoopArgs(kubeconfigs["kube-controller-manager"]),
+			"--service-account-private-key-file", pki.saKey,
+			"--root-ca-file", pki.caCert,
+			"--service-cluster-ip-range", opts.ServiceCIDR,
+			"--controllers", "*",
+		)...); err != nil {
 		return nil, err
 	}
-	sched := kubeconfigs["kube-scheduler"]
 	if err := c.start("kube-scheduler", bins.KubeScheduler, opts.Log,
-		"--kubeconfig", sched,
-		"--authentication-kubeconfig", sched,
-		"--authorization-kubeconfig", sched,
-		"--leader-elect=false",
-		"--kube-api-qps", "500",
-		"--kube-api-burst", "1000",
-		"--bind-address", "127.0.0.1",
-		"--secure-port", "0",
-	); err != nil {
+		controlLoopArgs(kubeconfigs["kube-scheduler"])...); err != nil {
 		return nil, err
 	}
 	stages := filepath.Join(c.WorkDir, "kwok-stages.yaml")
@@ -319,6 +300,23 @@ func start(ctx context.Context, opts Options, bins Binaries) (_ *Cluster, err er
 		}()
 	}
 	return c, nil
+}
+
+// controlLoopArgs are the flags the controller manager and the scheduler
+// share: their credentials, a single instance, no serving port.
+func controlLoopArgs(kubeconfig string) []string {
+	return []string{
+		"--kubeconfig", kubeconfig,
+		"--authentication-kubeconfig", kubeconfig,
+		"--authorization-kubeconfig", kubeconfig,
+		"--leader-elect=false",
+		// The default client rate limit (20 QPS) would make the control
+		// loops, not the operator, the bottleneck of larger benchmarks.
+		"--kube-api-qps", "500",
+		"--kube-api-burst", "1000",
+		"--bind-address", "127.0.0.1",
+		"--secure-port", "0",
+	}
 }
 
 // start launches one component and records it for Stop.
