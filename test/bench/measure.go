@@ -189,7 +189,13 @@ func measureErrors(ctx context.Context, e *env, res *Result) error {
 			logf("operator Warning event: %s %s: %s", ev.InvolvedObject.Name, ev.Reason, ev.Message)
 			continue
 		}
-		r.OtherWarnings[ev.Source.Component+" "+ev.Reason] += count
+		// events.k8s.io events (the scheduler's) name their reporter in
+		// reportingController, core/v1 recorders in source.component.
+		component := ev.Source.Component
+		if component == "" {
+			component = ev.ReportingController
+		}
+		r.OtherWarnings[component+" "+ev.Reason] += count
 	}
 	logf("errors: %.0f reconcile errors, %.0f conflicts, %d operator Warning events", r.ReconcileErrors, r.Conflicts, r.OperatorWarnings)
 	return nil

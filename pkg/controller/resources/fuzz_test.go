@@ -51,6 +51,9 @@ func FuzzBuilders(f *testing.F) {
 			t.Fatal(err)
 		}
 		in := inputsFor(ds)
+		if sum(data)%2 == 1 { // a server created with the legacy layout
+			in.Layout = LayoutLegacy
+		}
 		cfg, err := ConfigYAML(ds, in)
 		if err != nil {
 			t.Fatal(err)

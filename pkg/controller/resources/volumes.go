@@ -31,7 +31,9 @@ const (
 // The control-plane directory: SQLite's file lives here (spec.database.sqlite.path
 // must be under it). New servers keep it on the metadata volume, mounted a
 // second time at this path from its subdirectory controlPlaneSubPath; legacy
-// servers have a controlplane volume of their own mounted here.
+// servers have a controlplane volume of their own mounted here. The kubelet
+// creates a missing subPath directory with the volume root's mode (setgid,
+// group-writable under fsGroup), so the non-root server can write there.
 const (
 	ControlPlaneDir     = DataDir + "/" + VolumeControlPlane
 	controlPlaneSubPath = VolumeControlPlane
