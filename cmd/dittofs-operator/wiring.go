@@ -105,7 +105,7 @@ func newOperator(ctx context.Context, c *clients, o options) (*operator, error) 
 	if !o.manageServerState {
 		return op, nil
 	}
-	if op.serverState, op.start, err = newServerState(ctx, c, o, inf, startInformers); err != nil {
+	if op.serverState, op.start, err = newServerState(ctx, c, o, inf, startInformers, serverstate.NewMetrics(reg)); err != nil {
 		return nil, err
 	}
 	return op, nil
@@ -115,7 +115,7 @@ func newOperator(ctx context.Context, c *clients, o options) (*operator, error) 
 // DittoServer, StatefulSet and Secret informers and its own DittoShare and
 // DittoUser informers, and returns the start function of all informers.
 func newServerState(ctx context.Context, c *clients, o options, inf controller.Informers,
-	startShared func(<-chan struct{})) (*serverstate.Controller, func(<-chan struct{}), error) {
+	startShared func(<-chan struct{}), metrics *serverstate.Metrics) (*serverstate.Controller, func(<-chan struct{}), error) {
 	access, err := serverstate.ParseAccess(o.serverAccess)
 	if err != nil {
 		return nil, nil, err
@@ -129,7 +129,7 @@ func newServerState(ctx context.Context, c *clients, o options, inf controller.I
 		DittoUsers:   factory.Dittofs().V1alpha1().DittoUsers(),
 		StatefulSets: inf.StatefulSets,
 		Secrets:      inf.Secrets,
-	}, serverstate.Options{Endpoints: endpoints, NewAPI: newServerAPI})
+	}, serverstate.Options{Endpoints: endpoints, NewAPI: newServerAPI, Metrics: metrics})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -76,7 +76,7 @@ func (c *Controller) login(ctx context.Context, ds *dittov1alpha1.DittoServer) (
 	if api := c.sessions.get(key, ds.UID, baseURL); api != nil {
 		return api, nil
 	}
-	api := c.newAPI(baseURL, nil)
+	api := c.newAPI(baseURL, c.metrics.transport(nil))
 	password, err := c.operatorPassword(ctx, ds)
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (c *Controller) setUpOperatorAccount(ctx context.Context, ds *dittov1alpha1
 	if err != nil {
 		return err
 	}
-	admin := c.newAPI(baseURL, nil)
+	admin := c.newAPI(baseURL, c.metrics.transport(nil))
 	if err := admin.Login(ctx, adminUsername, adminPassword); err != nil {
 		if dfsapi.IsUnauthorized(err) {
 			return &problemError{Problem{ReasonLoginFailed, fmt.Sprintf(

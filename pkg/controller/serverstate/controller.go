@@ -48,6 +48,8 @@ type Options struct {
 	Endpoints *Endpoints
 	// NewAPI builds a client of one server's API.
 	NewAPI APIFactory
+	// Metrics records passes and REST requests; nil disables them.
+	Metrics *Metrics
 }
 
 // Controller converges the state inside DittoFS servers.
@@ -69,6 +71,7 @@ type Controller struct {
 	newAPI    APIFactory
 	sessions  *sessions
 	ownStatus *ownStatus
+	metrics   *Metrics
 
 	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	broadcaster record.EventBroadcaster
@@ -101,6 +104,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		newAPI:       opts.NewAPI,
 		sessions:     newSessions(),
 		ownStatus:    newOwnStatus(),
+		metrics:      opts.Metrics,
 		broadcaster:  broadcaster,
 		recorder:     broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -178,6 +182,7 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "dittoserver", key)
 	ctx = klog.NewContext(ctx, logger)
 	err := c.sync(ctx, key)
+	c.metrics.observePass(err)
 	switch {
 	case err == nil:
 		c.queue.Forget(key)

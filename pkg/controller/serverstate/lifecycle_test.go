@@ -8,9 +8,11 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/utils/ptr"
@@ -608,5 +610,63 @@ func TestRefusedCredentialsAreRetried(t *testing.T) {
 	}
 	if f.srv.blocks[dfsapi.BlockRemote]["s3"].Config["secret_access_key"] != "second" {
 		t.Errorf("the new credentials must be given once the server accepts them")
+	}
+}
+
+// A Kubernetes API failure is not blamed on the server.
+func TestKubernetesFailureIsNotTheServers(t *testing.T) {
+	f := newFixture(t, teamObjects()...)
+	f.kubeCS.PrependReactor("get", "secrets", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewInternalError(errors.New("etcd is gone"))
+	})
+	if err := f.sync(); !errors.Is(err, errRequeue) {
+		t.Fatalf("err = %v, want a backoff requeue", err)
+	}
+	c := condition(f.server().Status.Conditions, ConditionStoresReady)
+	if c == nil || c.Reason != ReasonReconcileFailed || !strings.Contains(c.Message, "etcd is gone") {
+		t.Errorf("StoresReady = %+v, want ReconcileFailed with the Kubernetes error", c)
+	}
+	if len(f.srv.calls) != 0 {
+		t.Errorf("REST calls %v without the operator's password", f.srv.calls)
+	}
+}
+
+// A user's password Secret that goes leaves the user on the server and says
+// so once; the Secret's return sets the password again.
+func TestPasswordSecretDeletedAndRecreated(t *testing.T) {
+	f := newFixture(t, teamObjects()...)
+	f.converge()
+	if err := f.kubeCS.CoreV1().Secrets(testNamespace).Delete(f.ctx, "alice-password", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var warnings int
+	for range 3 {
+		if err := f.sync(); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+		for _, e := range f.events() {
+			if strings.HasPrefix(e, "Warning "+ReasonSecretNotFound) {
+				warnings++
+			}
+		}
+		if w := f.srv.writes(); len(w) != 0 {
+			t.Errorf("REST writes %v: the user stays as it is", w)
+		}
+	}
+	if warnings != 1 {
+		t.Errorf("%d SecretNotFound Warnings, want 1", warnings)
+	}
+	if _, ok := f.srv.users["alice"]; !ok {
+		t.Errorf("alice must stay on the server")
+	}
+	f.add(passwordSecret("alice-password", "alice-third-pw"))
+	if err := f.sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if got := f.srv.writes(); !slices.Equal(got, []string{"POST password alice"}) || f.srv.passwords["alice"] != "alice-third-pw" {
+		t.Errorf("writes %v; the recreated Secret's password must be set", got)
+	}
+	if c := condition(f.user("alice").Status.Conditions, ConditionReady); c.Status != metav1.ConditionTrue {
+		t.Errorf("Ready = %+v", c)
 	}
 }

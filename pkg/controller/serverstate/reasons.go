@@ -44,6 +44,7 @@ const (
 	ReasonPrincipalNotFound  = "PrincipalNotFound"
 	ReasonSharesNotReady     = "SharesNotReady"
 	ReasonDeletionBlocked    = "DeletionBlocked"
+	ReasonReconcileFailed    = "ReconcileFailed"
 	ReasonNotOwned           = "ResourceNotOwned"
 	ReasonOperatorAccount    = "OperatorAccountCreated"
 	ReasonOperatorAccountSet = "OperatorAccountReset"

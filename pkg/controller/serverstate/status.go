@@ -326,6 +326,13 @@ func (o *ownStatus) wrote(uid types.UID, replacedVersion string) {
 	o.replaced[uid] = replacedVersion
 }
 
+// forget drops the record of an object that goes.
+func (o *ownStatus) forget(uid types.UID) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.replaced, uid)
+}
+
 // behind tells whether a cached version is one this controller replaced;
 // a newer one clears the record (caches only move forward).
 func (o *ownStatus) behind(uid types.UID, cached string) bool {

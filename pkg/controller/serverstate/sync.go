@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 )
 
 // pass collects what one sync found for every object it reports on; the
@@ -82,6 +83,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil || ds.DeletionTimestamp != nil {
 		c.sessions.forget(key)
 		c.endpoints.Forget(key)
+		if ds != nil {
+			c.ownStatus.forget(ds.UID)
+		}
 		return c.serverGone(ctx, key, ds, shares, users)
 	}
 	if err := c.addFinalizers(ctx, shares, users); err != nil {
@@ -132,8 +136,13 @@ func (c *Controller) failure(ctx context.Context, p *pass, err error) {
 	case errors.As(err, &unreachable):
 		c.sessions.forget(cache.MetaObjectToName(p.ds))
 		c.serverDown(ctx, p, notReady(ReasonServerUnreachable, fmt.Sprintf("The server's API does not answer: %v", unreachable.err)))
-	default:
+	case errors.As(err, new(*dfsapi.Error)):
+		// A refused token or another answer about the whole pass: log in
+		// again next time.
 		c.sessions.forget(cache.MetaObjectToName(p.ds))
 		c.serverDown(ctx, p, notReady(ReasonServerError, fmt.Sprintf("The server's API failed: %v", err)))
+	default:
+		// The Kubernetes API failed (reading a Secret, writing the operator's).
+		c.serverDown(ctx, p, notReady(ReasonReconcileFailed, err.Error()))
 	}
 }

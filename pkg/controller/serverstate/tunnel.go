@@ -30,10 +30,14 @@ type PortForwardTunnel struct {
 	config *rest.Config
 	mu     sync.Mutex
 	open   map[cache.ObjectName]*forward
+	// opening serialises the opening of one server's forward, so that a
+	// server whose pod does not answer holds up no other server.
+	opening map[cache.ObjectName]*sync.Mutex
 }
 
 type forward struct {
 	stop    chan struct{}
+	once    sync.Once
 	done    chan struct{}
 	pod     string
 	port    int32
@@ -42,7 +46,7 @@ type forward struct {
 
 // NewPortForwardTunnel tunnels with the operator's own credentials.
 func NewPortForwardTunnel(config *rest.Config) *PortForwardTunnel {
-	return &PortForwardTunnel{config: config, open: map[cache.ObjectName]*forward{}}
+	return &PortForwardTunnel{config: config, open: map[cache.ObjectName]*forward{}, opening: map[cache.ObjectName]*sync.Mutex{}}
 }
 
 // Endpoint returns the loopback URL of a working forward to the server's
@@ -52,20 +56,33 @@ func (t *PortForwardTunnel) Endpoint(ctx context.Context, ds *dittov1alpha1.Ditt
 	pod := resources.StatefulSetName(ds) + "-0"
 	port := resources.APIPort(ds)
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if f, ok := t.open[key]; ok {
+	lock, ok := t.opening[key]
+	if !ok {
+		lock = &sync.Mutex{}
+		t.opening[key] = lock
+	}
+	t.mu.Unlock()
+	lock.Lock()
+	defer lock.Unlock()
+
+	t.mu.Lock()
+	f, ok := t.open[key]
+	t.mu.Unlock()
+	if ok {
 		select {
 		case <-f.done:
 		default:
 			if f.pod == pod && f.port == port {
 				return f.baseURL, nil
 			}
-			close(f.stop)
+			f.halt()
 		}
-		delete(t.open, key)
 	}
 	f, err := t.start(ctx, ds.Namespace, pod, port)
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if err != nil {
+		delete(t.open, key)
 		return "", err
 	}
 	t.open[key] = f
@@ -110,15 +127,15 @@ func (t *PortForwardTunnel) start(ctx context.Context, namespace, pod string, po
 	case err := <-failed:
 		return nil, fmt.Errorf("port-forward to pod %s/%s: %w", namespace, pod, err)
 	case <-ctx.Done():
-		close(f.stop)
+		f.halt()
 		return nil, ctx.Err()
 	case <-timer.C:
-		close(f.stop)
+		f.halt()
 		return nil, fmt.Errorf("port-forward to pod %s/%s: not ready after 30s", namespace, pod)
 	}
 	ports, err := pf.GetPorts()
 	if err != nil || len(ports) == 0 {
-		close(f.stop)
+		f.halt()
 		return nil, fmt.Errorf("port-forward to pod %s/%s: no local port: %v", namespace, pod, err)
 	}
 	f.baseURL = fmt.Sprintf("http://127.0.0.1:%d", ports[0].Local)
@@ -126,16 +143,16 @@ func (t *PortForwardTunnel) start(ctx context.Context, namespace, pod string, po
 	return f, nil
 }
 
+// halt stops the forward; safe to call more than once.
+func (f *forward) halt() { f.once.Do(func() { close(f.stop) }) }
+
 // Close stops the server's forward, if any.
 func (t *PortForwardTunnel) Close(server cache.ObjectName) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if f, ok := t.open[server]; ok {
-		select {
-		case <-f.done:
-		default:
-			close(f.stop)
-		}
+		f.halt()
 		delete(t.open, server)
 	}
+	delete(t.opening, server)
 }

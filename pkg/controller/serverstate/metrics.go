@@ -1,0 +1,75 @@
+package serverstate
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the controller's own Prometheus metrics: the passes and the
+// REST requests sent to the servers, so that the cost of converging (and
+// the silence of a converged server: reads only) can be watched. A nil
+// *Metrics records nothing.
+type Metrics struct {
+	passes   *prometheus.CounterVec
+	requests *prometheus.CounterVec
+}
+
+// NewMetrics creates the metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		passes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dittofs_operator_server_state_passes_total",
+			Help: "Passes over a DittoServer's state inside the server, by result: success, requeue (reported in conditions, retried with backoff) or error.",
+		}, []string{"result"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dittofs_operator_server_api_requests_total",
+			Help: "REST requests sent to DittoFS servers, by HTTP method and status code (\"error\" when no answer came).",
+		}, []string{"method", "code"}),
+	}
+	reg.MustRegister(m.passes, m.requests)
+	return m
+}
+
+func (m *Metrics) observePass(err error) {
+	if m == nil {
+		return
+	}
+	switch {
+	case err == nil:
+		m.passes.WithLabelValues("success").Inc()
+	case errors.Is(err, errRequeue):
+		m.passes.WithLabelValues("requeue").Inc()
+	default:
+		m.passes.WithLabelValues("error").Inc()
+	}
+}
+
+// transport counts the requests rt sends; nil without metrics, for the
+// client's default transport.
+func (m *Metrics) transport(rt http.RoundTripper) http.RoundTripper {
+	if m == nil {
+		return rt
+	}
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return &countingTransport{next: rt, requests: m.requests}
+}
+
+type countingTransport struct {
+	next     http.RoundTripper
+	requests *prometheus.CounterVec
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	code := "error"
+	if err == nil {
+		code = strconv.Itoa(resp.StatusCode)
+	}
+	t.requests.WithLabelValues(r.Method, code).Inc()
+	return resp, err
+}

@@ -1,0 +1,69 @@
+package serverstate
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// counterValue reads one counter of reg by name and label values.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if labels[l.GetName()] != l.GetValue() {
+					continue metrics
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+func TestRequestsAreCounted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	client := &http.Client{Transport: m.transport(nil)}
+	for _, method := range []string{http.MethodGet, http.MethodGet, http.MethodPost} {
+		req, _ := http.NewRequest(method, srv.URL, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if got := counterValue(t, reg, "dittofs_operator_server_api_requests_total", map[string]string{"method": "GET", "code": "200"}); got != 2 {
+		t.Errorf("GET 200 = %v, want 2", got)
+	}
+	if got := counterValue(t, reg, "dittofs_operator_server_api_requests_total", map[string]string{"method": "POST", "code": "401"}); got != 1 {
+		t.Errorf("POST 401 = %v, want 1", got)
+	}
+	m.observePass(nil)
+	m.observePass(requeueError("server down"))
+	if got := counterValue(t, reg, "dittofs_operator_server_state_passes_total", map[string]string{"result": "requeue"}); got != 1 {
+		t.Errorf("requeue passes = %v, want 1", got)
+	}
+	var none *Metrics
+	none.observePass(nil) // a nil *Metrics records nothing
+	if none.transport(nil) != nil {
+		t.Errorf("without metrics the client keeps its default transport")
+	}
+}
