@@ -121,8 +121,8 @@ func (n *testNS) dump() {
 	defer cancel()
 	n.t.Logf("processes: %s", env.processReport())
 	for _, args := range [][]string{
-		{"describe", "dittoservers"},
-		{"get", "dittoservers,statefulsets,pods,services,configmaps,secrets,pvc,perconapgclusters", "-o", "wide"},
+		{"describe", "dittoservers,dittoshares,dittousers"},
+		{"get", "dittoservers,dittoshares,dittousers,statefulsets,pods,services,configmaps,secrets,pvc,perconapgclusters", "-o", "wide"},
 		{"get", "events", "--sort-by=.lastTimestamp"},
 	} {
 		out, err := kubectl(ctx, append(args, "-n", n.name)...).CombinedOutput()

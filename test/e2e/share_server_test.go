@@ -3,19 +3,17 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
@@ -57,7 +55,10 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 		_, err := env.kube.AppsV1().StatefulSets(n.name).Get(t.Context(), name, metav1.GetOptions{})
 		return err == nil, errString(err)
 	})
-	proc := runServerPod(t, n, name, binary)
+	pod := runServerPod(t, n, name, binary)
+	// Shares and users carry the server state controller's finalizer: they
+	// go while that controller and dfs still run (cleanups run last first).
+	t.Cleanup(func() { n.deleteSharesAndUsers() })
 	n.waitReady(name)
 
 	// The DittoServer's stores are declared; then the user and the share.
@@ -69,6 +70,9 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 	}
 	n.waitKubectlReady("dshare", "projects")
 	n.waitKubectlReady("duser", "alice")
+	converged := rec.since(0)
+	t.Logf("REST requests of the operator until the stores, the user and the share were Ready: %d, of which %d writes: %v",
+		len(converged), len(writes(converged)), writes(converged))
 	admin := serverClient(t, n, name, apiPort)
 
 	t.Run("the server has the share and the user as declared", func(t *testing.T) {
@@ -101,13 +105,13 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 
 	t.Run("kubectl describe tells what happened", func(t *testing.T) {
 		out := n.kubectl("describe", "dshare", "projects")
-		for _, want := range []string{"Created share /projects on DittoServer", "Ready"} {
+		for _, want := range []string{"Created share /projects on DittoServer", "Exported as /projects by DittoServer"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("kubectl describe dshare projects does not show %q:\n%s", want, out)
 			}
 		}
 		out = n.kubectl("describe", "duser", "alice")
-		for _, want := range []string{`Created user "alice" on DittoServer`, "Set the password of user"} {
+		for _, want := range []string{`Created user "alice" on DittoServer`, "with the password from its Secret"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("kubectl describe duser alice does not show %q:\n%s", want, out)
 			}
@@ -173,6 +177,54 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 		}
 	})
 
+	t.Run("while the server is down a Retain share goes and a Delete share waits for it", func(t *testing.T) {
+		later := sampleObject(t, "shares", "DittoShare")
+		later.SetName("later")
+		mergeSpec(t, later, `deletionPolicy: Delete`)
+		kept := sampleObject(t, "shares", "DittoShare")
+		kept.SetName("kept")
+		n.create(later, kept)
+		n.waitKubectlReady("dshare", "later")
+		n.waitKubectlReady("dshare", "kept")
+
+		pod.stop(t)
+		keptUID := n.share("kept").UID
+		n.kubectl("delete", "dshare", "kept", "--wait=true", "--timeout=60s")
+		n.waitEvents(keptUID, serverstate.ReasonRetained, 1)
+		n.kubectl("delete", "dshare", "later", "--wait=false")
+		eventually(t, waitShort, "DittoShare later held back with DeletionBlocked", func() (bool, string) {
+			s := n.share("later")
+			c := meta.FindStatusCondition(s.Status.Conditions, serverstate.ConditionReady)
+			return s.DeletionTimestamp != nil && c != nil && c.Status == metav1.ConditionFalse && c.Reason == serverstate.ReasonDeletionBlocked, fmt.Sprintf("%+v", s.Status.Conditions)
+		})
+		n.kubectl("get", "dshare", "later") // still there for the user to see
+		consistently(t, 2*resyncPeriod, "DittoShare later waits for the server", func() (bool, string) {
+			_, err := env.ditto.DittofsV1alpha1().DittoShares(n.name).Get(t.Context(), "later", metav1.GetOptions{})
+			return err == nil, errString(err)
+		})
+
+		pod.start(t)
+		eventually(t, waitLong, "DittoShare later gone once the server is back", func() (bool, string) {
+			_, err := env.ditto.DittofsV1alpha1().DittoShares(n.name).Get(t.Context(), "later", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), errString(err)
+		})
+		if findShare(t, admin, "/later") != nil {
+			t.Error("share /later is still on the server after its DittoShare with deletionPolicy Delete went")
+		}
+		if findShare(t, admin, "/kept") == nil {
+			t.Error("share /kept, deleted with deletionPolicy Retain while the server was down, is not on the server")
+		}
+	})
+
+	t.Run("deleting a DittoUser removes the user from the server", func(t *testing.T) {
+		uid := n.user("alice").UID
+		n.kubectl("delete", "duser", "alice", "--wait=true", "--timeout=60s")
+		if findUser(t, admin, "alice") != nil {
+			t.Error("user alice is still on the server after its DittoUser went")
+		}
+		n.waitEvents(uid, serverstate.ReasonDeleted, 1)
+	})
+
 	t.Run("the operator is never forbidden", func(t *testing.T) {
 		all, err := env.cluster.Audit()
 		if err != nil {
@@ -193,90 +245,9 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 	})
 
 	t.Logf("REST requests of the operator to the server, in all: %d (%d writes)", rec.count(), len(writes(rec.since(0))))
-	if _, exited := proc.Exited(); exited {
-		t.Errorf("dfs exited during the test:\n%s", tail(proc.Logs(), 40))
+	if _, exited := pod.proc.Exited(); exited {
+		t.Errorf("dfs exited during the test:\n%s", tail(pod.proc.Logs(), 40))
 	}
-}
-
-// runOperatorWithServerState replaces the suite's operator, for the rest of
-// the test, by one whose server state controller runs with extra flags.
-func runOperatorWithServerState(t *testing.T, extra ...string) {
-	t.Helper()
-	if code := env.stopOperator(); code != 0 {
-		t.Fatalf("the suite's operator exited with %d when stopped", code)
-	}
-	restore := func() {
-		env.stopOperator()
-		if err := env.startOperator(context.Background()); err != nil {
-			t.Errorf("restart the suite's operator: %v", err)
-		}
-	}
-	if err := env.startOperator(t.Context(), append([]string{"--manage-server-state=true"}, extra...)...); err != nil {
-		restore()
-		t.Fatal(err)
-	}
-	t.Cleanup(restore)
-}
-
-// runServerPod runs the real dfs as the pod of the DittoServer's StatefulSet,
-// with the ConfigMaps and Secrets of the namespace as the kubelet would see
-// them, and waits until its API answers.
-func runServerPod(t *testing.T, n *testNS, name, binary string) *dfs.Process {
-	t.Helper()
-	sts, err := env.kube.AppsV1().StatefulSets(n.name).Get(t.Context(), name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("the operator's StatefulSet: %v", err)
-	}
-	in := dfs.PodInputs{Binary: binary, PodName: name + "-0", Namespace: n.name,
-		ConfigMaps: map[string]map[string]string{}, Secrets: map[string]map[string][]byte{}, VolumeDirs: map[string]string{}}
-	cms, err := env.kube.CoreV1().ConfigMaps(n.name).List(t.Context(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, cm := range cms.Items {
-		in.ConfigMaps[cm.Name] = cm.Data
-	}
-	secrets, err := env.kube.CoreV1().Secrets(n.name).List(t.Context(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range secrets.Items {
-		in.Secrets[s.Name] = s.Data
-	}
-	base := t.TempDir()
-	for _, c := range sts.Spec.VolumeClaimTemplates {
-		in.VolumeDirs[c.Name] = filepath.Join(base, c.Name)
-	}
-	spec := sts.Spec.Template.Spec.DeepCopy()
-	for _, v := range spec.Volumes {
-		if v.EmptyDir != nil {
-			in.VolumeDirs[v.Name] = filepath.Join(base, "emptydir-"+v.Name)
-		}
-	}
-	opts, c, err := dfs.PodOptions(spec, resources.ContainerName, in)
-	if err != nil {
-		t.Fatalf("the operator's pod cannot be run as the kubelet would: %v", err)
-	}
-	proc, err := dfs.Start(t.Context(), opts)
-	if err != nil {
-		t.Fatalf("start dfs: %v", err)
-	}
-	t.Cleanup(func() {
-		proc.Close()
-		if t.Failed() {
-			t.Logf("dfs (pid %d) output:\n%s", proc.PID, tail(proc.Logs(), 60))
-		}
-	})
-	port := 0
-	for _, p := range c.Ports {
-		if p.Name == resources.PortNameAPI {
-			port = int(p.ContainerPort)
-		}
-	}
-	if status, _, err := dfs.WaitHTTP(port, "/health/ready", waitShort); err != nil || status != http.StatusOK {
-		t.Fatalf("dfs does not answer /health/ready on %d: status %d, %v\n%s", port, status, err, tail(proc.Logs(), 40))
-	}
-	return proc
 }
 
 // serverClient logs in to the server directly (not through the recording
@@ -345,6 +316,40 @@ func (n *testNS) waitKubectlReady(resource, name string) {
 	})
 }
 
+func (n *testNS) user(name string) *dittov1alpha1.DittoUser {
+	n.t.Helper()
+	u, err := env.ditto.DittofsV1alpha1().DittoUsers(n.name).Get(n.t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		n.t.Fatalf("get DittoUser %s: %v", name, err)
+	}
+	return u
+}
+
+// deleteSharesAndUsers deletes every DittoShare and DittoUser of the
+// namespace and waits until they are gone.
+func (n *testNS) deleteSharesAndUsers() {
+	ctx, cancel := context.WithTimeout(context.Background(), waitShort)
+	defer cancel()
+	for _, gvr := range []schema.GroupVersionResource{dittoShareGVR, dittoUserGVR} {
+		client := env.dyn.Resource(gvr).Namespace(n.name)
+		if err := client.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+			n.t.Errorf("delete %s: %v", gvr.Resource, err)
+			continue
+		}
+		for {
+			list, err := client.List(ctx, metav1.ListOptions{})
+			if err == nil && len(list.Items) == 0 {
+				break
+			}
+			if ctx.Err() != nil {
+				n.t.Errorf("%s still there %s after their deletion: %v", gvr.Resource, waitShort, err)
+				break
+			}
+			time.Sleep(pollEvery)
+		}
+	}
+}
+
 func (n *testNS) share(name string) *dittov1alpha1.DittoShare {
 	n.t.Helper()
 	s, err := env.ditto.DittofsV1alpha1().DittoShares(n.name).Get(n.t.Context(), name, metav1.GetOptions{})
@@ -362,96 +367,4 @@ func namespaced(evs []localcluster.AuditEvent, ns string) []localcluster.AuditEv
 		}
 	}
 	return out
-}
-
-// restRequest is one request the operator made to the server.
-type restRequest struct {
-	Method, Path string
-	Status       int
-}
-
-func (r restRequest) String() string { return fmt.Sprintf("%s %s (%d)", r.Method, r.Path, r.Status) }
-
-// writes are the requests that change the server: every method but GET (a
-// login is a POST too: a converged operator keeps its token).
-func writes(reqs []restRequest) []restRequest {
-	var out []restRequest
-	for _, r := range reqs {
-		if r.Method != http.MethodGet {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// recordingProxy forwards to the server and records every request.
-type recordingProxy struct {
-	url string
-	mu  sync.Mutex
-	log []restRequest
-}
-
-func startRecordingProxy(t *testing.T, target string) *recordingProxy {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recordingProxy{url: "http://" + l.Addr().String()}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		proxy.ServeHTTP(sw, r)
-		rec.mu.Lock()
-		rec.log = append(rec.log, restRequest{Method: r.Method, Path: r.URL.Path, Status: sw.status})
-		rec.mu.Unlock()
-	})}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return rec
-}
-
-func (p *recordingProxy) count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.log)
-}
-
-func (p *recordingProxy) since(mark int) []restRequest {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.log[mark:])
-}
-
-// forbidden are the requests the server refused for lack of rights.
-func (p *recordingProxy) forbidden() []restRequest {
-	var out []restRequest
-	for _, r := range p.since(0) {
-		if r.Status == http.StatusForbidden {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
