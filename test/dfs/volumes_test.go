@@ -22,6 +22,7 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // TestEveryClaimHasAJob runs the pod the operator renders for the minimal and
@@ -196,7 +197,7 @@ func startOpts(t *testing.T, opts Options) *Process {
 	t.Cleanup(func() {
 		p.Close()
 		if t.Failed() {
-			t.Logf("dfs (pid %d) output:\n%s", p.PID, tail(p.Logs(), 40))
+			t.Logf("dfs (pid %d) output:\n%s", p.PID, proc.Tail(p.Logs(), 40))
 		}
 	})
 	return p
@@ -205,7 +206,7 @@ func startOpts(t *testing.T, opts Options) *Process {
 func stop(t *testing.T, p *Process) {
 	t.Helper()
 	if code, took, err := p.Stop(syscall.SIGTERM, 105*time.Second); err != nil || code != 0 {
-		t.Fatalf("stop: exit %d after %s: %v\n%s", code, took, err, tail(p.Logs(), 20))
+		t.Fatalf("stop: exit %d after %s: %v\n%s", code, took, err, proc.Tail(p.Logs(), 20))
 	}
 }
 
