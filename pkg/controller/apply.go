@@ -16,6 +16,7 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
 // object is what the write path needs of a typed child object.
@@ -42,6 +43,10 @@ type writer[T object] struct {
 	// With the recorded hash it catches edits made to a child behind the
 	// operator's back; fields the API server defaults are not compared.
 	inSync func(desired, existing T) bool
+	// adopts reports whether an existing object is this DittoServer's to
+	// use; nil means controlledBy. Kept objects (resources.KeptForLabel) are
+	// also adopted by a DittoServer of the name they were kept for.
+	adopts func(obj T, ds *dittov1alpha1.DittoServer) bool
 	// own remembers the operator's writes, so that a pass on a cache that
 	// misses one of them stops (kit.CacheBehind) instead of writing again.
 	own *kit.OwnWrites
@@ -85,10 +90,45 @@ func (w writer[T]) existingOrCreated(ctx context.Context, ds *dittov1alpha1.Ditt
 	if existing == zero {
 		return zero, false, fmt.Errorf("%s %s/%s: empty cache entry", w.kind, namespace, name)
 	}
-	if !controlledBy(existing, ds) {
+	if !w.isOurs(existing, ds) {
 		return zero, false, kit.NotOwnedError(w.kind, namespace, name, "DittoServer")
 	}
 	return existing, false, nil
+}
+
+func (w writer[T]) isOurs(obj T, ds *dittov1alpha1.DittoServer) bool {
+	if w.adopts != nil {
+		return w.adopts(obj, ds)
+	}
+	return controlledBy(obj, ds)
+}
+
+// ownedOrKept adopts what ds controls and what was kept for its name.
+func ownedOrKept[T object](obj T, ds *dittov1alpha1.DittoServer) bool {
+	return controlledBy(obj, ds) || resources.KeptFor(obj, ds)
+}
+
+// ownerRefsPatch is the merge patch that makes obj carry ds's controller
+// reference (owned) or none of ds's references (kept), with
+// resources.KeptForLabel either way, guarded by obj's resourceVersion. It is
+// nil when obj already is as wanted.
+func ownerRefsPatch(obj metav1.Object, ds *dittov1alpha1.DittoServer, owned bool) ([]byte, types.PatchType, error) {
+	if controlledBy(obj, ds) == owned && obj.GetLabels()[resources.KeptForLabel] == ds.Name {
+		return nil, "", nil
+	}
+	refs := []interface{}{}
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID != ds.UID && !(ref.Kind == "DittoServer" && ref.Name == ds.Name) {
+			refs = append(refs, ref)
+		}
+	}
+	if owned {
+		refs = append(refs, resources.OwnerReference(ds))
+	}
+	return mergePatchWithVersion(obj.GetResourceVersion(), map[string]interface{}{
+		"ownerReferences": refs,
+		"labels":          map[string]interface{}{resources.KeptForLabel: ds.Name},
+	})
 }
 
 // ensure makes the cluster hold desired. It returns the object as the

@@ -107,6 +107,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		memory: memory{
 			secretKeys: newSecretKeyCache(),
 			ownWrites:  kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
+			conflicts:  newConflictStreaks(),
 			pacer:      newStatusPacer(opts.StatusProgressInterval),
 		},
 		broadcaster: broadcaster,
@@ -159,6 +160,9 @@ func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Dur
 		return errors.New("caches did not sync")
 	}
 	c.percona.Start(ctx)
+	if !c.percona.WaitForClusterCache(ctx) {
+		return errors.New("the PerconaPGCluster cache did not sync")
+	}
 
 	logger.Info("Starting workers", "count", workers)
 	var wg sync.WaitGroup

@@ -21,7 +21,8 @@ const CleanupTimeout = 60 * time.Second
 
 // finalize runs the deletion path: phase Deleting, the PostgreSQL cluster
 // deleted or orphaned as the spec says, then the finalizer released so that
-// garbage collection removes the owned children. PVCs are never deleted.
+// garbage collection removes the owned children. Volume claims, generated
+// Secrets and a kept Percona cluster stay, unless deletionPolicy is Delete.
 func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
 	if !hasFinalizer(ds) {
 		return nil
@@ -44,6 +45,9 @@ func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer
 	}
 
 	mustKeep, err := c.cleanupPercona(ctx, ds)
+	if err == nil && deletesData(ds) {
+		err = c.deleteData(ctx, ds)
+	}
 	if err != nil {
 		elapsed := c.now().Sub(ds.DeletionTimestamp.Time)
 		if elapsed < CleanupTimeout {
@@ -64,20 +68,22 @@ func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer
 	return kit.In("remove finalizer", c.removeFinalizer(ctx, ds))
 }
 
-// cleanupPercona deletes or orphans the DittoServer's PerconaPGCluster.
-// mustKeep reports that a failure left a cluster the user wants kept still
-// owned by this DittoServer.
+// cleanupPercona deletes the DittoServer's PerconaPGCluster when it goes
+// with the server (deleteWithServer), and otherwise makes sure the cluster is
+// kept: a reference to this DittoServer that a kept cluster still carries (an
+// older operator set it, or deleteWithServer was true until just now) is
+// removed before the finalizer is. mustKeep reports that a failure left a
+// cluster the user wants kept still owned by this DittoServer.
 func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.DittoServer) (mustKeep bool, err error) {
 	// The cluster is looked for even when spec.percona is no longer enabled
 	// (which also clears status.perconaClusterName): a cluster created earlier
-	// is still owned by this DittoServer, and releasing the finalizer would let
-	// the garbage collector delete it.
+	// may still be owned by this DittoServer.
 	name := ds.Status.PerconaClusterName
 	if name == "" {
 		name = resources.PerconaClusterName(ds)
 	}
 	usedPercona := ds.Status.PerconaClusterName != "" || ds.Spec.Percona != nil
-	keep := ds.Spec.Percona == nil || !ds.Spec.Percona.DeleteWithServer
+	keep := !resources.PerconaDeletedWithServer(ds) && !deletesData(ds)
 	lister, state := c.percona.Lister()
 	switch state {
 	case perconaNotInstalled:
@@ -96,8 +102,8 @@ func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.Ditto
 		return keep, err
 	}
 	cluster, ok := obj.(*unstructured.Unstructured)
-	if !ok || !controlledBy(cluster, ds) {
-		return false, nil // already orphaned, or never ours
+	if !ok || !ownedOrKept(cluster, ds) {
+		return false, nil // never ours
 	}
 	client := c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ds.Namespace)
 	if !keep {
@@ -106,19 +112,18 @@ func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.Ditto
 		if err != nil && !apierrors.IsNotFound(err) {
 			return false, fmt.Errorf("delete PerconaPGCluster %s: %w", name, err)
 		}
-		c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonPerconaDeleted, "PerconaPGCluster %s deleted (deleteWithServer=true)", name)
+		// The user asked for it: a Normal event, not an alarm.
+		why := "deleteWithServer=true"
+		if deletesData(ds) {
+			why = "deletionPolicy=Delete"
+		}
+		c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonPerconaDeleted, "PerconaPGCluster %s deleted (%s)", name, why)
 		return false, nil
 	}
-	var refs []interface{}
-	for _, ref := range cluster.GetOwnerReferences() {
-		if ref.UID != ds.UID {
-			refs = append(refs, ref)
-		}
+	if !controlledBy(cluster, ds) {
+		return false, nil // kept already: no reference the garbage collector could follow
 	}
-	if refs == nil {
-		refs = []interface{}{}
-	}
-	data, pt, err := mergePatchWithVersion(cluster.GetResourceVersion(), map[string]interface{}{"ownerReferences": refs})
+	data, pt, err := ownerRefsPatch(cluster, ds, false)
 	if err != nil {
 		return true, err
 	}

@@ -24,8 +24,11 @@ func TestDeletion(t *testing.T) {
 	type cluster int
 	const (
 		noCluster cluster = iota
+		// ownedCluster has this DittoServer as controller: deleteWithServer
+		// true, or set by an operator version that owned kept clusters too.
 		ownedCluster
-		orphanedCluster
+		// keptCluster has no owner reference, only the kept-for label.
+		keptCluster
 	)
 	for _, tc := range []struct {
 		name string
@@ -58,7 +61,7 @@ func TestDeletion(t *testing.T) {
 			deletedAgo: time.Second,
 			actions:    []string{"update dittoservers/status nas", "delete perconapgclusters nas-postgres", "patch dittoservers nas"},
 			events: []string{"Normal Deleting DittoServer is being deleted",
-				"Warning PerconaDeleted PerconaPGCluster nas-postgres deleted (deleteWithServer=true)"},
+				"Normal PerconaDeleted PerconaPGCluster nas-postgres deleted (deleteWithServer=true)"},
 			clusterDeleted: true,
 		},
 		{
@@ -76,7 +79,7 @@ func TestDeletion(t *testing.T) {
 			clusterOrphaned: true,
 		},
 		{
-			name: "cluster already orphaned", percona: true, crdInstalled: true, cluster: orphanedCluster,
+			name: "kept cluster: nothing to release", percona: true, crdInstalled: true, cluster: keptCluster,
 			deletedAgo: time.Second, alreadyDeleting: true,
 			actions:         []string{"patch dittoservers nas"},
 			clusterOrphaned: true,
@@ -164,8 +167,10 @@ func TestDeletion(t *testing.T) {
 			objects := []runtime.Object{ds}
 			if tc.cluster != noCluster {
 				pg := perconaCluster(ds, "ready")
-				if tc.cluster == orphanedCluster {
+				if tc.cluster == keptCluster {
 					pg.SetOwnerReferences(nil)
+				} else {
+					pg.SetOwnerReferences([]metav1.OwnerReference{resources.OwnerReference(ds)})
 				}
 				objects = append(objects, pg)
 			}

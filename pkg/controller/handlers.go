@@ -216,5 +216,19 @@ func (c *Controller) enqueuePerconaUsers() {
 	}
 }
 
-// handlePerconaCluster requeues the owner of a PerconaPGCluster on change.
-func (c *Controller) handlePerconaCluster(obj interface{}) { c.handleOwnedObject(obj) }
+// handlePerconaCluster requeues the DittoServer of a PerconaPGCluster on
+// change: its owner, or for a kept cluster the DittoServer it was kept for.
+func (c *Controller) handlePerconaCluster(obj interface{}) {
+	m, ok := metaOf(obj)
+	if !ok {
+		return
+	}
+	if name := m.GetLabels()[resources.KeptForLabel]; name != "" && metav1.GetControllerOf(m) == nil &&
+		m.GetLabels()[resources.ManagedByLabel] == resources.ManagedByValue {
+		if _, err := c.dsLister.DittoServers(m.GetNamespace()).Get(name); err == nil {
+			c.enqueue(cache.ObjectName{Namespace: m.GetNamespace(), Name: name})
+		}
+		return
+	}
+	c.handleOwnedObject(obj)
+}

@@ -83,12 +83,17 @@ func TestChildEventEnqueuesItsOwner(t *testing.T) {
 		{"tombstone of a controlled child", cache.DeletedFinalStateUnknown{Key: "storage/nas",
 			Obj: sts(func(s *appsv1.StatefulSet) { ownedBy(s, dsAPI, "DittoServer", testName, testUID) })}, []string{"storage/nas"}},
 		{"tombstone of something else", cache.DeletedFinalStateUnknown{Key: "storage/x", Obj: "not an object"}, nil},
-		{"PerconaPGCluster", perconaCluster(newDittoServer(), "ready"), []string{"storage/nas"}},
+		{"PerconaPGCluster", perconaCluster(newDittoServer(withPercona(true)), "ready"), []string{"storage/nas"}},
+		{"PerconaPGCluster kept for the DittoServer", perconaCluster(newDittoServer(withPercona(false)), "ready"), []string{"storage/nas"}},
+		{"PerconaPGCluster kept for a DittoServer not in the cache", perconaCluster(newDittoServer(withPercona(false), func(ds *dittov1alpha1.DittoServer) {
+			ds.Name = "gone"
+		}), "ready"), nil},
+		{"PerconaPGCluster someone else created", foreignPerconaCluster(), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, true, newDittoServer())
 			handle := f.c.handleOwnedObject
-			if tc.name == "PerconaPGCluster" {
+			if strings.HasPrefix(tc.name, "PerconaPGCluster") {
 				handle = f.c.handlePerconaCluster
 			}
 			handle(tc.obj)

@@ -86,6 +86,11 @@ func (c *Controller) checkSpec(ds *dittov1alpha1.DittoServer) (*problem, error) 
 	if _, err := resources.TerminationGracePeriodSeconds(ds); err != nil {
 		return &problem{ReasonInvalidSpec, err.Error()}, nil
 	}
+	// CEL refuses this today; an object stored before the rule existed
+	// gets a condition, not a nil dereference.
+	if db := ds.Spec.Database; db != nil && db.Type == dittov1alpha1.DatabasePostgres && db.PostgresSecretRef == nil && !resources.PerconaEnabled(ds) {
+		return &problem{ReasonInvalidSpec, "spec.database.postgresSecretRef is required when spec.database.type is postgres (or set spec.percona.enabled to run a PostgreSQL cluster)"}, nil
+	}
 	for _, sc := range []struct {
 		name  *string
 		field string

@@ -68,7 +68,8 @@ func TestFirstSight(t *testing.T) {
 		t.Errorf("status.configHash %q, pod template %q", ds.Status.ConfigHash, f.podConfigHash())
 	}
 
-	// The generated Secrets: random values long enough for the server, owned.
+	// The generated Secrets: random values long enough for the server, kept
+	// (no owner reference: they live as long as the volumes that remember them).
 	for _, g := range []struct {
 		name, key string
 		minLen    int
@@ -77,8 +78,8 @@ func TestFirstSight(t *testing.T) {
 		if n := len(s.Data[g.key]); n < g.minLen {
 			t.Errorf("Secret %s key %s has %d characters, want at least %d", g.name, g.key, n, g.minLen)
 		}
-		if !controlledBy(s, ds) {
-			t.Errorf("Secret %s is not controlled by the DittoServer: %v", g.name, s.OwnerReferences)
+		if len(s.OwnerReferences) != 0 || !resources.KeptFor(s, ds) {
+			t.Errorf("Secret %s: owners %v labels %v, want no owner and kept for %s", g.name, s.OwnerReferences, s.Labels, ds.Name)
 		}
 	}
 

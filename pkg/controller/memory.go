@@ -14,6 +14,10 @@ import (
 // requests or spaces writes, and a restarted operator rebuilds it from the
 // cluster or does without it. Each piece is bounded.
 type memory struct {
+	// conflicts: passes in a row that ended on a Conflict, per DittoServer,
+	// so that only a Conflict that persists is reported (conflicts.go).
+	conflicts *conflictStreaks
+
 	// ownWrites: the resourceVersions the operator's own writes replaced,
 	// per DittoServer (read-your-writes; see kit.OwnWrites). Only the write
 	// helpers use it. Lost on restart: informers start from a fresh list, so
@@ -47,6 +51,7 @@ type memory struct {
 func (m *memory) forgetDittoServer(key cache.ObjectName) {
 	m.ownWrites.Forget(key)
 	m.pacer.forget(key)
+	m.conflicts.reset(key)
 }
 
 // forgetUnreferencedSecrets drops the key names of Secrets among names that

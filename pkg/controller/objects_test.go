@@ -159,6 +159,25 @@ func perconaCluster(ds *dittov1alpha1.DittoServer, state string) *unstructured.U
 	return u
 }
 
+// foreignPerconaCluster is a ready cluster named like the test server's that
+// someone else created: no owner, none of the operator's labels.
+func foreignPerconaCluster() *unstructured.Unstructured {
+	u := perconaCluster(newDittoServer(), "ready")
+	u.SetOwnerReferences(nil)
+	u.SetLabels(map[string]string{"team": "billing"})
+	return u
+}
+
+// keptPerconaCluster is the cluster an earlier DittoServer of the test
+// server's name created with deleteWithServer false, and left behind.
+func keptPerconaCluster() *unstructured.Unstructured {
+	u := perconaCluster(newDittoServer(withPercona(false), func(ds *dittov1alpha1.DittoServer) { ds.UID = "earlier-uid" }), "ready")
+	if len(u.GetOwnerReferences()) != 0 {
+		panic("a kept cluster carries an owner reference")
+	}
+	return u
+}
+
 // foreignService is a Service named like one of ds's that ds does not control.
 func foreignService(name string, labelled bool) *corev1.Service {
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNamespace, UID: "foreign-uid"},

@@ -33,8 +33,10 @@ func TestPerconaGate(t *testing.T) {
 	expectEvents(t, f.events(), "Warning PerconaNotReady Waiting for PostgreSQL cluster nas-postgres (state: unknown)")
 	created := f.action("create perconapgclusters nas-postgres").(clienttesting.CreateAction).GetObject().(*unstructured.Unstructured)
 	want := resources.PerconaCluster(ds)
-	if created.GetName() != want.GetName() || !controlledBy(created, ds) {
-		t.Errorf("created cluster %s owners %v", created.GetName(), created.GetOwnerReferences())
+	// deleteWithServer false: a kept cluster, never a dependent of the DittoServer.
+	if created.GetName() != want.GetName() || len(created.GetOwnerReferences()) != 0 || !resources.KeptFor(created, ds) {
+		t.Errorf("created cluster %s owners %v labels %v, want no owner and kept for %s",
+			created.GetName(), created.GetOwnerReferences(), created.GetLabels(), ds.Name)
 	}
 	if got, want := jsonString(t, created.Object["spec"]), jsonString(t, want.Object["spec"]); got != want {
 		t.Errorf("cluster spec:\n got  %s\n want %s", got, want)
@@ -145,9 +147,7 @@ func TestPerconaNotInstalled(t *testing.T) {
 // A PerconaPGCluster of the same name that this DittoServer does not control
 // is not used: its database could be anyone's.
 func TestForeignPerconaCluster(t *testing.T) {
-	foreign := perconaCluster(newDittoServer(), "ready")
-	foreign.SetOwnerReferences(nil)
-	f := newFixture(t, true, newDittoServer(withFinalizer, withPercona(false)), foreign,
+	f := newFixture(t, true, newDittoServer(withFinalizer, withPercona(false)), foreignPerconaCluster(),
 		postgresSecret("nas-postgres-pguser-dittofs"))
 	expectErr(t, f.sync(), errWaiting)
 	expectEvents(t, f.events(), "Warning ResourceNotOwned PerconaPGCluster storage/nas-postgres exists but is not controlled by this DittoServer")

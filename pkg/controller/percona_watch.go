@@ -60,6 +60,21 @@ func newPerconaWatch(dyn dynamic.Interface, crd CRDWatch, namespace string, resy
 // HasSynced reports whether the CRD watch knows whether the CRD exists.
 func (w *perconaWatch) HasSynced() bool { return w.crd == nil || w.crd.HasSynced() }
 
+// clusterCacheSynced reports whether the PerconaPGCluster cache is usable:
+// the CRD is absent, or its informer has synced.
+func (w *perconaWatch) clusterCacheSynced() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return !w.present || (w.synced != nil && w.synced())
+}
+
+// WaitForClusterCache waits until clusterCacheSynced, so that workers never
+// see a Percona cache still syncing after a restart or a leader change (a
+// PerconaNotReady status for a cluster that is ready).
+func (w *perconaWatch) WaitForClusterCache(ctx context.Context) bool {
+	return cache.WaitForNamedCacheSyncWithContext(ctx, w.clusterCacheSynced)
+}
+
 // Start lets the watch run informers under ctx.
 func (w *perconaWatch) Start(ctx context.Context) {
 	w.mu.Lock()

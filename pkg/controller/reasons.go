@@ -11,6 +11,7 @@ const (
 	ReasonDeletionBlocked = "DeletionBlocked"
 	ReasonPerconaDeleted  = "PerconaDeleted"
 	ReasonPerconaOrphaned = "PerconaOrphaned"
+	ReasonDataDeleted     = "DataDeleted" // deletionPolicy Delete: volume claims and generated Secrets deleted
 	ReasonPerconaNotReady = "PerconaNotReady"
 	ReasonDatabaseReady   = "DatabaseReady"
 	ReasonReconcileFailed = "ReconcileFailed"

@@ -5,8 +5,11 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
@@ -28,7 +31,9 @@ func generatedSecrets(ds *dittov1alpha1.DittoServer) []generatedSecret {
 	return out
 }
 
-// ensureGeneratedSecrets creates the JWT and admin Secrets once. They are
+// ensureGeneratedSecrets creates the JWT and admin Secrets once, kept
+// (resources.KeptForLabel): a DittoServer re-created under the same name
+// reuses them, since the server on the retained volumes remembers them. They are
 // never rotated: the server fixes the admin password at first start, and a new
 // JWT secret would log every client out. It returns their resourceVersions.
 func (c *Controller) ensureGeneratedSecrets(ctx context.Context, ds *dittov1alpha1.DittoServer) (map[string]string, error) {
@@ -45,7 +50,29 @@ func (c *Controller) ensureGeneratedSecrets(ctx context.Context, ds *dittov1alph
 		if err != nil {
 			return nil, err
 		}
+		if controlledBy(secret, ds) {
+			// Made by an operator version that let the garbage collector
+			// take generated Secrets: keep it from now on.
+			if secret, err = c.keepSecret(ctx, ds, secret); err != nil {
+				return nil, err
+			}
+		}
 		versions[g.name] = secret.ResourceVersion
 	}
 	return versions, nil
+}
+
+// keepSecret removes ds's owner reference from a generated Secret and labels
+// it kept for ds (one merge patch guarded by its resourceVersion).
+func (c *Controller) keepSecret(ctx context.Context, ds *dittov1alpha1.DittoServer, secret *corev1.Secret) (*corev1.Secret, error) {
+	data, pt, err := ownerRefsPatch(secret, ds, false)
+	if err != nil || data == nil {
+		return secret, err
+	}
+	patched, err := c.kube.CoreV1().Secrets(secret.Namespace).Patch(ctx, secret.Name, pt, data, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("keep Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+	}
+	c.ownWrites.Record(cache.MetaObjectToName(ds), kit.ObjectKey{Kind: "Secret", Namespace: secret.Namespace, Name: secret.Name}, secret.ResourceVersion)
+	return patched, nil
 }

@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -53,6 +54,11 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 
 	obs := &observation{sts: c.ownedStatefulSet(ds)}
+	if resources.PerconaEnabled(ds) {
+		// Named from the start: a step failing before the database does not
+		// make the cluster vanish from the status.
+		obs.perconaName = resources.PerconaClusterName(ds)
+	}
 	in, err := c.resolveInputs(ctx, ds, obs)
 	if err != nil {
 		return c.conclude(ctx, ds, obs, err)
@@ -74,13 +80,29 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 //     it changed (deletion and finalizer steps pass no obs);
 //   - NotOwned: a problem the status reports (ConfigReady=False), then Waiting;
 //   - Failed: one ReconcileFailed Warning and an error, retried with backoff;
-//     the status keeps describing the last completed pass;
+//     the status keeps describing the last completed pass. A Conflict is
+//     Failed only after ConflictRetries passes in a row ended on one;
+//     before, it is requeued quietly like Waiting;
 //   - CacheBehind: nothing; the informer delivering the operator's own write
 //     requeues the DittoServer.
 //
 // It returns nil, a Waiting outcome or a failure, for the work queue.
 func (c *Controller) conclude(ctx context.Context, ds *dittov1alpha1.DittoServer, obs *observation, err error) error {
 	kind := kit.KindOf(err)
+	if ds != nil {
+		if kind == kit.Failed && apierrors.IsConflict(err) {
+			// Another writer changed an object this pass read. The next
+			// pass reads the newer one: requeued without a word, and
+			// without a status computed from a pass that stopped midway.
+			if n := c.conflicts.add(cache.MetaObjectToName(ds)); n <= ConflictRetries {
+				c.metrics.countConflict(err)
+				klog.FromContext(ctx).V(2).Info("Conflict with another writer; requeued", "err", err, "inARow", n)
+				return kit.AsWaiting(err)
+			}
+		} else {
+			c.conflicts.reset(cache.MetaObjectToName(ds))
+		}
+	}
 	if kind == kit.NotOwned && obs != nil {
 		obs.problem = &problem{ReasonResourceNotOwned, err.Error()}
 		err, kind = kit.AsWaiting(err), kit.Waiting
@@ -155,8 +177,10 @@ func (c *Controller) resolveInputs(ctx context.Context, ds *dittov1alpha1.DittoS
 			return in, kit.In("PostgreSQL cluster", err)
 		}
 		obs.db, in.PostgresSecretName = db, secretName
-		if resources.PerconaEnabled(ds) {
-			obs.perconaName = resources.PerconaClusterName(ds)
+	}
+	if !resources.PerconaEnabled(ds) {
+		if err := c.releasePercona(ctx, ds); err != nil {
+			return in, kit.In("release PostgreSQL cluster", err)
 		}
 	}
 	return in, nil

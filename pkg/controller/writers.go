@@ -129,12 +129,14 @@ var (
 	updateOpts = metav1.UpdateOptions{FieldManager: FieldManager}
 )
 
-// secretWriter creates the generated Secrets (createOnce). The cache holds
+// secretWriter creates the generated Secrets (createOnce), and adopts those
+// kept for this name. The cache holds
 // Secret metadata only, so a cached Secret carries no data.
 func (c *Controller) secretWriter() writer[*corev1.Secret] {
 	return writer[*corev1.Secret]{
-		kind: "Secret",
-		own:  c.ownWrites,
+		kind:   "Secret",
+		own:    c.ownWrites,
+		adopts: ownedOrKept[*corev1.Secret],
 		cached: func(ns, name string) (*corev1.Secret, error) {
 			obj, err := c.secretMeta.ByNamespace(ns).Get(name)
 			if err != nil {
@@ -157,14 +159,15 @@ func (c *Controller) secretWriter() writer[*corev1.Secret] {
 }
 
 // perconaWriter creates the PerconaPGCluster (createOnce): later edits of
-// the cluster are the user's. lister is the synced Percona cache.
+// the cluster are the user's. It adopts a cluster kept for this name. lister is the synced Percona cache.
 func (c *Controller) perconaWriter(lister cache.GenericLister) writer[*unstructured.Unstructured] {
 	client := func(ns string) dynamic.ResourceInterface {
 		return c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ns)
 	}
 	return writer[*unstructured.Unstructured]{
-		kind: resources.PerconaKind,
-		own:  c.ownWrites,
+		kind:   resources.PerconaKind,
+		own:    c.ownWrites,
+		adopts: ownedOrKept[*unstructured.Unstructured],
 		cached: func(ns, name string) (*unstructured.Unstructured, error) {
 			obj, err := lister.ByNamespace(ns).Get(name)
 			if err != nil {

@@ -76,6 +76,11 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 		{"shutdownTimeout 0s", `shutdownTimeout: 0s`, "spec.shutdownTimeout", "between 1s and 1h"},
 		{"liveness successThreshold 2", `{probes: {liveness: {successThreshold: 2}}}`, "spec.probes.liveness.successThreshold", "must be 1"},
 		{"startup successThreshold 2", `{probes: {startup: {successThreshold: 2}}}`, "spec.probes.startup.successThreshold", "must be 1"},
+		// The server exits on its own after 3 × shutdownTimeout + 5 s; the pod must not be killed before.
+		{"grace period below preStop + 3 × shutdownTimeout + 5", `terminationGracePeriodSeconds: 99`,
+			"spec.terminationGracePeriodSeconds", "at least spec.preStopDelaySeconds + 3 × spec.shutdownTimeout + 5"},
+		{"grace period below the minimum of a changed shutdownTimeout", `{shutdownTimeout: 10s, preStopDelaySeconds: 0, terminationGracePeriodSeconds: 34}`,
+			"spec.terminationGracePeriodSeconds", "at least spec.preStopDelaySeconds + 3 × spec.shutdownTimeout + 5"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +89,84 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 			mergeSpec(t, ds, tc.spec)
 			_, err := env.dyn.Resource(dittoServerGVR).Namespace(n.name).Create(t.Context(), ds, metav1.CreateOptions{DryRun: dryRun})
 			assertInvalid(t, err, tc.field, tc.msg)
+		})
+	}
+}
+
+// The grace period at the minimum is admitted.
+func TestAdmissionAcceptsTheMinimumGracePeriod(t *testing.T) {
+	n := newNamespace(t, nil)
+	ds := sampleDittoServer(t, readSample(t, "minimal"))
+	mergeSpec(t, ds, `{shutdownTimeout: 10s, preStopDelaySeconds: 0, terminationGracePeriodSeconds: 35}`)
+	if _, err := env.dyn.Resource(dittoServerGVR).Namespace(n.name).Create(t.Context(), ds, metav1.CreateOptions{DryRun: dryRun}); err != nil {
+		t.Fatalf("0 + 3 × 10 + 5 = 35 s rejected: %v", err)
+	}
+}
+
+// Names whose derived children cannot exist are refused, naming the limit.
+func TestAdmissionRejectsNamesTooLong(t *testing.T) {
+	n := newNamespace(t, nil)
+	for _, tc := range []struct {
+		name, spec string
+		length     int
+		msg        string // "" when admitted
+	}{
+		{"52 characters", `replicas: 1`, 52, ""},
+		{"53 characters", `replicas: 1`, 53, "must be at most 52 characters"},
+		{"28 characters with Percona", `{database: {type: postgres}, percona: {enabled: true}}`, 28, ""},
+		{"29 characters with Percona", `{database: {type: postgres}, percona: {enabled: true}}`, 29, "must be at most 28 characters with spec.percona.enabled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := sampleDittoServer(t, readSample(t, "minimal"))
+			ds.SetName("n" + strings.Repeat("a", tc.length-1))
+			mergeSpec(t, ds, tc.spec)
+			_, err := env.dyn.Resource(dittoServerGVR).Namespace(n.name).Create(t.Context(), ds, metav1.CreateOptions{DryRun: dryRun})
+			if tc.msg == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			// A rule on the object as a whole: the message names the field.
+			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "metadata.name "+tc.msg) {
+				t.Fatalf("error %v, want Invalid with %q", err, "metadata.name "+tc.msg)
+			}
+		})
+	}
+}
+
+// While Percona is enabled, only deleteWithServer of spec.percona can
+// change: the operator never overwrites the cluster, so an edit it would not
+// carry is refused, naming the field. Disabling Percona stays possible.
+func TestAdmissionPerconaEditsAreRefused(t *testing.T) {
+	n := newNamespace(t, nil)
+	ds := sampleDittoServer(t, readSample(t, "minimal"))
+	mergeSpec(t, ds, `{replicas: 0, database: {type: postgres}, percona: {enabled: true}}`)
+	ds.SetName("pg-edits")
+	client := env.dyn.Resource(dittoServerGVR).Namespace(n.name)
+	if _, err := client.Create(t.Context(), ds, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, patch, field string }{
+		{"replicas", `{"spec":{"percona":{"replicas":2}}}`, "spec.percona.replicas"},
+		{"storageSize", `{"spec":{"percona":{"storageSize":"20Gi"}}}`, "spec.percona.storageSize"},
+		{"storageClassName", `{"spec":{"percona":{"storageClassName":"fast"}}}`, "spec.percona.storageClassName"},
+		{"databaseName", `{"spec":{"percona":{"databaseName":"other"}}}`, "spec.percona.databaseName"},
+		{"backup", `{"spec":{"percona":{"backup":{"enabled":false}}}}`, "spec.percona.backup"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := client.Patch(t.Context(), ds.GetName(), types.MergePatchType, []byte(tc.patch), metav1.PatchOptions{DryRun: dryRun})
+			assertInvalid(t, err, tc.field, "cannot change while Percona is enabled")
+		})
+	}
+	for _, tc := range []struct{ name, patch string }{
+		{"deleteWithServer", `{"spec":{"percona":{"deleteWithServer":true}}}`},
+		{"disabled", `{"spec":{"percona":{"enabled":false},"database":{"type":"sqlite"}}}`},
+	} {
+		t.Run(tc.name+" can change", func(t *testing.T) {
+			if _, err := client.Patch(t.Context(), ds.GetName(), types.MergePatchType, []byte(tc.patch), metav1.PatchOptions{DryRun: dryRun}); err != nil {
+				t.Fatalf("rejected: %v", err)
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -16,42 +17,99 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
-// deleteWithServer false: the PostgreSQL cluster outlives the DittoServer,
-// released from its owner; everything else the DittoServer owned goes with
-// it through the garbage collector, except the volume claims.
+// deleteWithServer false: the PostgreSQL cluster outlives the DittoServer
+// whatever the propagation policy of its deletion — it never carries an owner
+// reference the garbage collector could follow, foreground included; so do
+// the volume claims and the generated Secrets. A DittoServer created again
+// under the same name (after a background or foreground deletion) re-attaches
+// all of them: the same cluster, the same claims, the same admin password.
 func TestDeletionKeepsPerconaCluster(t *testing.T) {
-	n := newNamespace(t, nil)
-	name := n.applySample("percona")
-	n.markPerconaReady(name)
-	ds := n.waitReady(name)
-	n.assertChildren(ds)
-	pvcs := n.claims()
-	if len(pvcs) == 0 {
-		t.Fatal("no volume claims before the deletion")
-	}
+	for _, policy := range []metav1.DeletionPropagation{metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan} {
+		t.Run(string(policy), func(t *testing.T) {
+			n := newNamespace(t, nil)
+			name := n.applySample("percona")
+			n.markPerconaReady(name)
+			ds := n.waitReady(name)
+			n.assertChildren(ds)
+			clusterName := resources.PerconaClusterName(ds)
+			cluster := n.perconaCluster(clusterName)
+			if cluster == nil || len(cluster.GetOwnerReferences()) != 0 || !resources.KeptFor(cluster, ds) {
+				t.Fatalf("PerconaPGCluster %s before the deletion: %v, want kept without owner", clusterName, cluster)
+			}
+			pvcs := n.claims()
+			if len(pvcs) == 0 {
+				t.Fatal("no volume claims before the deletion")
+			}
+			secrets := n.secretUIDs(ds)
 
-	n.deleteDS(name)
-	n.waitDSGone(name)
-	cluster := n.perconaCluster(resources.PerconaClusterName(ds))
-	if cluster == nil {
-		t.Fatalf("PerconaPGCluster %s deleted, but deleteWithServer is false", resources.PerconaClusterName(ds))
+			waitGarbageCollector(t)
+			if err := env.ditto.DittofsV1alpha1().DittoServers(n.name).Delete(t.Context(), name,
+				metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil {
+				t.Fatalf("delete DittoServer %s (%s): %v", name, policy, err)
+			}
+			n.waitDSGone(name)
+			if n.perconaCluster(clusterName) == nil {
+				t.Fatalf("PerconaPGCluster %s deleted (%s), but deleteWithServer is false", clusterName, policy)
+			}
+			evs := n.waitEvents(ds.UID, controller.ReasonDeleting, 1)
+			for _, reason := range []string{controller.ReasonPerconaDeleted, controller.ReasonDataDeleted} {
+				if got := countEvents(evs, reason); got != 0 {
+					t.Errorf("%d %s events: %s", got, reason, eventSummary(evs))
+				}
+			}
+			if policy != metav1.DeletePropagationOrphan {
+				n.waitChildrenGone(ds)
+			}
+			n.assertClaimsKept(pvcs)
+			consistently(t, resyncPeriod, "the kept PerconaPGCluster, claims and Secrets stay", func() (bool, string) {
+				if n.perconaCluster(clusterName) == nil {
+					return false, "cluster deleted"
+				}
+				if got := n.secretUIDs(ds); !maps.Equal(got, secrets) {
+					return false, fmt.Sprintf("Secrets %v, were %v", got, secrets)
+				}
+				return true, ""
+			})
+			n.assertClaimsKept(pvcs)
+			if policy == metav1.DeletePropagationOrphan {
+				// The user asked to keep the children too: they stay, released,
+				// and a namesake would refuse them (ResourceNotOwned) until the
+				// user deletes them. Re-creation is the other cases' subject.
+				return
+			}
+
+			// Re-created under the same name: the kept cluster and Secrets are
+			// adopted, not refused.
+			n.applySample("percona")
+			again := n.waitReady(name)
+			if again.UID == ds.UID {
+				t.Fatal("the DittoServer was not re-created")
+			}
+			if got := n.secretUIDs(again); !maps.Equal(got, secrets) {
+				t.Errorf("generated Secrets after re-create %v, want the kept ones %v", got, secrets)
+			}
+			if c := n.perconaCluster(clusterName); c == nil || c.GetUID() != cluster.GetUID() || len(c.GetOwnerReferences()) != 0 {
+				t.Errorf("PerconaPGCluster after re-create: %v, want the kept one without owner", c)
+			}
+			n.assertClaimsKept(pvcs)
+			if evs := n.events(again.UID); countEvents(evs, controller.ReasonResourceNotOwned) != 0 {
+				t.Errorf("re-create refused a kept object: %s", eventSummary(evs))
+			}
+		})
 	}
-	if ownedBy(cluster, ds.UID) {
-		t.Errorf("PerconaPGCluster still owned by the deleted DittoServer: %v", cluster.GetOwnerReferences())
-	}
-	evs := n.waitEvents(ds.UID, controller.ReasonPerconaOrphaned, 1)
-	for reason, want := range map[string]int{controller.ReasonDeleting: 1, controller.ReasonPerconaOrphaned: 1, controller.ReasonPerconaDeleted: 0} {
-		if got := countEvents(evs, reason); got != want {
-			t.Errorf("%d %s events, want %d: %s", got, reason, want, eventSummary(evs))
+}
+
+// secretUIDs are the UIDs of ds's generated Secrets that exist.
+func (n *testNS) secretUIDs(ds *dittov1alpha1.DittoServer) map[string]types.UID {
+	n.t.Helper()
+	out := map[string]types.UID{}
+	for _, name := range []string{resources.JWTSecretName(ds), resources.AdminSecretName(ds)} {
+		s, err := env.kube.CoreV1().Secrets(n.name).Get(n.t.Context(), name, metav1.GetOptions{})
+		if err == nil {
+			out[name] = s.UID
 		}
 	}
-	n.waitChildrenGone(ds)
-	n.assertClaimsKept(pvcs)
-
-	// Nothing else deletes the kept cluster later.
-	consistently(t, resyncPeriod, "the kept PerconaPGCluster stays", func() (bool, string) {
-		return n.perconaCluster(resources.PerconaClusterName(ds)) != nil, "deleted"
-	})
+	return out
 }
 
 // deleteWithServer true: the operator deletes the PostgreSQL cluster.
@@ -90,8 +148,8 @@ func TestDeletionAcrossOperatorRestart(t *testing.T) {
 		return hasCondition(ds, controller.ConditionDatabaseReady, metav1.ConditionFalse, ""), statusSummary(ds)
 	})
 	clusterName := resources.PerconaClusterName(ds)
-	if c := n.perconaCluster(clusterName); c == nil || !controlledBy(c, ds) {
-		t.Fatalf("PerconaPGCluster %s missing or not controlled by the DittoServer", clusterName)
+	if c := n.perconaCluster(clusterName); c == nil || len(c.GetOwnerReferences()) != 0 || !resources.KeptFor(c, ds) {
+		t.Fatalf("PerconaPGCluster %s missing, or not kept for the DittoServer without owner: %v", clusterName, c)
 	}
 
 	waitGarbageCollector(t) // before the operator stops, not while it is down
@@ -114,7 +172,7 @@ func TestDeletionAcrossOperatorRestart(t *testing.T) {
 			return false, err.Error()
 		}
 		c := n.perconaCluster(clusterName)
-		ok := cur.DeletionTimestamp != nil && slices.Contains(cur.Finalizers, controller.Finalizer) && c != nil && controlledBy(c, ds)
+		ok := cur.DeletionTimestamp != nil && slices.Contains(cur.Finalizers, controller.Finalizer) && c != nil
 		return ok, fmt.Sprintf("deletionTimestamp %v finalizers %v cluster %v", cur.DeletionTimestamp, cur.Finalizers, c != nil)
 	})
 
@@ -129,9 +187,9 @@ func TestDeletionAcrossOperatorRestart(t *testing.T) {
 	if ownedBy(cluster, ds.UID) {
 		t.Errorf("PerconaPGCluster still owned by the deleted DittoServer: %v", cluster.GetOwnerReferences())
 	}
-	evs := n.waitEvents(ds.UID, controller.ReasonPerconaOrphaned, 1)
-	if got := countEvents(evs, controller.ReasonPerconaOrphaned); got != 1 {
-		t.Errorf("%d PerconaOrphaned events, want 1: %s", got, eventSummary(evs))
+	evs := n.waitEvents(ds.UID, controller.ReasonDeleting, 1)
+	if got := countEvents(evs, controller.ReasonPerconaDeleted); got != 0 {
+		t.Errorf("%d PerconaDeleted events, want none: %s", got, eventSummary(evs))
 	}
 	n.waitChildrenGone(ds)
 }
@@ -160,19 +218,12 @@ func (n *testNS) waitDSGone(name string) {
 }
 
 // waitChildrenGone waits until the garbage collector removed everything the
-// DittoServer controlled, and its pod.
+// DittoServer controlled, and its pod. The generated Secrets are kept
+// (assertSecretsKept).
 func (n *testNS) waitChildrenGone(ds *dittov1alpha1.DittoServer) {
 	n.t.Helper()
 	ctx, core := n.t.Context(), env.kube.CoreV1()
 	children := map[string]func() error{
-		"Secret " + resources.JWTSecretName(ds): func() error {
-			_, err := core.Secrets(n.name).Get(ctx, resources.JWTSecretName(ds), metav1.GetOptions{})
-			return err
-		},
-		"Secret " + resources.AdminSecretName(ds): func() error {
-			_, err := core.Secrets(n.name).Get(ctx, resources.AdminSecretName(ds), metav1.GetOptions{})
-			return err
-		},
 		"ConfigMap " + resources.ConfigMapName(ds): func() error {
 			_, err := core.ConfigMaps(n.name).Get(ctx, resources.ConfigMapName(ds), metav1.GetOptions{})
 			return err
@@ -226,4 +277,35 @@ func (n *testNS) assertClaimsKept(before map[string]types.UID) {
 			n.t.Errorf("volume claim %s deleted with the DittoServer; claims now %v", name, after)
 		}
 	}
+}
+
+// deletionPolicy Delete is the one way to delete everything with the
+// DittoServer: the volume claims, the generated Secrets and the Percona
+// cluster (deleteWithServer false notwithstanding) go, and a DataDeleted
+// event says so.
+func TestDeletionPolicyDeletesEverything(t *testing.T) {
+	n := newNamespace(t, nil)
+	ds := sampleDittoServer(t, readSample(t, "percona"))
+	mergeSpec(t, ds, `{deletionPolicy: Delete}`)
+	n.create(ds)
+	name := ds.GetName()
+	n.markPerconaReady(name)
+	created := n.waitReady(name)
+	if len(n.claims()) == 0 || len(n.secretUIDs(created)) != 2 {
+		t.Fatalf("before the deletion: claims %v, Secrets %v", n.claims(), n.secretUIDs(created))
+	}
+
+	n.deleteDS(name)
+	n.waitDSGone(name)
+	eventually(t, waitLong, "claims, generated Secrets and the Percona cluster deleted", func() (bool, string) {
+		claims, secrets := n.claims(), n.secretUIDs(created)
+		cluster := n.perconaCluster(resources.PerconaClusterName(created))
+		return len(claims) == 0 && len(secrets) == 0 && cluster == nil,
+			fmt.Sprintf("claims %v, Secrets %v, cluster %v", claims, secrets, cluster != nil)
+	})
+	evs := n.waitEvents(created.UID, controller.ReasonDataDeleted, 1)
+	if got := countEvents(evs, controller.ReasonPerconaDeleted); got != 1 {
+		t.Errorf("%d PerconaDeleted events, want 1: %s", got, eventSummary(evs))
+	}
+	n.waitChildrenGone(created)
 }

@@ -210,8 +210,9 @@ func (n *testNS) statefulSet(name string) *appsv1.StatefulSet {
 	return s
 }
 
-// assertChildren checks that the generated Secrets, the ConfigMap, the three
-// Services and the StatefulSet exist with ds as their controller.
+// assertChildren checks that the ConfigMap, the three Services and the
+// StatefulSet exist with ds as their controller, and the generated Secrets
+// exist kept for ds (no owner reference: they outlive it with the volumes).
 func (n *testNS) assertChildren(ds *dittov1alpha1.DittoServer) {
 	t := n.t
 	t.Helper()
@@ -228,7 +229,12 @@ func (n *testNS) assertChildren(ds *dittov1alpha1.DittoServer) {
 	}
 	for _, name := range []string{resources.JWTSecretName(ds), resources.AdminSecretName(ds)} {
 		s, err := core.Secrets(n.name).Get(ctx, name, metav1.GetOptions{})
-		check("Secret", name, s, err)
+		switch {
+		case err != nil:
+			t.Errorf("Secret %s: %v", name, err)
+		case len(s.OwnerReferences) != 0 || !resources.KeptFor(s, ds):
+			t.Errorf("Secret %s: owners %v labels %v, want none and kept for %s", name, s.OwnerReferences, s.Labels, ds.Name)
+		}
 	}
 	cm, err := core.ConfigMaps(n.name).Get(ctx, resources.ConfigMapName(ds), metav1.GetOptions{})
 	check("ConfigMap", resources.ConfigMapName(ds), cm, err)

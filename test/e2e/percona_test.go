@@ -33,8 +33,9 @@ func TestPerconaGate(t *testing.T) {
 		t.Errorf("status.perconaClusterName %q phase %q, want %q and Pending", ds.Status.PerconaClusterName, ds.Status.Phase, clusterName)
 	}
 	cluster := n.perconaCluster(clusterName)
-	if cluster == nil || !controlledBy(cluster, ds) {
-		t.Fatalf("PerconaPGCluster %s missing or not controlled by the DittoServer: %v", clusterName, cluster)
+	// deleteWithServer false: kept, never a dependent of the DittoServer.
+	if cluster == nil || len(cluster.GetOwnerReferences()) != 0 || !resources.KeptFor(cluster, ds) {
+		t.Fatalf("PerconaPGCluster %s missing, or not kept for the DittoServer without owner: %v", clusterName, cluster)
 	}
 	for _, f := range []struct {
 		path []string

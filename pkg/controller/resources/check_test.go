@@ -84,7 +84,16 @@ func checkMeta(fail failFunc, ds *dittov1alpha1.DittoServer, kind string, m meta
 	if m.Labels[ManagedByLabel] != ManagedByValue || m.Labels[InstanceLabel] != ds.Name {
 		fail("%s %s labels %v lack the operator's", kind, m.Name, m.Labels)
 	}
-	if len(m.OwnerReferences) != 1 || !equality.Semantic.DeepEqual(m.OwnerReferences[0], OwnerReference(ds)) {
+	keptObject := kind == "Secret" && m.Labels[ComponentLabel] == ComponentCredentials ||
+		kind == PerconaKind && !PerconaDeletedWithServer(ds)
+	switch {
+	case keptObject:
+		// Kept objects outlive the DittoServer: no owner reference, the
+		// kept-for label instead.
+		if len(m.OwnerReferences) != 0 || m.Labels[KeptForLabel] != ds.Name {
+			fail("%s %s owner references %v, labels %v: want none and %s=%s", kind, m.Name, m.OwnerReferences, m.Labels, KeptForLabel, ds.Name)
+		}
+	case len(m.OwnerReferences) != 1 || !equality.Semantic.DeepEqual(m.OwnerReferences[0], OwnerReference(ds)):
 		fail("%s %s owner references %v, want only the DittoServer as controller", kind, m.Name, m.OwnerReferences)
 	}
 }

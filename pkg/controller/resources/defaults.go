@@ -199,18 +199,19 @@ func PreStopDelaySeconds(ds *dittov1alpha1.DittoServer) int32 {
 // its adapters, flushes and closes its stores, each stage bounded by
 // shutdown_timeout, and exits on its own after 3 × shutdown_timeout + 5 s; the
 // default leaves it that, after the preStop wait, plus a margin. An override
-// shorter than the preStop wait plus one shutdown_timeout would kill it while
-// it drains, so it is refused.
+// shorter than that would kill it while
+// it still drains or flushes, so it is refused: the minimum is the preStop
+// wait plus the server's own deadline, 3 × shutdown_timeout + 5 s.
 func TerminationGracePeriodSeconds(ds *dittov1alpha1.DittoServer) (int64, error) {
 	preStop := int64(PreStopDelaySeconds(ds))
 	shutdown := int64(math.Ceil(ShutdownTimeout(ds).Seconds()))
 	if ds.Spec.TerminationGracePeriodSeconds == nil {
 		return preStop + 3*shutdown + 10, nil
 	}
-	override, minimum := *ds.Spec.TerminationGracePeriodSeconds, preStop+shutdown
+	override, minimum := *ds.Spec.TerminationGracePeriodSeconds, preStop+3*shutdown+5
 	if override < minimum {
 		return 0, fmt.Errorf("%w: spec.terminationGracePeriodSeconds is %d, but the server needs at least %d "+
-			"(preStopDelaySeconds %d + shutdownTimeout %ds) to drain and flush; set it to %d or more, or remove it to use %d",
+			"(preStopDelaySeconds %d + 3 × shutdownTimeout %ds + 5) to drain and flush; set it to %d or more, or remove it to use %d",
 			ErrGracePeriodTooShort, override, minimum, preStop, shutdown, minimum, preStop+3*shutdown+10)
 	}
 	return override, nil

@@ -40,14 +40,19 @@ func TestTerminationGracePeriod(t *testing.T) {
 		{name: "fractional shutdownTimeout rounds up", shutdown: &metav1.Duration{Duration: 1500 * time.Millisecond}, want: 5 + 6 + 10},
 		{name: "no preStop wait", preStop: ptr.To[int32](0), want: 100},
 		{name: "override kept", override: ptr.To[int64](300), want: 300},
-		{name: "override equal to preStop + shutdownTimeout", override: ptr.To[int64](35), want: 35},
+		// The server exits on its own after 3 × shutdownTimeout + 5 s.
+		{name: "override equal to preStop + 3 × shutdownTimeout + 5", override: ptr.To[int64](100), want: 100},
 		{
-			name: "override shorter than preStop + shutdownTimeout", override: ptr.To[int64](34),
-			wantErr: "spec.terminationGracePeriodSeconds is 34, but the server needs at least 35",
+			name: "override shorter than preStop + 3 × shutdownTimeout + 5", override: ptr.To[int64](99),
+			wantErr: "spec.terminationGracePeriodSeconds is 99, but the server needs at least 100 (preStopDelaySeconds 5 + 3 × shutdownTimeout 30s + 5)",
 		},
 		{
 			name: "override checked against a longer shutdownTimeout", shutdown: &metav1.Duration{Duration: time.Minute},
-			override: ptr.To[int64](60), wantErr: "at least 65",
+			override: ptr.To[int64](150), wantErr: "at least 190",
+		},
+		{
+			name: "override checked against a fractional shutdownTimeout, rounded up", shutdown: &metav1.Duration{Duration: 1500 * time.Millisecond},
+			override: ptr.To[int64](15), wantErr: "at least 16",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,6 +175,26 @@ func TestValidateName(t *testing.T) {
 		err := ValidateName(newDS(func(ds *dittov1alpha1.DittoServer) { ds.Name = name }))
 		if (err == nil) != ok {
 			t.Errorf("%q: %v, want ok=%v", name, err, ok)
+		}
+	}
+	// With Percona, its instance StatefulSet <name>-postgres-instance1-xxxx
+	// must fit in 52 characters.
+	for name, ok := range map[string]bool{
+		strings.Repeat("a", 28): true,
+		strings.Repeat("a", 29): false,
+	} {
+		ds := newDS(func(ds *dittov1alpha1.DittoServer) {
+			ds.Name, ds.Spec.Percona = name, &dittov1alpha1.PerconaSpec{Enabled: true}
+		})
+		err := ValidateName(ds)
+		if (err == nil) != ok {
+			t.Errorf("Percona, %q: %v, want ok=%v", name, err, ok)
+		}
+		if sts := PerconaClusterName(ds) + "-" + PerconaInstanceSet + "-xxxx"; ok && len(sts) != MaxNameLength {
+			t.Errorf("the longest admitted name gives a Percona StatefulSet of %d characters, want %d", len(sts), MaxNameLength)
+		}
+		if err != nil && !strings.Contains(err.Error(), "at most 28") {
+			t.Errorf("Percona, %q: message %q does not name the limit", name, err)
 		}
 	}
 }

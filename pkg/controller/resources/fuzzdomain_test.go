@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"math"
 	"math/rand"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 		s.Image = ""
 	}
 	s.ImagePullPolicy = pick(r, s.ImagePullPolicy, "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever)
+	s.DeletionPolicy = pick(r, s.DeletionPolicy, "", dittov1alpha1.DeletionRetain, dittov1alpha1.DeletionDelete)
 	s.ImagePullSecrets, s.NodeSelector, s.Tolerations, s.Affinity = nil, nil, nil, nil
 	if s.Replicas != nil {
 		s.Replicas = ptr.To(abs32(*s.Replicas) % 2)
@@ -164,6 +166,14 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 				t.SuccessThreshold = ptr.To[int32](1)
 			}
 		}
+	}
+	// The CEL rules on metadata.name and on the grace-period override.
+	if PerconaEnabled(ds) && len(ds.Name) > PerconaMaxNameLength {
+		ds.Name = strings.TrimRight(ds.Name[:PerconaMaxNameLength], "-")
+	}
+	if g := s.TerminationGracePeriodSeconds; g != nil {
+		minimum := int64(PreStopDelaySeconds(ds)) + 3*int64(math.Ceil(ShutdownTimeout(ds).Seconds())) + 5
+		s.TerminationGracePeriodSeconds = ptr.To(max(*g, minimum))
 	}
 	return ds
 }

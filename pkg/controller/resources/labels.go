@@ -65,6 +65,31 @@ func OwnerReference(ds *dittov1alpha1.DittoServer) metav1.OwnerReference {
 	}
 }
 
+// KeptForLabel marks an object that outlives its DittoServer because it
+// holds or unlocks data: the generated credentials Secrets and a kept
+// PerconaPGCluster. Its value is the DittoServer's name: a DittoServer of that
+// name created later adopts the object (the data is its user's), while an
+// object without the label stays someone else's. Such objects carry no owner
+// reference, so no deletion path of the DittoServer — background, foreground
+// or orphan — lets the garbage collector take them.
+const KeptForLabel = "dittofs.dittofs.com/kept-for"
+
+// keptMeta is the metadata of an object that outlives ds (KeptForLabel).
+func keptMeta(ds *dittov1alpha1.DittoServer, name, component string) metav1.ObjectMeta {
+	m := objectMeta(ds, name, component)
+	m.OwnerReferences = nil
+	m.Labels[KeptForLabel] = ds.Name
+	return m
+}
+
+// KeptFor reports whether obj is an object the operator kept for a
+// DittoServer named like ds: no controller, the operator's managed-by label
+// and KeptForLabel naming ds.
+func KeptFor(obj metav1.Object, ds *dittov1alpha1.DittoServer) bool {
+	l := obj.GetLabels()
+	return metav1.GetControllerOf(obj) == nil && l[ManagedByLabel] == ManagedByValue && l[KeptForLabel] == ds.Name
+}
+
 // objectMeta is the metadata of a child named name.
 func objectMeta(ds *dittov1alpha1.DittoServer, name, component string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{

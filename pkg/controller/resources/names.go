@@ -21,6 +21,10 @@ func MetricsServiceName(ds *dittov1alpha1.DittoServer) string  { return ds.Name 
 func StatefulSetName(ds *dittov1alpha1.DittoServer) string     { return ds.Name }
 func PerconaClusterName(ds *dittov1alpha1.DittoServer) string  { return ds.Name + "-postgres" }
 
+// OperatorSecretName is the Secret with the password of the operator's own
+// account on the server (made by the server state controller).
+func OperatorSecretName(ds *dittov1alpha1.DittoServer) string { return ds.Name + "-operator" }
+
 // PerconaUserSecretName is the Secret the Percona operator writes for the dittofs user.
 func PerconaUserSecretName(ds *dittov1alpha1.DittoServer) string {
 	return PerconaClusterName(ds) + "-pguser-" + PerconaUser

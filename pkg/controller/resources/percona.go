@@ -5,6 +5,7 @@ import (
 	"path"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -77,7 +78,12 @@ func PerconaCluster(ds *dittov1alpha1.DittoServer) *unstructured.Unstructured {
 		"backups": perconaBackups(ds, p.Backup),
 	}
 
-	meta := objectMeta(ds, PerconaClusterName(ds), ComponentDatabase)
+	// A kept cluster (deleteWithServer false) has no owner reference, so
+	// that no deletion of the DittoServer lets the garbage collector take it.
+	meta := keptMeta(ds, PerconaClusterName(ds), ComponentDatabase)
+	if PerconaDeletedWithServer(ds) {
+		meta.OwnerReferences = []metav1.OwnerReference{OwnerReference(ds)}
+	}
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	u.SetAPIVersion(PerconaAPIVersion)
 	u.SetKind(PerconaKind)
@@ -130,6 +136,13 @@ func perconaBackups(ds *dittov1alpha1.DittoServer, b *dittov1alpha1.PerconaBacku
 		}}
 	}
 	return map[string]any{"enabled": true, "pgbackrest": pgbackrest}
+}
+
+// PerconaDeletedWithServer reports whether the Percona cluster goes with the
+// DittoServer: Percona enabled with deleteWithServer. Only then does the
+// cluster carry an owner reference.
+func PerconaDeletedWithServer(ds *dittov1alpha1.DittoServer) bool {
+	return PerconaEnabled(ds) && ds.Spec.Percona.DeleteWithServer
 }
 
 // PerconaState is the cluster's status.state: "", initializing, ready,

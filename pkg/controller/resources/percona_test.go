@@ -119,8 +119,10 @@ pgbackrest:
 				u.GetName() != "files-postgres" || u.GetNamespace() != "storage" {
 				t.Errorf("%s %s %s/%s", u.GetAPIVersion(), u.GetKind(), u.GetNamespace(), u.GetName())
 			}
-			if refs := u.GetOwnerReferences(); len(refs) != 1 || !equality.Semantic.DeepEqual(refs[0], OwnerReference(ds)) {
-				t.Errorf("owner references %+v", refs)
+			// Owned only when it goes with the server; otherwise kept.
+			if refs := u.GetOwnerReferences(); PerconaDeletedWithServer(ds) != (len(refs) == 1 && equality.Semantic.DeepEqual(refs[0], OwnerReference(ds))) ||
+				!PerconaDeletedWithServer(ds) && (len(refs) != 0 || u.GetLabels()[KeptForLabel] != ds.Name) {
+				t.Errorf("deleteWithServer %v: owner references %+v, labels %v", PerconaDeletedWithServer(ds), refs, u.GetLabels())
 			}
 			if got := specYAML(t, u, "crVersion") + specYAML(t, u, "postgresVersion"); got != "2.8.0\n16\n" {
 				t.Errorf("crVersion/postgresVersion %q", got)

@@ -30,10 +30,21 @@ func AdminSecret(ds *dittov1alpha1.DittoServer, password string) *corev1.Secret 
 	return generatedSecret(ds, AdminSecretName(ds), AdminPasswordKey, password)
 }
 
+// generatedSecret is kept (KeptForLabel, no owner reference): the server on
+// the retained volumes and the kept database remember the admin password and
+// the tokens signed with the JWT secret, so the credentials live as long as
+// they do and a re-created DittoServer of the same name reuses them.
+// OperatorSecret is the Secret <name>-operator with the password of the
+// operator's account on the server; kept like the other generated Secrets,
+// since the server on the retained volumes remembers that account.
+func OperatorSecret(ds *dittov1alpha1.DittoServer, key, password string) *corev1.Secret {
+	return generatedSecret(ds, OperatorSecretName(ds), key, password)
+}
+
 func generatedSecret(ds *dittov1alpha1.DittoServer, name, key, value string) *corev1.Secret {
 	return &corev1.Secret{
 		TypeMeta:   typeMeta("v1", "Secret"),
-		ObjectMeta: objectMeta(ds, name, ComponentCredentials),
+		ObjectMeta: keptMeta(ds, name, ComponentCredentials),
 		Type:       corev1.SecretTypeOpaque,
 		Data:       map[string][]byte{key: []byte(value)},
 	}

@@ -28,8 +28,9 @@ func TestGeneratedSecrets(t *testing.T) {
 		if s.Labels[ComponentLabel] != ComponentCredentials || s.Labels[ManagedByLabel] != ManagedByValue {
 			t.Errorf("%s labels %v", tc.name, s.Labels)
 		}
-		if len(s.OwnerReferences) != 1 || !*s.OwnerReferences[0].Controller || s.OwnerReferences[0].UID != ds.UID {
-			t.Errorf("%s owner references %+v", tc.name, s.OwnerReferences)
+		// Kept: the credentials live as long as the volumes that remember them.
+		if len(s.OwnerReferences) != 0 || s.Labels[KeptForLabel] != ds.Name {
+			t.Errorf("%s owner references %+v, labels %v", tc.name, s.OwnerReferences, s.Labels)
 		}
 	}
 }

@@ -108,8 +108,11 @@ func (c *Controller) operatorPassword(ctx context.Context, ds *dittov1alpha1.Dit
 	name := OperatorSecretName(ds)
 	s, err := c.kube.CoreV1().Secrets(ds.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if err == nil {
-		if !metav1.IsControlledBy(s, ds) {
-			return "", &problemError{Problem{ReasonNotOwned, fmt.Sprintf("Secret %q exists and is not controlled by this DittoServer; the operator does not use or overwrite it", name)}}
+		// Kept for this name (it outlives the DittoServer, like the volumes
+		// where the server remembers the account), or controlled by it (made
+		// by an earlier operator version).
+		if !metav1.IsControlledBy(s, ds) && !resources.KeptFor(s, ds) {
+			return "", &problemError{Problem{ReasonNotOwned, fmt.Sprintf("Secret %q exists and was not made by the operator for this DittoServer; the operator does not use or overwrite it", name)}}
 		}
 		if pw := string(s.Data[OperatorPasswordKey]); len(pw) >= minUserPasswordLength {
 			return pw, nil

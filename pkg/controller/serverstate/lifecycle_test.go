@@ -76,8 +76,8 @@ func TestFirstPassCreatesEverythingInOrder(t *testing.T) {
 		t.Errorf("alice's password was not set from her Secret")
 	}
 	op, err := f.kubeCS.CoreV1().Secrets(testNamespace).Get(f.ctx, OperatorSecretName(f.server()), metav1.GetOptions{})
-	if err != nil || !metav1.IsControlledBy(op, f.server()) || string(op.Data[OperatorPasswordKey]) != f.srv.passwords[OperatorUsername] {
-		t.Errorf("the operator Secret must hold the account's password and be owned by the DittoServer: %v", err)
+	if err != nil || len(op.OwnerReferences) != 0 || !resources.KeptFor(op, f.server()) || string(op.Data[OperatorPasswordKey]) != f.srv.passwords[OperatorUsername] {
+		t.Errorf("the operator Secret must hold the account's password and be kept for the DittoServer (no owner reference): %v", err)
 	}
 	share := f.share("projects")
 	if c := condition(share.Status.Conditions, ConditionReady); c == nil || c.Status != metav1.ConditionTrue || c.Reason != ReasonCreated {

@@ -97,19 +97,12 @@ func (c *Controller) readS3(ctx context.Context, ds *dittov1alpha1.DittoServer) 
 }
 
 // OperatorSecretName is the Secret with the operator account's password.
-func OperatorSecretName(ds *dittov1alpha1.DittoServer) string { return ds.Name + "-operator" }
+func OperatorSecretName(ds *dittov1alpha1.DittoServer) string {
+	return resources.OperatorSecretName(ds)
+}
 
-// operatorSecret is the Secret <name>-operator, owned by the DittoServer
-// like <name>-admin, so it goes with the server and its database.
+// operatorSecret is the Secret <name>-operator, kept like <name>-admin: it
+// lives as long as the volumes and the database that remember the account.
 func operatorSecret(ds *dittov1alpha1.DittoServer, password string) *corev1.Secret {
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            OperatorSecretName(ds),
-			Namespace:       ds.Namespace,
-			Labels:          resources.Labels(ds, resources.ComponentCredentials),
-			OwnerReferences: []metav1.OwnerReference{resources.OwnerReference(ds)},
-		},
-		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{OperatorPasswordKey: []byte(password)},
-	}
+	return resources.OperatorSecret(ds, OperatorPasswordKey, password)
 }

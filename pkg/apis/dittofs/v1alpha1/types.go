@@ -22,6 +22,9 @@ import (
 // DittoServer runs one DittoFS file server (NFS and optionally SMB, with a REST
 // control plane) as a StatefulSet with its configuration, Services, volumes and,
 // optionally, a Percona PostgreSQL cluster for its control-plane database.
+//
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 52",message="metadata.name must be at most 52 characters: the StatefulSet <name> puts it, with a revision hash of up to 10 characters, in its pods' controller-revision-hash label, which holds at most 63",reason="FieldValueInvalid"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.percona) || !self.spec.percona.enabled || self.metadata.name.size() <= 28",message="metadata.name must be at most 28 characters with spec.percona.enabled: the Percona operator names the PostgreSQL StatefulSet <name>-postgres-instance1-<4 characters>, and a StatefulSet name has at most 52",reason="FieldValueInvalid"
 type DittoServer struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -40,6 +43,7 @@ type DittoServer struct {
 // +kubebuilder:validation:XValidation:rule="!(has(self.metrics) && self.metrics.enabled) || (has(self.metrics.port) ? self.metrics.port : 9090) != (has(self.controlPlane) && has(self.controlPlane.port) ? self.controlPlane.port : 8080)",message="spec.metrics.port must differ from spec.controlPlane.port: both listen in the same container",fieldPath=".metrics.port",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.smb) && self.smb.enabled) || (has(self.smb.port) ? self.smb.port : 445) != (has(self.nfsPort) ? self.nfsPort : 2049)",message="spec.smb.port must differ from spec.nfsPort: both are ports of the same file Service",fieldPath=".smb.port",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.database) && self.database.type == 'postgres') || has(self.database.postgresSecretRef) || (has(self.percona) && self.percona.enabled)",message="spec.database.postgresSecretRef is required when spec.database.type is postgres (or set spec.percona.enabled to run a PostgreSQL cluster)",fieldPath=".database.postgresSecretRef",reason="FieldValueRequired"
+// +kubebuilder:validation:XValidation:rule="!has(self.terminationGracePeriodSeconds) || self.terminationGracePeriodSeconds >= (has(self.preStopDelaySeconds) ? self.preStopDelaySeconds : 5) + 3 * (has(self.shutdownTimeout) ? (duration(self.shutdownTimeout) + duration('999999999ns')).getSeconds() : 30) + 5",message="spec.terminationGracePeriodSeconds must be at least spec.preStopDelaySeconds + 3 × spec.shutdownTimeout + 5 (the server exits on its own after 3 × shutdownTimeout + 5 s); remove it to get that plus a margin",fieldPath=".terminationGracePeriodSeconds",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.percona) && self.percona.enabled && has(self.database) && has(self.database.postgresSecretRef))",message="spec.database.postgresSecretRef and spec.percona.enabled are mutually exclusive: the Percona cluster provides the database",fieldPath=".database.postgresSecretRef",reason="FieldValueForbidden"
 type DittoServerSpec struct {
 	// Image is the DittoFS server image.
@@ -72,6 +76,19 @@ type DittoServerSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.storage is immutable after creation: a StatefulSet's volume claim templates cannot change; create a new DittoServer to resize"
 	// +required
 	Storage StorageSpec `json:"storage"`
+
+	// DeletionPolicy says what deleting the DittoServer does to its data.
+	// Retain (the default) keeps the volume claims, the generated credentials
+	// Secrets (<name>-jwt, <name>-admin, <name>-operator) and a Percona
+	// cluster with deleteWithServer false: a DittoServer created later under
+	// the same name finds and uses them, and can log in with the same admin
+	// password. Delete removes all of them with the DittoServer, the Percona
+	// cluster included whatever deleteWithServer says: every file, the
+	// database and the credentials are gone.
+	// +kubebuilder:validation:Enum=Retain;Delete
+	// +kubebuilder:default=Retain
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 
 	// Database selects the control-plane database: SQLite on a persistent
 	// volume, or PostgreSQL.
@@ -157,7 +174,8 @@ type DittoServerSpec struct {
 
 	// TerminationGracePeriodSeconds overrides the pod's grace period. The default,
 	// preStopDelaySeconds + 3 × shutdownTimeout + 10, lets the server drain and
-	// flush; an override shorter than preStopDelaySeconds + shutdownTimeout is refused.
+	// flush; an override shorter than preStopDelaySeconds + 3 × shutdownTimeout + 5
+	// (when the server exits on its own) is refused.
 	// +kubebuilder:validation:Minimum=1
 	// +optional
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`

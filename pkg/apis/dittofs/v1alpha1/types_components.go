@@ -197,14 +197,26 @@ type S3CredentialsSecretRef struct {
 }
 
 // PerconaSpec runs a Percona PostgreSQL cluster <name>-postgres for the
-// control-plane database.
+// control-plane database. While enabled, only deleteWithServer can change:
+// the operator creates the cluster once and leaves later changes of it to
+// its owner, so an edit here it would not carry is refused.
+//
+// +kubebuilder:validation:XValidation:rule="!oldSelf.enabled || !self.enabled || (has(self.replicas) == has(oldSelf.replicas) && (!has(self.replicas) || self.replicas == oldSelf.replicas))",message="spec.percona.replicas cannot change while Percona is enabled: the operator creates the PerconaPGCluster <name>-postgres once and never overwrites it (it is your database); edit spec.instances[0].replicas on the PerconaPGCluster itself",fieldPath=".replicas",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="!oldSelf.enabled || !self.enabled || (has(self.storageSize) == has(oldSelf.storageSize) && (!has(self.storageSize) || self.storageSize == oldSelf.storageSize))",message="spec.percona.storageSize cannot change while Percona is enabled: the operator creates the PerconaPGCluster <name>-postgres once and never overwrites it (it is your database); edit spec.instances[0].dataVolumeClaimSpec on the PerconaPGCluster itself",fieldPath=".storageSize",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="!oldSelf.enabled || !self.enabled || (has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName))",message="spec.percona.storageClassName cannot change while Percona is enabled: the operator creates the PerconaPGCluster <name>-postgres once and never overwrites it (it is your database); edit spec.instances[0].dataVolumeClaimSpec on the PerconaPGCluster itself",fieldPath=".storageClassName",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="!oldSelf.enabled || !self.enabled || (has(self.databaseName) == has(oldSelf.databaseName) && (!has(self.databaseName) || self.databaseName == oldSelf.databaseName))",message="spec.percona.databaseName cannot change while Percona is enabled: the operator creates the PerconaPGCluster <name>-postgres once and never overwrites it (it is your database); edit spec.users on the PerconaPGCluster itself",fieldPath=".databaseName",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="!oldSelf.enabled || !self.enabled || (has(self.backup) == has(oldSelf.backup) && (!has(self.backup) || self.backup == oldSelf.backup))",message="spec.percona.backup cannot change while Percona is enabled: the operator creates the PerconaPGCluster <name>-postgres once and never overwrites it (it is your database); edit spec.backups on the PerconaPGCluster itself",fieldPath=".backup",reason="FieldValueForbidden"
 type PerconaSpec struct {
 	// Enabled creates the PerconaPGCluster and points the server at it.
 	// +optional
 	Enabled bool `json:"enabled,omitempty"`
 
 	// DeleteWithServer deletes the PostgreSQL cluster when the DittoServer is
-	// deleted. When false (the default) the cluster and its data are kept.
+	// deleted. When false (the default) the cluster and its data are kept: it
+	// then has no owner reference, so no deletion of the DittoServer
+	// (foreground, background or orphan) lets the garbage collector take it,
+	// and a DittoServer created later under the same name uses it again.
+	// Can change at any time.
 	// +kubebuilder:default=false
 	// +optional
 	DeleteWithServer bool `json:"deleteWithServer,omitempty"`

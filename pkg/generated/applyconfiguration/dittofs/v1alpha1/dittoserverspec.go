@@ -19,6 +19,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	dittofsv1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -41,6 +42,15 @@ type DittoServerSpecApplyConfiguration struct {
 	// It cannot change after creation, because a StatefulSet's volume claim
 	// templates are immutable.
 	Storage *StorageSpecApplyConfiguration `json:"storage,omitempty"`
+	// DeletionPolicy says what deleting the DittoServer does to its data.
+	// Retain (the default) keeps the volume claims, the generated credentials
+	// Secrets (<name>-jwt, <name>-admin, <name>-operator) and a Percona
+	// cluster with deleteWithServer false: a DittoServer created later under
+	// the same name finds and uses them, and can log in with the same admin
+	// password. Delete removes all of them with the DittoServer, the Percona
+	// cluster included whatever deleteWithServer says: every file, the
+	// database and the credentials are gone.
+	DeletionPolicy *dittofsv1alpha1.DeletionPolicy `json:"deletionPolicy,omitempty"`
 	// Database selects the control-plane database: SQLite on a persistent
 	// volume, or PostgreSQL.
 	Database *DatabaseSpecApplyConfiguration `json:"database,omitempty"`
@@ -81,7 +91,8 @@ type DittoServerSpecApplyConfiguration struct {
 	ShutdownTimeout *metav1.Duration `json:"shutdownTimeout,omitempty"`
 	// TerminationGracePeriodSeconds overrides the pod's grace period. The default,
 	// preStopDelaySeconds + 3 × shutdownTimeout + 10, lets the server drain and
-	// flush; an override shorter than preStopDelaySeconds + shutdownTimeout is refused.
+	// flush; an override shorter than preStopDelaySeconds + 3 × shutdownTimeout + 5
+	// (when the server exits on its own) is refused.
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
 	// Probes overrides the timing of the server's HTTP probes.
 	Probes *ProbesSpecApplyConfiguration `json:"probes,omitempty"`
@@ -135,6 +146,14 @@ func (b *DittoServerSpecApplyConfiguration) WithReplicas(value int32) *DittoServ
 // If called multiple times, the Storage field is set to the value of the last call.
 func (b *DittoServerSpecApplyConfiguration) WithStorage(value *StorageSpecApplyConfiguration) *DittoServerSpecApplyConfiguration {
 	b.Storage = value
+	return b
+}
+
+// WithDeletionPolicy sets the DeletionPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the DeletionPolicy field is set to the value of the last call.
+func (b *DittoServerSpecApplyConfiguration) WithDeletionPolicy(value dittofsv1alpha1.DeletionPolicy) *DittoServerSpecApplyConfiguration {
+	b.DeletionPolicy = &value
 	return b
 }
 

@@ -26,12 +26,18 @@ import (
 // with apply.
 //
 // PerconaSpec runs a Percona PostgreSQL cluster <name>-postgres for the
-// control-plane database.
+// control-plane database. While enabled, only deleteWithServer can change:
+// the operator creates the cluster once and leaves later changes of it to
+// its owner, so an edit here it would not carry is refused.
 type PerconaSpecApplyConfiguration struct {
 	// Enabled creates the PerconaPGCluster and points the server at it.
 	Enabled *bool `json:"enabled,omitempty"`
 	// DeleteWithServer deletes the PostgreSQL cluster when the DittoServer is
-	// deleted. When false (the default) the cluster and its data are kept.
+	// deleted. When false (the default) the cluster and its data are kept: it
+	// then has no owner reference, so no deletion of the DittoServer
+	// (foreground, background or orphan) lets the garbage collector take it,
+	// and a DittoServer created later under the same name uses it again.
+	// Can change at any time.
 	DeleteWithServer *bool `json:"deleteWithServer,omitempty"`
 	// Replicas is the number of PostgreSQL instances.
 	Replicas *int32 `json:"replicas,omitempty"`
