@@ -80,8 +80,9 @@ func tlsSection(ds *dittov1alpha1.DittoServer) *tlsConfig {
 	}
 }
 
-// tlsVolume mounts only the certificate and key of the Secret, owner-only
-// readable (the pod's fsGroup lets the server's user read them).
+// tlsVolume mounts only the certificate and key of the Secret, readable by
+// owner and group (the pod's fsGroup, defaulted to the server's group, lets
+// the server read them) and by no one else.
 func tlsVolume(ds *dittov1alpha1.DittoServer) []corev1.Volume {
 	if !TLSEnabled(ds) {
 		return nil
