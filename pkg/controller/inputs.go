@@ -52,6 +52,12 @@ func userSecrets(ds *dittov1alpha1.DittoServer) []secretRequirement {
 		reqs = append(reqs, secretRequirement{name: ref.SecretName, field: "spec.s3.credentialsSecretRef",
 			keys: []string{orDefault(ref.AccessKeyIDKey, "accessKeyId"), orDefault(ref.SecretAccessKeyKey, "secretAccessKey")}})
 	}
+	if name := resources.TLSSecretName(ds); name != "" {
+		// ca.crt is optional: without it the operator verifies the server
+		// with the system roots.
+		reqs = append(reqs, secretRequirement{name: name, field: "spec.controlPlane.tls.secretName",
+			keys: []string{resources.TLSCertKey, resources.TLSKeyKey}})
+	}
 	if db := ds.Spec.Database; db != nil && db.PostgresSecretRef != nil && !resources.PerconaEnabled(ds) {
 		reqs = append(reqs, secretRequirement{name: db.PostgresSecretRef.Name, field: "spec.database.postgresSecretRef",
 			keys: postgresSecretKeys})

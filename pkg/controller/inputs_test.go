@@ -89,6 +89,22 @@ func TestMissingInputs(t *testing.T) {
 			fix:     postgresSecret("pg"),
 		},
 		{
+			name:    "TLS Secret missing",
+			spec:    withTLS("nas-cert"),
+			reason:  ReasonSecretNotFound,
+			message: `Secret "nas-cert" (spec.controlPlane.tls.secretName) not found`,
+			fix:     newSecret("nas-cert", map[string]string{"tls.crt": "CERT", "tls.key": "KEY"}),
+		},
+		{
+			name:    "TLS Secret without the key",
+			spec:    withTLS("nas-cert"),
+			objects: []runtime.Object{newSecret("nas-cert", map[string]string{"tls.crt": "CERT", "ca.crt": "CA"})},
+			reads:   []string{"get secrets nas-cert"},
+			reason:  ReasonSecretKeyMissing,
+			message: `Secret "nas-cert" (spec.controlPlane.tls.secretName) has no key "tls.key"`,
+			fix:     newSecret("nas-cert", map[string]string{"tls.crt": "CERT", "tls.key": "KEY"}),
+		},
+		{
 			name:    "StorageClass missing",
 			spec:    func(ds *dittov1alpha1.DittoServer) { ds.Spec.Storage.StorageClassName = ptr.To("fast") },
 			reason:  ReasonStorageClassNotFound,

@@ -80,9 +80,10 @@ type postgresConfig struct {
 }
 
 type controlPlaneConfig struct {
-	Host string    `json:"host"`
-	Port int32     `json:"port"`
-	JWT  jwtConfig `json:"jwt"`
+	Host string     `json:"host"`
+	Port int32      `json:"port"`
+	TLS  *tlsConfig `json:"tls,omitempty"`
+	JWT  jwtConfig  `json:"jwt"`
 }
 
 // jwtConfig has no secret: it comes from DITTOFS_CONTROLPLANE_SECRET.
@@ -113,6 +114,7 @@ func ConfigYAML(ds *dittov1alpha1.DittoServer, _ Inputs) ([]byte, error) {
 		ControlPlane: controlPlaneConfig{
 			Host: listenHost,
 			Port: APIPort(ds),
+			TLS:  tlsSection(ds),
 			JWT: jwtConfig{
 				AccessTokenDuration:  formatDuration(AccessTokenDuration(ds)),
 				RefreshTokenDuration: formatDuration(RefreshTokenDuration(ds)),

@@ -56,6 +56,10 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 			db.PostgresSecretRef.Name = dnsLabel(db.PostgresSecretRef.Name, 63)
 		}
 	}
+	if cp := s.ControlPlane; cp != nil && cp.TLS != nil {
+		cp.TLS.SecretName = dnsLabel(cp.TLS.SecretName, 63)
+		cp.TLS.MinVersion = pick(r, cp.TLS.MinVersion, "", "1.2", "1.3")
+	}
 	api := DefaultAPIPort
 	if s.ControlPlane != nil && s.ControlPlane.Port != nil {
 		api = port(*s.ControlPlane.Port)

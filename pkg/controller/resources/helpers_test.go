@@ -101,6 +101,9 @@ func inputsFor(ds *dittov1alpha1.DittoServer) Inputs {
 	if s3 := ds.Spec.S3; s3 != nil && s3.CredentialsSecretRef != nil {
 		names = append(names, s3.CredentialsSecretRef.SecretName)
 	}
+	if name := TLSSecretName(ds); name != "" {
+		names = append(names, name)
+	}
 	sort.Strings(names)
 	for i, n := range names {
 		if n != "" {

@@ -35,7 +35,7 @@ func livenessProbe(ds *dittov1alpha1.DittoServer) *corev1.Probe {
 	if ds.Spec.Probes != nil {
 		o = ds.Spec.Probes.Liveness
 	}
-	return httpProbe(HealthPath, livenessTiming.with(o))
+	return httpProbe(HealthPath, probeScheme(ds), livenessTiming.with(o))
 }
 
 func readinessProbe(ds *dittov1alpha1.DittoServer) *corev1.Probe {
@@ -43,7 +43,7 @@ func readinessProbe(ds *dittov1alpha1.DittoServer) *corev1.Probe {
 	if ds.Spec.Probes != nil {
 		o = ds.Spec.Probes.Readiness
 	}
-	return httpProbe(ReadyPath, readinessTiming.with(o))
+	return httpProbe(ReadyPath, probeScheme(ds), readinessTiming.with(o))
 }
 
 func startupProbe(ds *dittov1alpha1.DittoServer) *corev1.Probe {
@@ -51,7 +51,7 @@ func startupProbe(ds *dittov1alpha1.DittoServer) *corev1.Probe {
 	if ds.Spec.Probes != nil {
 		o = ds.Spec.Probes.Startup
 	}
-	return httpProbe(HealthPath, startupTiming.with(o))
+	return httpProbe(HealthPath, probeScheme(ds), startupTiming.with(o))
 }
 
 // with applies the fields the user set; the others keep the defaults.
@@ -72,15 +72,24 @@ func (t probeTiming) with(o *dittov1alpha1.ProbeTiming) probeTiming {
 	return t
 }
 
+// probeScheme is HTTPS when the API serves TLS; the kubelet does not verify
+// the certificate.
+func probeScheme(ds *dittov1alpha1.DittoServer) corev1.URIScheme {
+	if TLSEnabled(ds) {
+		return corev1.URISchemeHTTPS
+	}
+	return corev1.URISchemeHTTP
+}
+
 // httpProbe GETs path on the container port named "api", so a changed API
 // port needs no change here.
-func httpProbe(path string, t probeTiming) *corev1.Probe {
+func httpProbe(path string, scheme corev1.URIScheme, t probeTiming) *corev1.Probe {
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{
 			HTTPGet: &corev1.HTTPGetAction{
 				Path:   path,
 				Port:   intstr.FromString(PortNameAPI),
-				Scheme: corev1.URISchemeHTTP,
+				Scheme: scheme,
 			},
 		},
 		InitialDelaySeconds: t.initialDelay,

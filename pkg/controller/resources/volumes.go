@@ -135,16 +135,17 @@ func volumeClaimTemplates(ds *dittov1alpha1.DittoServer, layout StorageLayout) [
 	return claims
 }
 
-// volumes are the pod's own volumes: only the configuration.
+// volumes are the pod's own volumes: the configuration and, with TLS, the
+// server certificate.
 func volumes(ds *dittov1alpha1.DittoServer) []corev1.Volume {
-	return []corev1.Volume{{
+	return append([]corev1.Volume{{
 		Name: volumeConfig,
 		VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(ds)},
 			Items:                []corev1.KeyToPath{{Key: ConfigFileKey, Path: ConfigFileKey}},
 			DefaultMode:          ptr.To[int32](0o644),
 		}},
-	}}
+	}}, tlsVolume(ds)...)
 }
 
 // volumeMounts mount the configuration read-only and each claim at
@@ -153,9 +154,9 @@ func volumes(ds *dittov1alpha1.DittoServer) []corev1.Volume {
 // is mounted a second time at /data/controlplane from its subdirectory
 // "controlplane", only when the server keeps its database in SQLite; a
 // legacy server's controlplane claim is mounted whatever the database, as
-// every claim it has.
+// every claim it has. With TLS the certificate is mounted read-only at /tls.
 func volumeMounts(ds *dittov1alpha1.DittoServer, layout StorageLayout) []corev1.VolumeMount {
-	mounts := []corev1.VolumeMount{{Name: volumeConfig, MountPath: ConfigDir, ReadOnly: true}}
+	mounts := append([]corev1.VolumeMount{{Name: volumeConfig, MountPath: ConfigDir, ReadOnly: true}}, tlsVolumeMount(ds)...)
 	for _, v := range dataVolumes(ds, layout) {
 		mounts = append(mounts, corev1.VolumeMount{Name: v.name, MountPath: path.Join(DataDir, v.name)})
 		if v.name == VolumeMetadata && layout != LayoutLegacy && !UsesPostgres(ds) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,8 @@ type session struct {
 	api     dfsapi.API
 	uid     types.UID
 	baseURL string
+	// tls identifies the TLS Secret version the client verifies with.
+	tls string
 }
 
 type sessions struct {
@@ -45,10 +48,10 @@ type sessions struct {
 
 func newSessions() *sessions { return &sessions{m: map[cache.ObjectName]*session{}} }
 
-func (s *sessions) get(key cache.ObjectName, uid types.UID, baseURL string) dfsapi.API {
+func (s *sessions) get(key cache.ObjectName, uid types.UID, baseURL, tls string) dfsapi.API {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.m[key]; ok && cur.uid == uid && cur.baseURL == baseURL {
+	if cur, ok := s.m[key]; ok && cur.uid == uid && cur.baseURL == baseURL && cur.tls == tls {
 		return cur.api
 	}
 	return nil
@@ -73,10 +76,14 @@ func (c *Controller) login(ctx context.Context, ds *dittov1alpha1.DittoServer) (
 	if err != nil {
 		return nil, &unreachableError{err}
 	}
-	if api := c.sessions.get(key, ds.UID, baseURL); api != nil {
+	rt, tlsID, err := c.apiTransport(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	if api := c.sessions.get(key, ds.UID, baseURL, tlsID); api != nil {
 		return api, nil
 	}
-	api := c.newAPI(baseURL, c.metrics.transport(nil))
+	api := c.newAPI(baseURL, rt)
 	password, err := c.operatorPassword(ctx, ds)
 	if err != nil {
 		return nil, err
@@ -88,14 +95,14 @@ func (c *Controller) login(ctx context.Context, ds *dittov1alpha1.DittoServer) (
 	if err != nil {
 		// Unknown to the server, or its password is not ours: set it up
 		// with the admin login.
-		if err := c.setUpOperatorAccount(ctx, ds, baseURL, password); err != nil {
+		if err := c.setUpOperatorAccount(ctx, ds, baseURL, rt, password); err != nil {
 			return nil, err
 		}
 		if err := api.Login(ctx, OperatorUsername, password); err != nil {
 			return nil, fmt.Errorf("log in as %s after setting the account up: %w", OperatorUsername, classify(err))
 		}
 	}
-	c.sessions.put(key, &session{api: api, uid: ds.UID, baseURL: baseURL})
+	c.sessions.put(key, &session{api: api, uid: ds.UID, baseURL: baseURL, tls: tlsID})
 	klog.FromContext(ctx).V(2).Info("Logged in to the server's API", "user", OperatorUsername, "url", baseURL)
 	return api, nil
 }
@@ -138,13 +145,13 @@ func (c *Controller) operatorPassword(ctx context.Context, ds *dittov1alpha1.Dit
 
 // setUpOperatorAccount logs in as the admin and creates the operator
 // account, or resets its password when it exists.
-func (c *Controller) setUpOperatorAccount(ctx context.Context, ds *dittov1alpha1.DittoServer, baseURL, password string) error {
+func (c *Controller) setUpOperatorAccount(ctx context.Context, ds *dittov1alpha1.DittoServer, baseURL string, rt http.RoundTripper, password string) error {
 	sel := resources.AdminPasswordSelector(ds)
 	adminPassword, _, err := c.readSecretKey(ctx, ds.Namespace, sel.Name, sel.Key, "the admin password")
 	if err != nil {
 		return err
 	}
-	admin := c.newAPI(baseURL, c.metrics.transport(nil))
+	admin := c.newAPI(baseURL, rt)
 	if err := admin.Login(ctx, adminUsername, adminPassword); err != nil {
 		if dfsapi.IsUnauthorized(err) {
 			return &problemError{Problem{ReasonLoginFailed, fmt.Sprintf(

@@ -70,8 +70,10 @@ type Controller struct {
 	endpoints *Endpoints
 	newAPI    APIFactory
 	sessions  *sessions
-	ownStatus *ownStatus
-	metrics   *Metrics
+	// transports verify the servers that serve their API over TLS.
+	transports *transports
+	ownStatus  *ownStatus
+	metrics    *Metrics
 
 	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	broadcaster record.EventBroadcaster
@@ -103,6 +105,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		endpoints:    opts.Endpoints,
 		newAPI:       opts.NewAPI,
 		sessions:     newSessions(),
+		transports:   newTransports(),
 		ownStatus:    newOwnStatus(),
 		metrics:      opts.Metrics,
 		broadcaster:  broadcaster,

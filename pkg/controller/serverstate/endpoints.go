@@ -26,7 +26,7 @@ type Access string
 const (
 	// AccessAuto uses the Service when the operator runs in a pod, else the proxy.
 	AccessAuto Access = "auto"
-	// AccessService calls http://<name>-api.<namespace>.svc:<port>.
+	// AccessService calls http(s)://<name>-api.<namespace>.svc:<port>.
 	AccessService Access = "service"
 	// AccessProxy tunnels through the API server to the server's pod
 	// (pods/portforward), for an operator running outside the cluster. The
@@ -97,7 +97,12 @@ func (e *Endpoints) Resolve(ctx context.Context, ds *dittov1alpha1.DittoServer) 
 		if e.tunnel == nil {
 			return "", fmt.Errorf("no tunnel to reach the server's API from outside the cluster")
 		}
-		return e.tunnel.Endpoint(ctx, ds)
+		u, err := e.tunnel.Endpoint(ctx, ds)
+		if err != nil {
+			return "", err
+		}
+		// The tunnel forwards bytes: with TLS the pod's port speaks HTTPS.
+		return resources.APIScheme(ds) + strings.TrimPrefix(u, "http"), nil
 	}
 	return ServiceURL(ds), nil
 }
@@ -109,9 +114,10 @@ func (e *Endpoints) Forget(server cache.ObjectName) {
 	}
 }
 
-// ServiceURL is the in-cluster URL of the server's API Service.
+// ServiceURL is the in-cluster URL of the server's API Service, https when
+// the API serves TLS.
 func ServiceURL(ds *dittov1alpha1.DittoServer) string {
-	return fmt.Sprintf("http://%s.%s.svc:%d", resources.APIServiceName(ds), ds.Namespace, resources.APIPort(ds))
+	return fmt.Sprintf("%s://%s:%d", resources.APIScheme(ds), resources.APIServiceDNSName(ds), resources.APIPort(ds))
 }
 
 // ParseEndpointOverride parses one --server-api-endpoint value,

@@ -82,6 +82,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	shares, users := c.sharesOf(key), c.usersOf(key)
 	if err != nil || ds.DeletionTimestamp != nil {
 		c.sessions.forget(key)
+		c.transports.forget(key)
 		c.endpoints.Forget(key)
 		if ds != nil {
 			c.ownStatus.forget(ds.UID)

@@ -36,6 +36,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.AdminSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ControlPlaneSpec"):
 		return &dittofsv1alpha1.ControlPlaneSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ControlPlaneTLSSpec"):
+		return &dittofsv1alpha1.ControlPlaneTLSSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("DatabaseSpec"):
 		return &dittofsv1alpha1.DatabaseSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("DittoServer"):

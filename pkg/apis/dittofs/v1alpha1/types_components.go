@@ -80,6 +80,29 @@ type ControlPlaneSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self != 12049 && self != 1445",message="spec.controlPlane.port must not be 12049 or 1445: the server's NFS and SMB adapters listen there"
 	// +optional
 	Port *int32 `json:"port,omitempty"`
+
+	// TLS serves the REST API over HTTPS. The probes then use HTTPS, and the
+	// operator verifies the server's certificate for the Service DNS name
+	// <name>-api.<namespace>.svc, which the certificate must carry.
+	// +optional
+	TLS *ControlPlaneTLSSpec `json:"tls,omitempty"`
+}
+
+// ControlPlaneTLSSpec selects the REST API's server certificate.
+type ControlPlaneTLSSpec struct {
+	// SecretName is a Secret of type kubernetes.io/tls in the DittoServer's
+	// namespace (for example one cert-manager issues) with tls.crt and
+	// tls.key, mounted read-only at /tls. Its optional ca.crt is the CA the
+	// operator verifies the server with; without it the operator uses the
+	// system roots. A renewed certificate restarts the server.
+	// +kubebuilder:validation:MinLength=1
+	SecretName string `json:"secretName"`
+
+	// MinVersion is the lowest TLS version the server accepts.
+	// +kubebuilder:validation:Enum="1.2";"1.3"
+	// +kubebuilder:default="1.2"
+	// +optional
+	MinVersion string `json:"minVersion,omitempty"`
 }
 
 // IdentitySpec configures API authentication.

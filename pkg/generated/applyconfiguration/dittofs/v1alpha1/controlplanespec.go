@@ -25,6 +25,10 @@ package v1alpha1
 type ControlPlaneSpecApplyConfiguration struct {
 	// Port of the REST API (also used by the health probes).
 	Port *int32 `json:"port,omitempty"`
+	// TLS serves the REST API over HTTPS. The probes then use HTTPS, and the
+	// operator verifies the server's certificate for the Service DNS name
+	// <name>-api.<namespace>.svc, which the certificate must carry.
+	TLS *ControlPlaneTLSSpecApplyConfiguration `json:"tls,omitempty"`
 }
 
 // ControlPlaneSpecApplyConfiguration constructs a declarative configuration of the ControlPlaneSpec type for use with
@@ -38,5 +42,13 @@ func ControlPlaneSpec() *ControlPlaneSpecApplyConfiguration {
 // If called multiple times, the Port field is set to the value of the last call.
 func (b *ControlPlaneSpecApplyConfiguration) WithPort(value int32) *ControlPlaneSpecApplyConfiguration {
 	b.Port = &value
+	return b
+}
+
+// WithTLS sets the TLS field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the TLS field is set to the value of the last call.
+func (b *ControlPlaneSpecApplyConfiguration) WithTLS(value *ControlPlaneTLSSpecApplyConfiguration) *ControlPlaneSpecApplyConfiguration {
+	b.TLS = value
 	return b
 }
