@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
@@ -109,75 +110,100 @@ func (c *Controller) writeObjectStatuses(ctx context.Context, p *pass) error {
 }
 
 func (c *Controller) writeShareStatus(ctx context.Context, s *dittov1alpha1.DittoShare, r result, now metav1.Time) error {
-	client := c.ditto.DittofsV1alpha1().DittoShares(s.Namespace)
-	base := s
-	if c.ownStatus.behind(s.UID, s.ResourceVersion) {
-		latest, err := client.Get(ctx, s.Name, metav1.GetOptions{})
-		if err != nil {
-			return ignoreNotFound(err)
-		}
-		base = latest
-	}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		next := computeShareStatus(base, r, base.Spec.ServerRef.Name, now)
-		if equality.Semantic.DeepEqual(base.Status, next) {
-			return nil
-		}
-		obj := base.DeepCopy()
-		obj.Status = next
-		if _, err := client.UpdateStatus(ctx, obj, metav1.UpdateOptions{FieldManager: EventComponent}); err != nil {
-			if apierrors.IsConflict(err) {
-				if latest, gerr := client.Get(ctx, s.Name, metav1.GetOptions{}); gerr == nil && latest.UID == s.UID {
-					base = latest
-				}
-			}
+	return writeReadyStatus(ctx, c, statusWriter[*dittov1alpha1.DittoShare]{
+		kind: "DittoShare",
+		get: func(ctx context.Context, ns, name string) (*dittov1alpha1.DittoShare, error) {
+			return c.ditto.DittofsV1alpha1().DittoShares(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		update: func(ctx context.Context, o *dittov1alpha1.DittoShare) error {
+			_, err := c.ditto.DittofsV1alpha1().DittoShares(o.Namespace).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: EventComponent})
 			return err
-		}
-		c.ownStatus.wrote(s.UID, base.ResourceVersion)
-		cond := meta.FindStatusCondition(next.Conditions, ConditionReady)
-		if transitionWarning(base.Status.Conditions, *cond, r) {
-			c.recorder.Event(s, corev1.EventTypeWarning, cond.Reason, cond.Message)
-		}
-		return nil
-	})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("update status of DittoShare %s/%s: %w", s.Namespace, s.Name, err)
-	}
-	return nil
+		},
+		next: func(base *dittov1alpha1.DittoShare) (*dittov1alpha1.DittoShare, []metav1.Condition) {
+			next := computeShareStatus(base, r, base.Spec.ServerRef.Name, now)
+			if equality.Semantic.DeepEqual(base.Status, next) {
+				return nil, nil
+			}
+			obj := base.DeepCopy()
+			obj.Status = next
+			return obj, base.Status.Conditions
+		},
+		conditions: func(o *dittov1alpha1.DittoShare) []metav1.Condition { return o.Status.Conditions },
+	}, s, r)
 }
 
 func (c *Controller) writeUserStatus(ctx context.Context, u *dittov1alpha1.DittoUser, r result, now metav1.Time) error {
-	client := c.ditto.DittofsV1alpha1().DittoUsers(u.Namespace)
-	base := u
-	if c.ownStatus.behind(u.UID, u.ResourceVersion) {
-		latest, err := client.Get(ctx, u.Name, metav1.GetOptions{})
+	return writeReadyStatus(ctx, c, statusWriter[*dittov1alpha1.DittoUser]{
+		kind: "DittoUser",
+		get: func(ctx context.Context, ns, name string) (*dittov1alpha1.DittoUser, error) {
+			return c.ditto.DittofsV1alpha1().DittoUsers(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		update: func(ctx context.Context, o *dittov1alpha1.DittoUser) error {
+			_, err := c.ditto.DittofsV1alpha1().DittoUsers(o.Namespace).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: EventComponent})
+			return err
+		},
+		next: func(base *dittov1alpha1.DittoUser) (*dittov1alpha1.DittoUser, []metav1.Condition) {
+			next := computeUserStatus(base, r, base.Spec.ServerRef.Name, now)
+			if equality.Semantic.DeepEqual(base.Status, next) {
+				return nil, nil
+			}
+			obj := base.DeepCopy()
+			obj.Status = next
+			return obj, base.Status.Conditions
+		},
+		conditions: func(o *dittov1alpha1.DittoUser) []metav1.Condition { return o.Status.Conditions },
+	}, u, r)
+}
+
+// statusObject is a DittoShare or a DittoUser.
+type statusObject interface {
+	comparable
+	metav1.Object
+	runtime.Object
+}
+
+// statusWriter is the status write path of one kind with a Ready condition.
+type statusWriter[O statusObject] struct {
+	kind   string
+	get    func(ctx context.Context, namespace, name string) (O, error)
+	update func(ctx context.Context, obj O) error
+	// next returns a copy of base carrying the computed status, and the
+	// conditions it replaces; the zero O when nothing changes.
+	next       func(base O) (O, []metav1.Condition)
+	conditions func(O) []metav1.Condition
+}
+
+// writeReadyStatus writes the status computed from r when it differs from
+// the current one, on the latest object when the cache misses this
+// controller's own last write, re-reading it on a Conflict; a Warning marks
+// a transition of Ready to False (once, see transitionWarning).
+func writeReadyStatus[O statusObject](ctx context.Context, c *Controller, w statusWriter[O], o O, r result) error {
+	var zero O
+	base := o
+	if c.ownStatus.behind(o.GetUID(), o.GetResourceVersion()) {
+		latest, err := w.get(ctx, o.GetNamespace(), o.GetName())
 		if err != nil {
 			return ignoreNotFound(err)
 		}
 		base = latest
 	}
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		next := computeUserStatus(base, r, base.Spec.ServerRef.Name, now)
-		if equality.Semantic.DeepEqual(base.Status, next) {
+		obj, before := w.next(base)
+		if obj == zero {
 			return nil
 		}
-		obj := base.DeepCopy()
-		obj.Status = next
-		if _, err := client.UpdateStatus(ctx, obj, metav1.UpdateOptions{FieldManager: EventComponent}); err != nil {
+		if err := w.update(ctx, obj); err != nil {
 			if apierrors.IsConflict(err) {
-				if latest, gerr := client.Get(ctx, u.Name, metav1.GetOptions{}); gerr == nil && latest.UID == u.UID {
+				if latest, gerr := w.get(ctx, o.GetNamespace(), o.GetName()); gerr == nil && latest.GetUID() == o.GetUID() {
 					base = latest
 				}
 			}
 			return err
 		}
-		c.ownStatus.wrote(u.UID, base.ResourceVersion)
-		cond := meta.FindStatusCondition(next.Conditions, ConditionReady)
-		if transitionWarning(base.Status.Conditions, *cond, r) {
-			c.recorder.Event(u, corev1.EventTypeWarning, cond.Reason, cond.Message)
+		c.ownStatus.wrote(o.GetUID(), base.GetResourceVersion())
+		cond := meta.FindStatusCondition(w.conditions(obj), ConditionReady)
+		if transitionWarning(before, *cond, r) {
+			c.recorder.Event(o, corev1.EventTypeWarning, cond.Reason, cond.Message)
 		}
 		return nil
 	})
@@ -185,7 +211,7 @@ func (c *Controller) writeUserStatus(ctx context.Context, u *dittov1alpha1.Ditto
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("update status of DittoUser %s/%s: %w", u.Namespace, u.Name, err)
+		return fmt.Errorf("update status of %s %s/%s: %w", w.kind, o.GetNamespace(), o.GetName(), err)
 	}
 	return nil
 }
