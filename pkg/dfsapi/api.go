@@ -44,6 +44,12 @@ type API interface {
 	// SetSharePermission grants (or changes) one user's or group's level.
 	SetSharePermission(ctx context.Context, share string, p Permission) error
 	DeleteSharePermission(ctx context.Context, share string, p Permission) error
+
+	// GetSnapshotPolicy returns nil when the share has no policy.
+	GetSnapshotPolicy(ctx context.Context, share string) (*SnapshotPolicy, error)
+	PutSnapshotPolicy(ctx context.Context, share string, p SnapshotPolicy) error
+	// DeleteSnapshotPolicy succeeds when the share has no policy.
+	DeleteSnapshotPolicy(ctx context.Context, share string) error
 }
 
 // BlockKind is the tier of a block store.

@@ -371,6 +371,10 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 		if werr == nil {
 			missing, werr = c.convergeGrants(ctx, api, decl, !exists, users, groups)
 		}
+		applied := s.Status.SnapshotPolicyApplied
+		if werr == nil {
+			applied, werr = c.convergeSnapshotPolicy(ctx, p, api, decl, !exists)
+		}
 		if werr != nil {
 			msg, ok := serverErr(werr)
 			if !ok {
@@ -380,6 +384,7 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 			if exists {
 				r.name = export
 			}
+			r.snapshotPolicyApplied = &applied
 			p.shareResults[s.UID] = r
 			p.requeue = msg
 			continue
@@ -388,9 +393,11 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 			r := notReady(ReasonPrincipalNotFound, fmt.Sprintf("Share %s is exported, but these grants wait for their user or group to exist on the server: %s",
 				export, strings.Join(missing, ", ")))
 			r.name = export
+			r.snapshotPolicyApplied = &applied
 			p.shareResults[s.UID] = r
 			continue
 		}
+		res.snapshotPolicyApplied = &applied
 		p.shareResults[s.UID] = res
 	}
 	return nil

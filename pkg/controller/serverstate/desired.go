@@ -47,6 +47,8 @@ type ShareDecl struct {
 	Obj         *dittov1alpha1.DittoShare
 	Share       dfsapi.Share
 	Permissions []dfsapi.Permission
+	// SnapshotPolicy is nil when the DittoShare declares none.
+	SnapshotPolicy *dfsapi.SnapshotPolicy
 }
 
 // Problem is why something cannot be realised as declared.
@@ -115,6 +117,13 @@ func DesiredState(in Inputs) Desired {
 		if s.DeletionTimestamp != nil {
 			continue
 		}
+		policy, err := snapshotPolicy(s.Spec.SnapshotPolicy)
+		if err != nil {
+			// The CRD validates both durations; this catches what CEL
+			// lets through (an overflowing duration).
+			d.Rejected[s.UID] = Problem{ReasonInvalidSpec, "spec.snapshotPolicy: " + err.Error()}
+			continue
+		}
 		decl := ShareDecl{Obj: s, Share: dfsapi.Share{
 			Name:              export,
 			MetadataStore:     resources.MetadataStoreName,
@@ -125,7 +134,7 @@ func DesiredState(in Inputs) Desired {
 			QuotaBytes:        quotaBytes(s),
 			Enabled:           true,
 			Owner:             s.Spec.Owner,
-		}, Permissions: desiredPermissions(s)}
+		}, Permissions: desiredPermissions(s), SnapshotPolicy: policy}
 		for _, p := range decl.Permissions {
 			if p.Type == "group" {
 				groups[p.Name] = true
@@ -336,6 +345,29 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// snapshotPolicy is the declared policy with its durations parsed as the
+// server parses them, so that it compares equal to the policy read back.
+func snapshotPolicy(sp *dittov1alpha1.SnapshotPolicy) (*dfsapi.SnapshotPolicy, error) {
+	if sp == nil {
+		return nil, nil
+	}
+	interval, err := dfsapi.ParseSnapshotInterval(sp.Interval)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := dfsapi.ParseSnapshotTTL(sp.TTL)
+	if err != nil {
+		return nil, err
+	}
+	return &dfsapi.SnapshotPolicy{
+		Interval:   interval,
+		KeepLast:   int(sp.KeepLast),
+		TTL:        ttl,
+		NamePrefix: sp.NamePrefix,
+		Enabled:    sp.Enabled == nil || *sp.Enabled,
+	}, nil
 }
 
 // sortedShares orders DittoShares oldest first (then by name), so that the

@@ -27,6 +27,7 @@ type fakeServer struct {
 	blocks    map[dfsapi.BlockKind]map[string]dfsapi.Store
 	shares    map[string]dfsapi.Share
 	grants    map[string]map[string]dfsapi.Permission
+	policies  map[string]dfsapi.SnapshotPolicy
 	// down makes every call fail as if nothing answered.
 	down error
 	// refuse answers the calls it names ("PUT remote-store s3") with an error.
@@ -44,6 +45,7 @@ func newFakeServer() *fakeServer {
 		blocks:    map[dfsapi.BlockKind]map[string]dfsapi.Store{dfsapi.BlockLocal: {}, dfsapi.BlockRemote: {}},
 		shares:    map[string]dfsapi.Share{},
 		grants:    map[string]map[string]dfsapi.Permission{},
+		policies:  map[string]dfsapi.SnapshotPolicy{},
 	}
 }
 
@@ -379,6 +381,7 @@ func (c *fakeClient) DeleteShare(_ context.Context, name string) error {
 	}
 	delete(c.srv.shares, name)
 	delete(c.srv.grants, name)
+	delete(c.srv.policies, name)
 	return nil
 }
 
@@ -427,6 +430,43 @@ func (c *fakeClient) DeleteSharePermission(_ context.Context, share string, p df
 		return err
 	}
 	delete(c.srv.grants[share], p.Type+"/"+p.Name)
+	return nil
+}
+
+func (c *fakeClient) GetSnapshotPolicy(_ context.Context, share string) (*dfsapi.SnapshotPolicy, error) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("GET snapshot-policy "+share, true); err != nil {
+		return nil, err
+	}
+	p, ok := c.srv.policies[share]
+	if !ok {
+		return nil, nil
+	}
+	return &p, nil
+}
+
+func (c *fakeClient) PutSnapshotPolicy(_ context.Context, share string, p dfsapi.SnapshotPolicy) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call(fmt.Sprintf("PUT snapshot-policy %s every=%s keep=%d ttl=%s prefix=%q enabled=%t",
+		share, p.Interval, p.KeepLast, p.TTL, p.NamePrefix, p.Enabled), true); err != nil {
+		return err
+	}
+	if _, ok := c.srv.shares[share]; !ok {
+		return apiError(http.MethodPut, "/api/v1/shares"+share+"/snapshot-policy", http.StatusNotFound, "share not found")
+	}
+	c.srv.policies[share] = p
+	return nil
+}
+
+func (c *fakeClient) DeleteSnapshotPolicy(_ context.Context, share string) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("DELETE snapshot-policy "+share, true); err != nil {
+		return err
+	}
+	delete(c.srv.policies, share)
 	return nil
 }
 

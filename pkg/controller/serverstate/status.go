@@ -59,6 +59,9 @@ func computeShareStatus(s *dittov1alpha1.DittoShare, r result, server string, no
 	if r.name != "" {
 		st.ExportName = r.name
 	}
+	if r.snapshotPolicyApplied != nil {
+		st.SnapshotPolicyApplied = *r.snapshotPolicyApplied
+	}
 	meta.SetStatusCondition(&st.Conditions, readyCondition(st.Conditions, r,
 		fmt.Sprintf("Exported as %s by DittoServer %q", r.name, server), s.Generation, now))
 	return st

@@ -45,6 +45,10 @@ type result struct {
 	// unreachable, refuses the login): reported with one Warning on the
 	// DittoServer, not one per object.
 	serverWide bool
+	// snapshotPolicyApplied (shares) is whether the operator's snapshot
+	// policy is set on the server after this pass; nil (a pass that never
+	// reached the share) keeps the status's previous value.
+	snapshotPolicyApplied *bool
 }
 
 func notReady(reason, message string) result { return result{reason: reason, message: message} }

@@ -84,6 +84,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.SharePermissionApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SMBSpec"):
 		return &dittofsv1alpha1.SMBSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("SnapshotPolicy"):
+		return &dittofsv1alpha1.SnapshotPolicyApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SQLiteSpec"):
 		return &dittofsv1alpha1.SQLiteSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("StorageSpec"):

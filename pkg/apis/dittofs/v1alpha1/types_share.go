@@ -140,6 +140,48 @@ type DittoShareSpec struct {
 	// +kubebuilder:default=Retain
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// SnapshotPolicy makes the server take snapshots of the share on a
+	// schedule and prune old ones. Removing it deletes the policy on the
+	// server; snapshots already taken stay.
+	// +optional
+	SnapshotPolicy *SnapshotPolicy `json:"snapshotPolicy,omitempty"`
+}
+
+// SnapshotPolicy is a share's scheduled snapshots and their retention.
+type SnapshotPolicy struct {
+	// Interval between snapshots: a Go duration such as 6h or 90m, or one of
+	// @hourly, @daily and @weekly.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self in ['@hourly', '@daily', '@weekly'] || (self.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') && duration(self) > duration('0s'))",message="spec.snapshotPolicy.interval must be a positive duration such as 6h or 90m, or one of @hourly, @daily, @weekly"
+	// +required
+	Interval string `json:"interval"`
+
+	// KeepLast keeps at most this many of the policy's snapshots; 0 (the
+	// default) sets no count bound.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	KeepLast int32 `json:"keepLast,omitempty"`
+
+	// TTL deletes the policy's snapshots older than this duration (for
+	// example 720h); unset, snapshots do not expire by age.
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$')",message="spec.snapshotPolicy.ttl must be a duration such as 720h"
+	// +optional
+	TTL string `json:"ttl,omitempty"`
+
+	// NamePrefix starts the name of every snapshot the policy takes (the
+	// server's default prefix when empty).
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]{0,64}$`
+	// +optional
+	NamePrefix string `json:"namePrefix,omitempty"`
+
+	// Enabled runs the schedule; false keeps the policy but takes no
+	// snapshots.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // SharePermission grants one user or one group a level of access.
@@ -173,6 +215,12 @@ type DittoShareStatus struct {
 	// ExportName is the export path as created on the server.
 	// +optional
 	ExportName string `json:"exportName,omitempty"`
+
+	// SnapshotPolicyApplied is true while the operator has set a snapshot
+	// policy on the server for this share, so that removing
+	// spec.snapshotPolicy deletes it exactly once.
+	// +optional
+	SnapshotPolicyApplied bool `json:"snapshotPolicyApplied,omitempty"`
 
 	// Conditions: Ready tells whether the share exists on the server as
 	// declared; when False, its reason and message say why (the server's own

@@ -67,6 +67,10 @@ type DittoShareSpecApplyConfiguration struct {
 	// (Ready False, reason DeletionBlocked). When the DittoServer itself is
 	// gone or being deleted, nothing is deleted on the server.
 	DeletionPolicy *dittofsv1alpha1.DeletionPolicy `json:"deletionPolicy,omitempty"`
+	// SnapshotPolicy makes the server take snapshots of the share on a
+	// schedule and prune old ones. Removing it deletes the policy on the
+	// server; snapshots already taken stay.
+	SnapshotPolicy *SnapshotPolicyApplyConfiguration `json:"snapshotPolicy,omitempty"`
 }
 
 // DittoShareSpecApplyConfiguration constructs a declarative configuration of the DittoShareSpec type for use with
@@ -141,5 +145,13 @@ func (b *DittoShareSpecApplyConfiguration) WithPermissions(values ...*SharePermi
 // If called multiple times, the DeletionPolicy field is set to the value of the last call.
 func (b *DittoShareSpecApplyConfiguration) WithDeletionPolicy(value dittofsv1alpha1.DeletionPolicy) *DittoShareSpecApplyConfiguration {
 	b.DeletionPolicy = &value
+	return b
+}
+
+// WithSnapshotPolicy sets the SnapshotPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SnapshotPolicy field is set to the value of the last call.
+func (b *DittoShareSpecApplyConfiguration) WithSnapshotPolicy(value *SnapshotPolicyApplyConfiguration) *DittoShareSpecApplyConfiguration {
+	b.SnapshotPolicy = value
 	return b
 }

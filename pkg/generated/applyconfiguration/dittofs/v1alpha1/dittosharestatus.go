@@ -31,6 +31,10 @@ type DittoShareStatusApplyConfiguration struct {
 	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
 	// ExportName is the export path as created on the server.
 	ExportName *string `json:"exportName,omitempty"`
+	// SnapshotPolicyApplied is true while the operator has set a snapshot
+	// policy on the server for this share, so that removing
+	// spec.snapshotPolicy deletes it exactly once.
+	SnapshotPolicyApplied *bool `json:"snapshotPolicyApplied,omitempty"`
 	// Conditions: Ready tells whether the share exists on the server as
 	// declared; when False, its reason and message say why (the server's own
 	// error included).
@@ -56,6 +60,14 @@ func (b *DittoShareStatusApplyConfiguration) WithObservedGeneration(value int64)
 // If called multiple times, the ExportName field is set to the value of the last call.
 func (b *DittoShareStatusApplyConfiguration) WithExportName(value string) *DittoShareStatusApplyConfiguration {
 	b.ExportName = &value
+	return b
+}
+
+// WithSnapshotPolicyApplied sets the SnapshotPolicyApplied field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SnapshotPolicyApplied field is set to the value of the last call.
+func (b *DittoShareStatusApplyConfiguration) WithSnapshotPolicyApplied(value bool) *DittoShareStatusApplyConfiguration {
+	b.SnapshotPolicyApplied = &value
 	return b
 }
 
