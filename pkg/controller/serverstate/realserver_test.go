@@ -54,7 +54,7 @@ func TestRealServer(t *testing.T) {
 	}
 	baseURL := fmt.Sprintf("http://127.0.0.1:%d", port)
 
-	objs := teamObjects()
+	objs := nightlyObjects()
 	objs[0] = ds
 	f := newFixture(t, objs...)
 	log := &dfs.RequestLog{}
@@ -92,6 +92,18 @@ func TestRealServer(t *testing.T) {
 		if len(writes) != 0 || len(f.kubeWrites()) != 0 {
 			t.Errorf("resync %d: REST writes %v, Kubernetes writes %v; want none", pass, writes, f.kubeWrites())
 		}
+	}
+
+	// The declared policy (@daily, 720h) is on the server, read back in the
+	// server's own spelling, and the resyncs above wrote nothing for it.
+	viewer := dfsapi.New(baseURL)
+	if err := viewer.Login(context.Background(), adminUsername, fakeAdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	policy, err := viewer.GetSnapshotPolicy(context.Background(), "/projects")
+	wantPolicy := dfsapi.SnapshotPolicy{Interval: 24 * time.Hour, KeepLast: 7, TTL: 720 * time.Hour, NamePrefix: "nightly", Enabled: true}
+	if err != nil || policy == nil || *policy != wantPolicy {
+		t.Errorf("snapshot policy on the server = %+v, %v; want %+v", policy, err, wantPolicy)
 	}
 
 	s := f.share("projects")
