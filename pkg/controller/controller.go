@@ -156,12 +156,14 @@ func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Dur
 	c.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.kube.CoreV1().Events("")})
 	defer c.broadcaster.Shutdown()
 
+	// A shutdown that arrives while the caches sync is not a failure: the
+	// replica stops before it has done anything.
 	if !c.WaitForCacheSync(ctx) {
-		return errors.New("caches did not sync")
+		return stoppedOr(ctx, errors.New("caches did not sync"))
 	}
 	c.percona.Start(ctx)
 	if !c.percona.WaitForClusterCache(ctx) {
-		return errors.New("the PerconaPGCluster cache did not sync")
+		return stoppedOr(ctx, errors.New("the PerconaPGCluster cache did not sync"))
 	}
 
 	logger.Info("Starting workers", "count", workers)
@@ -219,3 +221,12 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 }
 
 func (c *Controller) enqueue(ds cache.ObjectName) { c.queue.Add(ds) }
+
+// stoppedOr returns nil when ctx is done (the wait ended because the
+// operator is stopping) and err otherwise.
+func stoppedOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

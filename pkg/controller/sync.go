@@ -103,6 +103,13 @@ func (c *Controller) conclude(ctx context.Context, ds *dittov1alpha1.DittoServer
 			c.conflicts.reset(cache.MetaObjectToName(ds))
 		}
 	}
+	if kind == kit.Failed && apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+		// The namespace is being deleted and the DittoServer with it: the
+		// API server refuses new children, and the deletion pass that
+		// follows needs none of them. Nothing here needs a person.
+		klog.FromContext(ctx).V(2).Info("Namespace is terminating; children not created", "err", err)
+		return kit.AsWaiting(err)
+	}
 	if kind == kit.NotOwned && obs != nil {
 		obs.problem = &problem{ReasonResourceNotOwned, err.Error()}
 		err, kind = kit.AsWaiting(err), kit.Waiting

@@ -147,6 +147,9 @@ func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Dur
 	defer c.broadcaster.Shutdown()
 
 	if !c.WaitForCacheSync(ctx) {
+		if ctx.Err() != nil {
+			return nil // stopped while the caches synced: not a failure
+		}
 		return errors.New("serverstate: caches did not sync")
 	}
 	logger.Info("Starting workers", "count", workers, "access", c.endpoints.Mode())
