@@ -13,7 +13,7 @@ help: ## Show the targets.
 build: ## Build the operator binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dittofs-operator
 
-generate: ## Regenerate deepcopy, clients, listers, informers, applyconfigurations and the CRD.
+generate: ## Regenerate deepcopy, clients, listers, informers, applyconfigurations, the CRDs and docs/api-reference.md.
 	hack/update-codegen.sh
 
 verify: lint ## Check that generated code and the CRD are up to date, and lint.

@@ -32,3 +32,7 @@ kube::codegen::gen_client \
   pkg/apis
 
 go tool controller-gen crd:crdVersions=v1 paths=./pkg/apis/... output:crd:artifacts:config=artifacts/crds
+
+# The API reference, from the same Go types and doc comments.
+go tool crd-ref-docs --log-level=ERROR --source-path=./pkg/apis --config=hack/api-docs.yaml \
+  --renderer=markdown --output-path=docs/api-reference.md
