@@ -26,8 +26,8 @@ lint: ## go vet and gofmt.
 
 test: verify test-unit test-dfs test-e2e ## Everything that must pass: verify, unit, real-server contract and end-to-end tests.
 
-test-unit: ## Unit tests (fake clientsets, builders, golden files) and the shared test harness.
-	go test $(GO_TEST_FLAGS) ./cmd/... ./pkg/... ./test/harness/...
+test-unit: ## Unit tests (fake clientsets, builders, golden files), the shared test harness and the docs' field paths and links.
+	go test $(GO_TEST_FLAGS) ./cmd/... ./pkg/... ./test/harness/... ./test/docs/...
 
 test-e2e: build ## End-to-end tests on a local control plane built from source (cached after the first run).
 	hack/build-control-plane.sh
