@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"strings"
@@ -33,6 +34,17 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 	s.ImagePullPolicy = pick(r, s.ImagePullPolicy, "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever)
 	s.DeletionPolicy = pick(r, s.DeletionPolicy, "", dittov1alpha1.DeletionRetain, dittov1alpha1.DeletionDelete)
 	s.ImagePullSecrets, s.NodeSelector, s.Tolerations, s.Affinity = nil, nil, nil, nil
+	s.TopologySpreadConstraints, s.PriorityClassName, s.ServiceAccountName = nil, "", ""
+	s.Env, s.PodMetadata = nil, nil
+	if r.Intn(2) == 0 {
+		// What the CRD admits of spec.podMetadata and spec.env, with values
+		// the pod accepts.
+		s.PodMetadata = &dittov1alpha1.PodMetadata{
+			Labels:      map[string]string{"example.com/team": dnsLabel(ds.Name, 63)},
+			Annotations: map[string]string{"example.com/note": strings.ToValidUTF8(s.Image, "")},
+		}
+		s.Env = []corev1.EnvVar{{Name: "DITTOFS_LOGGING_LEVEL", Value: pick(r, "", "DEBUG", "INFO")}}
+	}
 	if s.Replicas != nil {
 		s.Replicas = ptr.To(abs32(*s.Replicas) % 2)
 	}
@@ -101,6 +113,14 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 	if svc := s.Service; svc != nil {
 		svc.Type = pick(r, svc.Type, "", corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer)
 		svc.Annotations = nil
+		svc.ExternalTrafficPolicy = ""
+		if svc.Type == corev1.ServiceTypeNodePort || svc.Type == corev1.ServiceTypeLoadBalancer {
+			svc.ExternalTrafficPolicy = pick(r, svc.ExternalTrafficPolicy, "", corev1.ServiceExternalTrafficPolicyCluster, corev1.ServiceExternalTrafficPolicyLocal)
+		}
+		svc.LoadBalancerSourceRanges = nil
+		if svc.Type == corev1.ServiceTypeLoadBalancer && r.Intn(2) == 0 {
+			svc.LoadBalancerSourceRanges = []string{fmt.Sprintf("10.%d.0.0/16", r.Intn(256)), "2001:db8::/32"}
+		}
 		if r.Intn(2) == 0 {
 			svc.Annotations = map[string]string{"example.com/" + dnsLabel(string(svc.Type)+"x", 20): strings.ToValidUTF8(ds.Name, "")}
 		}

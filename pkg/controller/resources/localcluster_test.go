@@ -37,6 +37,9 @@ var (
 	crdGVR         = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	dittoServerGVR = dittov1alpha1.SchemeGroupVersion.WithResource("dittoservers")
 	secretGVR      = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	// What a sample may hold for its server's pod to be admitted.
+	serviceAccountGVR = schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}
+	priorityClassGVR  = schema.GroupVersionResource{Group: "scheduling.k8s.io", Version: "v1", Resource: "priorityclasses"}
 	// The shares and users a sample declares beside its server.
 	sampleExtraGVRs = map[string]schema.GroupVersionResource{
 		"DittoShare": dittov1alpha1.SchemeGroupVersion.WithResource("dittoshares"),
@@ -94,6 +97,14 @@ func TestLocalClusterAdmitsEverySample(t *testing.T) {
 					}
 				case "Secret":
 					if _, err := dyn.Resource(secretGVR).Namespace(restrictedNS).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				case "ServiceAccount":
+					if _, err := dyn.Resource(serviceAccountGVR).Namespace(restrictedNS).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+						t.Fatal(err)
+					}
+				case "PriorityClass": // cluster-scoped
+					if _, err := dyn.Resource(priorityClassGVR).Create(ctx, u, metav1.CreateOptions{}); err != nil {
 						t.Fatal(err)
 					}
 				case "DittoShare", "DittoUser":

@@ -2,6 +2,7 @@ package resources
 
 import (
 	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -47,7 +48,11 @@ func HeadlessService(ds *dittov1alpha1.DittoServer) *corev1.Service {
 }
 
 // FileService exposes the file protocols: NFS, and SMB when enabled, with the
-// type and annotations of spec.service (a LoadBalancer's settings, typically).
+// type, annotations, source ranges and external traffic policy of
+// spec.service. NFSv3 clients need only the NFS port: the server answers the
+// mount protocol there too, so no portmapper port is exposed (DittoFS v0.29
+// serves its portmapper only when enabled through its REST API, which the
+// operator does not do).
 func FileService(ds *dittov1alpha1.DittoServer) *corev1.Service {
 	svc := &corev1.Service{
 		TypeMeta:   typeMeta("v1", "Service"),
@@ -65,6 +70,9 @@ func FileService(ds *dittov1alpha1.DittoServer) *corev1.Service {
 		if len(s.Annotations) > 0 {
 			svc.Annotations = maps.Clone(s.Annotations)
 		}
+		// The CRD admits these only with the Service types that use them.
+		svc.Spec.LoadBalancerSourceRanges = slices.Clone(s.LoadBalancerSourceRanges)
+		svc.Spec.ExternalTrafficPolicy = s.ExternalTrafficPolicy
 	}
 	if SMBEnabled(ds) {
 		svc.Spec.Ports = append(svc.Spec.Ports, servicePort(PortNameSMB, SMBPort(ds)))

@@ -73,20 +73,20 @@ func podTemplate(ds *dittov1alpha1.DittoServer, in Inputs, configHash string, gr
 		NodeSelector:       maps.Clone(ds.Spec.NodeSelector),
 		Tolerations:        slices.Clone(ds.Spec.Tolerations),
 		Affinity:           ds.Spec.Affinity.DeepCopy(),
-		RestartPolicy:      corev1.RestartPolicyAlways,
-		DNSPolicy:          corev1.DNSClusterFirst,
+		// Placement and identity from the spec, passed through as given.
+		TopologySpreadConstraints: topologySpreadConstraints(ds),
+		PriorityClassName:         ds.Spec.PriorityClassName,
+		ServiceAccountName:        ds.Spec.ServiceAccountName,
+		RestartPolicy:             corev1.RestartPolicyAlways,
+		DNSPolicy:                 corev1.DNSClusterFirst,
 	}
 	if PerconaEnabled(ds) {
 		spec.InitContainers = []corev1.Container{waitForPostgres(ds, in)}
 	}
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{
-			Labels: Labels(ds, ComponentServer),
-			Annotations: map[string]string{
-				ConfigHashAnnotation: configHash,
-				// kubectl logs/exec pick the server, not the init container.
-				"kubectl.kubernetes.io/default-container": ContainerName,
-			},
+			Labels:      podLabels(ds),
+			Annotations: podAnnotations(ds, configHash),
 		},
 		Spec: spec,
 	}
@@ -100,7 +100,7 @@ func serverContainer(ds *dittov1alpha1.DittoServer, in Inputs) corev1.Container 
 		Command:         slices.Clone(serverCommand),
 		Args:            slices.Clone(serverArgs),
 		Ports:           containerPorts(ds),
-		Env:             serverEnv(ds, in),
+		Env:             withUserEnv(ds, serverEnv(ds, in)),
 		Resources:       *ds.Spec.Resources.DeepCopy(),
 		VolumeMounts:    volumeMounts(ds, in.Layout),
 		LivenessProbe:   livenessProbe(ds),

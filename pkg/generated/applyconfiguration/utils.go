@@ -68,6 +68,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.PerconaBackupSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PerconaSpec"):
 		return &dittofsv1alpha1.PerconaSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PodMetadata"):
+		return &dittofsv1alpha1.PodMetadataApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ProbesSpec"):
 		return &dittofsv1alpha1.ProbesSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ProbeTiming"):

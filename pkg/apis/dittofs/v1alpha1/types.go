@@ -17,6 +17,8 @@ import (
 // +kubebuilder:printcolumn:name="Available",type=integer,JSONPath=`.status.availableReplicas`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Shares",type=integer,JSONPath=`.status.sharesReady`,priority=1
+// +kubebuilder:printcolumn:name="NFS",type=string,JSONPath=`.status.nfsEndpoint`,priority=1
+// +kubebuilder:printcolumn:name="SMB",type=string,JSONPath=`.status.smbEndpoint`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // DittoServer runs one DittoFS file server (NFS and optionally SMB, with a REST
@@ -165,6 +167,52 @@ type DittoServerSpec struct {
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
 
+	// TopologySpreadConstraints spread the server pod across zones or nodes,
+	// usually together with other DittoServers: their pods carry the labels
+	// app.kubernetes.io/name=dittofs and app.kubernetes.io/instance=<name>.
+	// Changing them restarts the server.
+	// +optional
+	// +listType=atomic
+	TopologySpreadConstraints []corev1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+
+	// PriorityClassName is the PriorityClass of the server pod, so that a
+	// file server is not the first pod evicted from a full node. Changing it
+	// restarts the server.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	PriorityClassName string `json:"priorityClassName,omitempty"`
+
+	// ServiceAccountName is the ServiceAccount the server pod runs as (the
+	// namespace's "default" when unset), for example one that a cloud's
+	// workload identity maps to an S3 role. The pod does not mount its API
+	// token: the server calls no Kubernetes API. Changing it restarts the
+	// server.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// PodMetadata adds labels and annotations (cost centre, team, a mesh's
+	// settings) to the server pod. Changing them restarts the server.
+	// +optional
+	PodMetadata *PodMetadata `json:"podMetadata,omitempty"`
+
+	// Env adds environment variables to the DittoFS container. A DITTOFS_*
+	// variable overrides the config.yaml key it names (DITTOFS_LOGGING_LEVEL
+	// sets logging.level). The variables the operator sets itself are
+	// refused: the credentials it passes from Secrets and the sections it
+	// renders from this spec (DITTOFS_CONTROLPLANE_*, DITTOFS_DATABASE_*,
+	// DITTOFS_ADMIN_*, DITTOFS_METRICS_*, DITTOFS_SHUTDOWN_TIMEOUT, and
+	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION
+	// from spec.s3). Changing spec.env restarts the server; a change inside
+	// a Secret or ConfigMap it references does not (restart the server for
+	// it).
+	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:XValidation:rule="self.all(e, !(e.name in ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL', 'AWS_REGION', 'DITTOFS_SHUTDOWN_TIMEOUT']) && !e.name.startsWith('DITTOFS_CONTROLPLANE_') && !e.name.startsWith('DITTOFS_DATABASE_') && !e.name.startsWith('DITTOFS_ADMIN_') && !e.name.startsWith('DITTOFS_METRICS_'))",message="spec.env must not set a variable the operator sets: DITTOFS_CONTROLPLANE_*, DITTOFS_DATABASE_*, DITTOFS_ADMIN_*, DITTOFS_METRICS_*, DITTOFS_SHUTDOWN_TIMEOUT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL or AWS_REGION; use the DittoServer's own fields for them",reason="FieldValueForbidden"
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
 	// ShutdownTimeout bounds each stage of the server's graceful shutdown
 	// (rendered as shutdown_timeout in its configuration).
 	// +kubebuilder:default="30s"
@@ -280,9 +328,20 @@ type DittoServerStatus struct {
 	// +optional
 	Selector string `json:"selector,omitempty"`
 
-	// NFSEndpoint is the in-cluster address NFS clients mount.
+	// NFSEndpoint is the host:port NFS clients mount (mount options
+	// port=<port>,mountport=<port>: the server answers the mount protocol on
+	// its NFS port). With spec.service.type LoadBalancer it is the load
+	// balancer's address once the cluster assigned one; with NodePort,
+	// "<node-address>:<node port>" once the node port is allocated (any
+	// node's address, or the server pod's node with externalTrafficPolicy
+	// Local); otherwise, and until then, the file Service's in-cluster DNS name.
 	// +optional
 	NFSEndpoint string `json:"nfsEndpoint,omitempty"`
+
+	// SMBEndpoint is the host:port SMB clients connect to, chosen like
+	// nfsEndpoint; empty while SMB is disabled.
+	// +optional
+	SMBEndpoint string `json:"smbEndpoint,omitempty"`
 
 	// Phase summarises the state: Pending, Running, Stopped, Failed or Deleting.
 	// +kubebuilder:validation:Enum=Pending;Running;Stopped;Failed;Deleting

@@ -151,15 +151,62 @@ type AdminSpec struct {
 	PasswordSecretRef *corev1.SecretKeySelector `json:"passwordSecretRef,omitempty"`
 }
 
-// ServiceSpec configures the file Service.
+// ServiceSpec configures the file Service: NFS on nfsPort (the mount
+// protocol is served on the same port, so NFSv3 clients need no portmapper)
+// and SMB when enabled. Changing it never restarts the server.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.externalTrafficPolicy) || (has(self.type) && self.type != 'ClusterIP')",message="spec.service.externalTrafficPolicy applies only when spec.service.type is LoadBalancer or NodePort: a ClusterIP Service receives no external traffic",fieldPath=".externalTrafficPolicy",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="!has(self.loadBalancerSourceRanges) || size(self.loadBalancerSourceRanges) == 0 || (has(self.type) && self.type == 'LoadBalancer')",message="spec.service.loadBalancerSourceRanges applies only when spec.service.type is LoadBalancer",fieldPath=".loadBalancerSourceRanges",reason="FieldValueForbidden"
 type ServiceSpec struct {
-	// Type of the file Service.
+	// Type of the file Service. LoadBalancer and NodePort reach clients
+	// outside the cluster; status.nfsEndpoint and status.smbEndpoint show the
+	// address they use.
 	// +kubebuilder:validation:Enum=ClusterIP;NodePort;LoadBalancer
 	// +kubebuilder:default=ClusterIP
 	// +optional
 	Type corev1.ServiceType `json:"type,omitempty"`
 
 	// Annotations added to the file Service (for example, load balancer settings).
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// LoadBalancerSourceRanges limits the clients a LoadBalancer Service
+	// accepts to these CIDRs (for example the office and VPN ranges), where
+	// the cloud's load balancer supports it. Only with type LoadBalancer.
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="self.all(r, isCIDR(r))",message="spec.service.loadBalancerSourceRanges must hold CIDRs such as 203.0.113.0/24 or 2001:db8::/32"
+	// +listType=atomic
+	// +optional
+	LoadBalancerSourceRanges []string `json:"loadBalancerSourceRanges,omitempty"`
+
+	// ExternalTrafficPolicy of the file Service: Cluster (the Kubernetes
+	// default) lets every node forward to the server; Local keeps the
+	// client's source address, which the server sees, and sends traffic only
+	// to the node that runs the server pod. Only with type LoadBalancer or
+	// NodePort.
+	// +kubebuilder:validation:Enum=Cluster;Local
+	// +optional
+	ExternalTrafficPolicy corev1.ServiceExternalTrafficPolicy `json:"externalTrafficPolicy,omitempty"`
+}
+
+// PodMetadata holds labels and annotations for the server pod.
+type PodMetadata struct {
+	// Labels added to the server pod. The operator's own labels, which the
+	// StatefulSet and the Services select the pod with, are refused:
+	// app.kubernetes.io/name, app.kubernetes.io/instance,
+	// app.kubernetes.io/managed-by, app.kubernetes.io/component and any key
+	// under dittofs.dittofs.com/.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k in ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/component']) && !k.startsWith('dittofs.dittofs.com/'))",message="spec.podMetadata.labels must not set the operator's labels app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/managed-by, app.kubernetes.io/component or keys under dittofs.dittofs.com/: the StatefulSet and the Services select the server pod with them",reason="FieldValueForbidden"
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// Annotations added to the server pod. Keys under dittofs.dittofs.com/
+	// and kubectl.kubernetes.io/default-container are the operator's and are
+	// refused.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k != 'kubectl.kubernetes.io/default-container' && !k.startsWith('dittofs.dittofs.com/'))",message="spec.podMetadata.annotations must not set keys under dittofs.dittofs.com/ or kubectl.kubernetes.io/default-container: the operator sets them on the server pod",reason="FieldValueForbidden"
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
 }

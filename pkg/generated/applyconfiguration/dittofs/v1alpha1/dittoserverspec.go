@@ -86,6 +86,35 @@ type DittoServerSpecApplyConfiguration struct {
 	Tolerations []v1.Toleration `json:"tolerations,omitempty"`
 	// Affinity of the server pod.
 	Affinity *v1.Affinity `json:"affinity,omitempty"`
+	// TopologySpreadConstraints spread the server pod across zones or nodes,
+	// usually together with other DittoServers: their pods carry the labels
+	// app.kubernetes.io/name=dittofs and app.kubernetes.io/instance=<name>.
+	// Changing them restarts the server.
+	TopologySpreadConstraints []v1.TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+	// PriorityClassName is the PriorityClass of the server pod, so that a
+	// file server is not the first pod evicted from a full node. Changing it
+	// restarts the server.
+	PriorityClassName *string `json:"priorityClassName,omitempty"`
+	// ServiceAccountName is the ServiceAccount the server pod runs as (the
+	// namespace's "default" when unset), for example one that a cloud's
+	// workload identity maps to an S3 role. The pod does not mount its API
+	// token: the server calls no Kubernetes API. Changing it restarts the
+	// server.
+	ServiceAccountName *string `json:"serviceAccountName,omitempty"`
+	// PodMetadata adds labels and annotations (cost centre, team, a mesh's
+	// settings) to the server pod. Changing them restarts the server.
+	PodMetadata *PodMetadataApplyConfiguration `json:"podMetadata,omitempty"`
+	// Env adds environment variables to the DittoFS container. A DITTOFS_*
+	// variable overrides the config.yaml key it names (DITTOFS_LOGGING_LEVEL
+	// sets logging.level). The variables the operator sets itself are
+	// refused: the credentials it passes from Secrets and the sections it
+	// renders from this spec (DITTOFS_CONTROLPLANE_*, DITTOFS_DATABASE_*,
+	// DITTOFS_ADMIN_*, DITTOFS_METRICS_*, DITTOFS_SHUTDOWN_TIMEOUT, and
+	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION
+	// from spec.s3). Changing spec.env restarts the server; a change inside
+	// a Secret or ConfigMap it references does not (restart the server for
+	// it).
+	Env []v1.EnvVar `json:"env,omitempty"`
 	// ShutdownTimeout bounds each stage of the server's graceful shutdown
 	// (rendered as shutdown_timeout in its configuration).
 	ShutdownTimeout *metav1.Duration `json:"shutdownTimeout,omitempty"`
@@ -282,6 +311,50 @@ func (b *DittoServerSpecApplyConfiguration) WithTolerations(values ...v1.Tolerat
 // If called multiple times, the Affinity field is set to the value of the last call.
 func (b *DittoServerSpecApplyConfiguration) WithAffinity(value v1.Affinity) *DittoServerSpecApplyConfiguration {
 	b.Affinity = &value
+	return b
+}
+
+// WithTopologySpreadConstraints adds the given value to the TopologySpreadConstraints field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the TopologySpreadConstraints field.
+func (b *DittoServerSpecApplyConfiguration) WithTopologySpreadConstraints(values ...v1.TopologySpreadConstraint) *DittoServerSpecApplyConfiguration {
+	for i := range values {
+		b.TopologySpreadConstraints = append(b.TopologySpreadConstraints, values[i])
+	}
+	return b
+}
+
+// WithPriorityClassName sets the PriorityClassName field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PriorityClassName field is set to the value of the last call.
+func (b *DittoServerSpecApplyConfiguration) WithPriorityClassName(value string) *DittoServerSpecApplyConfiguration {
+	b.PriorityClassName = &value
+	return b
+}
+
+// WithServiceAccountName sets the ServiceAccountName field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ServiceAccountName field is set to the value of the last call.
+func (b *DittoServerSpecApplyConfiguration) WithServiceAccountName(value string) *DittoServerSpecApplyConfiguration {
+	b.ServiceAccountName = &value
+	return b
+}
+
+// WithPodMetadata sets the PodMetadata field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the PodMetadata field is set to the value of the last call.
+func (b *DittoServerSpecApplyConfiguration) WithPodMetadata(value *PodMetadataApplyConfiguration) *DittoServerSpecApplyConfiguration {
+	b.PodMetadata = value
+	return b
+}
+
+// WithEnv adds the given value to the Env field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Env field.
+func (b *DittoServerSpecApplyConfiguration) WithEnv(values ...v1.EnvVar) *DittoServerSpecApplyConfiguration {
+	for i := range values {
+		b.Env = append(b.Env, values[i])
+	}
 	return b
 }
 

@@ -38,8 +38,17 @@ type DittoServerStatusApplyConfiguration struct {
 	AvailableReplicas *int32 `json:"availableReplicas,omitempty"`
 	// Selector is the label selector of the server pods (for the scale subresource).
 	Selector *string `json:"selector,omitempty"`
-	// NFSEndpoint is the in-cluster address NFS clients mount.
+	// NFSEndpoint is the host:port NFS clients mount (mount options
+	// port=<port>,mountport=<port>: the server answers the mount protocol on
+	// its NFS port). With spec.service.type LoadBalancer it is the load
+	// balancer's address once the cluster assigned one; with NodePort,
+	// "<node-address>:<node port>" once the node port is allocated (any
+	// node's address, or the server pod's node with externalTrafficPolicy
+	// Local); otherwise, and until then, the file Service's in-cluster DNS name.
 	NFSEndpoint *string `json:"nfsEndpoint,omitempty"`
+	// SMBEndpoint is the host:port SMB clients connect to, chosen like
+	// nfsEndpoint; empty while SMB is disabled.
+	SMBEndpoint *string `json:"smbEndpoint,omitempty"`
 	// Phase summarises the state: Pending, Running, Stopped, Failed or Deleting.
 	Phase *dittofsv1alpha1.Phase `json:"phase,omitempty"`
 	// ConfigHash is the hash of the configuration the pods run with.
@@ -115,6 +124,14 @@ func (b *DittoServerStatusApplyConfiguration) WithSelector(value string) *DittoS
 // If called multiple times, the NFSEndpoint field is set to the value of the last call.
 func (b *DittoServerStatusApplyConfiguration) WithNFSEndpoint(value string) *DittoServerStatusApplyConfiguration {
 	b.NFSEndpoint = &value
+	return b
+}
+
+// WithSMBEndpoint sets the SMBEndpoint field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SMBEndpoint field is set to the value of the last call.
+func (b *DittoServerStatusApplyConfiguration) WithSMBEndpoint(value string) *DittoServerStatusApplyConfiguration {
+	b.SMBEndpoint = &value
 	return b
 }
 

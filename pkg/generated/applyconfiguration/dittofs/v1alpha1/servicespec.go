@@ -25,12 +25,26 @@ import (
 // ServiceSpecApplyConfiguration represents a declarative configuration of the ServiceSpec type for use
 // with apply.
 //
-// ServiceSpec configures the file Service.
+// ServiceSpec configures the file Service: NFS on nfsPort (the mount
+// protocol is served on the same port, so NFSv3 clients need no portmapper)
+// and SMB when enabled. Changing it never restarts the server.
 type ServiceSpecApplyConfiguration struct {
-	// Type of the file Service.
+	// Type of the file Service. LoadBalancer and NodePort reach clients
+	// outside the cluster; status.nfsEndpoint and status.smbEndpoint show the
+	// address they use.
 	Type *v1.ServiceType `json:"type,omitempty"`
 	// Annotations added to the file Service (for example, load balancer settings).
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// LoadBalancerSourceRanges limits the clients a LoadBalancer Service
+	// accepts to these CIDRs (for example the office and VPN ranges), where
+	// the cloud's load balancer supports it. Only with type LoadBalancer.
+	LoadBalancerSourceRanges []string `json:"loadBalancerSourceRanges,omitempty"`
+	// ExternalTrafficPolicy of the file Service: Cluster (the Kubernetes
+	// default) lets every node forward to the server; Local keeps the
+	// client's source address, which the server sees, and sends traffic only
+	// to the node that runs the server pod. Only with type LoadBalancer or
+	// NodePort.
+	ExternalTrafficPolicy *v1.ServiceExternalTrafficPolicy `json:"externalTrafficPolicy,omitempty"`
 }
 
 // ServiceSpecApplyConfiguration constructs a declarative configuration of the ServiceSpec type for use with
@@ -58,5 +72,23 @@ func (b *ServiceSpecApplyConfiguration) WithAnnotations(entries map[string]strin
 	for k, v := range entries {
 		b.Annotations[k] = v
 	}
+	return b
+}
+
+// WithLoadBalancerSourceRanges adds the given value to the LoadBalancerSourceRanges field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the LoadBalancerSourceRanges field.
+func (b *ServiceSpecApplyConfiguration) WithLoadBalancerSourceRanges(values ...string) *ServiceSpecApplyConfiguration {
+	for i := range values {
+		b.LoadBalancerSourceRanges = append(b.LoadBalancerSourceRanges, values[i])
+	}
+	return b
+}
+
+// WithExternalTrafficPolicy sets the ExternalTrafficPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ExternalTrafficPolicy field is set to the value of the last call.
+func (b *ServiceSpecApplyConfiguration) WithExternalTrafficPolicy(value v1.ServiceExternalTrafficPolicy) *ServiceSpecApplyConfiguration {
+	b.ExternalTrafficPolicy = &value
 	return b
 }
