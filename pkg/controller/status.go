@@ -23,7 +23,7 @@ func computeStatus(ds *dittov1alpha1.DittoServer, obs observation, now metav1.Ti
 	st := *ds.Status.DeepCopy()
 	st.ObservedGeneration = ds.Generation
 	st.Selector = labels.SelectorFromSet(resources.SelectorLabels(ds)).String()
-	st.NFSEndpoint = fmt.Sprintf("%s.%s.svc.cluster.local:%d", resources.FileServiceName(ds), ds.Namespace, resources.NFSPort(ds))
+	st.NFSEndpoint, st.SMBEndpoint = fileEndpoints(ds, obs.fileService)
 	st.PerconaClusterName = obs.perconaName
 	if obs.configHash != "" {
 		st.ConfigHash = obs.configHash

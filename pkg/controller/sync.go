@@ -24,7 +24,10 @@ type observation struct {
 	// db is the database gate; nil when the server uses SQLite.
 	db *dbState
 	// sts is the StatefulSet as last seen; nil when there is none yet.
-	sts         *appsv1.StatefulSet
+	sts *appsv1.StatefulSet
+	// fileService is the file Service as last seen (the endpoints in the
+	// status are read from it); nil when there is none yet.
+	fileService *corev1.Service
 	configHash  string
 	perconaName string
 }
@@ -53,7 +56,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return c.conclude(ctx, ds, nil, err)
 	}
 
-	obs := &observation{sts: c.ownedStatefulSet(ds)}
+	obs := &observation{sts: c.ownedStatefulSet(ds), fileService: c.ownedFileService(ds)}
 	if resources.PerconaEnabled(ds) {
 		// Named from the start: a step failing before the database does not
 		// make the cluster vanish from the status.
@@ -63,7 +66,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil {
 		return c.conclude(ctx, ds, obs, err)
 	}
-	configHash, err := c.applyConfigAndServices(ctx, ds, in)
+	configHash, err := c.applyConfigAndServices(ctx, ds, in, obs)
 	if err != nil {
 		return c.conclude(ctx, ds, obs, err)
 	}
@@ -193,9 +196,10 @@ func (c *Controller) resolveInputs(ctx context.Context, ds *dittov1alpha1.DittoS
 	return in, nil
 }
 
-// applyConfigAndServices writes the ConfigMap and the Services, and returns
-// the config hash that the StatefulSet's pod template carries.
-func (c *Controller) applyConfigAndServices(ctx context.Context, ds *dittov1alpha1.DittoServer, in resources.Inputs) (string, error) {
+// applyConfigAndServices writes the ConfigMap and the Services, records the
+// file Service in obs, and returns the config hash that the StatefulSet's
+// pod template carries.
+func (c *Controller) applyConfigAndServices(ctx context.Context, ds *dittov1alpha1.DittoServer, in resources.Inputs, obs *observation) (string, error) {
 	configYAML, err := resources.ConfigYAML(ds, in)
 	if err != nil {
 		return "", kit.In("render config.yaml", err)
@@ -203,27 +207,35 @@ func (c *Controller) applyConfigAndServices(ctx context.Context, ds *dittov1alph
 	if _, _, err := ensure(ctx, c.configMapWriter(), ds, resources.ConfigMap(ds, configYAML)); err != nil {
 		return "", kit.In("ConfigMap", err)
 	}
-	if err := c.ensureServices(ctx, ds); err != nil {
+	fileService, err := c.ensureServices(ctx, ds)
+	if err != nil {
 		return "", kit.In("Services", err)
 	}
+	obs.fileService = fileService
 	return resources.ConfigHash(configYAML, in.SecretVersions), nil
 }
 
 // ensureServices applies the headless, file and API Services, and the
-// metrics Service while metrics are enabled (deleting it otherwise).
-func (c *Controller) ensureServices(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
+// metrics Service while metrics are enabled (deleting it otherwise). It
+// returns the file Service as the cluster now has it.
+func (c *Controller) ensureServices(ctx context.Context, ds *dittov1alpha1.DittoServer) (*corev1.Service, error) {
 	w := c.serviceWriter()
+	var file *corev1.Service
 	for _, svc := range []*corev1.Service{resources.HeadlessService(ds), resources.FileService(ds), resources.APIService(ds)} {
-		if _, _, err := ensure(ctx, w, ds, svc); err != nil {
-			return err
+		got, _, err := ensure(ctx, w, ds, svc)
+		if err != nil {
+			return nil, err
+		}
+		if svc.Name == resources.FileServiceName(ds) {
+			file = got
 		}
 	}
 	if resources.MetricsEnabled(ds) {
 		_, _, err := ensure(ctx, w, ds, resources.MetricsService(ds))
-		return err
+		return file, err
 	}
 	_, err := deleteOwned(ctx, w, ds, ds.Namespace, resources.MetricsServiceName(ds), c.kube.CoreV1().Services(ds.Namespace).Delete)
-	return err
+	return file, err
 }
 
 // applyStatefulSet writes the StatefulSet and records it in obs. A change of
