@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -10,22 +11,25 @@ import (
 	"github.com/dittofs/dittofs-operator/test/operator"
 )
 
-// The binary as a Deployment runs it: two replicas elect a leader on a Lease;
+// The binary as a Deployment runs it, as the install's ServiceAccount: two
+// replicas elect a leader on a Lease in the install's namespace;
 // both sync their caches and answer /healthz, /readyz and /metrics; SIGTERM
 // makes the leader drain, release the Lease and exit 0, and the standby takes
 // over at once instead of waiting for the Lease to expire.
 func TestBinaryLeaderElectionAndShutdown(t *testing.T) {
 	ns := newNamespace(t, nil)
-	const leaseName = "dittofs-operator-e2e"
+	// The Lease lives where the install's RBAC lets the operator keep one,
+	// under a name of this test's own.
+	leaseName := "dittofs-operator-" + ns.name
 	start := func() *operator.Process {
 		t.Helper()
 		p, err := operator.Start(t.Context(), operator.Options{
 			Binary:     env.binary,
-			Kubeconfig: env.cluster.Kubeconfig,
+			Kubeconfig: env.operatorKubeconfig,
 			// Watching only this empty namespace keeps these replicas out of
 			// the other tests' DittoServers.
 			Args: []string{"--leader-elect=true", "--namespace=" + ns.name,
-				"--leader-election-namespace=" + ns.name, "--leader-election-id=" + leaseName},
+				"--leader-election-namespace=" + installNamespace, "--leader-election-id=" + leaseName},
 		})
 		if err != nil {
 			t.Fatalf("start operator: %v", err)
@@ -65,10 +69,13 @@ func TestBinaryLeaderElectionAndShutdown(t *testing.T) {
 		}
 		return leader != nil, "no replica has logged Became leader"
 	})
-	lease, err := env.kube.CoordinationV1().Leases(ns.name).Get(t.Context(), leaseName, metav1.GetOptions{})
+	lease, err := env.kube.CoordinationV1().Leases(installNamespace).Get(t.Context(), leaseName, metav1.GetOptions{})
 	if err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
-		t.Fatalf("Lease %s/%s has no holder: %v %+v", ns.name, leaseName, err, lease)
+		t.Fatalf("Lease %s/%s has no holder: %v %+v", installNamespace, leaseName, err, lease)
 	}
+	t.Cleanup(func() {
+		_ = env.kube.CoordinationV1().Leases(installNamespace).Delete(context.Background(), leaseName, metav1.DeleteOptions{})
+	})
 
 	stopped := time.Now()
 	if code := leader.Stop(30 * time.Second); code != 0 {

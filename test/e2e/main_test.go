@@ -3,6 +3,11 @@
 // kube-controller-manager (garbage collector, StatefulSet controller),
 // kube-scheduler and a kwok node on which pods turn Running and Ready.
 //
+// The operator is installed as a user installs it, `kubectl apply
+// --server-side -k artifacts/deploy`, and runs as that install's ServiceAccount:
+// with a token from the TokenRequest API, not the admin's credentials. After
+// the tests, the audit log must show that RBAC refused none of its requests.
+//
 // One control plane and one operator serve the whole test binary; every test
 // works in its own namespace, which is deleted (and waited for) when the test
 // ends, so that one test's leftovers never show up in another's API traffic.
@@ -62,6 +67,8 @@ type testEnv struct {
 	dyn     dynamic.Interface
 	applier *operator.Applier
 	logDir  string // operator logs, one file per start
+	// operatorKubeconfig authenticates as the install's ServiceAccount.
+	operatorKubeconfig string
 
 	gcReady chan struct{} // closed once the garbage collector handles DittoServers
 
@@ -94,7 +101,13 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	env = e
-	return m.Run()
+	code := m.Run()
+	// After every test: the operator's requests, all of them, were allowed.
+	if err := e.checkOperatorNeverForbidden(); err != nil {
+		fmt.Fprintf(os.Stderr, "--- FAIL: the operator's ServiceAccount: %v\n", err)
+		code = 1
+	}
+	return code
 }
 
 // setup builds the operator if needed, starts the control plane, installs the
@@ -142,6 +155,11 @@ func setup() (*testEnv, error) {
 	if e.applier, err = operator.NewApplier(cluster.RESTConfig()); err != nil {
 		return e, err
 	}
+	// The install creates the CRDs too; InstallCRDs waits until they are
+	// Established and adds the minimal PerconaPGCluster CRD.
+	if err := e.installOperator(ctx); err != nil {
+		return e, err
+	}
 	if _, err := e.applier.InstallCRDs(ctx,
 		filepath.Join(root, "artifacts", "crds"),
 		filepath.Join(root, "hack", "crds", "perconapgcluster-minimal.yaml"),
@@ -185,7 +203,7 @@ func (e *testEnv) startOperator(ctx context.Context, extraArgs ...string) error 
 	}
 	p, err := operator.Start(ctx, operator.Options{
 		Binary:     e.binary,
-		Kubeconfig: e.cluster.Kubeconfig,
+		Kubeconfig: e.operatorKubeconfig,
 		// The pods of the local cluster run no server: these tests are
 		// about the DittoServer's Kubernetes side, so the operator leaves
 		// the servers' own state (stores, users, shares) alone.

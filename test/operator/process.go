@@ -27,6 +27,9 @@ type Options struct {
 	// Args are extra flags, e.g. --resync-period=20s or --leader-elect=true.
 	// Without --leader-elect in Args, leader election is off.
 	Args []string
+	// Env is added to the environment the operator inherits (NAME=value),
+	// e.g. POD_NAMESPACE as a Deployment sets it.
+	Env []string
 	// Log receives the operator's output (os.Stderr in `make run`); the last
 	// lines are also kept for Logs().
 	Log io.Writer
@@ -61,6 +64,9 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	}
 	args = append(args, opts.Args...)
 	cmd := exec.Command(opts.Binary, args...)
+	if len(opts.Env) > 0 {
+		cmd.Env = append(os.Environ(), opts.Env...)
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	// The operator dies with the test binary; its own process group keeps a

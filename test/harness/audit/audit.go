@@ -30,7 +30,15 @@ type Event struct {
 	Name        string
 	RequestURI  string
 	Code        int // HTTP response code
+	// Authorization is the authorizer's decision ("allow" or "forbid"),
+	// which tells an RBAC denial from another 403 (an admission plugin's,
+	// such as a write into a terminating namespace); empty when the request
+	// was not authorized (anonymous health checks).
+	Authorization string
 }
+
+// Forbidden reports whether the authorizer denied the request: RBAC said no.
+func (e Event) Forbidden() bool { return e.Authorization == "forbid" }
 
 // Stages of the records this package reads.
 const (
@@ -58,8 +66,9 @@ type line struct {
 	ResponseStatus *struct {
 		Code int `json:"code"`
 	} `json:"responseStatus"`
-	RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
-	StageTimestamp           time.Time `json:"stageTimestamp"`
+	Annotations              map[string]string `json:"annotations"`
+	RequestReceivedTimestamp time.Time         `json:"requestReceivedTimestamp"`
+	StageTimestamp           time.Time         `json:"stageTimestamp"`
 }
 
 func decode(b []byte) (Event, error) {
@@ -75,6 +84,8 @@ func decode(b []byte) (Event, error) {
 		User:       l.User.Username,
 		Verb:       l.Verb,
 		RequestURI: l.RequestURI,
+
+		Authorization: l.Annotations["authorization.k8s.io/decision"],
 	}
 	if o := l.ObjectRef; o != nil {
 		ev.APIGroup, ev.APIVersion = o.APIGroup, o.APIVersion
@@ -157,6 +168,12 @@ func Filter(events []Event, keep func(Event) bool) []Event {
 		}
 	}
 	return out
+}
+
+// ByUser selects the events of one authenticated user, e.g. a
+// ServiceAccount's "system:serviceaccount:<namespace>:<name>".
+func ByUser(name string) func(Event) bool {
+	return func(e Event) bool { return e.User == name }
 }
 
 // ByUserAgentPrefix selects events whose user agent starts with prefix; a

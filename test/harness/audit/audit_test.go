@@ -103,3 +103,27 @@ func TestTailFollowsOneClientFromWhereItOpened(t *testing.T) {
 		t.Errorf("a poll with nothing new = %+v", got)
 	}
 }
+
+// A 403 is an RBAC denial only when the authorizer said forbid; a write into
+// a terminating namespace is allowed by RBAC and refused by admission.
+func TestForbiddenTellsAnRBACDenialFromAnAdmissionRefusal(t *testing.T) {
+	log := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/other/secrets/db","verb":"get","user":{"username":"system:serviceaccount:team-a:dittofs-operator"},"userAgent":"dittofs-operator/v0.1","objectRef":{"resource":"secrets","namespace":"other","name":"db","apiVersion":"v1"},"responseStatus":{"metadata":{},"status":"Failure","reason":"Forbidden","code":403},"requestReceivedTimestamp":"2026-01-02T03:04:05Z","stageTimestamp":"2026-01-02T03:04:05Z","annotations":{"authorization.k8s.io/decision":"forbid","authorization.k8s.io/reason":""}}
+{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/gone/configmaps","verb":"create","user":{"username":"system:serviceaccount:dittofs-system:dittofs-operator"},"userAgent":"dittofs-operator/v0.1","objectRef":{"resource":"configmaps","namespace":"gone","name":"web","apiVersion":"v1"},"responseStatus":{"metadata":{},"status":"Failure","reason":"Forbidden","code":403},"requestReceivedTimestamp":"2026-01-02T03:04:05Z","stageTimestamp":"2026-01-02T03:04:05Z","annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"dittofs-operator\""}}
+`
+	events, err := Parse(strings.NewReader(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 {
+		t.Fatalf("got %d events, want 2", len(events))
+	}
+	if !events[0].Forbidden() || events[0].Code != 403 {
+		t.Errorf("RBAC denial not reported as forbidden: %+v", events[0])
+	}
+	if events[1].Forbidden() || events[1].Authorization != "allow" {
+		t.Errorf("admission refusal reported as an RBAC denial: %+v", events[1])
+	}
+	if got := Filter(events, ByUser("system:serviceaccount:team-a:dittofs-operator")); len(got) != 1 || got[0].Namespace != "other" {
+		t.Errorf("ByUser selected %+v", got)
+	}
+}
