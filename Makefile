@@ -3,12 +3,17 @@ SHELL := /usr/bin/env bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS := -X github.com/dittofs/dittofs-operator/pkg/version.Version=$(VERSION)
 BIN := bin/dittofs-operator
+# The operator image `make image` builds and `make image-push` pushes; set it to
+# your registry (IMG=registry.example.com/platform/dittofs-operator:v0.1.0) and
+# name the same image in your kustomization (docs/install.md).
+IMG ?= dittofs-operator:$(VERSION)
+CONTAINER_TOOL ?= docker
 GO_TEST_FLAGS ?=
 
-.PHONY: help build generate verify lint test test-unit test-e2e test-dfs run bench image clean
+.PHONY: help build generate verify lint test test-unit test-e2e test-dfs run bench image image-push clean
 
 help: ## Show the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## Build the operator binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dittofs-operator
@@ -31,6 +36,7 @@ test-unit: ## Unit tests (fake clientsets, builders, golden files), the shared t
 
 test-e2e: build ## End-to-end tests on a local control plane built from source (cached after the first run).
 	hack/build-control-plane.sh
+	go test $(GO_TEST_FLAGS) -count=1 -timeout 5m ./test/install/...
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 10m -tags localcluster ./pkg/controller/resources/
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 45m ./test/localcluster/... ./test/e2e/...
 
@@ -53,8 +59,11 @@ bench: build ## Benchmark API cost, convergence time and memory on the local con
 	hack/build-control-plane.sh
 	go run ./test/bench --operator-binary $(BIN) $(if $(N),--n $(N))
 
-image: ## Build the operator image (needs a container engine).
-	docker build -t dittofs-operator:$(VERSION) .
+image: ## Build the operator image $(IMG) (needs a container engine: CONTAINER_TOOL=docker or podman).
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) -t $(IMG) .
+
+image-push: ## Push $(IMG) to its registry (log in first).
+	$(CONTAINER_TOOL) push $(IMG)
 
 clean: ## Remove build output (the control-plane and dfs caches stay).
 	rm -rf bin _output
