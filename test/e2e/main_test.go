@@ -111,7 +111,8 @@ func runTests(m *testing.M) int {
 }
 
 // setup builds the operator if needed, starts the control plane, installs the
-// CRDs and starts the operator. On error it returns what was started so far.
+// operator (CRDs, RBAC, Deployment) and starts the operator binary with the
+// install's ServiceAccount token. On error it returns what was started so far.
 func setup() (*testEnv, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
