@@ -100,6 +100,20 @@ func TestDefaultInstallRendersEverything(t *testing.T) {
 			t.Errorf("the CRD watch is not narrowed to the PerconaPGCluster CRD: %+v", rule)
 		}
 	}
+	// kubectl applies in this order: the CRDs before the operator that
+	// reads them (docs/upgrade.md).
+	lastCRD, deployment := -1, -1
+	for i, o := range r.objs {
+		switch o.GetKind() {
+		case "CustomResourceDefinition":
+			lastCRD = i
+		case "Deployment":
+			deployment = i
+		}
+	}
+	if lastCRD > deployment {
+		t.Errorf("a CRD is rendered after the Deployment")
+	}
 	for _, o := range r.objs {
 		if o.GetLabels()[partOf] != operatorName {
 			t.Errorf("%s %s lacks the label %s=%s", o.GetKind(), o.GetName(), partOf, operatorName)
