@@ -14,9 +14,10 @@ import (
 // statusPacer spaces the status writes that only follow a healthy rollout's
 // progress (a replica count, a Progressing message, pods not ready yet): at most one per
 // interval for each DittoServer, the first one interval after the rollout
-// began. A pod that turns ready within that interval thus costs a single
-// status write, Running. Anything else — a problem, a finished rollout, a
-// stopped server — is written at once.
+// began. A pod that turns ready within that interval thus costs no progress
+// write, only Running. Anything else — the first status a DittoServer gets
+// (so that `kubectl get` shows at once that the operator acted), a problem,
+// a finished rollout, a stopped server — is written at once.
 type statusPacer struct {
 	interval time.Duration
 
@@ -28,9 +29,10 @@ func newStatusPacer(interval time.Duration) *statusPacer {
 	return &statusPacer{interval: interval, clock: map[cache.ObjectName]time.Time{}}
 }
 
-// delay is how long to hold back a status write for key; 0 means write now.
-func (p *statusPacer) delay(key cache.ObjectName, next *dittov1alpha1.DittoServerStatus, now time.Time) time.Duration {
-	if p == nil || p.interval <= 0 || !rollingOutHealthily(next) {
+// delay is how long to hold back a status write for key that replaces
+// current with next; 0 means write now.
+func (p *statusPacer) delay(key cache.ObjectName, current, next *dittov1alpha1.DittoServerStatus, now time.Time) time.Duration {
+	if p == nil || p.interval <= 0 || neverWritten(current) || !rollingOutHealthily(next) {
 		return 0
 	}
 	p.mu.Lock()
@@ -68,6 +70,11 @@ func (p *statusPacer) forget(key cache.ObjectName) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.clock, key)
+}
+
+// neverWritten: the DittoServer has no status yet (no pass has written one).
+func neverWritten(st *dittov1alpha1.DittoServerStatus) bool {
+	return st.Phase == "" && st.ObservedGeneration == 0 && len(st.Conditions) == 0
 }
 
 // rollingOutHealthily: Pending, waiting for pods, with nothing wrong.

@@ -9,10 +9,17 @@ import (
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 )
 
-// With a progress interval, a healthy rollout's status is held back: a pod
-// that turns ready within the interval costs one status write (Running),
-// and a slower one shows Pending once the interval has passed.
+// With a progress interval, the first pass still writes the status it
+// observed at once (the DittoServer shows Pending as soon as the operator
+// acted), and the healthy rollout's progress after it is held back: a pod
+// that turns ready within the interval costs one more status write
+// (Running), and a slower one shows its progress once the interval has
+// passed.
 func TestStatusPacing(t *testing.T) {
+	podsCreated := func(sts *appsv1.StatefulSet) {
+		sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, UpdatedReplicas: 1,
+			CurrentReplicas: 1, CurrentRevision: "nas-1", UpdateRevision: "nas-1"}
+	}
 	readySTS := func(sts *appsv1.StatefulSet) {
 		sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1,
 			UpdatedReplicas: 1, CurrentReplicas: 1, CurrentRevision: "nas-1", UpdateRevision: "nas-1"}
@@ -20,49 +27,79 @@ func TestStatusPacing(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		podsAfter time.Duration
-		want      [][]string // status writes per pass
+		want      int // status writes after the first pass's
 	}{
-		{"pod ready within the interval", 500 * time.Millisecond, [][]string{nil, {"update dittoservers/status nas"}}},
-		{"pod slower than the interval", 3 * time.Second, [][]string{nil, {"update dittoservers/status nas"}, {"update dittoservers/status nas"}}},
+		{"pod ready within the interval", 500 * time.Millisecond, 1},
+		{"pod slower than the interval", 3 * time.Second, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, false, newDittoServer(withFinalizer))
 			f.c.pacer = newStatusPacer(time.Second)
 
-			// Pass 1 creates the children; the Pending status waits.
+			// Pass 1 creates the children and writes what it saw.
+			expectErr(t, f.sync(), nil)
+			if got := statusWrites(f.actions()); len(got) != 1 {
+				t.Fatalf("first pass: status writes %v", got)
+			}
+			expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "Progressing=True/RolloutInProgress")
+			f.catchUp()
+			writes := 0
+
+			// The pod is created, not ready: progress only, held back.
+			sts := f.statefulSet()
+			podsCreated(sts)
+			f.put(sts)
+			f.clock = t0.Add(200 * time.Millisecond)
+			f.catchUp()
 			expectErr(t, f.sync(), nil)
 			if got := statusWrites(f.actions()); len(got) != 0 {
-				t.Fatalf("first pass wrote the status: %v", got)
+				t.Fatalf("progress within the interval: status writes %v", got)
 			}
-			if ds := f.dittoServer(); ds.Status.Phase != "" {
-				t.Fatalf("status written early: %s", ds.Status.Phase)
-			}
-			f.catchUp()
 
 			if tc.podsAfter > time.Second {
-				// The interval passes with the pod still starting: Pending.
+				// The interval passes with the pod still starting.
 				f.clock = t0.Add(1100 * time.Millisecond)
 				expectErr(t, f.sync(), nil)
-				if got := statusWrites(f.actions()); len(got) != 1 {
-					t.Fatalf("after the interval: status writes %v", got)
-				}
-				expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "Progressing=True/RolloutInProgress")
+				writes += len(statusWrites(f.actions()))
+				expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "Progressing=False/RolloutComplete", "Available=False/ReplicasUnavailable")
 				f.catchUp()
 			}
 
-			sts := f.statefulSet()
+			sts = f.statefulSet()
 			readySTS(sts)
 			f.put(sts)
 			f.clock = t0.Add(tc.podsAfter)
 			f.catchUp()
 			expectErr(t, f.sync(), nil)
-			if got := statusWrites(f.actions()); len(got) != 1 {
-				t.Fatalf("pod ready: status writes %v", got)
-			}
+			writes += len(statusWrites(f.actions()))
 			expectStatus(t, f.dittoServer(), dittov1alpha1.PhaseRunning, "Ready=True/Ready")
+			if writes != tc.want {
+				t.Errorf("status writes after the first pass = %d, want %d", writes, tc.want)
+			}
 			f.expectQuiet(t)
 		})
 	}
+}
+
+// Whatever the interval, a new DittoServer's first pass writes its status:
+// `kubectl get ditto` shows the phase as soon as the operator has acted.
+func TestFirstPassWritesStatus(t *testing.T) {
+	f := newFixture(t, false, newDittoServer())
+	f.c.pacer = newStatusPacer(time.Hour)
+	expectErr(t, f.sync(), nil)
+	expectActions(t, f.actions(),
+		"patch dittoservers nas",
+		"create secrets nas-jwt", "create secrets nas-admin",
+		"create configmaps nas-config",
+		"create services nas-headless", "create services nas-file", "create services nas-api",
+		"create statefulsets nas",
+		"update dittoservers/status nas")
+	ds := f.dittoServer()
+	expectStatus(t, ds, dittov1alpha1.PhasePending, "ConfigReady=True/InputsResolved", "Progressing=True/RolloutInProgress")
+	if ds.Status.ObservedGeneration != ds.Generation {
+		t.Errorf("observedGeneration = %d, want %d", ds.Status.ObservedGeneration, ds.Generation)
+	}
+	expectEvents(t, f.events(), "Normal Created")
 }
 
 // Problems are never held back.
@@ -91,7 +128,7 @@ func statusWrites(actions []string) []string {
 func TestStatusPacingHoldsPodsNotReady(t *testing.T) {
 	f := newFixture(t, false, newDittoServer(withFinalizer))
 	f.c.pacer = newStatusPacer(time.Second)
-	expectErr(t, f.sync(), nil)
+	expectErr(t, f.sync(), nil) // writes the first status
 	f.catchUp()
 
 	sts := f.statefulSet()

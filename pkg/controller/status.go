@@ -160,7 +160,7 @@ func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoSe
 		if equality.Semantic.DeepEqual(base.Status, next) {
 			return nil
 		}
-		if d := c.pacer.delay(key, &next, now.Time); d > 0 {
+		if d := c.pacer.delay(key, &base.Status, &next, now.Time); d > 0 {
 			c.queue.AddAfter(key, d)
 			return nil
 		}

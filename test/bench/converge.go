@@ -28,7 +28,8 @@ import (
 // plane: when the StatefulSet appeared (the operator's first pass is done)
 // and when it was first available (the StatefulSet controller, the PV
 // binder, the scheduler and kwok are done; the operator's status write
-// follows).
+// follows). It also records when each DittoServer first showed a status
+// (what `kubectl get ditto` shows once the operator has acted).
 type convergence struct {
 	want      int
 	dsLister  dittolisters.DittoServerLister
@@ -41,8 +42,9 @@ type convergence struct {
 	start time.Time
 	at    map[string]time.Time
 	done  chan struct{}
-	// stsCreated and stsAvailable are the milestones, by DittoServer name.
-	stsCreated, stsAvailable map[string]time.Time
+	// stsCreated and stsAvailable are the milestones, by DittoServer name;
+	// firstStatus is when each first had a phase.
+	stsCreated, stsAvailable, firstStatus map[string]time.Time
 }
 
 func newConvergence(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interface, want int, trace string) (*convergence, error) {
@@ -54,7 +56,7 @@ func newConvergence(ctx context.Context, kube kubernetes.Interface, ditto client
 		want: want, dsLister: dsInf.Lister(), stsLister: stsInf.Lister(),
 		synced: []cache.InformerSynced{dsInf.Informer().HasSynced, stsInf.Informer().HasSynced},
 		at:     map[string]time.Time{}, done: make(chan struct{}),
-		stsCreated: map[string]time.Time{}, stsAvailable: map[string]time.Time{},
+		stsCreated: map[string]time.Time{}, stsAvailable: map[string]time.Time{}, firstStatus: map[string]time.Time{},
 	}
 	if trace != "" {
 		c.trace = &statusTracer{name: trace, start: c.startTime}
@@ -85,6 +87,13 @@ func (c *convergence) checkServer(obj any) {
 		return
 	}
 	now := time.Now()
+	if ds.Status.Phase != "" {
+		c.mu.Lock()
+		if _, seen := c.firstStatus[ds.Name]; !seen {
+			c.firstStatus[ds.Name] = now
+		}
+		c.mu.Unlock()
+	}
 	if ds.Status.ObservedGeneration != ds.Generation || ds.Status.Phase != dittov1alpha1.PhaseRunning {
 		return
 	}

@@ -49,12 +49,14 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 		LastSeconds:   seconds(durs[len(durs)-1]),
 		P90Seconds:    seconds(durs[(len(durs)*9+9)/10-1]),
 
+		FirstStatus:          spread(conv.since(conv.firstStatus, t0)),
 		StatefulSetCreated:   spread(conv.since(conv.stsCreated, t0)),
 		StatefulSetAvailable: spread(conv.since(conv.stsAvailable, t0)),
 	}
 	convergedAt := t0.Add(durs[len(durs)-1])
-	logf("converged: median %.2fs, last %.2fs (StatefulSets created: %.2fs/%.2fs, available: %.2fs/%.2fs)",
+	logf("converged: median %.2fs, last %.2fs (first status: %.2fs/%.2fs, StatefulSets created: %.2fs/%.2fs, available: %.2fs/%.2fs)",
 		res.Convergence.MedianSeconds, res.Convergence.LastSeconds,
+		res.Convergence.FirstStatus.MedianSeconds, res.Convergence.FirstStatus.LastSeconds,
 		res.Convergence.StatefulSetCreated.MedianSeconds, res.Convergence.StatefulSetCreated.LastSeconds,
 		res.Convergence.StatefulSetAvailable.MedianSeconds, res.Convergence.StatefulSetAvailable.LastSeconds)
 

@@ -24,6 +24,8 @@ func summaryRows(r *Result) []row {
 	lat := r.Latency.MedianMs
 	return []row{
 		{"create N DittoServers", fmt.Sprintf("%.2f s", r.Create.Seconds), "", "", nil},
+		{"first status shown, median / last", fmt.Sprintf("%.2f / %.2f s",
+			r.Convergence.FirstStatus.MedianSeconds, r.Convergence.FirstStatus.LastSeconds), "", "", nil},
 		{"StatefulSets created (operator), median / last", fmt.Sprintf("%.2f / %.2f s",
 			r.Convergence.StatefulSetCreated.MedianSeconds, r.Convergence.StatefulSetCreated.LastSeconds), "", "", nil},
 		{"StatefulSets available (control plane), median / last", fmt.Sprintf("%.2f / %.2f s",

@@ -55,6 +55,8 @@ type ConvergenceResult struct {
 	MedianSeconds float64 `json:"medianSeconds"`
 	LastSeconds   float64 `json:"lastSeconds"`
 	P90Seconds    float64 `json:"p90Seconds"`
+	// FirstStatus: the DittoServer first shows a phase (kubectl get ditto).
+	FirstStatus Spread `json:"firstStatus"`
 	// StatefulSetCreated: the operator's first pass done.
 	StatefulSetCreated Spread `json:"statefulSetCreated"`
 	// StatefulSetAvailable: pods Running and Ready (the rest of the control plane).
