@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -45,8 +47,11 @@ type writer[T object] struct {
 	inSync func(desired, existing T) bool
 	// adopts reports whether an existing object is this DittoServer's to
 	// use; nil means controlledBy. Kept objects (resources.KeptForLabel) are
-	// also adopted by a DittoServer of the name they were kept for.
+	// also adopted by a DittoServer of the name they were kept for, and
+	// orphans by a DittoServer of the name they are labelled with (adopt.go).
 	adopts func(obj T, ds *dittov1alpha1.DittoServer) bool
+	// recorder announces an adoption by ensure (a Normal Adopted event).
+	recorder record.EventRecorder
 	// own remembers the operator's writes, so that a pass on a cache that
 	// misses one of them stops (kit.CacheBehind) instead of writing again.
 	own *kit.OwnWrites
@@ -133,7 +138,8 @@ func ownerRefsPatch(obj metav1.Object, ds *dittov1alpha1.DittoServer, owned bool
 
 // ensure makes the cluster hold desired. It returns the object as the
 // cluster now has it (the cached one when nothing was written) and whether
-// it wrote.
+// it wrote. An orphan it adopts (adopt.go) is updated even when unchanged,
+// so that it carries ds's owner reference again.
 func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoServer, desired T) (T, bool, error) {
 	var zero T
 	hash := specHash(desired)
@@ -143,7 +149,8 @@ func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoS
 	if err != nil || created {
 		return existing, created, err
 	}
-	if existing.GetAnnotations()[SpecHashAnnotation] == hash && (w.inSync == nil || w.inSync(desired, existing)) {
+	adopting := !controlledBy(existing, ds)
+	if !adopting && existing.GetAnnotations()[SpecHashAnnotation] == hash && (w.inSync == nil || w.inSync(desired, existing)) {
 		return existing, false, nil
 	}
 	mergeMeta(desired, existing)
@@ -155,7 +162,11 @@ func ensure[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoS
 		return zero, false, fmt.Errorf("update %s %s/%s: %w", w.kind, ns, name, err)
 	}
 	w.own.Record(cache.MetaObjectToName(ds), kit.ObjectKey{Kind: w.kind, Namespace: ns, Name: name}, existing.GetResourceVersion())
-	klog.FromContext(ctx).V(2).Info("Updated", w.logKey(), klog.KObj(updated))
+	klog.FromContext(ctx).V(2).Info("Updated", w.logKey(), klog.KObj(updated), "adopted", adopting)
+	if adopting && w.recorder != nil {
+		w.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonAdopted,
+			"Adopted %s %s, left without an owner by an earlier DittoServer %s", w.kind, name, ds.Name)
+	}
 	return updated, true, nil
 }
 
@@ -169,7 +180,8 @@ func createOnce[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.Di
 }
 
 // deleteOwned deletes a child that is no longer wanted, if this DittoServer
-// controls it. The UID precondition guards against deleting a newer namesake.
+// controls it or may adopt it (an orphan of its name is deleted rather than
+// adopted first). The UID precondition guards against deleting a newer namesake.
 func deleteOwned[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.DittoServer, namespace, name string,
 	del func(ctx context.Context, name string, opts metav1.DeleteOptions) error) (bool, error) {
 	owner, key := cache.MetaObjectToName(ds), kit.ObjectKey{Kind: w.kind, Namespace: namespace, Name: name}
@@ -183,7 +195,7 @@ func deleteOwned[T object](ctx context.Context, w writer[T], ds *dittov1alpha1.D
 	if err != nil {
 		return false, err
 	}
-	if !controlledBy(existing, ds) {
+	if !w.isOurs(existing, ds) {
 		return false, nil
 	}
 	uid := existing.GetUID()

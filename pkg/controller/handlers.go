@@ -126,14 +126,26 @@ func (c *Controller) handleOwnedUpdate(oldObj, newObj interface{}) {
 
 // handleOwnedObject requeues the DittoServer that controls obj. The owner
 // reference must name a DittoServer whose UID matches the one in the cache,
-// so that a child left by a deleted namesake does not wake the new one.
+// so that a child left by a deleted namesake does not wake the new one. An
+// orphan (its owner references just removed by the garbage collector after
+// an orphaning delete) wakes the DittoServer of its instance label, which
+// may adopt it (adopt.go).
 func (c *Controller) handleOwnedObject(obj interface{}) {
 	m, ok := metaOf(obj)
 	if !ok {
 		return
 	}
 	owner := metav1.GetControllerOf(m)
-	if owner == nil || owner.Kind != "DittoServer" || owner.APIVersion != dittov1alpha1.SchemeGroupVersion.String() {
+	if owner == nil {
+		l := m.GetLabels()
+		if name := l[resources.InstanceLabel]; name != "" && l[resources.ManagedByLabel] == resources.ManagedByValue {
+			if _, err := c.dsLister.DittoServers(m.GetNamespace()).Get(name); err == nil {
+				c.enqueue(cache.ObjectName{Namespace: m.GetNamespace(), Name: name})
+			}
+		}
+		return
+	}
+	if owner.Kind != "DittoServer" || owner.APIVersion != dittov1alpha1.SchemeGroupVersion.String() {
 		return
 	}
 	ds, err := c.dsLister.DittoServers(m.GetNamespace()).Get(owner.Name)

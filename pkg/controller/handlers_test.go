@@ -26,6 +26,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
 // queued drains the work queue and returns its keys, sorted.
@@ -80,6 +81,15 @@ func TestChildEventEnqueuesItsOwner(t *testing.T) {
 			s.OwnerReferences = []metav1.OwnerReference{{APIVersion: dsAPI, Kind: "DittoServer", Name: testName, UID: testUID}}
 		}), nil},
 		{"owner not in the cache", sts(func(s *appsv1.StatefulSet) { ownedBy(s, dsAPI, "DittoServer", "other", "other-uid") }), nil},
+		{"orphan labelled for the DittoServer (adoptable)", sts(func(s *appsv1.StatefulSet) {
+			s.Labels = resources.Labels(newDittoServer(), resources.ComponentServer)
+		}), []string{"storage/nas"}},
+		{"orphan labelled for a DittoServer not in the cache", sts(func(s *appsv1.StatefulSet) {
+			s.Labels = resources.Labels(named("other"), resources.ComponentServer)
+		}), nil},
+		{"orphan without the operator's labels", sts(func(s *appsv1.StatefulSet) {
+			s.Labels = map[string]string{resources.InstanceLabel: testName}
+		}), nil},
 		{"tombstone of a controlled child", cache.DeletedFinalStateUnknown{Key: "storage/nas",
 			Obj: sts(func(s *appsv1.StatefulSet) { ownedBy(s, dsAPI, "DittoServer", testName, testUID) })}, []string{"storage/nas"}},
 		{"tombstone of something else", cache.DeletedFinalStateUnknown{Key: "storage/x", Obj: "not an object"}, nil},

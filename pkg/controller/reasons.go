@@ -15,6 +15,7 @@ const (
 	ReasonPerconaNotReady = "PerconaNotReady"
 	ReasonDatabaseReady   = "DatabaseReady"
 	ReasonReconcileFailed = "ReconcileFailed"
+	ReasonAdopted         = "Adopted" // a child left without owner by a namesake (--cascade=orphan) taken back
 
 	// Condition reasons (some double as Warning event reasons).
 	ReasonSecretNotFound         = "SecretNotFound"

@@ -50,9 +50,10 @@ func (c *Controller) ensureGeneratedSecrets(ctx context.Context, ds *dittov1alph
 		if err != nil {
 			return nil, err
 		}
-		if controlledBy(secret, ds) {
+		if !resources.KeptFor(secret, ds) {
 			// Made by an operator version that let the garbage collector
-			// take generated Secrets: keep it from now on.
+			// take generated Secrets (owned, or orphaned since): keep it
+			// from now on.
 			if secret, err = c.keepSecret(ctx, ds, secret); err != nil {
 				return nil, err
 			}

@@ -264,11 +264,12 @@ func (c *Controller) applyStatefulSet(ctx context.Context, ds *dittov1alpha1.Dit
 	return nil
 }
 
-// ownedStatefulSet is the cached StatefulSet this DittoServer controls, nil
-// when there is none.
+// ownedStatefulSet is the cached StatefulSet this DittoServer controls or
+// will adopt (adopt.go), nil when there is none: an adopted server keeps its
+// storage layout.
 func (c *Controller) ownedStatefulSet(ds *dittov1alpha1.DittoServer) *appsv1.StatefulSet {
 	sts, err := c.stsLister.StatefulSets(ds.Namespace).Get(resources.StatefulSetName(ds))
-	if err != nil || !controlledBy(sts, ds) {
+	if err != nil || !controlledOrAdoptable(sts, ds) {
 		return nil
 	}
 	return sts

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
@@ -19,9 +20,11 @@ import (
 
 func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
 	return writer[*corev1.ConfigMap]{
-		kind:   "ConfigMap",
-		own:    c.ownWrites,
-		cached: func(ns, name string) (*corev1.ConfigMap, error) { return c.cmLister.ConfigMaps(ns).Get(name) },
+		kind:     "ConfigMap",
+		own:      c.ownWrites,
+		adopts:   controlledOrAdoptable[*corev1.ConfigMap],
+		recorder: c.recorder,
+		cached:   func(ns, name string) (*corev1.ConfigMap, error) { return c.cmLister.ConfigMaps(ns).Get(name) },
 		live: func(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
 			return c.kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 		},
@@ -39,9 +42,11 @@ func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
 
 func (c *Controller) serviceWriter() writer[*corev1.Service] {
 	return writer[*corev1.Service]{
-		kind:   "Service",
-		own:    c.ownWrites,
-		cached: func(ns, name string) (*corev1.Service, error) { return c.svcLister.Services(ns).Get(name) },
+		kind:     "Service",
+		own:      c.ownWrites,
+		adopts:   controlledOrAdoptable[*corev1.Service],
+		recorder: c.recorder,
+		cached:   func(ns, name string) (*corev1.Service, error) { return c.svcLister.Services(ns).Get(name) },
 		live: func(ctx context.Context, ns, name string) (*corev1.Service, error) {
 			return c.kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 		},
@@ -94,9 +99,11 @@ func preserveServiceAllocations(desired, existing *corev1.Service) {
 
 func (c *Controller) statefulSetWriter() writer[*appsv1.StatefulSet] {
 	return writer[*appsv1.StatefulSet]{
-		kind:   "StatefulSet",
-		own:    c.ownWrites,
-		cached: func(ns, name string) (*appsv1.StatefulSet, error) { return c.stsLister.StatefulSets(ns).Get(name) },
+		kind:     "StatefulSet",
+		own:      c.ownWrites,
+		adopts:   controlledOrAdoptable[*appsv1.StatefulSet],
+		recorder: c.recorder,
+		cached:   func(ns, name string) (*appsv1.StatefulSet, error) { return c.stsLister.StatefulSets(ns).Get(name) },
 		live: func(ctx context.Context, ns, name string) (*appsv1.StatefulSet, error) {
 			return c.kube.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
 		},
@@ -130,13 +137,15 @@ var (
 )
 
 // secretWriter creates the generated Secrets (createOnce), and adopts those
-// kept for this name. The cache holds
+// kept for this name or left without owner under it (adopt.go). The cache holds
 // Secret metadata only, so a cached Secret carries no data.
 func (c *Controller) secretWriter() writer[*corev1.Secret] {
 	return writer[*corev1.Secret]{
-		kind:   "Secret",
-		own:    c.ownWrites,
-		adopts: ownedOrKept[*corev1.Secret],
+		kind: "Secret",
+		own:  c.ownWrites,
+		adopts: func(s *corev1.Secret, ds *dittov1alpha1.DittoServer) bool {
+			return ownedOrKept(s, ds) || adoptable(s, ds)
+		},
 		cached: func(ns, name string) (*corev1.Secret, error) {
 			obj, err := c.secretMeta.ByNamespace(ns).Get(name)
 			if err != nil {
