@@ -36,6 +36,9 @@ type perconaWatch struct {
 	resync      time.Duration
 	onCRDChange func()
 	onCluster   func(obj interface{})
+	// crdHandled reports that the CRD watch's handler has seen the initial
+	// list: only then does present say whether the CRD exists.
+	crdHandled cache.InformerSynced
 
 	mu      sync.Mutex
 	ctx     context.Context // set by Start
@@ -49,16 +52,24 @@ func newPerconaWatch(dyn dynamic.Interface, crd CRDWatch, namespace string, resy
 	onCRDChange func(), onCluster func(interface{})) *perconaWatch {
 	w := &perconaWatch{dyn: dyn, crd: crd, namespace: namespace, resync: resync, onCRDChange: onCRDChange, onCluster: onCluster}
 	if crd != nil {
-		_, _ = crd.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		w.crdHandled = crd.HasSynced
+		reg, err := crd.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(interface{}) { w.setPresent(true) },
 			DeleteFunc: func(interface{}) { w.setPresent(false) },
 		})
+		if err == nil {
+			w.crdHandled = reg.HasSynced
+		}
 	}
 	return w
 }
 
-// HasSynced reports whether the CRD watch knows whether the CRD exists.
-func (w *perconaWatch) HasSynced() bool { return w.crd == nil || w.crd.HasSynced() }
+// HasSynced reports whether the watch knows whether the CRD exists: not when
+// the CRD informer has listed it (its HasSynced), but when the handler that
+// records it has run. Between the two, a worker would find no CRD and report
+// PerconaNotInstalled for a server whose cluster is ready: a false alarm on
+// every restart or leader change.
+func (w *perconaWatch) HasSynced() bool { return w.crd == nil || w.crdHandled() }
 
 // clusterCacheSynced reports whether the PerconaPGCluster cache is usable:
 // the CRD is absent, or its informer has synced.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
@@ -33,3 +34,43 @@ func TestWaitForClusterCache(t *testing.T) {
 		t.Error("WaitForClusterCache did not return once the cache synced")
 	}
 }
+
+// The CRD informer has listed the CRD (its own HasSynced is true) before its
+// handler has recorded it: the watch is not synced until the handler ran, so
+// a worker never takes a present CRD for a missing one.
+func TestPerconaWatchSyncedOnlyOnceTheCRDHandlerRan(t *testing.T) {
+	crd := &listedNotHandled{}
+	w := newPerconaWatch(nil, crd, "", 0, func() {}, func(interface{}) {})
+	if w.HasSynced() {
+		t.Fatal("synced while the CRD handler has not seen the initial list")
+	}
+	crd.handler.OnAdd(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: PerconaCRDName}}, true)
+	crd.delivered = true
+	if !w.HasSynced() {
+		t.Fatal("not synced after the CRD handler ran")
+	}
+	if _, state := w.Lister(); state == perconaNotInstalled {
+		t.Error("the CRD is installed but the watch says it is not")
+	}
+}
+
+// listedNotHandled is a CRD informer whose store has synced while its handler
+// has not been called yet (the informer delivers events asynchronously).
+// Only the methods the watch calls are implemented.
+type listedNotHandled struct {
+	cache.SharedIndexInformer
+	handler   cache.ResourceEventHandler
+	delivered bool
+}
+
+func (l *listedNotHandled) HasSynced() bool { return true }
+
+func (l *listedNotHandled) AddEventHandler(h cache.ResourceEventHandler) (cache.ResourceEventHandlerRegistration, error) {
+	l.handler = h
+	return handledRegistration{l}, nil
+}
+
+type handledRegistration struct{ l *listedNotHandled }
+
+func (r handledRegistration) HasSynced() bool                     { return r.l.delivered }
+func (r handledRegistration) HasSyncedChecker() cache.DoneChecker { return nil }
