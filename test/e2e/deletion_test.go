@@ -72,9 +72,8 @@ func TestDeletionKeepsPerconaCluster(t *testing.T) {
 			})
 			n.assertClaimsKept(pvcs)
 			if policy == metav1.DeletePropagationOrphan {
-				// The user asked to keep the children too: they stay, released,
-				// and a namesake would refuse them (ResourceNotOwned) until the
-				// user deletes them. Re-creation is the other cases' subject.
+				// The user asked to keep the children too: they stay, released.
+				// A namesake adopts them: TestOrphanDeletionThenRecreateAdoptsChildren.
 				return
 			}
 

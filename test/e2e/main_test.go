@@ -205,11 +205,8 @@ func (e *testEnv) startOperator(ctx context.Context, extraArgs ...string) error 
 	p, err := operator.Start(ctx, operator.Options{
 		Binary:     e.binary,
 		Kubeconfig: e.operatorKubeconfig,
-		// The pods of the local cluster run no server: these tests are
-		// about the DittoServer's Kubernetes side, so the operator leaves
-		// the servers' own state (stores, users, shares) alone.
-		Args: append([]string{"--resync-period=" + resyncPeriod.String(), "-v=2", "--manage-server-state=false"}, extraArgs...),
-		Log:  f,
+		Args:       suiteOperatorArgs(extraArgs...),
+		Log:        f,
 	})
 	if err != nil {
 		f.Close()
@@ -218,6 +215,15 @@ func (e *testEnv) startOperator(ctx context.Context, extraArgs ...string) error 
 	e.op = p
 	go func() { <-p.Done(); f.Close() }()
 	return nil
+}
+
+// suiteOperatorArgs are the flags of the suite's operator, then extraArgs
+// (leader election is off unless they turn it on, see operator.Options).
+func suiteOperatorArgs(extraArgs ...string) []string {
+	// The pods of the local cluster run no server: these tests are about
+	// the DittoServer's Kubernetes side, so the operator leaves the
+	// servers' own state (stores, users, shares) alone.
+	return append([]string{"--resync-period=" + resyncPeriod.String(), "-v=2", "--manage-server-state=false"}, extraArgs...)
 }
 
 // stopOperator stops the operator if it runs; it returns its exit code (-1
