@@ -81,11 +81,11 @@ func servicePortNamed(svc *corev1.Service, name string) *corev1.ServicePort {
 	return nil
 }
 
-// ownedFileService is the cached file Service this DittoServer controls,
-// nil when there is none.
+// ownedFileService is the cached file Service this DittoServer controls or
+// adopts in this pass (adopt.go), nil when there is none.
 func (c *Controller) ownedFileService(ds *dittov1alpha1.DittoServer) *corev1.Service {
 	svc, err := c.svcLister.Services(ds.Namespace).Get(resources.FileServiceName(ds))
-	if err != nil || !controlledBy(svc, ds) {
+	if err != nil || !controlledOrAdoptable(svc, ds) {
 		return nil
 	}
 	return svc
