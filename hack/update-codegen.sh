@@ -36,3 +36,10 @@ go tool controller-gen crd:crdVersions=v1 paths=./pkg/apis/... output:crd:artifa
 # The API reference, from the same Go types and doc comments.
 go tool crd-ref-docs --log-level=ERROR --source-path=./pkg/apis --config=hack/api-docs.yaml \
   --renderer=markdown --output-path=docs/api-reference.md
+
+# The Helm chart is built from the same manifests: its CRDs and its RBAC rules
+# are copies made here, checked by make verify.
+chart=artifacts/charts/dittofs-operator
+rm -f "${chart}"/crds/*.yaml
+cp artifacts/crds/*.yaml "${chart}/crds/"
+go run ./hack/chart-rules artifacts/deploy/02-rbac.yaml dittofs-operator "${chart}/files/rules.yaml"

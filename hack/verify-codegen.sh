@@ -11,7 +11,7 @@ tar -C "$ROOT" --exclude=./_output --exclude=./bin --exclude=./.git -cf - . | ta
 OUT_ROOT="$TMP" "$ROOT/hack/update-codegen.sh" >/dev/null
 
 status=0
-for d in pkg/apis pkg/generated artifacts/crds docs/api-reference.md; do
+for d in pkg/apis pkg/generated artifacts/crds artifacts/charts docs/api-reference.md; do
   if ! diff -Nru "$ROOT/$d" "$TMP/$d"; then
     status=1
   fi
