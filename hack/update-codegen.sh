@@ -42,4 +42,5 @@ go tool crd-ref-docs --log-level=ERROR --source-path=./pkg/apis --config=hack/ap
 chart=artifacts/charts/dittofs-operator
 rm -f "${chart}"/crds/*.yaml
 cp artifacts/crds/*.yaml "${chart}/crds/"
-go run ./hack/chart-rules artifacts/deploy/02-rbac.yaml dittofs-operator "${chart}/files/rules.yaml"
+go run ./hack/chart-rules artifacts/deploy/rbac.yaml dittofs-operator "${chart}/files/rules.yaml"
+go run ./hack/chart-rules artifacts/deploy/cluster-rbac.yaml dittofs-operator-cluster "${chart}/files/cluster-rules.yaml"

@@ -85,42 +85,7 @@ func TestNamespacedInstall(t *testing.T) {
 		}
 	}
 
-	kubeconfig := filepath.Join(t.TempDir(), "operator.kubeconfig")
-	if err := operator.ServiceAccountKubeconfig(ctx, env.kube, env.cluster.RESTConfig(), n.name, sa, kubeconfig, time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	log, err := os.Create(filepath.Join(env.logDir, "operator-namespaced.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
-	p, err := operator.Start(ctx, operator.Options{
-		Binary:     env.binary,
-		Kubeconfig: kubeconfig,
-		// The Deployment's arguments, except that no pod here runs a
-		// server for the server state controller to talk to (as in the
-		// rest of the suite).
-		Args: append(args, "--manage-server-state=false"),
-		Env:  []string{"POD_NAMESPACE=" + n.name},
-		Log:  log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Stop(30 * time.Second) })
-	// If the test stops early, its DittoServers still go while their
-	// operator runs: their finalizer would hold the namespace otherwise.
-	t.Cleanup(func() { deleteDittoServers(t, n.name) })
-
-	name := n.applySample("minimal")
-	n.waitReady(name)
-	if err := env.ditto.DittofsV1alpha1().DittoServers(n.name).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, waitLong, "the DittoServer to be gone", func() (bool, string) {
-		_, err := env.ditto.DittofsV1alpha1().DittoServers(n.name).Get(ctx, name, metav1.GetOptions{})
-		return apierrors.IsNotFound(err), errString(err)
-	})
+	kubeconfig := lifecycleAsInstalled(t, n, sa, args, "namespaced")
 
 	// The audit check tells a denial when it sees one: a request of the
 	// same ServiceAccount for a Secret of another namespace.
@@ -307,4 +272,69 @@ func kubeClient(t *testing.T, kubeconfig, userAgent string) kubernetes.Interface
 		t.Fatal(err)
 	}
 	return c
+}
+
+// lifecycleAsInstalled runs the operator binary the way an install runs it:
+// with a token of the install's ServiceAccount sa (in n) and the arguments of
+// its Deployment, except that no pod here runs a server for the server state
+// controller to talk to (as in the rest of the suite). The operator takes the
+// minimal sample to Ready and deletes it again. It returns the kubeconfig
+// with the ServiceAccount's token.
+func lifecycleAsInstalled(t *testing.T, n *testNS, sa string, args []string, logName string) string {
+	t.Helper()
+	ctx := t.Context()
+	kubeconfig := filepath.Join(t.TempDir(), "operator.kubeconfig")
+	if err := operator.ServiceAccountKubeconfig(ctx, env.kube, env.cluster.RESTConfig(), n.name, sa, kubeconfig, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.Create(filepath.Join(env.logDir, "operator-"+logName+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	p, err := operator.Start(ctx, operator.Options{
+		Binary:     env.binary,
+		Kubeconfig: kubeconfig,
+		Args:       append(slices.Clip(args), "--manage-server-state=false"),
+		Env:        []string{"POD_NAMESPACE=" + n.name},
+		Log:        log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(30 * time.Second) })
+	// If the test stops early, its DittoServers still go while their
+	// operator runs: their finalizer would hold the namespace otherwise.
+	t.Cleanup(func() { deleteDittoServers(t, n.name) })
+
+	name := n.applySample("minimal")
+	n.waitReady(name)
+	if err := env.ditto.DittofsV1alpha1().DittoServers(n.name).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, waitLong, "the DittoServer to be gone", func() (bool, string) {
+		_, err := env.ditto.DittofsV1alpha1().DittoServers(n.name).Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), errString(err)
+	})
+	return kubeconfig
+}
+
+// operatorRequestsOf counts the requests the operator made as user, and
+// fails the test for each one RBAC forbade.
+func operatorRequestsOf(t *testing.T, user string) int {
+	t.Helper()
+	events, err := env.cluster.Audit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range audit.Filter(events, audit.ByUser(user)) {
+		if strings.HasPrefix(ev.UserAgent, operatorUserAgent) {
+			n++
+			if ev.Forbidden() {
+				t.Errorf("RBAC forbade the operator running as %s: %s %s", user, ev.Verb, resourceOf(ev))
+			}
+		}
+	}
+	return n
 }

@@ -14,6 +14,7 @@ app.kubernetes.io/name: dittofs-operator
 
 {{- define "dittofs-operator.labels" -}}
 {{ include "dittofs-operator.selectorLabels" . }}
+app.kubernetes.io/part-of: dittofs-operator
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
