@@ -36,6 +36,7 @@ test-unit: ## Unit tests (fake clientsets, builders, golden files), the shared t
 
 test-e2e: build ## End-to-end tests on a local control plane built from source (cached after the first run).
 	hack/build-control-plane.sh
+	hack/build-helm.sh
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 5m ./test/install/...
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 10m -tags localcluster ./pkg/controller/resources/
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 45m ./test/localcluster/... ./test/e2e/...
