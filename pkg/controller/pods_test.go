@@ -112,6 +112,9 @@ func TestImagePullFailureIsReportedOnce(t *testing.T) {
 	f.passWith(f.serverPod("nas-1", waiting("ErrImagePull", pullMsg)))
 	expectActions(t, f.actions(), "update dittoservers/status nas")
 	expectEvents(t, f.events(), "Warning PodImagePullFailed pod nas-0 container dittofs: ErrImagePull: "+pullMsg)
+	if msg := condition(f.dittoServer(), ConditionReady).Message; msg != "A server pod reports a problem: see PodsHealthy" {
+		t.Errorf("Ready message %q, want it to point at PodsHealthy", msg)
+	}
 	c := condition(f.dittoServer(), ConditionPodsHealthy)
 	if c.Status != metav1.ConditionFalse || c.Reason != "ErrImagePull" || c.Message != "pod nas-0 container dittofs: ErrImagePull: "+pullMsg {
 		t.Errorf("PodsHealthy = %+v", c)

@@ -103,7 +103,11 @@ func computeStatus(ds *dittov1alpha1.DittoServer, obs observation, now metav1.Ti
 	if ready {
 		set(ConditionReady, true, ReasonReady, "The DittoFS server is ready")
 	} else {
-		set(ConditionReady, false, ReasonNotReady, notReadyMessage(configReady, dbReady, available, progressing))
+		msg := notReadyMessage(configReady, dbReady, available, progressing)
+		if configReady && dbReady && len(obs.podProblems) > 0 {
+			msg = "A server pod reports a problem: see PodsHealthy"
+		}
+		set(ConditionReady, false, ReasonNotReady, msg)
 	}
 
 	failed := !configReady || (obs.db != nil && obs.db.failed) || (obs.paused && ds.Status.Phase == dittov1alpha1.PhaseFailed)
