@@ -184,3 +184,79 @@ func warningsFor(evs []corev1.Event, reason string) int {
 	}
 	return n
 }
+
+// A StatefulSet created before the operator chose Parallel keeps
+// OrderedReady (the field is immutable), under which the StatefulSet
+// controller never replaces a pod that is not Ready. The test makes one: it
+// pauses the server and re-creates its StatefulSet with OrderedReady,
+// orphaning the running pod. After a bad image and a revert, the operator
+// deletes the stuck pod once and the server recovers.
+func TestStuckPodOnOrderedReadyIsReplaced(t *testing.T) {
+	n := newNamespace(t, nil)
+	name := n.applySample("minimal")
+	good := n.waitReady(name)
+	first := n.runningPod(name + "-0")
+	n.makeOrderedReady(name)
+	n.patchDS(name, `{"spec":{"paused":false}}`)
+	n.waitReady(name)
+	if p := n.pod(name + "-0"); p.UID != first.UID {
+		t.Fatalf("re-creating the StatefulSet replaced the pod")
+	}
+
+	n.patchDS(name, fmt.Sprintf(`{"spec":{"image":%q}}`, badImage))
+	stuck := n.podWithImage(name+"-0", badImage, first.UID)
+	n.playKubelet(stuck, "ImagePullBackOff", fmt.Sprintf(`Back-off pulling image %q`, badImage))
+	n.waitDS(name, "PodsHealthy=False/ImagePullBackOff", func(ds *dittov1alpha1.DittoServer) (bool, string) {
+		return hasCondition(ds, controller.ConditionPodsHealthy, metav1.ConditionFalse, "ImagePullBackOff"), statusSummary(ds)
+	})
+
+	since := time.Now()
+	n.patchDS(name, fmt.Sprintf(`{"spec":{"image":%q}}`, good.Spec.Image))
+	n.waitPodReplaced(name+"-0", stuck.UID)
+	ds := n.waitDS(name, "Ready, PodsHealthy=True", func(ds *dittov1alpha1.DittoServer) (bool, string) {
+		return ds.Status.ObservedGeneration == ds.Generation && hasCondition(ds, controller.ConditionReady, metav1.ConditionTrue, "") &&
+			hasCondition(ds, controller.ConditionPodsHealthy, metav1.ConditionTrue, controller.ReasonPodsHealthy), statusSummary(ds)
+	})
+	var deletes []localcluster.AuditEvent
+	for _, e := range operatorWrites(t, since) {
+		if e.Resource == "pods" {
+			deletes = append(deletes, e)
+		}
+	}
+	if len(deletes) != 1 || deletes[0].Verb != "delete" || deletes[0].Name != name+"-0" {
+		t.Errorf("operator pod writes: %s; want one delete of %s-0", auditSummary(deletes), name)
+	}
+	if c := countEvents(n.events(ds.UID), controller.ReasonStuckPodReplaced); c != 1 {
+		t.Errorf("%d StuckPodReplaced events: %s", c, eventSummary(n.events(ds.UID)))
+	}
+	if p := n.statefulSet(name).Spec.PodManagementPolicy; p != appsv1.OrderedReadyPodManagement {
+		t.Errorf("pod management policy %s, want the StatefulSet's own OrderedReady", p)
+	}
+}
+
+// makeOrderedReady pauses the server and re-creates its StatefulSet with the
+// OrderedReady policy, as an older operator made it; the pod keeps running
+// (orphan deletion) and the new StatefulSet adopts it. The server stays
+// paused.
+func (n *testNS) makeOrderedReady(name string) {
+	n.t.Helper()
+	n.patchDS(name, `{"spec":{"paused":true}}`)
+	n.waitDS(name, "Paused=True", func(ds *dittov1alpha1.DittoServer) (bool, string) {
+		return hasCondition(ds, controller.ConditionPaused, metav1.ConditionTrue, controller.ReasonPaused), statusSummary(ds)
+	})
+	old := n.statefulSet(name)
+	orphan := metav1.DeletePropagationOrphan
+	if err := env.kube.AppsV1().StatefulSets(n.name).Delete(n.t.Context(), name, metav1.DeleteOptions{PropagationPolicy: &orphan}); err != nil {
+		n.t.Fatalf("delete StatefulSet: %v", err)
+	}
+	eventually(n.t, waitShort, "StatefulSet gone", func() (bool, string) {
+		_, err := env.kube.AppsV1().StatefulSets(n.name).Get(n.t.Context(), name, metav1.GetOptions{})
+		return err != nil, fmt.Sprint(err)
+	})
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: old.Name, Namespace: old.Namespace, Labels: old.Labels,
+		Annotations: old.Annotations, OwnerReferences: old.OwnerReferences}, Spec: *old.Spec.DeepCopy()}
+	sts.Spec.PodManagementPolicy = appsv1.OrderedReadyPodManagement
+	if _, err := env.kube.AppsV1().StatefulSets(n.name).Create(n.t.Context(), sts, metav1.CreateOptions{}); err != nil {
+		n.t.Fatalf("create OrderedReady StatefulSet: %v", err)
+	}
+}
