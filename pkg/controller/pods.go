@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -59,19 +60,31 @@ var (
 	containerStartReasons = []string{"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
 )
 
+// unschedulableGrace is how long the scheduler must have failed to place a
+// pod before it counts as a problem: a new server's pod is briefly
+// unschedulable until its volume claims are bound, which is no news.
+const unschedulableGrace = 30 * time.Second
+
 // maxTerminationMessage bounds the part of a crashed container's
 // termination message (its last log lines) that the status repeats.
 const maxTerminationMessage = 512
 
-// podProblems lists what keeps pods from running, in pod and container
-// order. A pod being deleted is skipped: its successor is what counts.
-func podProblems(pods []*corev1.Pod) []podProblem {
-	var out []podProblem
+// podProblems lists what keeps pods from running at now, in pod and
+// container order, and how soon a pod that is not a problem yet (an
+// unschedulable one within unschedulableGrace) should be looked at again
+// (0: none). A pod being deleted is skipped: its successor is what counts.
+func podProblems(pods []*corev1.Pod, now time.Time) (out []podProblem, recheck time.Duration) {
 	for _, pod := range pods {
 		if pod.DeletionTimestamp != nil {
 			continue
 		}
 		if c := podCondition(pod, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			if wait := c.LastTransitionTime.Add(unschedulableGrace).Sub(now); wait > 0 {
+				if recheck == 0 || wait < recheck {
+					recheck = wait
+				}
+				continue
+			}
 			// The scheduler's message names what is missing: nodes that
 			// match, resources, or a volume claim that cannot be bound.
 			out = append(out, podProblem{pod: pod.Name, podUID: pod.UID, event: ReasonPodUnschedulable, reason: c.Reason, message: c.Message})
@@ -84,7 +97,7 @@ func podProblems(pods []*corev1.Pod) []podProblem {
 			}
 		}
 	}
-	return out
+	return out, recheck
 }
 
 func containerProblem(cs corev1.ContainerStatus) (podProblem, bool) {
@@ -156,7 +169,11 @@ func (c *Controller) serverPods(ds *dittov1alpha1.DittoServer, sts *appsv1.State
 // new problem. It writes nothing to the cluster, so it runs while paused too.
 func (c *Controller) observePods(ds *dittov1alpha1.DittoServer, obs *observation) {
 	obs.pods = c.serverPods(ds, obs.sts)
-	obs.podProblems = podProblems(obs.pods)
+	var recheck time.Duration
+	obs.podProblems, recheck = podProblems(obs.pods, c.now())
+	if recheck > 0 {
+		c.queue.AddAfter(cache.MetaObjectToName(ds), recheck)
+	}
 	for _, p := range c.podWarnings.fresh(cache.MetaObjectToName(ds), obs.podProblems, obs.pods) {
 		c.recorder.Event(ds, corev1.EventTypeWarning, p.event, p.String())
 	}
@@ -282,7 +299,7 @@ func trimPod(obj interface{}) (interface{}, error) {
 	}
 	for _, c := range pod.Status.Conditions {
 		trimmed.Status.Conditions = append(trimmed.Status.Conditions,
-			corev1.PodCondition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message})
+			corev1.PodCondition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message, LastTransitionTime: c.LastTransitionTime})
 	}
 	return trimmed, nil
 }

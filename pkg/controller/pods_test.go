@@ -8,6 +8,7 @@ package controller
 import (
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -165,13 +166,22 @@ func TestCrashLoopCarriesTheLastExit(t *testing.T) {
 }
 
 // A pod the scheduler cannot place (here for a volume claim that cannot be
-// bound) carries the scheduler's reason and message.
+// bound) carries the scheduler's reason and message once the scheduler has
+// failed for unschedulableGrace: a new pod waits that briefly for its claims
+// to be bound, which is no news.
 func TestUnschedulablePodCarriesTheSchedulersMessage(t *testing.T) {
 	f := newFixture(t, false, newDittoServer(withFinalizer))
 	f.converge()
 
 	const msg = "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available."
-	f.passWith(f.serverPod("nas-1", unschedulable(msg)))
+	pod := f.serverPod("nas-1", unschedulable(msg))
+	pod.Status.Conditions[0].LastTransitionTime = metav1.NewTime(f.clock.Add(-10 * time.Second))
+	f.passWith(pod)
+	expectEvents(t, f.events())
+	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "PodsHealthy=True/PodsHealthy")
+	f.clock = f.clock.Add(20 * time.Second)
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
 	expectEvents(t, f.events(), "Warning PodUnschedulable pod nas-0: Unschedulable: "+msg)
 	if c := condition(f.dittoServer(), ConditionPodsHealthy); c.Reason != "Unschedulable" || c.Message != "pod nas-0: Unschedulable: "+msg {
 		t.Errorf("PodsHealthy = %+v", c)
@@ -244,7 +254,7 @@ func TestTrimPodKeepsWhatTheOperatorReads(t *testing.T) {
 	if got.Annotations != nil || got.ManagedFields != nil || len(got.Spec.Containers) != 0 || got.Status.PodIP != "" {
 		t.Errorf("kept what the operator does not read: %+v", got)
 	}
-	if p := podProblems([]*corev1.Pod{got}); len(p) != 1 || p[0].reason != "Unschedulable" || p[0].message != "no node" {
+	if p, _ := podProblems([]*corev1.Pod{got}, t0); len(p) != 1 || p[0].reason != "Unschedulable" || p[0].message != "no node" {
 		t.Errorf("problems of the trimmed pod = %+v", p)
 	}
 	cs := got.Status.ContainerStatuses[0]

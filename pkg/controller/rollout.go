@@ -36,23 +36,22 @@ func settleStatefulSet(desired, existing *appsv1.StatefulSet, ds *dittov1alpha1.
 // keepTemplate reports whether existing's pod template differs from desired's
 // only because this operator renders it differently:
 //
-//   - the user's inputs changed (or TemplateRevision was bumped): no, the
-//     change rolls the pods with the current rendering;
 //   - the rendering is the one existing was written with: no, desired is
 //     what existing should hold, and an edit behind the operator's back is
 //     repaired;
+//   - the user changed the spec since the running template was applied
+//     (status.observedGeneration behind the generation): no, the change
+//     rolls the pods with the current rendering;
+//   - a Secret the pod reads changed, or TemplateRevision was bumped: no;
 //   - otherwise the operator was upgraded and renders differently: yes.
 //
-// A StatefulSet written before the inputs were recorded is kept when the
-// DittoServer's status says the spec as it stands was applied
-// (observedGeneration): that operator wrote the template for this spec.
+// A StatefulSet written before the inputs were recorded (an older operator)
+// is judged by the spec alone.
 func keepTemplate(desired, existing *appsv1.StatefulSet, ds *dittov1alpha1.DittoServer) bool {
-	inputs, recorded := existing.Annotations[resources.TemplateInputsAnnotation]
-	switch {
-	case !recorded:
-		return ds.Status.ObservedGeneration == ds.Generation
-	case inputs != desired.Annotations[resources.TemplateInputsAnnotation]:
+	if existing.Annotations[resources.TemplateRenderAnnotation] == desired.Annotations[resources.TemplateRenderAnnotation] ||
+		ds.Status.ObservedGeneration != ds.Generation {
 		return false
 	}
-	return existing.Annotations[resources.TemplateRenderAnnotation] != desired.Annotations[resources.TemplateRenderAnnotation]
+	inputs, recorded := existing.Annotations[resources.TemplateInputsAnnotation]
+	return !recorded || inputs == desired.Annotations[resources.TemplateInputsAnnotation]
 }

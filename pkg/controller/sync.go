@@ -34,7 +34,7 @@ type observation struct {
 	pods        []*corev1.Pod
 	podProblems []podProblem
 	// paused: spec.paused holds every child as it is (pause.go).
-	paused bool
+	paused      bool
 	perconaName string
 }
 

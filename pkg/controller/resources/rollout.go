@@ -8,23 +8,24 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-
-	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 )
 
-// How a server's pods roll. Two annotations on the StatefulSet tell the
-// controller why its pod template would change:
+// How a server's pods roll. Two annotations on the StatefulSet, written with
+// its pod template, tell the controller why the template would change:
 //
-//   - TemplateInputsAnnotation hashes what the user controls (the spec and
-//     the Secrets the pod reads) with TemplateRevision;
-//   - TemplateRenderAnnotation hashes the pod template as this operator
-//     version renders it.
+//   - TemplateRenderAnnotation hashes the pod template as the operator
+//     rendered it;
+//   - TemplateInputsAnnotation hashes what the user controls outside the
+//     spec — the Secrets the pod reads — with TemplateRevision.
 //
-// When only the rendering differs — a newer operator with another default —
-// the controller keeps the running template, so an operator upgrade restarts
-// no server; the new rendering reaches a server with the next change its user
-// makes. A rendering change that must reach running servers (a security fix)
-// bumps TemplateRevision, which rolls every server once.
+// The spec itself is judged by the DittoServer's status: observedGeneration
+// equal to the generation says that the running template was made for the
+// spec as it stands. A newer operator whose rendering differs, for a spec
+// and Secrets that did not change, keeps the running template, so an
+// operator upgrade restarts no server; the new rendering reaches a server
+// with the next change its user makes. A rendering change that must reach
+// running servers (a security fix) bumps TemplateRevision, which rolls every
+// server once.
 const (
 	TemplateInputsAnnotation = "dittofs.dittofs.com/template-inputs"
 	TemplateRenderAnnotation = "dittofs.dittofs.com/template-render"
@@ -41,23 +42,21 @@ const TemplateRevision = 1
 // nothing away.
 const PodManagementPolicy = appsv1.ParallelPodManagement
 
-// TemplateInputsHash hashes what the user controls: the spec, by its
-// generation, and the inputs resolved from the cluster (the Secrets'
-// versions, the database Secret, the storage layout), with
-// TemplateRevision. The generation, not the spec's content, because a newer
-// CRD adds its defaults to every stored spec when it is read: a default the
-// user did not ask for must not count as their change. Only the user's
-// writes move the generation.
-func TemplateInputsHash(ds *dittov1alpha1.DittoServer, in Inputs) string {
-	return templateInputsHash(ds, in, TemplateRevision)
+// TemplateInputsHash hashes the inputs resolved from the cluster (the
+// Secrets' versions, the database Secret, the storage layout) with
+// TemplateRevision. The spec is not in it: a newer CRD adds its defaults to
+// every stored spec when it is read, and a default the user did not ask for
+// must not count as their change (the generation, which only the user's
+// writes move, judges the spec).
+func TemplateInputsHash(in Inputs) string {
+	return templateInputsHash(in, TemplateRevision)
 }
 
-func templateInputsHash(ds *dittov1alpha1.DittoServer, in Inputs, revision int) string {
+func templateInputsHash(in Inputs, revision int) string {
 	return hashJSON(struct {
-		Revision   int    `json:"revision"`
-		Generation int64  `json:"generation"`
-		Inputs     Inputs `json:"inputs"`
-	}{revision, ds.Generation, in})
+		Revision int    `json:"revision"`
+		Inputs   Inputs `json:"inputs"`
+	}{revision, in})
 }
 
 // TemplateRenderHash hashes a pod template as the builder rendered it.

@@ -8,28 +8,20 @@ import (
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 )
 
-// The inputs hash moves with what the user controls — a spec write (the
-// generation), a Secret the pod reads, a bumped TemplateRevision — and not
-// with a default the CRD adds to a stored spec.
+// The inputs hash moves with what the user controls outside the spec — a
+// Secret the pod reads, the database Secret — and with a bumped
+// TemplateRevision.
 func TestTemplateInputsHash(t *testing.T) {
-	ds := &dittov1alpha1.DittoServer{}
-	ds.Name, ds.Namespace, ds.Generation = "nas", "storage", 3
 	in := Inputs{SecretVersions: map[string]string{"nas-jwt": "10"}}
-	base := TemplateInputsHash(ds, in)
-
-	defaulted := ds.DeepCopy()
-	defaulted.Spec.Image = DefaultImage
-	if TemplateInputsHash(defaulted, in) != base {
-		t.Error("a default filled into the stored spec changed the hash")
+	base := TemplateInputsHash(in)
+	if TemplateInputsHash(Inputs{SecretVersions: map[string]string{"nas-jwt": "10"}}) != base {
+		t.Fatal("the hash is not a function of the inputs")
 	}
-	edited := ds.DeepCopy()
-	edited.Generation++
-	rotated := Inputs{SecretVersions: map[string]string{"nas-jwt": "11"}}
 	for name, h := range map[string]string{
-		"spec write":       TemplateInputsHash(edited, in),
-		"Secret rotated":   TemplateInputsHash(ds, rotated),
-		"revision bumped":  templateInputsHash(ds, in, TemplateRevision+1),
-		"layout of before": TemplateInputsHash(ds, Inputs{SecretVersions: in.SecretVersions, Layout: LayoutLegacy}),
+		"Secret rotated":   TemplateInputsHash(Inputs{SecretVersions: map[string]string{"nas-jwt": "11"}}),
+		"database Secret":  TemplateInputsHash(Inputs{SecretVersions: in.SecretVersions, PostgresSecretName: "pg"}),
+		"revision bumped":  templateInputsHash(in, TemplateRevision+1),
+		"layout of before": TemplateInputsHash(Inputs{SecretVersions: in.SecretVersions, Layout: LayoutLegacy}),
 	} {
 		if h == base {
 			t.Errorf("%s: hash unchanged", name)

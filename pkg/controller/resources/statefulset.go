@@ -57,7 +57,7 @@ func StatefulSet(ds *dittov1alpha1.DittoServer, in Inputs, configHash string) (*
 		},
 	}
 	sts.Annotations = map[string]string{
-		TemplateInputsAnnotation: TemplateInputsHash(ds, in),
+		TemplateInputsAnnotation: TemplateInputsHash(in),
 		TemplateRenderAnnotation: TemplateRenderHash(&sts.Spec.Template),
 	}
 	return sts, nil
