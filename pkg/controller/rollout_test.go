@@ -6,6 +6,7 @@ package controller
 // stuck pod replaced.
 
 import (
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -150,4 +151,28 @@ func TestStuckPodOnParallelIsLeftToTheStatefulSet(t *testing.T) {
 	f.put(sts)
 	f.passWith(f.serverPod("nas-1", waiting("ImagePullBackOff", "Back-off pulling image")))
 	expectActions(t, f.actions(), "update dittoservers/status nas")
+}
+
+// A Secret the pod reads that changes after an upgrade is the user's change:
+// the pods roll, with the new rendering.
+func TestSecretChangeAfterAnUpgradeRolls(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer, withJWTSecret("user-jwt", "secret")),
+		newSecret("user-jwt", map[string]string{"secret": strings.Repeat("a", 40)}))
+	f.converge()
+	oldHash, oldPeriod := f.podConfigHash(), livenessPeriod(f.statefulSet())
+	f.c.renderStatefulSet = upgradedRendering
+	f.converge()
+	if livenessPeriod(f.statefulSet()) != oldPeriod {
+		t.Fatal("the upgrade alone changed the template")
+	}
+
+	f.put(newSecret("user-jwt", map[string]string{"secret": strings.Repeat("b", 40)}))
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	expectActions(t, f.actions(), "get secrets user-jwt", "update statefulsets nas", "update dittoservers/status nas")
+	if f.podConfigHash() == oldHash || livenessPeriod(f.statefulSet()) != oldPeriod+17 {
+		t.Errorf("config hash %s (was %s), liveness period %d: want a roll with the new rendering",
+			f.podConfigHash(), oldHash, livenessPeriod(f.statefulSet()))
+	}
+	f.expectQuiet(t)
 }
