@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -29,7 +30,9 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
 	dittoscheme "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/scheme"
 	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions/dittofs/v1alpha1"
@@ -46,6 +49,8 @@ type Informers struct {
 	ConfigMaps     coreinformers.ConfigMapInformer
 	Secrets        informers.GenericInformer
 	StorageClasses storageinformers.StorageClassInformer
+	// Pods are the server pods (managed-by label), trimmed by trimPod.
+	Pods coreinformers.PodInformer
 }
 
 // Controller reconciles DittoServers.
@@ -60,6 +65,7 @@ type Controller struct {
 	cmLister   corelisters.ConfigMapLister
 	secretMeta cache.GenericLister
 	scLister   storagelisters.StorageClassLister
+	podLister  corelisters.PodLister
 	synced     []cache.InformerSynced
 
 	// memory is what the controller keeps between passes (memory.go).
@@ -72,6 +78,9 @@ type Controller struct {
 
 	// now is the clock, replaced in tests.
 	now func() time.Time
+	// renderStatefulSet is resources.StatefulSet; tests replace it to play
+	// an operator upgrade that renders differently.
+	renderStatefulSet func(*dittov1alpha1.DittoServer, resources.Inputs, string) (*appsv1.StatefulSet, error)
 }
 
 // Options tune the controller.
@@ -104,11 +113,13 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		cmLister:   inf.ConfigMaps.Lister(),
 		secretMeta: inf.Secrets.Lister(),
 		scLister:   inf.StorageClasses.Lister(),
+		podLister:  inf.Pods.Lister(),
 		memory: memory{
-			secretKeys: newSecretKeyCache(),
-			ownWrites:  kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
-			conflicts:  newConflictStreaks(),
-			pacer:      newStatusPacer(opts.StatusProgressInterval),
+			secretKeys:  newSecretKeyCache(),
+			ownWrites:   kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
+			conflicts:   newConflictStreaks(),
+			pacer:       newStatusPacer(opts.StatusProgressInterval),
+			podWarnings: newPodWarnings(),
 		},
 		broadcaster: broadcaster,
 		recorder:    broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
@@ -117,7 +128,8 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "dittoservers"},
 		),
-		now: time.Now,
+		now:               time.Now,
+		renderStatefulSet: resources.StatefulSet,
 	}
 	c.percona = newPerconaWatch(dyn, crdWatch, opts.Namespace, opts.ResyncPeriod, c.enqueuePerconaUsers, c.handlePerconaCluster)
 
@@ -127,6 +139,9 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 	if err := c.registerHandlers(inf); err != nil {
 		return nil, err
 	}
+	if err := c.registerPodHandler(inf.Pods.Informer()); err != nil {
+		return nil, err
+	}
 	c.synced = []cache.InformerSynced{
 		inf.DittoServers.Informer().HasSynced,
 		inf.StatefulSets.Informer().HasSynced,
@@ -134,6 +149,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		inf.ConfigMaps.Informer().HasSynced,
 		inf.Secrets.Informer().HasSynced,
 		inf.StorageClasses.Informer().HasSynced,
+		inf.Pods.Informer().HasSynced,
 		c.percona.HasSynced,
 	}
 	logger.V(4).Info("Controller constructed")

@@ -54,6 +54,7 @@ var (
 	gvrConfigMaps     = corev1.SchemeGroupVersion.WithResource("configmaps")
 	gvrStatefulSets   = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
 	gvrStorageClasses = storagev1.SchemeGroupVersion.WithResource("storageclasses")
+	gvrPods           = corev1.SchemeGroupVersion.WithResource("pods")
 )
 
 // versionedTracker is the fake API server's store: the shared tracker that
@@ -117,6 +118,7 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 		ConfigMaps:     kubeFactory.Core().V1().ConfigMaps(),
 		Secrets:        metaFactory.ForResource(gvrSecrets),
 		StorageClasses: kubeFactory.Storage().V1().StorageClasses(),
+		Pods:           kubeFactory.Core().V1().Pods(),
 	}
 	c, err := New(ctx, f.kubeClient, f.dittoClient, f.dynClient, f.inf, nil, Options{})
 	if err != nil {
@@ -159,6 +161,7 @@ func (f *fixture) catchUp() {
 	f.fill(f.inf.Services.Informer().GetIndexer(), f.kube, gvrServices, "Service", managed, nil)
 	f.fill(f.inf.ConfigMaps.Informer().GetIndexer(), f.kube, gvrConfigMaps, "ConfigMap", managed, nil)
 	f.fill(f.inf.StorageClasses.Informer().GetIndexer(), f.kube, gvrStorageClasses, "StorageClass", all, nil)
+	f.fill(f.inf.Pods.Informer().GetIndexer(), f.kube, gvrPods, "Pod", managed, trimmedPod)
 	f.fill(f.inf.Secrets.Informer().GetIndexer(), f.kube, gvrSecrets, "Secret", all, secretMetadata)
 	if f.perconaIndexer != nil {
 		f.fill(f.perconaIndexer, f.dyn, resources.PerconaGVR, resources.PerconaKind, all, nil)
@@ -180,6 +183,12 @@ func (f *fixture) list(tracker versionedTracker, gvr schema.GroupVersionResource
 		f.t.Fatal(err)
 	}
 	return objs
+}
+
+// trimmedPod is what the pod informer (with trimPod) caches of a pod.
+func trimmedPod(obj runtime.Object) runtime.Object {
+	out, _ := trimPod(obj)
+	return out.(*corev1.Pod)
 }
 
 // secretMetadata is what the metadata informer (with the operator's

@@ -24,6 +24,8 @@ import (
 //   - Secrets: metadata only, without managed fields or annotations; a change
 //     to a referenced Secret rolls the pods, and no Secret data is cached.
 //   - StorageClasses (cluster-scoped), and the PerconaPGCluster CRD alone.
+//   - Pods: the server pods (managed-by label), trimmed to what the operator
+//     reads of them (trimPod).
 //
 // No cached object keeps its managed fields (see dropManagedFields).
 func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta metadata.Interface,
@@ -44,6 +46,10 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 	if err := secrets.Informer().SetTransform(stripMetadata); err != nil {
 		return Informers{}, nil, nil, err
 	}
+	pods := childFactory.Core().V1().Pods()
+	if err := pods.Informer().SetTransform(trimPod); err != nil {
+		return Informers{}, nil, nil, err
+	}
 	inf := Informers{
 		DittoServers:   dittoFactory.Dittofs().V1alpha1().DittoServers(),
 		StatefulSets:   childFactory.Apps().V1().StatefulSets(),
@@ -51,6 +57,7 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 		ConfigMaps:     childFactory.Core().V1().ConfigMaps(),
 		Secrets:        secrets,
 		StorageClasses: clusterFactory.Storage().V1().StorageClasses(),
+		Pods:           pods,
 	}
 	crdWatch := crdFactory.ForResource(CRDGVR).Informer()
 	start := func(stop <-chan struct{}) {

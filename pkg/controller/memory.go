@@ -39,6 +39,12 @@ type memory struct {
 	// rollout, dropped when the rollout ends or the DittoServer is gone.
 	pacer *statusPacer
 
+	// podWarnings: the pod problems already announced with a Warning, per
+	// DittoServer, so that each is announced once (podWarnings). Lost on
+	// restart: a problem that persists is announced once more. Bounded: the
+	// problems of the server's pods, forgotten once a pod is Ready or gone.
+	podWarnings *podWarnings
+
 	// percona: whether the PerconaPGCluster CRD is installed, and the
 	// informer over PerconaPGClusters while it is (perconaWatch). Lost on
 	// restart: rebuilt from the CRD watch before any worker starts. Bounded:
@@ -52,6 +58,7 @@ func (m *memory) forgetDittoServer(key cache.ObjectName) {
 	m.ownWrites.Forget(key)
 	m.pacer.forget(key)
 	m.conflicts.reset(key)
+	m.podWarnings.forget(key)
 }
 
 // forgetUnreferencedSecrets drops the key names of Secrets among names that

@@ -16,6 +16,14 @@ const (
 	ReasonDatabaseReady   = "DatabaseReady"
 	ReasonReconcileFailed = "ReconcileFailed"
 	ReasonAdopted         = "Adopted" // a child left without owner by a namesake (--cascade=orphan) taken back
+	// Pod problems (Warning, once per problem and pod; the PodsHealthy
+	// condition carries the kubelet's or scheduler's own reason).
+	ReasonPodImagePullFailed = "PodImagePullFailed"
+	ReasonPodCrashLooping    = "PodCrashLooping"
+	ReasonPodContainerFailed = "PodContainerFailed"
+	ReasonPodUnschedulable   = "PodUnschedulable"
+	ReasonStuckPodReplaced   = "StuckPodReplaced"
+	ReasonResumed            = "Resumed"
 
 	// Condition reasons (some double as Warning event reasons).
 	ReasonSecretNotFound         = "SecretNotFound"
@@ -36,6 +44,8 @@ const (
 	ReasonWaitingForDatabase     = "WaitingForDatabase"
 	ReasonReady                  = "Ready"
 	ReasonNotReady               = "NotReady"
+	ReasonPodsHealthy            = "PodsHealthy"
+	ReasonPaused                 = "Paused" // also the event when spec.paused takes effect
 )
 
 // Condition types of DittoServer status.
@@ -45,6 +55,8 @@ const (
 	ConditionProgressing   = "Progressing"
 	ConditionConfigReady   = "ConfigReady"
 	ConditionDatabaseReady = "DatabaseReady"
+	ConditionPodsHealthy   = "PodsHealthy"
+	ConditionPaused        = "Paused"
 )
 
 const (

@@ -21,7 +21,9 @@ import (
 // does not flip (meta.SetStatusCondition).
 func computeStatus(ds *dittov1alpha1.DittoServer, obs observation, now metav1.Time) dittov1alpha1.DittoServerStatus {
 	st := *ds.Status.DeepCopy()
-	st.ObservedGeneration = ds.Generation
+	if !obs.paused {
+		st.ObservedGeneration = ds.Generation
+	}
 	st.Selector = labels.SelectorFromSet(resources.SelectorLabels(ds)).String()
 	st.NFSEndpoint, st.SMBEndpoint = fileEndpoints(ds, obs.fileService)
 	st.PerconaClusterName = obs.perconaName
@@ -45,24 +47,37 @@ func computeStatus(ds *dittov1alpha1.DittoServer, obs observation, now metav1.Ti
 			ObservedGeneration: ds.Generation, LastTransitionTime: now})
 	}
 
-	configReady := obs.problem == nil
-	if configReady {
+	setPaused(&st, obs.paused, ds.Generation, now)
+	setPodsHealthy(&st, obs, ds.Generation, now)
+	configReady, dbReady := pausedHealth(&st)
+	switch {
+	case obs.paused:
+	case obs.problem == nil:
+		configReady = true
 		set(ConditionConfigReady, true, ReasonInputsResolved, "Configuration, Secrets and StorageClasses resolved")
-	} else {
+	default:
+		configReady = false
 		set(ConditionConfigReady, false, obs.problem.reason, obs.problem.message)
 	}
 
-	dbReady := true
-	if obs.db != nil {
+	switch {
+	case obs.paused:
+	case obs.db != nil:
 		dbReady = obs.db.ready
 		set(ConditionDatabaseReady, obs.db.ready, obs.db.reason, obs.db.message)
-	} else if !resources.UsesPostgres(ds) {
-		meta.RemoveStatusCondition(&st.Conditions, ConditionDatabaseReady)
+	default:
+		dbReady = true
+		if !resources.UsesPostgres(ds) {
+			meta.RemoveStatusCondition(&st.Conditions, ConditionDatabaseReady)
+		}
 	}
 
 	progressing, progressMsg := rolloutInProgress(obs, desired)
 	blocked := !configReady || !dbReady
 	switch {
+	case obs.paused:
+		progressing = false
+		set(ConditionProgressing, false, ReasonPaused, pausedMessage)
 	case !configReady:
 		set(ConditionProgressing, false, ReasonInvalidSpec, "Blocked until ConfigReady is True")
 	case blocked:
@@ -88,10 +103,14 @@ func computeStatus(ds *dittov1alpha1.DittoServer, obs observation, now metav1.Ti
 	if ready {
 		set(ConditionReady, true, ReasonReady, "The DittoFS server is ready")
 	} else {
-		set(ConditionReady, false, ReasonNotReady, notReadyMessage(configReady, dbReady, available, progressing))
+		msg := notReadyMessage(configReady, dbReady, available, progressing)
+		if configReady && dbReady && len(obs.podProblems) > 0 {
+			msg = "A server pod reports a problem: see PodsHealthy"
+		}
+		set(ConditionReady, false, ReasonNotReady, msg)
 	}
 
-	failed := !configReady || (obs.db != nil && obs.db.failed)
+	failed := !configReady || (obs.db != nil && obs.db.failed) || (obs.paused && ds.Status.Phase == dittov1alpha1.PhaseFailed)
 	switch {
 	case failed:
 		st.Phase = dittov1alpha1.PhaseFailed
@@ -171,6 +190,7 @@ func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoSe
 	}
 	c.pacer.wrote(key, &next, now.Time)
 	c.emitTransitionEvents(replaced, next)
+	c.emitPauseEvents(replaced, next)
 	return nil
 }
 

@@ -29,6 +29,12 @@ type observation struct {
 	// status are read from it); nil when there is none yet.
 	fileService *corev1.Service
 	configHash  string
+	// pods are the StatefulSet's pods, podProblems what keeps them from
+	// running (pods.go).
+	pods        []*corev1.Pod
+	podProblems []podProblem
+	// paused: spec.paused holds every child as it is (pause.go).
+	paused      bool
 	perconaName string
 }
 
@@ -41,7 +47,8 @@ type dbState struct {
 }
 
 // sync drives one DittoServer through its lifecycle:
-// deletion → finalizer → inputs → children → database gate → StatefulSet → status.
+// deletion → finalizer → pods → pause → inputs → children → database gate →
+// StatefulSet → stuck pod → status.
 // Each step returns its outcome (a kit.Kind, carried as an error), and
 // conclude classifies it once.
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
@@ -57,6 +64,11 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 
 	obs := &observation{sts: c.ownedStatefulSet(ds), fileService: c.ownedFileService(ds)}
+	c.observePods(ds, obs)
+	if ds.Spec.Paused {
+		obs.paused = true
+		return c.conclude(ctx, ds, obs, nil)
+	}
 	if resources.PerconaEnabled(ds) {
 		// Named from the start: a step failing before the database does not
 		// make the cluster vanish from the status.
@@ -74,7 +86,10 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		// No server until its database is there.
 		return c.conclude(ctx, ds, obs, kit.Waitf("database gate: %s", obs.db.message))
 	}
-	return c.conclude(ctx, ds, obs, c.applyStatefulSet(ctx, ds, in, configHash, obs))
+	if err := c.applyStatefulSet(ctx, ds, in, configHash, obs); err != nil {
+		return c.conclude(ctx, ds, obs, err)
+	}
+	return c.conclude(ctx, ds, obs, c.replaceStuckPod(ctx, ds, obs))
 }
 
 // conclude turns a pass's outcome into what the operator writes, says and
@@ -238,15 +253,17 @@ func (c *Controller) ensureServices(ctx context.Context, ds *dittov1alpha1.Ditto
 	return file, err
 }
 
-// applyStatefulSet writes the StatefulSet and records it in obs. A change of
-// the config hash on an existing StatefulSet restarts the pods, which one
-// ConfigUpdated event announces.
+// applyStatefulSet writes the StatefulSet and records it in obs. The pod
+// template changes only for a change the user made (settleStatefulSet); a
+// change of the config hash on an existing StatefulSet restarts the pods,
+// which one ConfigUpdated event announces.
 func (c *Controller) applyStatefulSet(ctx context.Context, ds *dittov1alpha1.DittoServer, in resources.Inputs, configHash string, obs *observation) error {
-	desired, err := resources.StatefulSet(ds, in, configHash)
+	desired, err := c.renderStatefulSet(ds, in, configHash)
 	if err != nil {
 		obs.problem = &problem{ReasonInvalidSpec, err.Error()}
 		return kit.Waitf("inputs: %s", err)
 	}
+	settleStatefulSet(desired, obs.sts, ds)
 	oldHash := ""
 	if obs.sts != nil {
 		oldHash = obs.sts.Spec.Template.Annotations[resources.ConfigHashAnnotation]
@@ -256,6 +273,9 @@ func (c *Controller) applyStatefulSet(ctx context.Context, ds *dittov1alpha1.Dit
 		return kit.In("StatefulSet", err)
 	}
 	existed := obs.sts != nil
+	// The pods run the configuration their template names, which a kept
+	// template may not have caught up with yet.
+	configHash = sts.Spec.Template.Annotations[resources.ConfigHashAnnotation]
 	obs.configHash, obs.sts = configHash, sts
 	if written && existed && oldHash != configHash {
 		c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonConfigUpdated,

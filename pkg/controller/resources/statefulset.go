@@ -26,7 +26,9 @@ var (
 // in.Layout says (the layout the server was created with). configHash
 // (ConfigHash) goes on the pod template, so the pod restarts exactly when
 // the configuration or a Secret it reads changes. The only error is an
-// invalid grace-period override (ErrGracePeriodTooShort).
+// invalid grace-period override (ErrGracePeriodTooShort). The StatefulSet
+// carries the hashes that tell a user's change from a change of the
+// operator's rendering (TemplateInputsAnnotation, TemplateRenderAnnotation).
 func StatefulSet(ds *dittov1alpha1.DittoServer, in Inputs, configHash string) (*appsv1.StatefulSet, error) {
 	grace, err := TerminationGracePeriodSeconds(ds)
 	if err != nil {
@@ -39,7 +41,7 @@ func StatefulSet(ds *dittov1alpha1.DittoServer, in Inputs, configHash string) (*
 			Replicas:            ptr.To(Replicas(ds)),
 			ServiceName:         HeadlessServiceName(ds),
 			Selector:            &metav1.LabelSelector{MatchLabels: SelectorLabels(ds)},
-			PodManagementPolicy: appsv1.OrderedReadyPodManagement,
+			PodManagementPolicy: PodManagementPolicy,
 			UpdateStrategy: appsv1.StatefulSetUpdateStrategy{
 				Type:          appsv1.RollingUpdateStatefulSetStrategyType,
 				RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr.To[int32](0)},
@@ -53,6 +55,10 @@ func StatefulSet(ds *dittov1alpha1.DittoServer, in Inputs, configHash string) (*
 			VolumeClaimTemplates: volumeClaimTemplates(ds, in.Layout),
 			Template:             podTemplate(ds, in, configHash, grace),
 		},
+	}
+	sts.Annotations = map[string]string{
+		TemplateInputsAnnotation: TemplateInputsHash(in),
+		TemplateRenderAnnotation: TemplateRenderHash(&sts.Spec.Template),
 	}
 	return sts, nil
 }

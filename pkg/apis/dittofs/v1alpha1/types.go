@@ -72,6 +72,16 @@ type DittoServerSpec struct {
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
+	// Paused stops every change to the server's Kubernetes objects (the
+	// StatefulSet, its pods, the Services, the ConfigMap and the Secrets) so
+	// that a cluster operator can work on them by hand: while it is true, spec
+	// edits are not applied and the operator writes no child, but it still
+	// reports the server's state in status (condition Paused). Setting it back
+	// to false applies the spec as it then stands. Deleting a paused
+	// DittoServer still deletes it.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
+
 	// Storage sizes the server's persistent volumes: metadata and content.
 	// It cannot change after creation, because a StatefulSet's volume claim
 	// templates are immutable.
@@ -378,8 +388,11 @@ type DittoServerStatus struct {
 	// +optional
 	S3CredentialsVersion string `json:"s3CredentialsVersion,omitempty"`
 
-	// Conditions: Ready, Available, Progressing, ConfigReady and, when PostgreSQL
-	// is used, DatabaseReady; StoresReady and SharesReady for the state inside
+	// Conditions: Ready, Available, Progressing, ConfigReady, PodsHealthy
+	// (False with the kubelet's or the scheduler's reason and message when a
+	// server pod cannot pull its image, crash-loops or cannot be scheduled)
+	// and, when PostgreSQL is used, DatabaseReady; Paused while spec.paused
+	// holds the children; StoresReady and SharesReady for the state inside
 	// the server.
 	// +listType=map
 	// +listMapKey=type

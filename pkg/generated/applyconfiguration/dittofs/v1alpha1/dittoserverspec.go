@@ -38,6 +38,14 @@ type DittoServerSpecApplyConfiguration struct {
 	// Replicas is the number of server pods: 1 to run the server, 0 to stop it
 	// while keeping its volumes. DittoFS runs one server per set of volumes.
 	Replicas *int32 `json:"replicas,omitempty"`
+	// Paused stops every change to the server's Kubernetes objects (the
+	// StatefulSet, its pods, the Services, the ConfigMap and the Secrets) so
+	// that a cluster operator can work on them by hand: while it is true, spec
+	// edits are not applied and the operator writes no child, but it still
+	// reports the server's state in status (condition Paused). Setting it back
+	// to false applies the spec as it then stands. Deleting a paused
+	// DittoServer still deletes it.
+	Paused *bool `json:"paused,omitempty"`
 	// Storage sizes the server's persistent volumes: metadata and content.
 	// It cannot change after creation, because a StatefulSet's volume claim
 	// templates are immutable.
@@ -167,6 +175,14 @@ func (b *DittoServerSpecApplyConfiguration) WithImagePullSecrets(values ...v1.Lo
 // If called multiple times, the Replicas field is set to the value of the last call.
 func (b *DittoServerSpecApplyConfiguration) WithReplicas(value int32) *DittoServerSpecApplyConfiguration {
 	b.Replicas = &value
+	return b
+}
+
+// WithPaused sets the Paused field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Paused field is set to the value of the last call.
+func (b *DittoServerSpecApplyConfiguration) WithPaused(value bool) *DittoServerSpecApplyConfiguration {
+	b.Paused = &value
 	return b
 }
 

@@ -67,8 +67,11 @@ type DittoServerStatusApplyConfiguration struct {
 	// whose values the remote block store was last given; a newer Secret
 	// gives the store the new credentials. The server never shows them back.
 	S3CredentialsVersion *string `json:"s3CredentialsVersion,omitempty"`
-	// Conditions: Ready, Available, Progressing, ConfigReady and, when PostgreSQL
-	// is used, DatabaseReady; StoresReady and SharesReady for the state inside
+	// Conditions: Ready, Available, Progressing, ConfigReady, PodsHealthy
+	// (False with the kubelet's or the scheduler's reason and message when a
+	// server pod cannot pull its image, crash-loops or cannot be scheduled)
+	// and, when PostgreSQL is used, DatabaseReady; Paused while spec.paused
+	// holds the children; StoresReady and SharesReady for the state inside
 	// the server.
 	Conditions []v1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 }

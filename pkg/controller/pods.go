@@ -1,0 +1,332 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+)
+
+// The server's pods, as far as the operator reads them: what the kubelet and
+// the scheduler say about a pod that does not come up. A bad image, a crash
+// loop or a pod that cannot be scheduled shows in the PodsHealthy condition
+// with the kubelet's or the scheduler's own reason and message, and in one
+// Warning event per problem and pod.
+
+// podProblem is one reason a server pod does not run.
+type podProblem struct {
+	pod       string
+	podUID    types.UID
+	container string // "" for a pod-level problem (scheduling)
+	// event is the operator's name for the kind of problem, the reason of
+	// its Warning event (ReasonPodImagePullFailed…).
+	event string
+	// reason and message are the kubelet's or the scheduler's.
+	reason, message string
+}
+
+// key identifies the problem for its one Warning: the kubelet alternates
+// ErrImagePull and ImagePullBackOff, and a crash-looping container runs
+// between back-offs, but it is one problem of one pod.
+func (p podProblem) key() string { return string(p.podUID) + "/" + p.container + "/" + p.event }
+
+func (p podProblem) String() string {
+	where := "pod " + p.pod
+	if p.container != "" {
+		where += " container " + p.container
+	}
+	return fmt.Sprintf("%s: %s: %s", where, p.reason, p.message)
+}
+
+// imagePullReasons are the kubelet's reasons for a container whose image
+// it cannot get; containerStartReasons for one it cannot create or start.
+var (
+	imagePullReasons      = []string{"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
+	containerStartReasons = []string{"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
+)
+
+// unschedulableGrace is how long the scheduler must have failed to place a
+// pod before it counts as a problem: a new server's pod is briefly
+// unschedulable until its volume claims are bound, which is no news.
+const unschedulableGrace = 30 * time.Second
+
+// maxTerminationMessage bounds the part of a crashed container's
+// termination message (its last log lines) that the status repeats.
+const maxTerminationMessage = 512
+
+// podProblems lists what keeps pods from running at now, in pod and
+// container order, and how soon a pod that is not a problem yet (an
+// unschedulable one within unschedulableGrace) should be looked at again
+// (0: none). A pod being deleted is skipped: its successor is what counts.
+func podProblems(pods []*corev1.Pod, now time.Time) (out []podProblem, recheck time.Duration) {
+	for _, pod := range pods {
+		if pod.DeletionTimestamp != nil {
+			continue
+		}
+		if c := podCondition(pod, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			if wait := c.LastTransitionTime.Add(unschedulableGrace).Sub(now); wait > 0 {
+				if recheck == 0 || wait < recheck {
+					recheck = wait
+				}
+				continue
+			}
+			// The scheduler's message names what is missing: nodes that
+			// match, resources, or a volume claim that cannot be bound.
+			out = append(out, podProblem{pod: pod.Name, podUID: pod.UID, event: ReasonPodUnschedulable, reason: c.Reason, message: c.Message})
+			continue
+		}
+		for _, cs := range slices.Concat(pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses) {
+			if p, ok := containerProblem(cs); ok {
+				p.pod, p.podUID, p.container = pod.Name, pod.UID, cs.Name
+				out = append(out, p)
+			}
+		}
+	}
+	return out, recheck
+}
+
+func containerProblem(cs corev1.ContainerStatus) (podProblem, bool) {
+	w := cs.State.Waiting
+	if w == nil {
+		return podProblem{}, false
+	}
+	switch {
+	case slices.Contains(imagePullReasons, w.Reason):
+		return podProblem{event: ReasonPodImagePullFailed, reason: w.Reason, message: w.Message}, true
+	case w.Reason == "CrashLoopBackOff":
+		msg := w.Message
+		if t := cs.LastTerminationState.Terminated; t != nil {
+			msg += fmt.Sprintf("; last exit: %s (exit code %d)", t.Reason, t.ExitCode)
+			if m := strings.TrimSpace(t.Message); m != "" {
+				msg += ": " + tail(m, maxTerminationMessage)
+			}
+		}
+		return podProblem{event: ReasonPodCrashLooping, reason: w.Reason, message: msg}, true
+	case slices.Contains(containerStartReasons, w.Reason):
+		return podProblem{event: ReasonPodContainerFailed, reason: w.Reason, message: w.Message}, true
+	}
+	return podProblem{}, false
+}
+
+// tail keeps the last n bytes of s: a server that exits says why last.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+func podCondition(pod *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
+	for i := range pod.Status.Conditions {
+		if pod.Status.Conditions[i].Type == t {
+			return &pod.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func podReady(pod *corev1.Pod) bool {
+	c := podCondition(pod, corev1.PodReady)
+	return c != nil && c.Status == corev1.ConditionTrue
+}
+
+// serverPods are the cached pods of the server's StatefulSet, by name.
+func (c *Controller) serverPods(ds *dittov1alpha1.DittoServer, sts *appsv1.StatefulSet) []*corev1.Pod {
+	if sts == nil {
+		return nil
+	}
+	all, err := c.podLister.Pods(ds.Namespace).List(labels.SelectorFromSet(resources.SelectorLabels(ds)))
+	if err != nil {
+		utilruntime.HandleError(fmt.Errorf("list pods of DittoServer %s/%s: %w", ds.Namespace, ds.Name, err))
+		return nil
+	}
+	var pods []*corev1.Pod
+	for _, pod := range all {
+		if ref := metav1.GetControllerOf(pod); ref != nil && ref.UID == sts.UID {
+			pods = append(pods, pod)
+		}
+	}
+	slices.SortFunc(pods, func(a, b *corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+	return pods
+}
+
+// observePods reads the server's pods into obs and warns once about each
+// new problem. It writes nothing to the cluster, so it runs while paused too.
+func (c *Controller) observePods(ds *dittov1alpha1.DittoServer, obs *observation) {
+	obs.pods = c.serverPods(ds, obs.sts)
+	var recheck time.Duration
+	obs.podProblems, recheck = podProblems(obs.pods, c.now())
+	if recheck > 0 {
+		c.queue.AddAfter(cache.MetaObjectToName(ds), recheck)
+	}
+	for _, p := range c.podWarnings.fresh(cache.MetaObjectToName(ds), obs.podProblems, obs.pods) {
+		c.recorder.Event(ds, corev1.EventTypeWarning, p.event, p.String())
+	}
+}
+
+// setPodsHealthy sets the PodsHealthy condition once the server has a
+// StatefulSet: False with the first problem's own reason and every problem
+// in the message, True otherwise.
+func setPodsHealthy(st *dittov1alpha1.DittoServerStatus, obs observation, generation int64, now metav1.Time) {
+	if obs.sts == nil {
+		return
+	}
+	c := metav1.Condition{Type: ConditionPodsHealthy, Status: metav1.ConditionTrue, Reason: ReasonPodsHealthy,
+		Message: "No server pod reports a problem", ObservedGeneration: generation, LastTransitionTime: now}
+	if len(obs.podProblems) > 0 {
+		msgs := make([]string, 0, len(obs.podProblems))
+		for _, p := range obs.podProblems {
+			msgs = append(msgs, p.String())
+		}
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, obs.podProblems[0].reason, strings.Join(msgs, "; ")
+	}
+	meta.SetStatusCondition(&st.Conditions, c)
+}
+
+// stuckPod is the pod a StatefulSet with the OrderedReady policy (servers
+// created before the operator chose Parallel, an immutable field) will not
+// replace by itself: on an older revision than the StatefulSet's update
+// revision, not Ready, and reporting a problem that keeps it from ever being
+// Ready. Deleting it is the StatefulSet controller's documented workaround;
+// the StatefulSet recreates it at the update revision.
+func stuckPod(sts *appsv1.StatefulSet, pods []*corev1.Pod, problems []podProblem) *corev1.Pod {
+	if sts == nil || sts.Spec.PodManagementPolicy != appsv1.OrderedReadyPodManagement ||
+		sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdateRevision == "" {
+		return nil
+	}
+	for _, pod := range pods {
+		if pod.DeletionTimestamp != nil || podReady(pod) || pod.Labels[appsv1.ControllerRevisionHashLabelKey] == sts.Status.UpdateRevision {
+			continue
+		}
+		if slices.ContainsFunc(problems, func(p podProblem) bool { return p.podUID == pod.UID }) {
+			return pod
+		}
+	}
+	return nil
+}
+
+// replaceStuckPod deletes the stuckPod, if any, guarded by its UID, and says so.
+func (c *Controller) replaceStuckPod(ctx context.Context, ds *dittov1alpha1.DittoServer, obs *observation) error {
+	pod := stuckPod(obs.sts, obs.pods, obs.podProblems)
+	if pod == nil {
+		return nil
+	}
+	uid := pod.UID
+	err := c.kube.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	switch {
+	case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+		// Gone already, or a successor took the name: nothing is stuck.
+		return nil
+	case err != nil:
+		return fmt.Errorf("delete stuck pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	klog.FromContext(ctx).V(2).Info("Deleted a pod stuck on an old revision", "pod", klog.KObj(pod),
+		"revision", pod.Labels[appsv1.ControllerRevisionHashLabelKey], "updateRevision", obs.sts.Status.UpdateRevision)
+	c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonStuckPodReplaced,
+		"Deleted pod %s, stuck on revision %s, so that the StatefulSet recreates it at revision %s",
+		pod.Name, pod.Labels[appsv1.ControllerRevisionHashLabelKey], obs.sts.Status.UpdateRevision)
+	return nil
+}
+
+// handlePod requeues the DittoServer of a pod: the pod's controller is a
+// StatefulSet (checked by UID against the cache), whose controller is the
+// DittoServer.
+func (c *Controller) handlePod(obj interface{}) {
+	m, ok := metaOf(obj)
+	if !ok {
+		return
+	}
+	ref := metav1.GetControllerOf(m)
+	if ref == nil || ref.Kind != "StatefulSet" || ref.APIVersion != appsv1.SchemeGroupVersion.String() {
+		return
+	}
+	sts, err := c.stsLister.StatefulSets(m.GetNamespace()).Get(ref.Name)
+	if err != nil || sts.UID != ref.UID {
+		return
+	}
+	c.handleOwnedObject(sts)
+}
+
+func (c *Controller) registerPodHandler(pods cache.SharedIndexInformer) error {
+	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: c.handlePod,
+		UpdateFunc: func(oldObj, newObj interface{}) {
+			if !unchanged(oldObj, newObj) {
+				c.handlePod(newObj)
+			}
+		},
+		DeleteFunc: c.handlePod,
+	}); err != nil {
+		return fmt.Errorf("add Pod handler: %w", err)
+	}
+	return nil
+}
+
+// trimPod is the pod informer's transform: it keeps only what the operator
+// reads (identity, labels, owners, deletion, conditions and the containers'
+// states) so that a cached pod costs little memory.
+func trimPod(obj interface{}) (interface{}, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	trimmed := &corev1.Pod{
+		TypeMeta: pod.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
+			Labels: pod.Labels, OwnerReferences: pod.OwnerReferences, DeletionTimestamp: pod.DeletionTimestamp,
+		},
+		Status: corev1.PodStatus{
+			Conditions:            make([]corev1.PodCondition, 0, len(pod.Status.Conditions)),
+			InitContainerStatuses: trimContainerStatuses(pod.Status.InitContainerStatuses),
+			ContainerStatuses:     trimContainerStatuses(pod.Status.ContainerStatuses),
+		},
+	}
+	for _, c := range pod.Status.Conditions {
+		trimmed.Status.Conditions = append(trimmed.Status.Conditions,
+			corev1.PodCondition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message, LastTransitionTime: c.LastTransitionTime})
+	}
+	return trimmed, nil
+}
+
+func trimContainerStatuses(in []corev1.ContainerStatus) []corev1.ContainerStatus {
+	if in == nil {
+		return nil
+	}
+	out := make([]corev1.ContainerStatus, 0, len(in))
+	for _, cs := range in {
+		t := corev1.ContainerStatus{Name: cs.Name, Ready: cs.Ready, Image: cs.Image, RestartCount: cs.RestartCount}
+		if w := cs.State.Waiting; w != nil {
+			t.State.Waiting = &corev1.ContainerStateWaiting{Reason: w.Reason, Message: w.Message}
+		}
+		if cs.State.Running != nil {
+			t.State.Running = &corev1.ContainerStateRunning{}
+		}
+		t.State.Terminated = trimTerminated(cs.State.Terminated)
+		t.LastTerminationState.Terminated = trimTerminated(cs.LastTerminationState.Terminated)
+		out = append(out, t)
+	}
+	return out
+}
+
+func trimTerminated(t *corev1.ContainerStateTerminated) *corev1.ContainerStateTerminated {
+	if t == nil {
+		return nil
+	}
+	return &corev1.ContainerStateTerminated{Reason: t.Reason, ExitCode: t.ExitCode, Message: tail(t.Message, maxTerminationMessage)}
+}
