@@ -47,8 +47,11 @@ type DittoServerSpecApplyConfiguration struct {
 	// DittoServer still deletes it.
 	Paused *bool `json:"paused,omitempty"`
 	// Storage sizes the server's persistent volumes: metadata and content.
-	// It cannot change after creation, because a StatefulSet's volume claim
-	// templates are immutable.
+	// Sizes can grow, never shrink: when the StorageClass allows volume
+	// expansion, the operator raises the running server's claims and reports
+	// their progress in the StorageResized condition; when it does not, that
+	// condition and one Warning event say so and nothing changes. The
+	// StorageClass, and whether contentSize is set, cannot change.
 	Storage *StorageSpecApplyConfiguration `json:"storage,omitempty"`
 	// DeletionPolicy says what deleting the DittoServer does to its data.
 	// Retain (the default) keeps the volume claims, the generated credentials

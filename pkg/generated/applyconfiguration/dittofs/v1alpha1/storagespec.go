@@ -37,29 +37,35 @@ import (
 // Servers created before this layout keep the volumes they were created
 // with (metadata, content when contentSize was set, cache and controlplane):
 // their claims are neither deleted nor re-pointed.
+//
+// Sizes can grow and never shrink; the StorageClass and whether contentSize
+// is set are fixed at creation.
 type StorageSpecApplyConfiguration struct {
 	// MetadataSize is the size of the metadata volume (mounted at
 	// /data/metadata): the metadata store and, with SQLite, the control-plane
 	// database (mounted again at /data/controlplane; a few MiB).
+	// Can grow, never shrink.
 	MetadataSize *resource.Quantity `json:"metadataSize,omitempty"`
 	// ContentSize is the size of the content volume (mounted at
 	// /data/content), which holds the local block store: all file data
 	// without S3, the write-through cache with S3. When unset (or 0) the
-	// content volume is cacheSize large.
+	// content volume is cacheSize large. Can grow, never shrink; cannot be
+	// set or unset after creation.
 	ContentSize *resource.Quantity `json:"contentSize,omitempty"`
 	// CacheSize sizes the content volume when contentSize is unset. With S3
 	// the server bounds its local cache to the content volume less 10%
 	// (at least 1Gi, at most half) of headroom.
 	// Servers created before the two-volume layout have a separate cache
-	// volume (mounted at /data/cache) of this size.
+	// volume (mounted at /data/cache) of this size. Can grow, never shrink.
 	CacheSize *resource.Quantity `json:"cacheSize,omitempty"`
 	// ControlPlaneSize only matters for servers created before the
 	// two-volume layout: the size of their controlplane volume (mounted at
 	// /data/controlplane). New servers keep the control-plane database on
-	// the metadata volume and claim nothing for it.
+	// the metadata volume and claim nothing for it. Can grow, never shrink.
 	ControlPlaneSize *resource.Quantity `json:"controlPlaneSize,omitempty"`
 	// StorageClassName is the StorageClass of every volume; the cluster's
-	// default StorageClass when unset.
+	// default StorageClass when unset. Immutable. Growing a size needs a
+	// StorageClass with allowVolumeExpansion: true.
 	StorageClassName *string `json:"storageClassName,omitempty"`
 }
 
