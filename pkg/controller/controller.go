@@ -51,6 +51,8 @@ type Informers struct {
 	StorageClasses storageinformers.StorageClassInformer
 	// Pods are the server pods (managed-by label), trimmed by trimPod.
 	Pods coreinformers.PodInformer
+	// PersistentVolumeClaims: the server's volume claims, for resizing (resize.go).
+	PersistentVolumeClaims coreinformers.PersistentVolumeClaimInformer
 }
 
 // Controller reconciles DittoServers.
@@ -66,6 +68,7 @@ type Controller struct {
 	secretMeta cache.GenericLister
 	scLister   storagelisters.StorageClassLister
 	podLister  corelisters.PodLister
+	pvcLister  corelisters.PersistentVolumeClaimLister
 	synced     []cache.InformerSynced
 
 	// memory is what the controller keeps between passes (memory.go).
@@ -114,6 +117,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		secretMeta: inf.Secrets.Lister(),
 		scLister:   inf.StorageClasses.Lister(),
 		podLister:  inf.Pods.Lister(),
+		pvcLister:  inf.PersistentVolumeClaims.Lister(),
 		memory: memory{
 			secretKeys:  newSecretKeyCache(),
 			ownWrites:   kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
@@ -150,6 +154,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		inf.Secrets.Informer().HasSynced,
 		inf.StorageClasses.Informer().HasSynced,
 		inf.Pods.Informer().HasSynced,
+		inf.PersistentVolumeClaims.Informer().HasSynced,
 		c.percona.HasSynced,
 	}
 	logger.V(4).Info("Controller constructed")

@@ -55,6 +55,7 @@ var (
 	gvrStatefulSets   = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
 	gvrStorageClasses = storagev1.SchemeGroupVersion.WithResource("storageclasses")
 	gvrPods           = corev1.SchemeGroupVersion.WithResource("pods")
+	gvrClaims         = corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims")
 )
 
 // versionedTracker is the fake API server's store: the shared tracker that
@@ -112,13 +113,14 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 	dittoFactory := dittoinformers.NewSharedInformerFactory(f.dittoClient, 0)
 	metaFactory := metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), 0)
 	f.inf = Informers{
-		DittoServers:   dittoFactory.Dittofs().V1alpha1().DittoServers(),
-		StatefulSets:   kubeFactory.Apps().V1().StatefulSets(),
-		Services:       kubeFactory.Core().V1().Services(),
-		ConfigMaps:     kubeFactory.Core().V1().ConfigMaps(),
-		Secrets:        metaFactory.ForResource(gvrSecrets),
-		StorageClasses: kubeFactory.Storage().V1().StorageClasses(),
-		Pods:           kubeFactory.Core().V1().Pods(),
+		DittoServers:           dittoFactory.Dittofs().V1alpha1().DittoServers(),
+		StatefulSets:           kubeFactory.Apps().V1().StatefulSets(),
+		Services:               kubeFactory.Core().V1().Services(),
+		ConfigMaps:             kubeFactory.Core().V1().ConfigMaps(),
+		Secrets:                metaFactory.ForResource(gvrSecrets),
+		StorageClasses:         kubeFactory.Storage().V1().StorageClasses(),
+		Pods:                   kubeFactory.Core().V1().Pods(),
+		PersistentVolumeClaims: kubeFactory.Core().V1().PersistentVolumeClaims(),
 	}
 	c, err := New(ctx, f.kubeClient, f.dittoClient, f.dynClient, f.inf, nil, Options{})
 	if err != nil {
@@ -162,6 +164,7 @@ func (f *fixture) catchUp() {
 	f.fill(f.inf.ConfigMaps.Informer().GetIndexer(), f.kube, gvrConfigMaps, "ConfigMap", managed, nil)
 	f.fill(f.inf.StorageClasses.Informer().GetIndexer(), f.kube, gvrStorageClasses, "StorageClass", all, nil)
 	f.fill(f.inf.Pods.Informer().GetIndexer(), f.kube, gvrPods, "Pod", managed, trimmedPod)
+	f.fill(f.inf.PersistentVolumeClaims.Informer().GetIndexer(), f.kube, gvrClaims, "PersistentVolumeClaim", managed, nil)
 	f.fill(f.inf.Secrets.Informer().GetIndexer(), f.kube, gvrSecrets, "Secret", all, secretMetadata)
 	if f.perconaIndexer != nil {
 		f.fill(f.perconaIndexer, f.dyn, resources.PerconaGVR, resources.PerconaKind, all, nil)

@@ -70,7 +70,7 @@ func (c *Controller) registerHandlers(inf Informers) error {
 	}); err != nil {
 		return fmt.Errorf("add StorageClass handler: %w", err)
 	}
-	return nil
+	return c.registerResizeHandlers(inf)
 }
 
 func (c *Controller) enqueueDittoServer(obj interface{}) {

@@ -19,7 +19,7 @@ import (
 // namespace or all (""), and returns a function that starts them.
 //
 //   - DittoServers: the generated informer.
-//   - StatefulSets, Services, ConfigMaps: only objects carrying the
+//   - StatefulSets, Services, ConfigMaps, PersistentVolumeClaims: only objects carrying the
 //     operator's managed-by label, so unrelated objects cost no memory.
 //   - Secrets: metadata only, without managed fields or annotations; a change
 //     to a referenced Secret rolls the pods, and no Secret data is cached.
@@ -58,6 +58,8 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 		Secrets:        secrets,
 		StorageClasses: clusterFactory.Storage().V1().StorageClasses(),
 		Pods:           pods,
+		// The claims made from the StatefulSet's templates carry the labels.
+		PersistentVolumeClaims: childFactory.Core().V1().PersistentVolumeClaims(),
 	}
 	crdWatch := crdFactory.ForResource(CRDGVR).Informer()
 	start := func(stop <-chan struct{}) {

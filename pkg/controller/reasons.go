@@ -48,6 +48,16 @@ const (
 	ReasonPaused                 = "Paused" // also the event when spec.paused takes effect
 )
 
+// Volume growth (resize.go, recreate.go): events and the StorageResized
+// condition's reasons.
+const (
+	ReasonResizingVolumes           = "ResizingVolumes"           // Normal event: claims' requests raised
+	ReasonRecreatingStatefulSet     = "RecreatingStatefulSet"     // Normal event: deleted with orphan propagation, re-created next
+	ReasonVolumesResizing           = "VolumesResizing"           // StorageResized=False: claims not at their size yet
+	ReasonVolumesResized            = "VolumesResized"            // StorageResized=True (and a Normal event)
+	ReasonVolumeExpansionNotAllowed = "VolumeExpansionNotAllowed" // StorageResized=False (and one Warning)
+)
+
 // Condition types of DittoServer status.
 const (
 	ConditionReady         = "Ready"
@@ -57,6 +67,9 @@ const (
 	ConditionDatabaseReady = "DatabaseReady"
 	ConditionPodsHealthy   = "PodsHealthy"
 	ConditionPaused        = "Paused"
+	// ConditionStorageResized appears once a volume size grew: whether
+	// every claim has the size the spec asks for.
+	ConditionStorageResized = "StorageResized"
 )
 
 const (

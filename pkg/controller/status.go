@@ -60,6 +60,10 @@ func computeStatus(ds *dittov1alpha1.DittoServer, obs observation, now metav1.Ti
 		set(ConditionConfigReady, false, obs.problem.reason, obs.problem.message)
 	}
 
+	if r := obs.resize; r != nil {
+		set(ConditionStorageResized, r.done, r.reason, r.message)
+	}
+
 	switch {
 	case obs.paused:
 	case obs.db != nil:
@@ -215,4 +219,5 @@ func (c *Controller) emitTransitionEvents(ds *dittov1alpha1.DittoServer, next di
 			c.recorder.Event(ds, corev1.EventTypeNormal, ReasonDatabaseReady, n.Message)
 		}
 	}
+	c.emitResizeEvents(ds, next)
 }

@@ -28,7 +28,9 @@ type observation struct {
 	// fileService is the file Service as last seen (the endpoints in the
 	// status are read from it); nil when there is none yet.
 	fileService *corev1.Service
-	configHash  string
+	// resize is what the StorageResized condition says; nil leaves it as it is.
+	resize     *resizeState
+	configHash string
 	// pods are the StatefulSet's pods, podProblems what keeps them from
 	// running (pods.go).
 	pods        []*corev1.Pod
@@ -193,7 +195,7 @@ func (c *Controller) resolveInputs(ctx context.Context, ds *dittov1alpha1.DittoS
 		versions[name] = v
 	}
 	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds), AdminPassword: resources.AdminPasswordSelector(ds), SecretVersions: versions}
-	in.Layout = resources.StorageLayoutOf(obs.sts) // claim templates are immutable: keep the server's layout
+	in.Layout = c.storageLayout(ds, obs.sts) // claim templates are immutable: keep the server's layout
 
 	// The database: an external Secret, or a Percona cluster and its user Secret.
 	if resources.UsesPostgres(ds) {
@@ -266,7 +268,17 @@ func (c *Controller) applyStatefulSet(ctx context.Context, ds *dittov1alpha1.Dit
 	settleStatefulSet(desired, obs.sts, ds)
 	oldHash := ""
 	if obs.sts != nil {
+		if obs.sts.DeletionTimestamp != nil {
+			return waitForStatefulSetDeletion(obs.sts)
+		}
 		oldHash = obs.sts.Spec.Template.Annotations[resources.ConfigHashAnnotation]
+	}
+	recreate, err := c.resizeVolumes(ctx, ds, desired, obs)
+	if err != nil {
+		return kit.In("resize volumes", err)
+	}
+	if recreate {
+		return c.recreateStatefulSet(ctx, ds, obs.sts, "its volume claim templates must ask for the grown sizes")
 	}
 	sts, written, err := ensure(ctx, c.statefulSetWriter(), ds, desired)
 	if err != nil {

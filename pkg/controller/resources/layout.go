@@ -4,6 +4,8 @@ import (
 	"path"
 
 	appsv1 "k8s.io/api/apps/v1"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 )
 
 // StorageLayout says which persistent volumes a server's StatefulSet claims.
@@ -61,4 +63,25 @@ func LocalBlockStorePath(sts *appsv1.StatefulSet) string {
 		}
 	}
 	return path.Join(DataDir, vol, "blocks")
+}
+
+// ClaimName is the PersistentVolumeClaim the StatefulSet controller makes
+// from the claim template named template for the server's pod (ordinal 0):
+// <template>-<StatefulSet>-0. The pod keeps it across restarts and
+// re-creations of the StatefulSet.
+func ClaimName(ds *dittov1alpha1.DittoServer, template string) string {
+	return template + "-" + StatefulSetName(ds) + "-0"
+}
+
+// StorageLayoutOfClaims is the layout of a server whose StatefulSet is gone
+// (re-created with orphan deletion, or deleted behind the operator's back)
+// but whose claims are kept: a claim made from a cache or controlplane
+// template marks a legacy server, whose re-created StatefulSet must claim
+// the same volumes again. hasClaim reports whether the server's claim from
+// the named template exists.
+func StorageLayoutOfClaims(hasClaim func(template string) bool) StorageLayout {
+	if hasClaim(VolumeCache) || hasClaim(VolumeControlPlane) {
+		return LayoutLegacy
+	}
+	return LayoutTwoVolumes
 }

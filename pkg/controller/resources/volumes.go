@@ -110,9 +110,10 @@ func quantityOr(q *resource.Quantity, def resource.Quantity) resource.Quantity {
 	return q.DeepCopy()
 }
 
-// volumeClaimTemplates are immutable once the StatefulSet exists, which is why
-// spec.storage is immutable too and why an existing server keeps its layout.
-// The fields the API server would default are written out so the desired
+// volumeClaimTemplates cannot be updated once the StatefulSet exists: an
+// existing server keeps its layout, and a grown size reaches the templates
+// by re-creating the StatefulSet with orphan deletion (pkg/controller,
+// resize.go); the pod keeps running. The fields the API server would default are written out so the desired
 // object equals the stored one.
 func volumeClaimTemplates(ds *dittov1alpha1.DittoServer, layout StorageLayout) []corev1.PersistentVolumeClaim {
 	var claims []corev1.PersistentVolumeClaim
