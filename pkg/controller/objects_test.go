@@ -93,6 +93,8 @@ func gvrFor(obj runtime.Object) schema.GroupVersionResource {
 		return gvrConfigMaps
 	case *storagev1.StorageClass:
 		return gvrStorageClasses
+	case *corev1.PersistentVolumeClaim:
+		return gvrClaims
 	case *appsv1.StatefulSet:
 		return gvrStatefulSets
 	case *unstructured.Unstructured:
