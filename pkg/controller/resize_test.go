@@ -102,7 +102,9 @@ func (f *fixture) claim(name string) *corev1.PersistentVolumeClaim {
 	return f.get(f.kube, gvrClaims, name).(*corev1.PersistentVolumeClaim)
 }
 
-func (f *fixture) claims() []runtime.Object { return f.list(f.kube, gvrClaims, "PersistentVolumeClaim") }
+func (f *fixture) claims() []runtime.Object {
+	return f.list(f.kube, gvrClaims, "PersistentVolumeClaim")
+}
 
 // grown plays the storage side: the claim's capacity becomes size, with
 // the given claim conditions.
