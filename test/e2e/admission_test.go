@@ -171,34 +171,6 @@ func TestAdmissionPerconaEditsAreRefused(t *testing.T) {
 	}
 }
 
-// spec.storage cannot change once the DittoServer exists: the StatefulSet's
-// volume claim templates are immutable.
-func TestAdmissionStorageIsImmutable(t *testing.T) {
-	n := newNamespace(t, nil)
-	ds := sampleDittoServer(t, readSample(t, "minimal"))
-	mergeSpec(t, ds, `replicas: 0`) // no pod needed to test admission
-	n.create(ds)
-	client := env.dyn.Resource(dittoServerGVR).Namespace(n.name)
-
-	for _, tc := range []struct{ name, patch string }{
-		{"metadataSize changed", `{"spec":{"storage":{"metadataSize":"20Gi"}}}`},
-		{"contentSize added", `{"spec":{"storage":{"contentSize":"100Gi"}}}`},
-		{"storageClassName added", `{"spec":{"storage":{"storageClassName":"standard"}}}`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := client.Patch(t.Context(), ds.GetName(), types.MergePatchType, []byte(tc.patch), metav1.PatchOptions{DryRun: dryRun})
-			assertInvalid(t, err, "spec.storage", "spec.storage is immutable after creation")
-		})
-	}
-	t.Run("other fields still editable", func(t *testing.T) {
-		_, err := client.Patch(t.Context(), ds.GetName(), types.MergePatchType,
-			[]byte(`{"spec":{"shutdownTimeout":"45s","storage":{"metadataSize":"10Gi"}}}`), metav1.PatchOptions{DryRun: dryRun})
-		if err != nil {
-			t.Fatalf("an edit that keeps spec.storage was rejected: %v", err)
-		}
-	})
-}
-
 // mergeSpec merges a YAML (or flow-style) fragment into the object's spec.
 func mergeSpec(t *testing.T, obj *unstructured.Unstructured, fragment string) {
 	t.Helper()

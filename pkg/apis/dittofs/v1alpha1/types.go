@@ -270,7 +270,7 @@ type DittoServerSpec struct {
 // is set are fixed at creation.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",message="spec.storage.storageClassName is immutable: a volume cannot move to another StorageClass; only sizes can grow",fieldPath=".storageClassName",reason="FieldValueForbidden"
-// +kubebuilder:validation:XValidation:rule="(has(self.contentSize) && quantity(string(self.contentSize)).sign() != 0) == (has(oldSelf.contentSize) && quantity(string(oldSelf.contentSize)).sign() != 0)",message="spec.storage.contentSize cannot be set or unset after creation: it decides which volume holds the block store; grow spec.storage.cacheSize instead when it is unset",fieldPath=".contentSize",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="(has(self.contentSize) && quantity(string(self.contentSize)).compareTo(quantity('0')) != 0) == (has(oldSelf.contentSize) && quantity(string(oldSelf.contentSize)).compareTo(quantity('0')) != 0)",message="spec.storage.contentSize cannot be set or unset after creation: it decides which volume holds the block store; grow spec.storage.cacheSize instead when it is unset",fieldPath=".contentSize",reason="FieldValueForbidden"
 type StorageSpec struct {
 	// MetadataSize is the size of the metadata volume (mounted at
 	// /data/metadata): the metadata store and, with SQLite, the control-plane
