@@ -32,6 +32,7 @@ func (c *Controller) converge(ctx context.Context, p *pass) {
 	sts, err := c.stsLister.StatefulSets(ds.Namespace).Get(resources.StatefulSetName(ds))
 	if err != nil {
 		sts = nil
+		p.keepLocalStore = true
 	}
 	want := DesiredState(Inputs{Server: ds, StatefulSet: sts, Shares: p.shares, Users: p.users})
 	for uid, prob := range want.Rejected {
@@ -98,6 +99,9 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 		got, exists := findStore(observed[decl.Kind], decl.Store.Name)
 		store := decl.Store
 		write := !exists || storeDiffers(store, got)
+		if exists && decl.Kind == dittov1alpha1.StoreKindLocal && p.keepLocalStore {
+			write = false
+		}
 		if decl.Kind == dittov1alpha1.StoreKindRemote {
 			current := c.secretVersion(ds.Namespace, s3SecretName(ds))
 			write = write || current == "" || current != ds.Status.S3CredentialsVersion
