@@ -199,7 +199,9 @@ func TestResizeGrowsVolumesWithoutRestartingThePod(t *testing.T) {
 	if p := n.pod(name + "-0"); p.UID != pod.UID {
 		t.Errorf("pod %s replaced (uid %s, was %s)", p.Name, p.UID, pod.UID)
 	}
-	for _, w := range operatorWrites(t, since) {
+	writes := operatorWrites(t, since)
+	t.Logf("the operator's writes from the spec change to the end:\n%s", auditSummary(writes))
+	for _, w := range writes {
 		if w.Resource == "persistentvolumeclaims" && w.Verb != "patch" {
 			t.Errorf("the operator wrote a claim with %s: %s", w.Verb, auditSummary([]localcluster.AuditEvent{w}))
 		}
@@ -207,7 +209,7 @@ func TestResizeGrowsVolumesWithoutRestartingThePod(t *testing.T) {
 			t.Errorf("the operator wrote a pod: %s", auditSummary([]localcluster.AuditEvent{w}))
 		}
 	}
-	t.Logf("generation %d, status %s", ds2.Generation, statusSummary(ds2))
+	t.Logf("while resizing: %s", statusSummary(ds2))
 }
 
 // On a StorageClass without allowVolumeExpansion (the cluster's default
