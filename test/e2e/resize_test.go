@@ -12,6 +12,7 @@ package e2e
 // status subresource.
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -309,4 +310,79 @@ func resizeCondition(ds *dittov1alpha1.DittoServer) *metav1.Condition {
 		}
 	}
 	return nil
+}
+
+// An operator that stopped between deleting the StatefulSet (orphan) and
+// creating it again resumes on its first pass: it creates the StatefulSet
+// with the grown templates, which adopts the pod that kept running, and
+// writes no claim again. The test leaves the cluster as that operator
+// would have: the claims' requests raised and the StatefulSet deleted with
+// orphan propagation, done while the operator is down.
+func TestResizeResumesAfterAnOperatorRestart(t *testing.T) {
+	n := newNamespace(t, nil)
+	class := n.expandableClass()
+	ds := sampleDittoServer(t, readSample(t, "minimal"))
+	mergeSpec(t, ds, fmt.Sprintf(`storage: {storageClassName: %s}`, class))
+	n.create(ds)
+	name := ds.GetName()
+	n.waitReady(name)
+	pod := n.runningPod(name + "-0")
+	oldSTS := n.statefulSet(name)
+
+	waitGarbageCollector(t) // before the operator stops, not while it is down
+	t.Cleanup(func() {
+		if !env.operatorRunning() { // the test failed before the restart
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if err := env.startOperator(ctx); err != nil {
+				t.Errorf("restart the operator: %v", err)
+			}
+		}
+	})
+	if code := env.stopOperator(); code != 0 {
+		t.Errorf("operator exited with %d on SIGTERM, want 0", code)
+	}
+	n.patchDS(name, `{"spec":{"storage":{"metadataSize":"150Gi"}}}`)
+	_, err := env.kube.CoreV1().PersistentVolumeClaims(n.name).Patch(t.Context(), "metadata-"+name+"-0", types.MergePatchType,
+		[]byte(`{"spec":{"resources":{"requests":{"storage":"150Gi"}}}}`), metav1.PatchOptions{})
+	if err != nil {
+		t.Fatalf("raise the claim's request: %v", err)
+	}
+	err = env.kube.AppsV1().StatefulSets(n.name).Delete(t.Context(), name, metav1.DeleteOptions{
+		PropagationPolicy: ptr.To(metav1.DeletePropagationOrphan), Preconditions: &metav1.Preconditions{UID: &oldSTS.UID}})
+	if err != nil {
+		t.Fatalf("delete the StatefulSet with orphan propagation: %v", err)
+	}
+	eventually(t, waitShort, "the StatefulSet gone and its pod orphaned", func() (bool, string) {
+		_, err := env.kube.AppsV1().StatefulSets(n.name).Get(t.Context(), name, metav1.GetOptions{})
+		p := n.pod(name + "-0")
+		return err != nil && metav1.GetControllerOf(p) == nil, fmt.Sprintf("StatefulSet: %v; pod owners %v", err, p.OwnerReferences)
+	})
+
+	since := time.Now()
+	if err := env.startOperator(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var sts *appsv1.StatefulSet
+	eventually(t, waitShort, "the StatefulSet re-created with the grown template", func() (bool, string) {
+		s, err := env.kube.AppsV1().StatefulSets(n.name).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		sts = s
+		return claimTemplateSizes(s) == "metadata=150Gi content=5Gi", claimTemplateSizes(s)
+	})
+	eventually(t, waitShort, "the pod adopted, never replaced", func() (bool, string) {
+		p := n.pod(name + "-0")
+		ref := metav1.GetControllerOf(p)
+		return p.UID == pod.UID && ref != nil && ref.UID == sts.UID && podRunning(p), fmt.Sprintf("pod uid %s (was %s), controller %v", p.UID, pod.UID, ref)
+	})
+	n.waitDS(name, "StorageResized=False/VolumesResizing", func(ds *dittov1alpha1.DittoServer) (bool, string) {
+		return hasCondition(ds, controller.ConditionStorageResized, metav1.ConditionFalse, controller.ReasonVolumesResizing), statusSummary(ds)
+	})
+	for _, w := range operatorWrites(t, since) {
+		if w.Resource == "persistentvolumeclaims" || (w.Resource == "statefulsets" && w.Verb != "create") {
+			t.Errorf("after the restart the operator wrote %s", auditSummary([]localcluster.AuditEvent{w}))
+		}
+	}
 }
