@@ -57,6 +57,8 @@ var contractSamples = []contractSample{
 	{"user-secrets", sqliteOnVolume},
 	{"s3", sqliteOnVolume},
 	{"tuned", sqliteOnVolume},
+	{"loadbalancer", sqliteOnVolume},
+	{"placement", sqliteOnVolume},
 	{"external-postgres", externalPostgres},
 	{"percona", perconaPostgres},
 	{"percona-backup", perconaPostgres},

@@ -86,6 +86,9 @@ func loadSample(t *testing.T, name string) sample {
 				t.Fatalf("sample %s: %v", name, err)
 			}
 			s.users = append(s.users, user)
+		case "ServiceAccount", "PriorityClass":
+			// Placement for the scheduler and the kubelet: nothing the
+			// server process reads.
 		default:
 			t.Fatalf("sample %s: unexpected kind %q", name, typeMeta.Kind)
 		}
