@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -30,17 +29,7 @@ func TestHelmInstall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("helm is a prerequisite (hack/build-helm.sh needs Go and the Go module proxy): %v", err)
 	}
-	// The chart's operator watches every namespace, like the suite's: two
-	// operators on one DittoServer would fight over it. The suite's comes
-	// back once the namespace is gone (cleanups run last registered first).
-	if code := env.stopOperator(); code != 0 {
-		t.Fatalf("the suite's operator exited with %d when stopped", code)
-	}
-	t.Cleanup(func() {
-		if err := env.startOperator(context.Background()); err != nil {
-			t.Errorf("restart the suite's operator: %v", err)
-		}
-	})
+	stopSuiteOperator(t)
 	n := newNamespace(t, nil)
 	ctx := t.Context()
 	home := t.TempDir()

@@ -419,3 +419,35 @@ func auditSummary(evs []localcluster.AuditEvent) string {
 	}
 	return strings.Join(parts, "\n")
 }
+
+// stopSuiteOperator stops the suite's operator for a test that runs its own
+// over every namespace (two operators on one DittoServer would fight over
+// it), and brings it back when the test ends: registered before the test's
+// namespace, its cleanup runs after the namespace is gone.
+func stopSuiteOperator(t *testing.T) {
+	t.Helper()
+	if code := env.stopOperator(); code != 0 {
+		t.Fatalf("the suite's operator exited with %d when stopped", code)
+	}
+	t.Cleanup(func() {
+		if err := env.startOperator(context.Background()); err != nil {
+			t.Errorf("restart the suite's operator: %v", err)
+		}
+	})
+}
+
+// convergeEverySample applies one DittoServer of every sample that needs no
+// server behind it into n, marks the Percona cluster ready, and waits until
+// each is Ready; it returns their names.
+func (n *testNS) convergeEverySample() []string {
+	n.t.Helper()
+	var names []string
+	for _, sample := range []string{"minimal", "user-secrets", "metrics", "s3", "smb", "external-postgres", "percona"} {
+		names = append(names, n.applySample(sample))
+	}
+	n.markPerconaReady("dittofs-percona")
+	for _, name := range names {
+		n.waitReady(name)
+	}
+	return names
+}

@@ -31,17 +31,7 @@ import (
 // namespace to Ready and deletes it again, and RBAC refuses it nothing. The
 // same ServiceAccount may not read a Secret anywhere else.
 func TestNamespacedInstall(t *testing.T) {
-	// The suite's operator watches every namespace: two operators on one
-	// DittoServer would fight over it. It comes back once the namespace is
-	// gone (cleanups run last registered first).
-	if code := env.stopOperator(); code != 0 {
-		t.Fatalf("the suite's operator exited with %d when stopped", code)
-	}
-	t.Cleanup(func() {
-		if err := env.startOperator(context.Background()); err != nil {
-			t.Errorf("restart the suite's operator: %v", err)
-		}
-	})
+	stopSuiteOperator(t)
 	n := newNamespace(t, nil)
 	ctx := t.Context()
 

@@ -22,13 +22,8 @@ var restricted = map[string]string{
 // syncs every DittoServer on each resync.
 func TestRestrictedNamespaceQuietOperator(t *testing.T) {
 	n := newNamespace(t, restricted)
-	var names []string
-	for _, sample := range []string{"minimal", "user-secrets", "metrics", "s3", "smb", "external-postgres", "percona"} {
-		names = append(names, n.applySample(sample))
-	}
-	n.markPerconaReady("dittofs-percona")
+	names := n.convergeEverySample()
 	for _, name := range names {
-		n.waitReady(name)
 		// The StatefulSet controller's pod passed Pod Security admission.
 		n.runningPod(name + "-0")
 	}

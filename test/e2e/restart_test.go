@@ -29,14 +29,7 @@ import (
 // leader election) is back when the test ends.
 func TestRestartAndLeaderChangeAreQuiet(t *testing.T) {
 	n := newNamespace(t, nil)
-	var names []string
-	for _, sample := range []string{"minimal", "user-secrets", "metrics", "s3", "smb", "external-postgres", "percona"} {
-		names = append(names, n.applySample(sample))
-	}
-	n.markPerconaReady("dittofs-percona")
-	for _, name := range names {
-		n.waitReady(name)
-	}
+	names := n.convergeEverySample()
 	n.settle()
 
 	// Both replicas elect a leader on a Lease of this test's own, where the
