@@ -53,7 +53,6 @@ var contractSamples = []contractSample{
 	{"minimal", sqliteOnVolume},
 	{"metrics", sqliteOnVolume},
 	{"smb", sqliteOnVolume},
-	{"loadbalancer", sqliteOnVolume},
 	{"shares", sqliteOnVolume},
 	{"user-secrets", sqliteOnVolume},
 	{"s3", sqliteOnVolume},
