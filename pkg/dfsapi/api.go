@@ -1,7 +1,8 @@
 // Package dfsapi is a client of the DittoFS server's REST control plane
 // (v0.29): login, metadata and block stores, users, groups, shares and share
-// permissions. Every call is bounded by a timeout; errors from the server
-// are returned as *Error with the server's own problem detail.
+// permissions, and the NFS adapter's portmapper. Every call is bounded by a
+// timeout; errors from the server are returned as *Error with the server's
+// own problem detail.
 package dfsapi
 
 import "context"
@@ -50,6 +51,13 @@ type API interface {
 	PutSnapshotPolicy(ctx context.Context, share string, p SnapshotPolicy) error
 	// DeleteSnapshotPolicy succeeds when the share has no policy.
 	DeleteSnapshotPolicy(ctx context.Context, share string) error
+
+	GetNFSAdapter(ctx context.Context) (Adapter, error)
+	// SetNFSAdapterEnabled(false) then (true) restarts the NFS adapter.
+	SetNFSAdapterEnabled(ctx context.Context, enabled bool) error
+	GetNFSPortmapper(ctx context.Context) (Portmapper, error)
+	// SetNFSPortmapper takes effect when the NFS adapter next starts.
+	SetNFSPortmapper(ctx context.Context, p Portmapper) error
 }
 
 // BlockKind is the tier of a block store.

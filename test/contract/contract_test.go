@@ -154,8 +154,12 @@ func runLifecycle(t *testing.T, p *pod, db *database) {
 	wg.Go(func() { liveness = p.probe(t, proc, "liveness", p.container.LivenessProbe) })
 	wg.Go(func() { readiness = p.probe(t, proc, "readiness", p.container.ReadinessProbe) })
 
-	p.requirePorts(t, proc)
 	token := dfs.LoginForTest(t, apiPort, admin, password)
+	portmapper := p.port(resources.PortNamePortmapTCP) != 0
+	if portmapper {
+		enablePortmapper(t, apiPort, token)
+	}
+	p.requirePorts(t, proc)
 	requireTokenLifetime(t, token, resources.AccessTokenDuration(p.out.ds))
 	if status, body, err := apiCall(apiPort, token, http.MethodPost, "/api/v1/users",
 		map[string]string{"username": testUser, "password": testPassword, "role": "user"}); err != nil || status != http.StatusCreated {
@@ -188,6 +192,11 @@ func runLifecycle(t *testing.T, p *pod, db *database) {
 	startup = p.probe(t, proc, "startup", p.container.StartupProbe)
 	if !startup.Passed {
 		t.FailNow()
+	}
+	if portmapper {
+		// The setting is in the server's database: the restarted server
+		// starts its portmapper without the operator.
+		p.requirePorts(t, proc)
 	}
 	token = dfs.LoginForTest(t, apiPort, admin, password)
 	if status, body, err := apiCall(apiPort, token, http.MethodGet, "/api/v1/users/"+testUser, nil); err != nil || status != http.StatusOK {
@@ -375,4 +384,23 @@ func publicValues(t *testing.T, out *rendered) map[string]bool {
 		}
 	}
 	return public
+}
+
+// enablePortmapper does what the server-state controller does for
+// spec.portmapper.enabled (that controller does not run here): store the
+// setting, then restart the NFS adapter, which reads it when it starts.
+func enablePortmapper(t *testing.T, apiPort int, token string) {
+	t.Helper()
+	for _, call := range []struct {
+		method, path string
+		body         map[string]any
+	}{
+		{http.MethodPut, "/api/v1/adapters/nfs", map[string]any{"enabled": false}},
+		{http.MethodPatch, "/api/v1/adapters/nfs/settings", map[string]any{"portmapper_enabled": true, "portmapper_port": resources.ContainerPortmapPort}},
+		{http.MethodPut, "/api/v1/adapters/nfs", map[string]any{"enabled": true}},
+	} {
+		if status, body, err := apiCall(apiPort, token, call.method, call.path, call.body); err != nil || status != http.StatusOK {
+			t.Fatalf("%s %s: %d %s %v", call.method, call.path, status, body, err)
+		}
+	}
 }

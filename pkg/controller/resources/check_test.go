@@ -188,7 +188,9 @@ func checkClaimsHaveJobs(fail failFunc, sts *appsv1.StatefulSet) {
 
 func checkContainer(fail failFunc, c corev1.Container, volumes map[string]bool, grace *int64) map[string]int32 {
 	ports := map[string]int32{}
-	numbers := map[int32]bool{}
+	// Kubernetes allows one number once per protocol (the portmapper's
+	// 10111 is TCP and UDP).
+	numbers := map[string]bool{}
 	for _, p := range c.Ports {
 		for _, e := range validation.IsValidPortName(p.Name) {
 			fail("%s port name %q: %s", c.Name, p.Name, e)
@@ -196,10 +198,11 @@ func checkContainer(fail failFunc, c corev1.Container, volumes map[string]bool, 
 		for _, e := range validation.IsValidPortNum(int(p.ContainerPort)) {
 			fail("%s port %s=%d: %s", c.Name, p.Name, p.ContainerPort, e)
 		}
-		if _, dup := ports[p.Name]; dup || numbers[p.ContainerPort] {
+		number := fmt.Sprintf("%d/%s", p.ContainerPort, p.Protocol)
+		if _, dup := ports[p.Name]; dup || numbers[number] {
 			fail("%s port %s=%d declared twice", c.Name, p.Name, p.ContainerPort)
 		}
-		ports[p.Name], numbers[p.ContainerPort] = p.ContainerPort, true
+		ports[p.Name], numbers[number] = p.ContainerPort, true
 	}
 	for _, e := range c.Env {
 		for _, m := range validation.IsEnvVarName(e.Name) {
@@ -247,15 +250,16 @@ func checkContainer(fail failFunc, c corev1.Container, volumes map[string]bool, 
 }
 
 func checkService(fail failFunc, svc *corev1.Service, containerPorts map[string]int32) {
-	names, numbers := map[string]bool{}, map[int32]bool{}
+	names, numbers := map[string]bool{}, map[string]bool{}
 	for _, p := range svc.Spec.Ports {
 		for _, e := range validation.IsValidPortNum(int(p.Port)) {
 			fail("Service %s port %s=%d: %s", svc.Name, p.Name, p.Port, e)
 		}
-		if names[p.Name] || numbers[p.Port] {
+		number := fmt.Sprintf("%d/%s", p.Port, p.Protocol)
+		if names[p.Name] || numbers[number] {
 			fail("Service %s port %s=%d declared twice", svc.Name, p.Name, p.Port)
 		}
-		names[p.Name], numbers[p.Port] = true, true
+		names[p.Name], numbers[number] = true, true
 		if _, ok := containerPorts[p.TargetPort.String()]; !ok {
 			fail("Service %s port %s targets %q, which the container does not declare", svc.Name, p.Name, p.TargetPort.String())
 		}

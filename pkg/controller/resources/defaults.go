@@ -109,6 +109,11 @@ func SMBEnabled(ds *dittov1alpha1.DittoServer) bool {
 	return ds.Spec.SMB != nil && ds.Spec.SMB.Enabled
 }
 
+// PortmapperEnabled reports whether the server's portmapper runs and is exposed.
+func PortmapperEnabled(ds *dittov1alpha1.DittoServer) bool {
+	return ds.Spec.Portmapper != nil && ds.Spec.Portmapper.Enabled
+}
+
 // SMBPort is the SMB port of the file Service.
 func SMBPort(ds *dittov1alpha1.DittoServer) int32 {
 	if ds.Spec.SMB == nil || ds.Spec.SMB.Port == nil {

@@ -97,6 +97,15 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 			smb.Port = ptr.To(port(NFSPort(ds) + 1))
 		}
 	}
+	// CEL: the portmapper's Service port 111 is nobody else's.
+	if PortmapperEnabled(ds) {
+		if NFSPort(ds) == PortmapServicePort {
+			s.NFSPort = ptr.To(PortmapServicePort + 1)
+		}
+		if SMBEnabled(ds) && (SMBPort(ds) == PortmapServicePort || SMBPort(ds) == NFSPort(ds)) {
+			s.SMB.Port = ptr.To(PortmapServicePort + 2)
+		}
+	}
 	if id := s.Identity; id != nil {
 		if j := id.JWT; j != nil {
 			j.SecretRef = secretKey(j.SecretRef)
@@ -280,10 +289,11 @@ func optionalName(s *string, r *rand.Rand) *string {
 	return ptr.To(pick(r, "", "standard", "fast-ssd", dnsLabel(*s, 63)))
 }
 
-// port maps p into 1–65535, avoiding the adapters' 12049 and 1445.
+// port maps p into 1–65535, avoiding the adapters' 12049 and 1445 and the
+// portmapper's 10111.
 func port(p int32) int32 {
 	v := 1 + abs32(p)%65535
-	if v == ContainerNFSPort || v == ContainerSMBPort {
+	if v == ContainerNFSPort || v == ContainerSMBPort || v == ContainerPortmapPort {
 		v++
 	}
 	return v

@@ -17,6 +17,13 @@ const (
 	PortNameNFS     = "nfs"
 	PortNameSMB     = "smb"
 	PortNameMetrics = "metrics"
+	// The portmapper answers on TCP and UDP; a pod's port names are unique,
+	// so each protocol has its own.
+	PortNamePortmapTCP = "portmap"
+	PortNamePortmapUDP = "portmap-udp"
+	// PortNameNFSAdvertised is the file Service's second NFS port: the
+	// container's own, which the portmapper tells clients to use.
+	PortNameNFSAdvertised = "nfs-advertised"
 )
 
 // The ports the server's adapters listen on in the container. They live in
@@ -25,6 +32,11 @@ const (
 const (
 	ContainerNFSPort int32 = 12049
 	ContainerSMBPort int32 = 1445
+	// ContainerPortmapPort is where the server's portmapper listens when
+	// enabled (its portmapper_port setting, default 10111).
+	ContainerPortmapPort int32 = 10111
+	// PortmapServicePort is the portmapper's standard port on the file Service.
+	PortmapServicePort int32 = 111
 )
 
 // HeadlessService gives the StatefulSet's pod a stable DNS name. Clients of a
@@ -50,9 +62,9 @@ func HeadlessService(ds *dittov1alpha1.DittoServer) *corev1.Service {
 // FileService exposes the file protocols: NFS, and SMB when enabled, with the
 // type, annotations, source ranges and external traffic policy of
 // spec.service. NFSv3 clients need only the NFS port: the server answers the
-// mount protocol there too, so no portmapper port is exposed (DittoFS v0.29
-// serves its portmapper only when enabled through its REST API, which the
-// operator does not do).
+// mount protocol there too. With spec.portmapper.enabled the Service also
+// carries the portmapper on 111 (TCP and UDP) and, because the portmapper
+// answers with the container's NFS port, that port (12049) as well.
 func FileService(ds *dittov1alpha1.DittoServer) *corev1.Service {
 	svc := &corev1.Service{
 		TypeMeta:   typeMeta("v1", "Service"),
@@ -76,6 +88,9 @@ func FileService(ds *dittov1alpha1.DittoServer) *corev1.Service {
 	}
 	if SMBEnabled(ds) {
 		svc.Spec.Ports = append(svc.Spec.Ports, servicePort(PortNameSMB, SMBPort(ds)))
+	}
+	if PortmapperEnabled(ds) {
+		svc.Spec.Ports = append(svc.Spec.Ports, portmapServicePorts(ds)...)
 	}
 	return svc
 }
@@ -101,6 +116,20 @@ func clusterIPService(ds *dittov1alpha1.DittoServer, name, component string, por
 			Ports:    []corev1.ServicePort{port},
 		},
 	}
+}
+
+// portmapServicePorts are the portmapper's ports on the file Service, and the
+// NFS port it advertises unless nfsPort already is that port.
+func portmapServicePorts(ds *dittov1alpha1.DittoServer) []corev1.ServicePort {
+	udp := servicePort(PortNamePortmapUDP, PortmapServicePort)
+	udp.Protocol = corev1.ProtocolUDP
+	ports := []corev1.ServicePort{servicePort(PortNamePortmapTCP, PortmapServicePort), udp}
+	if NFSPort(ds) != ContainerNFSPort {
+		advertised := servicePort(PortNameNFSAdvertised, ContainerNFSPort)
+		advertised.TargetPort = intstr.FromString(PortNameNFS)
+		ports = append(ports, advertised)
+	}
+	return ports
 }
 
 // servicePort forwards port to the container port of the same name.

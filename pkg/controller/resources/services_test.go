@@ -150,3 +150,72 @@ func TestHeadlessService(t *testing.T) {
 		t.Errorf("ports %s", got)
 	}
 }
+
+// protocolPorts renders ports as name=port/protocol[→target].
+func protocolPorts(svc *corev1.Service) []string {
+	var out []string
+	for _, p := range svc.Spec.Ports {
+		out = append(out, fmt.Sprintf("%s=%d/%s→%s", p.Name, p.Port, p.Protocol, p.TargetPort.String()))
+	}
+	return out
+}
+
+// The portmapper is on 111, TCP and UDP, of the file Service and on 10111 of
+// the container; it answers with the container's NFS port, 12049, so the
+// Service carries that port too unless nfsPort already is 12049. The
+// headless and API Services never carry it.
+func TestPortmapperPorts(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mutate    func(*dittov1alpha1.DittoServer)
+		file      []string
+		container []string
+	}{
+		{
+			name:      "disabled",
+			mutate:    func(ds *dittov1alpha1.DittoServer) { ds.Spec.Portmapper = &dittov1alpha1.PortmapperSpec{} },
+			file:      []string{"nfs=2049/TCP→nfs"},
+			container: []string{"api=8080/TCP", "nfs=12049/TCP", "smb=1445/TCP"},
+		},
+		{
+			name: "enabled with SMB",
+			mutate: func(ds *dittov1alpha1.DittoServer) {
+				ds.Spec.Portmapper = &dittov1alpha1.PortmapperSpec{Enabled: true}
+				ds.Spec.SMB = &dittov1alpha1.SMBSpec{Enabled: true}
+			},
+			file: []string{"nfs=2049/TCP→nfs", "smb=445/TCP→smb", "portmap=111/TCP→portmap", "portmap-udp=111/UDP→portmap-udp",
+				"nfs-advertised=12049/TCP→nfs"},
+			container: []string{"api=8080/TCP", "nfs=12049/TCP", "smb=1445/TCP", "portmap=10111/TCP", "portmap-udp=10111/UDP"},
+		},
+		{
+			name: "enabled, NFS already on the advertised port",
+			mutate: func(ds *dittov1alpha1.DittoServer) {
+				ds.Spec.Portmapper = &dittov1alpha1.PortmapperSpec{Enabled: true}
+				ds.Spec.NFSPort = ptr.To[int32](12049)
+			},
+			file:      []string{"nfs=12049/TCP→nfs", "portmap=111/TCP→portmap", "portmap-udp=111/UDP→portmap-udp"},
+			container: []string{"api=8080/TCP", "nfs=12049/TCP", "smb=1445/TCP", "portmap=10111/TCP", "portmap-udp=10111/UDP"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ds := newDS(tc.mutate)
+			if got := protocolPorts(FileService(ds)); fmt.Sprint(got) != fmt.Sprint(tc.file) {
+				t.Errorf("file Service ports\n got %v\nwant %v", got, tc.file)
+			}
+			var container []string
+			for _, p := range containerPorts(ds) {
+				container = append(container, fmt.Sprintf("%s=%d/%s", p.Name, p.ContainerPort, p.Protocol))
+			}
+			if fmt.Sprint(container) != fmt.Sprint(tc.container) {
+				t.Errorf("container ports\n got %v\nwant %v", container, tc.container)
+			}
+			for _, svc := range []*corev1.Service{HeadlessService(ds), APIService(ds)} {
+				for _, p := range svc.Spec.Ports {
+					if p.Port == PortmapServicePort || p.Port == ContainerPortmapPort {
+						t.Errorf("%s carries the portmapper: %v", svc.Name, protocolPorts(svc))
+					}
+				}
+			}
+		})
+	}
+}

@@ -125,7 +125,8 @@ func serverContainer(ds *dittov1alpha1.DittoServer, in Inputs) corev1.Container 
 // NFS and SMB, on all interfaces (the adapters are created on first start,
 // whatever the configuration), so both are declared; only the Services
 // decide what is exposed, and the file Service carries SMB only when it is
-// enabled. The metrics port exists only when metrics are enabled.
+// enabled. The metrics port exists only when metrics are enabled, the
+// portmapper's only when it is (the server starts it only then).
 func containerPorts(ds *dittov1alpha1.DittoServer) []corev1.ContainerPort {
 	ports := []corev1.ContainerPort{
 		containerPort(PortNameAPI, APIPort(ds)),
@@ -134,6 +135,11 @@ func containerPorts(ds *dittov1alpha1.DittoServer) []corev1.ContainerPort {
 	}
 	if MetricsEnabled(ds) {
 		ports = append(ports, containerPort(PortNameMetrics, MetricsPort(ds)))
+	}
+	if PortmapperEnabled(ds) {
+		udp := containerPort(PortNamePortmapUDP, ContainerPortmapPort)
+		udp.Protocol = corev1.ProtocolUDP
+		ports = append(ports, containerPort(PortNamePortmapTCP, ContainerPortmapPort), udp)
 	}
 	return ports
 }

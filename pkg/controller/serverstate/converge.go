@@ -16,7 +16,8 @@ import (
 )
 
 // converge logs in, handles deletions, then makes the server's stores,
-// groups, users, shares and grants what the objects declare, in the order
+// groups, users, shares and grants what the objects declare, and its
+// portmapper what spec.portmapper says, in the order
 // each needs the one before: a share needs its stores, a grant its share
 // and its user or group. It reads the server's state once per kind and
 // writes only differences. Errors that are an object's own (a refused
@@ -59,6 +60,10 @@ func (c *Controller) converge(ctx context.Context, p *pass) {
 		return
 	}
 	if err := c.convergeShares(ctx, p, api, want, storesExist, users, groups); err != nil {
+		c.failure(ctx, p, err)
+		return
+	}
+	if err := c.convergePortmapper(ctx, p, api); err != nil {
 		c.failure(ctx, p, err)
 	}
 }

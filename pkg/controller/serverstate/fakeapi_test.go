@@ -28,6 +28,12 @@ type fakeServer struct {
 	shares    map[string]dfsapi.Share
 	grants    map[string]map[string]dfsapi.Permission
 	policies  map[string]dfsapi.SnapshotPolicy
+	// nfs is the NFS adapter and portmapper its portmapper setting, stored
+	// apart as on the real server; portmapRunning is the setting the
+	// adapter read when it last started, which is what clients see.
+	nfs            dfsapi.Adapter
+	portmapper     dfsapi.Portmapper
+	portmapRunning bool
 	// down makes every call fail as if nothing answered.
 	down error
 	// refuse answers the calls it names ("PUT remote-store s3") with an error.
@@ -46,6 +52,9 @@ func newFakeServer() *fakeServer {
 		shares:    map[string]dfsapi.Share{},
 		grants:    map[string]map[string]dfsapi.Permission{},
 		policies:  map[string]dfsapi.SnapshotPolicy{},
+		// v0.29's defaults: the adapter runs, the portmapper is off.
+		nfs:        dfsapi.Adapter{Enabled: true, Running: true, Port: 12049},
+		portmapper: dfsapi.Portmapper{Port: 10111},
 	}
 }
 
@@ -471,3 +480,53 @@ func (c *fakeClient) DeleteSnapshotPolicy(_ context.Context, share string) error
 }
 
 var errConnRefused = errors.New("dial tcp 10.0.0.5:8080: connect: connection refused")
+
+func (c *fakeClient) GetNFSAdapter(context.Context) (dfsapi.Adapter, error) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("GET nfs-adapter", true); err != nil {
+		return dfsapi.Adapter{}, err
+	}
+	return c.srv.nfs, nil
+}
+
+// SetNFSAdapterEnabled stops or starts the adapter like the real server: a
+// PUT that changes nothing keeps it running with what it read at its start.
+func (c *fakeClient) SetNFSAdapterEnabled(_ context.Context, enabled bool) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call(fmt.Sprintf("PUT nfs-adapter enabled=%t", enabled), true); err != nil {
+		return err
+	}
+	f := c.srv
+	if enabled && !f.nfs.Running {
+		f.portmapRunning = f.portmapper.Enabled
+	}
+	if !enabled {
+		f.portmapRunning = false
+	}
+	f.nfs.Enabled, f.nfs.Running = enabled, enabled
+	return nil
+}
+
+func (c *fakeClient) GetNFSPortmapper(context.Context) (dfsapi.Portmapper, error) {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call("GET nfs-settings", true); err != nil {
+		return dfsapi.Portmapper{}, err
+	}
+	return c.srv.portmapper, nil
+}
+
+func (c *fakeClient) SetNFSPortmapper(_ context.Context, p dfsapi.Portmapper) error {
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	if err := c.call(fmt.Sprintf("PATCH nfs-settings portmapper=%t", p.Enabled), true); err != nil {
+		return err
+	}
+	c.srv.portmapper.Enabled = p.Enabled
+	if p.Port != 0 {
+		c.srv.portmapper.Port = p.Port
+	}
+	return nil
+}

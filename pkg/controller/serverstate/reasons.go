@@ -26,6 +26,9 @@ const (
 	ReasonRetained       = "Retained"
 	ReasonReleased       = "Released"
 	ReasonPasswordSet    = "PasswordSet"
+	// ReasonNFSAdapterRestarted: the portmapper setting changed, which the
+	// server applies only by restarting its NFS adapter.
+	ReasonNFSAdapterRestarted = "NFSAdapterRestarted"
 
 	// Conditions that are not Ready, and Warning events.
 	ReasonServerNotFound     = "ServerNotFound"

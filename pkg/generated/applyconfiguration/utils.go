@@ -70,6 +70,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.PerconaSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PodMetadata"):
 		return &dittofsv1alpha1.PodMetadataApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("PortmapperSpec"):
+		return &dittofsv1alpha1.PortmapperSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ProbesSpec"):
 		return &dittofsv1alpha1.ProbesSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ProbeTiming"):

@@ -44,6 +44,8 @@ type DittoServer struct {
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.metrics) && self.metrics.enabled) || (has(self.metrics.port) ? self.metrics.port : 9090) != (has(self.controlPlane) && has(self.controlPlane.port) ? self.controlPlane.port : 8080)",message="spec.metrics.port must differ from spec.controlPlane.port: both listen in the same container",fieldPath=".metrics.port",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.smb) && self.smb.enabled) || (has(self.smb.port) ? self.smb.port : 445) != (has(self.nfsPort) ? self.nfsPort : 2049)",message="spec.smb.port must differ from spec.nfsPort: both are ports of the same file Service",fieldPath=".smb.port",reason="FieldValueInvalid"
+// +kubebuilder:validation:XValidation:rule="!(has(self.portmapper) && self.portmapper.enabled) || ((has(self.nfsPort) ? self.nfsPort : 2049) != 111 && !(has(self.smb) && self.smb.enabled && (has(self.smb.port) ? self.smb.port : 445) in [111, 12049]))",message="spec.portmapper.enabled needs port 111 (the portmapper) and 12049 (the NFS port it advertises) of the file Service: spec.nfsPort must not be 111 and spec.smb.port must not be 111 or 12049",fieldPath=".portmapper.enabled",reason="FieldValueInvalid"
+// +kubebuilder:validation:XValidation:rule="!(has(self.portmapper) && self.portmapper.enabled) || ((!has(self.controlPlane) || !has(self.controlPlane.port) || self.controlPlane.port != 10111) && (!(has(self.metrics) && self.metrics.enabled) || (has(self.metrics.port) ? self.metrics.port : 9090) != 10111))",message="spec.portmapper.enabled needs container port 10111, where the server's portmapper listens: spec.controlPlane.port and spec.metrics.port must not be 10111",fieldPath=".portmapper.enabled",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.database) && self.database.type == 'postgres') || has(self.database.postgresSecretRef) || (has(self.percona) && self.percona.enabled)",message="spec.database.postgresSecretRef is required when spec.database.type is postgres (or set spec.percona.enabled to run a PostgreSQL cluster)",fieldPath=".database.postgresSecretRef",reason="FieldValueRequired"
 // +kubebuilder:validation:XValidation:rule="!has(self.terminationGracePeriodSeconds) || self.terminationGracePeriodSeconds >= (has(self.preStopDelaySeconds) ? self.preStopDelaySeconds : 5) + 3 * (has(self.shutdownTimeout) ? (duration(self.shutdownTimeout) + duration('999999999ns')).getSeconds() : 30) + 5",message="spec.terminationGracePeriodSeconds must be at least spec.preStopDelaySeconds + 3 × spec.shutdownTimeout + 5 (the server exits on its own after 3 × shutdownTimeout + 5 s); remove it to get that plus a margin",fieldPath=".terminationGracePeriodSeconds",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.percona) && self.percona.enabled && has(self.database) && has(self.database.postgresSecretRef))",message="spec.database.postgresSecretRef and spec.percona.enabled are mutually exclusive: the Percona cluster provides the database",fieldPath=".database.postgresSecretRef",reason="FieldValueForbidden"
@@ -142,6 +144,13 @@ type DittoServerSpec struct {
 	// +kubebuilder:default={}
 	// +optional
 	SMB *SMBSpec `json:"smb,omitempty"`
+
+	// Portmapper runs the server's portmapper and exposes it on port 111 of
+	// the file Service, for NFSv3 clients that discover the NFS and mount
+	// ports through it instead of being given them.
+	// +kubebuilder:default={}
+	// +optional
+	Portmapper *PortmapperSpec `json:"portmapper,omitempty"`
 
 	// S3 gives the server credentials for S3 payload stores.
 	// +optional

@@ -226,6 +226,24 @@ type SMBSpec struct {
 	Port *int32 `json:"port,omitempty"`
 }
 
+// PortmapperSpec runs the server's portmapper (ONC RPC portmap v2 and
+// rpcbind, on TCP and UDP). The server's NFS port answers the mount protocol
+// too, so clients given port=2049,mountport=2049 (or the nfsPort) need no
+// portmapper; it is for clients that ask for the ports, such as a plain
+// "mount -t nfs -o vers=3", showmount and rpcinfo.
+type PortmapperSpec struct {
+	// Enabled turns the server's portmapper on (container port 10111) and
+	// exposes it on port 111, TCP and UDP, of the file Service. The
+	// portmapper answers with the container's NFS and mount port, 12049, so
+	// the file Service also exposes 12049 (unless nfsPort is 12049).
+	// Changing it restarts the server (the container's ports change), and the
+	// operator then restarts the NFS adapter once more through the server's
+	// API, since the server reads the setting when the adapter starts.
+	// +kubebuilder:default=false
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+}
+
 // S3Spec gives the server access to S3 for payload stores.
 type S3Spec struct {
 	// CredentialsSecretRef names the Secret with the S3 credentials and endpoint.

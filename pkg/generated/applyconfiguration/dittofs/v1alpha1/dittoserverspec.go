@@ -78,6 +78,10 @@ type DittoServerSpecApplyConfiguration struct {
 	NFSPort *int32 `json:"nfsPort,omitempty"`
 	// SMB exposes the SMB adapter on the file Service.
 	SMB *SMBSpecApplyConfiguration `json:"smb,omitempty"`
+	// Portmapper runs the server's portmapper and exposes it on port 111 of
+	// the file Service, for NFSv3 clients that discover the NFS and mount
+	// ports through it instead of being given them.
+	Portmapper *PortmapperSpecApplyConfiguration `json:"portmapper,omitempty"`
 	// S3 gives the server credentials for S3 payload stores.
 	S3 *S3SpecApplyConfiguration `json:"s3,omitempty"`
 	// Percona runs a Percona PostgreSQL cluster for the control-plane database.
@@ -258,6 +262,14 @@ func (b *DittoServerSpecApplyConfiguration) WithNFSPort(value int32) *DittoServe
 // If called multiple times, the SMB field is set to the value of the last call.
 func (b *DittoServerSpecApplyConfiguration) WithSMB(value *SMBSpecApplyConfiguration) *DittoServerSpecApplyConfiguration {
 	b.SMB = value
+	return b
+}
+
+// WithPortmapper sets the Portmapper field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Portmapper field is set to the value of the last call.
+func (b *DittoServerSpecApplyConfiguration) WithPortmapper(value *PortmapperSpecApplyConfiguration) *DittoServerSpecApplyConfiguration {
+	b.Portmapper = value
 	return b
 }
 
