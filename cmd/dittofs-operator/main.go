@@ -108,11 +108,12 @@ func run(ctx context.Context, o options) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting", "version", version.Version, "namespace", o.namespace, "workers", o.workers, "leaderElect", o.leaderElect)
 
+	reg := newRegistry()
 	clients, err := newClients(o)
 	if err != nil {
 		return err
 	}
-	op, err := newOperator(ctx, clients, o)
+	op, err := newOperator(ctx, clients, o, reg)
 	if err != nil {
 		return err
 	}

@@ -85,10 +85,20 @@ type operator struct {
 	start       func(stop <-chan struct{})
 }
 
-func newOperator(ctx context.Context, c *clients, o options) (*operator, error) {
+// newRegistry builds the registry /metrics serves: Go and process metrics,
+// the workqueue metrics, and client-go's REST client and leader election
+// metrics. It runs before any client is built, so that every request to the
+// API server is counted.
+func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.RegisterWorkqueueMetrics(reg)
+	metrics.NewClient(reg).Install()
+	return reg
+}
+
+// newOperator builds the controllers; their own metrics go on reg.
+func newOperator(ctx context.Context, c *clients, o options, reg *prometheus.Registry) (*operator, error) {
 
 	inf, crdWatch, startInformers, err := controller.NewInformers(c.kube, c.ditto, c.metadata, o.namespace, o.resync)
 	if err != nil {

@@ -130,11 +130,12 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		metrics:     opts.Metrics,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
-			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "dittoservers"},
+			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: ControllerName},
 		),
 		now:               time.Now,
 		renderStatefulSet: resources.StatefulSet,
 	}
+	c.metrics.watchConditions(c.dsLister)
 	c.percona = newPerconaWatch(dyn, crdWatch, opts.Namespace, opts.ResyncPeriod, c.enqueuePerconaUsers, c.handlePerconaCluster)
 
 	if err := inf.DittoServers.Informer().AddIndexers(cache.Indexers{secretIndex: indexBySecret}); err != nil {

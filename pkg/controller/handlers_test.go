@@ -204,7 +204,8 @@ func TestDittoServerEventsEnqueueIt(t *testing.T) {
 // item's backoff.
 func TestProcessNextWorkItem(t *testing.T) {
 	f := newFixture(t, false, newDittoServer(withFinalizer, withJWTSecret("user-jwt", "secret")))
-	f.c.metrics = NewMetrics(prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	f.c.metrics = NewMetrics(reg)
 	var mu sync.Mutex
 	var logs []string
 	logger := funcr.New(func(prefix, args string) {
@@ -247,7 +248,7 @@ func TestProcessNextWorkItem(t *testing.T) {
 	if logged(`"error"=`) || !logged("Waiting; requeued with backoff") {
 		t.Errorf("waiting logged as %q", logs)
 	}
-	expectCounter(t, f.c.metrics, "waiting", 1)
+	expectCounter(t, reg, f.c.metrics, "waiting", 1)
 
 	// A failure: requeued with backoff, logged as an error.
 	f.put(newSecret("user-jwt", map[string]string{"secret": strings.Repeat("j", 40)}))
@@ -262,7 +263,7 @@ func TestProcessNextWorkItem(t *testing.T) {
 	if !logged("Sync failed; requeued with backoff") {
 		t.Errorf("the failure was not logged as an error: %q", logs)
 	}
-	expectCounter(t, f.c.metrics, "error", 1)
+	expectCounter(t, reg, f.c.metrics, "error", 1)
 
 	// Success forgets the backoff.
 	f.kubeClient.ReactionChain = f.kubeClient.ReactionChain[1:]
@@ -270,14 +271,25 @@ func TestProcessNextWorkItem(t *testing.T) {
 	if n := f.c.queue.NumRequeues(key); n != 0 {
 		t.Errorf("requeues after success = %d, want 0 (forgotten)", n)
 	}
-	expectCounter(t, f.c.metrics, "success", 1)
+	expectCounter(t, reg, f.c.metrics, "success", 1)
 	if f.c.queue.Len() != 0 {
 		t.Errorf("queue length %d after success", f.c.queue.Len())
 	}
 }
 
-func expectCounter(t *testing.T, m *Metrics, result string, want float64) {
+// expectCounter checks a sync result in both namings: this operator's
+// dittofs_operator_reconcile_total and controller-runtime's
+// controller_runtime_reconcile_total, where waiting is a requeue.
+func expectCounter(t *testing.T, reg *prometheus.Registry, m *Metrics, result string, want float64) {
 	t.Helper()
+	crResult := map[string]string{"waiting": "requeue"}[result]
+	if crResult == "" {
+		crResult = result
+	}
+	labels := map[string]string{"controller": ControllerName, "result": crResult}
+	if got := gatheredValue(t, reg, "controller_runtime_reconcile_total", labels); got != want {
+		t.Errorf("controller_runtime_reconcile_total%v = %v, want %v", labels, got, want)
+	}
 	var metric dto.Metric
 	if err := m.syncs.WithLabelValues(result).Write(&metric); err != nil {
 		t.Fatal(err)

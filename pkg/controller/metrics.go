@@ -8,16 +8,27 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
+	"github.com/dittofs/dittofs-operator/pkg/metrics"
 )
+
+// ControllerName names this controller in controller-runtime's reconcile
+// metrics (label controller); it is also the name of its work queue (label
+// name of the workqueue_* metrics), so that both join on one value.
+const ControllerName = "dittoservers"
 
 // Metrics are the controller's own Prometheus metrics. A nil *Metrics records nothing.
 type Metrics struct {
-	syncs     *prometheus.CounterVec
-	duration  prometheus.Histogram
-	conflicts prometheus.Counter
+	syncs      *prometheus.CounterVec
+	duration   prometheus.Histogram
+	conflicts  prometheus.Counter
+	reconcile  *metrics.Reconcile
+	conditions *conditionCollector
 }
 
-// NewMetrics creates the controller metrics and registers them on reg.
+// NewMetrics creates the controller metrics and registers them on reg: the
+// dittofs_operator_* series this operator has always had, the same syncs
+// under controller-runtime's names (controller_runtime_reconcile_*), and
+// the per-DittoServer condition gauge (metrics_conditions.go).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -33,8 +44,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "dittofs_operator_conflicts_total",
 			Help: "Writes rejected with 409 Conflict.",
 		}),
+		reconcile:  metrics.NewReconcile(reg, ControllerName),
+		conditions: &conditionCollector{},
 	}
-	reg.MustRegister(m.syncs, m.duration, m.conflicts)
+	reg.MustRegister(m.syncs, m.duration, m.conflicts, m.conditions)
 	return m
 }
 
@@ -46,10 +59,13 @@ func (m *Metrics) observeSync(start time.Time, err error) {
 	switch kit.KindOf(err) {
 	case kit.Succeeded:
 		m.syncs.WithLabelValues("success").Inc()
+		m.reconcile.Observe(start, metrics.ResultSuccess)
 	case kit.Waiting, kit.NotOwned:
 		m.syncs.WithLabelValues("waiting").Inc()
+		m.reconcile.Observe(start, metrics.ResultRequeue)
 	default:
 		m.syncs.WithLabelValues("error").Inc()
+		m.reconcile.Observe(start, metrics.ResultError)
 	}
 }
 

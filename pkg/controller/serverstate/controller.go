@@ -112,7 +112,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		recorder:     broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
-			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "serverstate"},
+			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: ControllerName},
 		),
 		now: time.Now,
 	}
@@ -187,8 +187,9 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 	defer c.queue.Done(key)
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "dittoserver", key)
 	ctx = klog.NewContext(ctx, logger)
+	start := time.Now()
 	err := c.sync(ctx, key)
-	c.metrics.observePass(err)
+	c.metrics.observePass(start, err)
 	switch {
 	case err == nil:
 		c.queue.Forget(key)

@@ -4,20 +4,30 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dittofs/dittofs-operator/pkg/metrics"
 )
+
+// ControllerName names this controller in controller-runtime's reconcile
+// metrics (label controller) and its work queue (label name of workqueue_*).
+const ControllerName = "serverstate"
 
 // Metrics are the controller's own Prometheus metrics: the passes and the
 // REST requests sent to the servers, so that the cost of converging (and
 // the silence of a converged server: reads only) can be watched. A nil
 // *Metrics records nothing.
 type Metrics struct {
-	passes   *prometheus.CounterVec
-	requests *prometheus.CounterVec
+	passes    *prometheus.CounterVec
+	requests  *prometheus.CounterVec
+	reconcile *metrics.Reconcile
 }
 
-// NewMetrics creates the metrics and registers them on reg.
+// NewMetrics creates the metrics and registers them on reg; the passes are
+// also counted under controller-runtime's names (controller_runtime_reconcile_*,
+// controller="serverstate").
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		passes: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -28,22 +38,26 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "dittofs_operator_server_api_requests_total",
 			Help: "REST requests sent to DittoFS servers, by HTTP method and status code (\"error\" when no answer came).",
 		}, []string{"method", "code"}),
+		reconcile: metrics.NewReconcile(reg, ControllerName),
 	}
 	reg.MustRegister(m.passes, m.requests)
 	return m
 }
 
-func (m *Metrics) observePass(err error) {
+func (m *Metrics) observePass(start time.Time, err error) {
 	if m == nil {
 		return
 	}
 	switch {
 	case err == nil:
 		m.passes.WithLabelValues("success").Inc()
+		m.reconcile.Observe(start, metrics.ResultSuccess)
 	case errors.Is(err, errRequeue):
 		m.passes.WithLabelValues("requeue").Inc()
+		m.reconcile.Observe(start, metrics.ResultRequeue)
 	default:
 		m.passes.WithLabelValues("error").Inc()
+		m.reconcile.Observe(start, metrics.ResultError)
 	}
 }
 
