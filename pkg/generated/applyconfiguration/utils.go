@@ -64,6 +64,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.JWTSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("MetricsSpec"):
 		return &dittofsv1alpha1.MetricsSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("NetworkPolicySpec"):
+		return &dittofsv1alpha1.NetworkPolicySpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("OperatorPeer"):
+		return &dittofsv1alpha1.OperatorPeerApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PerconaBackupSpec"):
 		return &dittofsv1alpha1.PerconaBackupSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("PerconaSpec"):
@@ -82,6 +86,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.S3SpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServerStore"):
 		return &dittofsv1alpha1.ServerStoreApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ServiceMonitorSpec"):
+		return &dittofsv1alpha1.ServiceMonitorSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServiceSpec"):
 		return &dittofsv1alpha1.ServiceSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SharePermission"):

@@ -117,6 +117,12 @@ type DittoServerSpec struct {
 	// +optional
 	Metrics *MetricsSpec `json:"metrics,omitempty"`
 
+	// NetworkPolicy restricts who reaches the server's pods: the REST API
+	// only from the operator and the namespaces listed, NFS and SMB only from
+	// the clients selected. Off by default (types_monitoring.go).
+	// +optional
+	NetworkPolicy *NetworkPolicySpec `json:"networkPolicy,omitempty"`
+
 	// ControlPlane configures the server's REST API listener.
 	// +kubebuilder:default={}
 	// +optional

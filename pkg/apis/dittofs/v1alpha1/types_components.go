@@ -56,6 +56,7 @@ type SQLiteSpec struct {
 }
 
 // MetricsSpec exposes the server's Prometheus metrics.
+// +kubebuilder:validation:XValidation:rule="!has(self.serviceMonitor) || !self.serviceMonitor.enabled || self.enabled",message="spec.metrics.serviceMonitor.enabled requires spec.metrics.enabled: the ServiceMonitor scrapes the metrics Service",fieldPath=".serviceMonitor.enabled",reason="FieldValueInvalid"
 type MetricsSpec struct {
 	// Enabled turns the metrics listener and the metrics Service on.
 	// +kubebuilder:default=false
@@ -69,6 +70,12 @@ type MetricsSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self != 12049 && self != 1445",message="spec.metrics.port must not be 12049 or 1445: the server's NFS and SMB adapters listen there"
 	// +optional
 	Port *int32 `json:"port,omitempty"`
+
+	// ServiceMonitor asks for a Prometheus Operator ServiceMonitor that
+	// scrapes the metrics Service; made only while the ServiceMonitor CRD
+	// (monitoring.coreos.com/v1) is installed.
+	// +optional
+	ServiceMonitor *ServiceMonitorSpec `json:"serviceMonitor,omitempty"`
 }
 
 // ControlPlaneSpec configures the REST API listener.

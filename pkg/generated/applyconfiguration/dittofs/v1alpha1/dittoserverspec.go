@@ -67,6 +67,10 @@ type DittoServerSpecApplyConfiguration struct {
 	Database *DatabaseSpecApplyConfiguration `json:"database,omitempty"`
 	// Metrics exposes the server's Prometheus metrics.
 	Metrics *MetricsSpecApplyConfiguration `json:"metrics,omitempty"`
+	// NetworkPolicy restricts who reaches the server's pods: the REST API
+	// only from the operator and the namespaces listed, NFS and SMB only from
+	// the clients selected. Off by default (types_monitoring.go).
+	NetworkPolicy *NetworkPolicySpecApplyConfiguration `json:"networkPolicy,omitempty"`
 	// ControlPlane configures the server's REST API listener.
 	ControlPlane *ControlPlaneSpecApplyConfiguration `json:"controlPlane,omitempty"`
 	// Identity configures API authentication: the JWT signing secret and the
@@ -222,6 +226,14 @@ func (b *DittoServerSpecApplyConfiguration) WithDatabase(value *DatabaseSpecAppl
 // If called multiple times, the Metrics field is set to the value of the last call.
 func (b *DittoServerSpecApplyConfiguration) WithMetrics(value *MetricsSpecApplyConfiguration) *DittoServerSpecApplyConfiguration {
 	b.Metrics = value
+	return b
+}
+
+// WithNetworkPolicy sets the NetworkPolicy field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the NetworkPolicy field is set to the value of the last call.
+func (b *DittoServerSpecApplyConfiguration) WithNetworkPolicy(value *NetworkPolicySpecApplyConfiguration) *DittoServerSpecApplyConfiguration {
+	b.NetworkPolicy = value
 	return b
 }
 

@@ -27,6 +27,10 @@ type MetricsSpecApplyConfiguration struct {
 	Enabled *bool `json:"enabled,omitempty"`
 	// Port of the metrics listener and Service.
 	Port *int32 `json:"port,omitempty"`
+	// ServiceMonitor asks for a Prometheus Operator ServiceMonitor that
+	// scrapes the metrics Service; made only while the ServiceMonitor CRD
+	// (monitoring.coreos.com/v1) is installed.
+	ServiceMonitor *ServiceMonitorSpecApplyConfiguration `json:"serviceMonitor,omitempty"`
 }
 
 // MetricsSpecApplyConfiguration constructs a declarative configuration of the MetricsSpec type for use with
@@ -48,5 +52,13 @@ func (b *MetricsSpecApplyConfiguration) WithEnabled(value bool) *MetricsSpecAppl
 // If called multiple times, the Port field is set to the value of the last call.
 func (b *MetricsSpecApplyConfiguration) WithPort(value int32) *MetricsSpecApplyConfiguration {
 	b.Port = &value
+	return b
+}
+
+// WithServiceMonitor sets the ServiceMonitor field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ServiceMonitor field is set to the value of the last call.
+func (b *MetricsSpecApplyConfiguration) WithServiceMonitor(value *ServiceMonitorSpecApplyConfiguration) *MetricsSpecApplyConfiguration {
+	b.ServiceMonitor = value
 	return b
 }
