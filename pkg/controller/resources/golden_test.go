@@ -131,6 +131,12 @@ func otherObjects(t *testing.T, ds *dittov1alpha1.DittoServer, cfg []byte) []byt
 	if p := perconaOf(ds); p != nil {
 		objs = append(objs, p.Object)
 	}
+	if NetworkPolicyEnabled(ds) {
+		objs = append(objs, NetworkPolicy(ds))
+	}
+	if ServiceMonitorEnabled(ds) {
+		objs = append(objs, ServiceMonitor(ds).Object)
+	}
 	var b bytes.Buffer
 	for i, o := range objs {
 		if i > 0 {
