@@ -18,12 +18,14 @@ import (
 	"k8s.io/client-go/informers"
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
+	networkinginformers "k8s.io/client-go/informers/networking/v1"
 	storageinformers "k8s.io/client-go/informers/storage/v1"
 	"k8s.io/client-go/kubernetes"
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -53,6 +55,11 @@ type Informers struct {
 	Pods coreinformers.PodInformer
 	// PersistentVolumeClaims: the server's volume claims, for resizing (resize.go).
 	PersistentVolumeClaims coreinformers.PersistentVolumeClaimInformer
+	// NetworkPolicies, label-filtered like the other children (monitoring.go).
+	NetworkPolicies networkinginformers.NetworkPolicyInformer
+	// ServiceMonitorCRD watches the ServiceMonitor CRD alone; nil never
+	// makes ServiceMonitors.
+	ServiceMonitorCRD CRDWatch
 }
 
 // Controller reconciles DittoServers.
@@ -69,6 +76,7 @@ type Controller struct {
 	scLister   storagelisters.StorageClassLister
 	podLister  corelisters.PodLister
 	pvcLister  corelisters.PersistentVolumeClaimLister
+	npLister   networkinglisters.NetworkPolicyLister
 	synced     []cache.InformerSynced
 
 	// memory is what the controller keeps between passes (memory.go).
@@ -118,12 +126,14 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		scLister:   inf.StorageClasses.Lister(),
 		podLister:  inf.Pods.Lister(),
 		pvcLister:  inf.PersistentVolumeClaims.Lister(),
+		npLister:   inf.NetworkPolicies.Lister(),
 		memory: memory{
 			secretKeys:  newSecretKeyCache(),
 			ownWrites:   kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
 			conflicts:   newConflictStreaks(),
 			pacer:       newStatusPacer(opts.StatusProgressInterval),
 			podWarnings: newPodWarnings(),
+			smNotices:   newServiceMonitorNotices(),
 		},
 		broadcaster: broadcaster,
 		recorder:    broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
@@ -137,6 +147,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 	}
 	c.metrics.watchConditions(c.dsLister)
 	c.percona = newPerconaWatch(dyn, crdWatch, opts.Namespace, opts.ResyncPeriod, c.enqueuePerconaUsers, c.handlePerconaCluster)
+	c.serviceMonitors = newServiceMonitorWatch(dyn, inf.ServiceMonitorCRD, opts.Namespace, opts.ResyncPeriod, c.enqueueServiceMonitorUsers, c.handleOwnedObject)
 
 	if err := inf.DittoServers.Informer().AddIndexers(cache.Indexers{secretIndex: indexBySecret}); err != nil {
 		return nil, fmt.Errorf("add DittoServer secret index: %w", err)
@@ -156,7 +167,9 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		inf.StorageClasses.Informer().HasSynced,
 		inf.Pods.Informer().HasSynced,
 		inf.PersistentVolumeClaims.Informer().HasSynced,
+		inf.NetworkPolicies.Informer().HasSynced,
 		c.percona.HasSynced,
+		c.serviceMonitors.HasSynced,
 	}
 	logger.V(4).Info("Controller constructed")
 	return c, nil
@@ -184,8 +197,12 @@ func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Dur
 		return stoppedOr(ctx, errors.New("caches did not sync"))
 	}
 	c.percona.Start(ctx)
+	c.serviceMonitors.Start(ctx)
 	if !c.percona.WaitForClusterCache(ctx) {
 		return stoppedOr(ctx, errors.New("the PerconaPGCluster cache did not sync"))
+	}
+	if !c.serviceMonitors.WaitForClusterCache(ctx) {
+		return stoppedOr(ctx, errors.New("the ServiceMonitor cache did not sync"))
 	}
 
 	logger.Info("Starting workers", "count", workers)

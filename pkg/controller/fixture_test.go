@@ -48,14 +48,15 @@ const (
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 var (
-	gvrDittoServers   = dittov1alpha1.SchemeGroupVersion.WithResource("dittoservers")
-	gvrSecrets        = corev1.SchemeGroupVersion.WithResource("secrets")
-	gvrServices       = corev1.SchemeGroupVersion.WithResource("services")
-	gvrConfigMaps     = corev1.SchemeGroupVersion.WithResource("configmaps")
-	gvrStatefulSets   = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
-	gvrStorageClasses = storagev1.SchemeGroupVersion.WithResource("storageclasses")
-	gvrPods           = corev1.SchemeGroupVersion.WithResource("pods")
-	gvrClaims         = corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims")
+	gvrDittoServers    = dittov1alpha1.SchemeGroupVersion.WithResource("dittoservers")
+	gvrSecrets         = corev1.SchemeGroupVersion.WithResource("secrets")
+	gvrServices        = corev1.SchemeGroupVersion.WithResource("services")
+	gvrConfigMaps      = corev1.SchemeGroupVersion.WithResource("configmaps")
+	gvrStatefulSets    = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
+	gvrStorageClasses  = storagev1.SchemeGroupVersion.WithResource("storageclasses")
+	gvrPods            = corev1.SchemeGroupVersion.WithResource("pods")
+	gvrClaims          = corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims")
+	gvrNetworkPolicies = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}
 )
 
 // versionedTracker is the fake API server's store: the shared tracker that
@@ -72,6 +73,7 @@ type fixture struct {
 	dynClient                    *dynamicfake.FakeDynamicClient
 	inf                          Informers
 	perconaIndexer               cache.Indexer // nil: the Percona CRD is not installed
+	serviceMonitorIndexer        cache.Indexer // nil: the ServiceMonitor CRD is not installed (installServiceMonitorCRD)
 	recorder                     *record.FakeRecorder
 	clock                        time.Time
 	c                            *Controller
@@ -89,7 +91,8 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 	f.kube = f.tracker(clienttesting.NewObjectTracker(kubescheme.Scheme, kubescheme.Codecs.UniversalDecoder()))
 	f.ditto = f.tracker(clienttesting.NewObjectTracker(dittoscheme.Scheme, dittoscheme.Codecs.UniversalDecoder()))
 	f.dynClient = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{resources.PerconaGVR: resources.PerconaKind + "List"})
+		map[schema.GroupVersionResource]string{resources.PerconaGVR: resources.PerconaKind + "List",
+			resources.ServiceMonitorGVR: resources.ServiceMonitorKind + "List"})
 	f.dyn = f.tracker(f.dynClient.Tracker())
 	f.kubeClient, f.dittoClient = kubefake.NewClientset(), dittofake.NewClientset()
 	fakeapi.ServeFrom(&f.kubeClient.Fake, f.kube)
@@ -121,6 +124,8 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 		StorageClasses:         kubeFactory.Storage().V1().StorageClasses(),
 		Pods:                   kubeFactory.Core().V1().Pods(),
 		PersistentVolumeClaims: kubeFactory.Core().V1().PersistentVolumeClaims(),
+
+		NetworkPolicies: kubeFactory.Networking().V1().NetworkPolicies(),
 	}
 	c, err := New(ctx, f.kubeClient, f.dittoClient, f.dynClient, f.inf, nil, Options{})
 	if err != nil {
@@ -165,9 +170,13 @@ func (f *fixture) catchUp() {
 	f.fill(f.inf.StorageClasses.Informer().GetIndexer(), f.kube, gvrStorageClasses, "StorageClass", all, nil)
 	f.fill(f.inf.Pods.Informer().GetIndexer(), f.kube, gvrPods, "Pod", managed, trimmedPod)
 	f.fill(f.inf.PersistentVolumeClaims.Informer().GetIndexer(), f.kube, gvrClaims, "PersistentVolumeClaim", managed, nil)
+	f.fill(f.inf.NetworkPolicies.Informer().GetIndexer(), f.kube, gvrNetworkPolicies, "NetworkPolicy", managed, nil)
 	f.fill(f.inf.Secrets.Informer().GetIndexer(), f.kube, gvrSecrets, "Secret", all, secretMetadata)
 	if f.perconaIndexer != nil {
 		f.fill(f.perconaIndexer, f.dyn, resources.PerconaGVR, resources.PerconaKind, all, nil)
+	}
+	if f.serviceMonitorIndexer != nil {
+		f.fill(f.serviceMonitorIndexer, f.dyn, resources.ServiceMonitorGVR, resources.ServiceMonitorKind, managed, nil)
 	}
 }
 

@@ -49,9 +49,10 @@ func (c *Controller) registerHandlers(inf Informers) error {
 		DeleteFunc: c.handleOwnedObject,
 	}
 	for name, informer := range map[string]cache.SharedIndexInformer{
-		"StatefulSet": inf.StatefulSets.Informer(),
-		"Service":     inf.Services.Informer(),
-		"ConfigMap":   inf.ConfigMaps.Informer(),
+		"StatefulSet":   inf.StatefulSets.Informer(),
+		"Service":       inf.Services.Informer(),
+		"ConfigMap":     inf.ConfigMaps.Informer(),
+		"NetworkPolicy": inf.NetworkPolicies.Informer(),
 	} {
 		if _, err := informer.AddEventHandler(children); err != nil {
 			return fmt.Errorf("add %s handler: %w", name, err)

@@ -19,11 +19,13 @@ import (
 // namespace or all (""), and returns a function that starts them.
 //
 //   - DittoServers: the generated informer.
-//   - StatefulSets, Services, ConfigMaps, PersistentVolumeClaims: only objects carrying the
+//   - StatefulSets, Services, ConfigMaps, PersistentVolumeClaims,
+//     NetworkPolicies: only objects carrying the
 //     operator's managed-by label, so unrelated objects cost no memory.
 //   - Secrets: metadata only, without managed fields or annotations; a change
 //     to a referenced Secret rolls the pods, and no Secret data is cached.
-//   - StorageClasses (cluster-scoped), and the PerconaPGCluster CRD alone.
+//   - StorageClasses (cluster-scoped), and the PerconaPGCluster and
+//     ServiceMonitor CRDs, each alone.
 //   - Pods: the server pods (managed-by label), trimmed to what the operator
 //     reads of them (trimPod).
 //
@@ -41,6 +43,7 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 	clusterFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync, kubeinformers.WithTransform(dropManagedFields))
 	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, namespace, nil)
 	crdFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, crdFieldSelector)
+	smCRDFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, serviceMonitorCRDSelector)
 
 	secrets := metaFactory.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
 	if err := secrets.Informer().SetTransform(stripMetadata); err != nil {
@@ -60,10 +63,13 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 		Pods:           pods,
 		// The claims made from the StatefulSet's templates carry the labels.
 		PersistentVolumeClaims: childFactory.Core().V1().PersistentVolumeClaims(),
+
+		NetworkPolicies:   childFactory.Networking().V1().NetworkPolicies(),
+		ServiceMonitorCRD: smCRDFactory.ForResource(CRDGVR).Informer(),
 	}
 	crdWatch := crdFactory.ForResource(CRDGVR).Informer()
 	start := func(stop <-chan struct{}) {
-		for _, f := range []interface{ Start(<-chan struct{}) }{dittoFactory, childFactory, clusterFactory, metaFactory, crdFactory} {
+		for _, f := range []interface{ Start(<-chan struct{}) }{dittoFactory, childFactory, clusterFactory, metaFactory, crdFactory, smCRDFactory} {
 			f.Start(stop)
 		}
 	}

@@ -46,11 +46,19 @@ type memory struct {
 	podWarnings *podWarnings
 
 	// percona: whether the PerconaPGCluster CRD is installed, and the
-	// informer over PerconaPGClusters while it is (perconaWatch). Lost on
+	// informer over PerconaPGClusters while it is (crdGatedWatch). Lost on
 	// restart: rebuilt from the CRD watch before any worker starts. Bounded:
 	// one informer, limited to the operator's namespace when it has one,
 	// caching clusters without their managed fields.
-	percona *perconaWatch
+	percona *crdGatedWatch
+
+	// serviceMonitors: the same for the ServiceMonitor CRD, caching only the
+	// ServiceMonitors the operator made (managed-by label) (monitoring.go).
+	serviceMonitors *crdGatedWatch
+
+	// smNotices: which generation of each DittoServer was told its
+	// ServiceMonitor CRD is missing (serviceMonitorNotices).
+	smNotices *serviceMonitorNotices
 }
 
 // forgetDittoServer drops what was kept for a DittoServer that is gone.
@@ -59,6 +67,7 @@ func (m *memory) forgetDittoServer(key cache.ObjectName) {
 	m.pacer.forget(key)
 	m.conflicts.reset(key)
 	m.podWarnings.forget(key)
+	m.smNotices.forget(key)
 }
 
 // forgetUnreferencedSecrets drops the key names of Secrets among names that

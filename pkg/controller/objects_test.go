@@ -7,6 +7,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -84,7 +85,7 @@ func (f *fixture) put(obj runtime.Object) {
 }
 
 func gvrFor(obj runtime.Object) schema.GroupVersionResource {
-	switch obj.(type) {
+	switch o := obj.(type) {
 	case *corev1.Secret:
 		return gvrSecrets
 	case *corev1.Service:
@@ -97,7 +98,12 @@ func gvrFor(obj runtime.Object) schema.GroupVersionResource {
 		return gvrClaims
 	case *appsv1.StatefulSet:
 		return gvrStatefulSets
+	case *networkingv1.NetworkPolicy:
+		return gvrNetworkPolicies
 	case *unstructured.Unstructured:
+		if o.GetKind() == resources.ServiceMonitorKind {
+			return resources.ServiceMonitorGVR
+		}
 		return resources.PerconaGVR
 	}
 	panic(fmt.Sprintf("no resource for %T", obj))

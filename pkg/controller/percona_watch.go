@@ -22,18 +22,23 @@ const PerconaCRDName = "perconapgclusters.pgv2.percona.com"
 // with a field selector on PerconaCRDName.
 var CRDGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// CRDWatch is an informer over the metadata of the PerconaPGCluster CRD alone
-// (nil when the operator should never watch Percona clusters).
+// CRDWatch is an informer over the metadata of one CRD alone, the
+// PerconaPGCluster or the ServiceMonitor CRD (nil when the operator should
+// never watch objects of that kind).
 type CRDWatch cache.SharedIndexInformer
 
-// perconaWatch runs a dynamic informer over PerconaPGClusters while their CRD
-// is installed: it starts when the CRD appears, stops when it goes away, and
-// requeues the DittoServers that use Percona at each change.
-type perconaWatch struct {
+// crdGatedWatch runs a dynamic informer over the objects of an optional
+// CRD (PerconaPGClusters, ServiceMonitors) while that CRD is installed: it
+// starts when the CRD appears, stops when it goes away, and requeues the
+// DittoServers that use the kind at each change.
+type crdGatedWatch struct {
 	dyn         dynamic.Interface
 	crd         CRDWatch
+	crdName     string
+	gvr         schema.GroupVersionResource
 	namespace   string
 	resync      time.Duration
+	tweak       dynamicinformer.TweakListOptionsFunc // nil: every object of the kind
 	onCRDChange func()
 	onCluster   func(obj interface{})
 	// crdHandled reports that the CRD watch's handler has seen the initial
@@ -49,8 +54,15 @@ type perconaWatch struct {
 }
 
 func newPerconaWatch(dyn dynamic.Interface, crd CRDWatch, namespace string, resync time.Duration,
-	onCRDChange func(), onCluster func(interface{})) *perconaWatch {
-	w := &perconaWatch{dyn: dyn, crd: crd, namespace: namespace, resync: resync, onCRDChange: onCRDChange, onCluster: onCluster}
+	onCRDChange func(), onCluster func(interface{})) *crdGatedWatch {
+	return newCRDGatedWatch(dyn, crd, PerconaCRDName, resources.PerconaGVR, nil, namespace, resync, onCRDChange, onCluster)
+}
+
+func newCRDGatedWatch(dyn dynamic.Interface, crd CRDWatch, crdName string, gvr schema.GroupVersionResource,
+	tweak dynamicinformer.TweakListOptionsFunc, namespace string, resync time.Duration,
+	onCRDChange func(), onCluster func(interface{})) *crdGatedWatch {
+	w := &crdGatedWatch{dyn: dyn, crd: crd, crdName: crdName, gvr: gvr, tweak: tweak, namespace: namespace, resync: resync,
+		onCRDChange: onCRDChange, onCluster: onCluster}
 	if crd != nil {
 		w.crdHandled = crd.HasSynced
 		reg, err := crd.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -67,34 +79,34 @@ func newPerconaWatch(dyn dynamic.Interface, crd CRDWatch, namespace string, resy
 // HasSynced reports whether the watch knows whether the CRD exists: not when
 // the CRD informer has listed it (its HasSynced), but when the handler that
 // records it has run. Between the two, a worker would find no CRD and report
-// PerconaNotInstalled for a server whose cluster is ready: a false alarm on
-// every restart or leader change.
-func (w *perconaWatch) HasSynced() bool { return w.crd == nil || w.crdHandled() }
+// it missing (PerconaNotInstalled, ServiceMonitorUnavailable) while it is
+// installed: a false alarm on every restart or leader change.
+func (w *crdGatedWatch) HasSynced() bool { return w.crd == nil || w.crdHandled() }
 
-// clusterCacheSynced reports whether the PerconaPGCluster cache is usable:
+// clusterCacheSynced reports whether the object cache is usable:
 // the CRD is absent, or its informer has synced.
-func (w *perconaWatch) clusterCacheSynced() bool {
+func (w *crdGatedWatch) clusterCacheSynced() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return !w.present || (w.synced != nil && w.synced())
 }
 
 // WaitForClusterCache waits until clusterCacheSynced, so that workers never
-// see a Percona cache still syncing after a restart or a leader change (a
-// PerconaNotReady status for a cluster that is ready).
-func (w *perconaWatch) WaitForClusterCache(ctx context.Context) bool {
+// see a cache still syncing after a restart or a leader change (for
+// Percona: a PerconaNotReady status for a cluster that is ready).
+func (w *crdGatedWatch) WaitForClusterCache(ctx context.Context) bool {
 	return cache.WaitForNamedCacheSyncWithContext(ctx, w.clusterCacheSynced)
 }
 
 // Start lets the watch run informers under ctx.
-func (w *perconaWatch) Start(ctx context.Context) {
+func (w *crdGatedWatch) Start(ctx context.Context) {
 	w.mu.Lock()
 	w.ctx = ctx
 	w.mu.Unlock()
 	w.reconcileInformer()
 }
 
-func (w *perconaWatch) setPresent(present bool) {
+func (w *crdGatedWatch) setPresent(present bool) {
 	w.mu.Lock()
 	changed := w.present != present
 	w.present = present
@@ -106,7 +118,7 @@ func (w *perconaWatch) setPresent(present bool) {
 }
 
 // reconcileInformer starts or stops the cluster informer to match the CRD.
-func (w *perconaWatch) reconcileInformer() {
+func (w *crdGatedWatch) reconcileInformer() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.ctx == nil || w.dyn == nil {
@@ -115,12 +127,12 @@ func (w *perconaWatch) reconcileInformer() {
 	switch {
 	case w.present && w.cancel == nil:
 		ctx, cancel := context.WithCancel(w.ctx)
-		factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(w.dyn, w.resync, w.namespace, nil)
-		inf := factory.ForResource(resources.PerconaGVR)
+		factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(w.dyn, w.resync, w.namespace, w.tweak)
+		inf := factory.ForResource(w.gvr)
 		// Managed fields are never read; dropping them bounds what each
-		// cached cluster costs (see memory).
+		// cached object costs (see memory).
 		if err := inf.Informer().SetTransform(dropManagedFields); err != nil {
-			klog.FromContext(ctx).Error(err, "Could not set the PerconaPGCluster cache transform")
+			klog.FromContext(ctx).Error(err, "Could not set the cache transform", "resource", w.gvr.String())
 		}
 		_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: w.onCluster,
@@ -133,15 +145,16 @@ func (w *perconaWatch) reconcileInformer() {
 		})
 		factory.Start(ctx.Done())
 		w.cancel, w.lister, w.synced = cancel, inf.Lister(), inf.Informer().HasSynced
-		klog.FromContext(ctx).Info("PerconaPGCluster CRD found; watching Percona clusters", "crd", klog.KRef("", PerconaCRDName), "namespace", w.namespace)
+		klog.FromContext(ctx).Info("CRD found; watching its objects", "crd", klog.KRef("", w.crdName), "namespace", w.namespace)
 	case !w.present && w.cancel != nil:
 		w.cancel()
 		w.cancel, w.lister, w.synced = nil, nil, nil
-		klog.FromContext(w.ctx).Info("PerconaPGCluster CRD removed; stopped watching Percona clusters", "crd", klog.KRef("", PerconaCRDName))
+		klog.FromContext(w.ctx).Info("CRD removed; stopped watching its objects", "crd", klog.KRef("", w.crdName))
 	}
 }
 
-// perconaState is what the sync knows about Percona support in the cluster.
+// perconaState is what the sync knows about an optional CRD's support in
+// the cluster (named for Percona, its first use).
 type perconaState int
 
 const (
@@ -151,7 +164,7 @@ const (
 )
 
 // Lister returns the cluster lister when the CRD is installed and the cache synced.
-func (w *perconaWatch) Lister() (cache.GenericLister, perconaState) {
+func (w *crdGatedWatch) Lister() (cache.GenericLister, perconaState) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
@@ -165,7 +178,7 @@ func (w *perconaWatch) Lister() (cache.GenericLister, perconaState) {
 }
 
 // setListerForTest installs a fixed lister, as if the CRD were present.
-func (w *perconaWatch) setListerForTest(l cache.GenericLister) {
+func (w *crdGatedWatch) setListerForTest(l cache.GenericLister) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.present, w.lister, w.synced = true, l, func() bool { return true }
@@ -173,3 +186,8 @@ func (w *perconaWatch) setListerForTest(l cache.GenericLister) {
 
 // crdFieldSelector restricts the CRD watch to the PerconaPGCluster CRD.
 func crdFieldSelector(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + PerconaCRDName }
+
+// serviceMonitorCRDSelector restricts a CRD watch to the ServiceMonitor CRD.
+func serviceMonitorCRDSelector(o *metav1.ListOptions) {
+	o.FieldSelector = "metadata.name=" + resources.ServiceMonitorCRDName
+}

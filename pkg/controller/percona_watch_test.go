@@ -14,7 +14,7 @@ import (
 // Workers start only once the PerconaPGCluster cache is usable: right away
 // without the CRD, after the cluster informer synced with it.
 func TestWaitForClusterCache(t *testing.T) {
-	w := &perconaWatch{}
+	w := &crdGatedWatch{}
 	if !w.clusterCacheSynced() {
 		t.Error("without the CRD there is no cache to wait for")
 	}

@@ -24,6 +24,8 @@ const (
 	ReasonPodUnschedulable   = "PodUnschedulable"
 	ReasonStuckPodReplaced   = "StuckPodReplaced"
 	ReasonResumed            = "Resumed"
+	// ServiceMonitor asked for while its CRD is not installed (monitoring.go).
+	ReasonServiceMonitorUnavailable = "ServiceMonitorUnavailable"
 
 	// Condition reasons (some double as Warning event reasons).
 	ReasonSecretNotFound         = "SecretNotFound"

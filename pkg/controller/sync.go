@@ -229,6 +229,9 @@ func (c *Controller) applyConfigAndServices(ctx context.Context, ds *dittov1alph
 		return "", kit.In("Services", err)
 	}
 	obs.fileService = fileService
+	if err := c.ensureMonitoring(ctx, ds); err != nil {
+		return "", kit.In("NetworkPolicy and ServiceMonitor", err)
+	}
 	return resources.ConfigHash(configYAML, in.SecretVersions), nil
 }
 

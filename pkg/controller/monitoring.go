@@ -1,0 +1,189 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/cache"
+
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+)
+
+// The optional objects around a server: its NetworkPolicy and its Prometheus
+// Operator ServiceMonitor. Both go through the one write path (apply.go);
+// the ServiceMonitor only while its CRD is installed.
+
+// newServiceMonitorWatch watches the operator's own ServiceMonitors while
+// their CRD is installed; others' ServiceMonitors are never cached.
+func newServiceMonitorWatch(dyn dynamic.Interface, crd CRDWatch, namespace string, resync time.Duration,
+	onCRDChange func(), onObject func(interface{})) *crdGatedWatch {
+	managed := func(o *metav1.ListOptions) {
+		o.LabelSelector = resources.ManagedByLabel + "=" + resources.ManagedByValue
+	}
+	return newCRDGatedWatch(dyn, crd, resources.ServiceMonitorCRDName, resources.ServiceMonitorGVR, managed,
+		namespace, resync, onCRDChange, onObject)
+}
+
+// ensureMonitoring makes, updates or deletes the NetworkPolicy and the
+// ServiceMonitor as the spec asks.
+func (c *Controller) ensureMonitoring(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
+	w := c.networkPolicyWriter()
+	if resources.NetworkPolicyEnabled(ds) {
+		if _, _, err := ensure(ctx, w, ds, resources.NetworkPolicy(ds)); err != nil {
+			return err
+		}
+	} else if _, err := deleteOwned(ctx, w, ds, ds.Namespace, resources.NetworkPolicyName(ds),
+		c.kube.NetworkingV1().NetworkPolicies(ds.Namespace).Delete); err != nil {
+		return err
+	}
+	return c.ensureServiceMonitor(ctx, ds)
+}
+
+// ensureServiceMonitor writes the ServiceMonitor while the CRD is installed.
+// Without the CRD there is nothing to write or delete; a spec that asks for
+// one is told so once per generation (ServiceMonitorUnavailable), and the
+// CRD's arrival requeues it.
+func (c *Controller) ensureServiceMonitor(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
+	lister, state := c.serviceMonitors.Lister()
+	want := resources.ServiceMonitorEnabled(ds)
+	switch state {
+	case perconaNotInstalled:
+		if want && c.smNotices.first(ds) {
+			c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonServiceMonitorUnavailable,
+				"spec.metrics.serviceMonitor.enabled is true but the ServiceMonitor CRD (%s) is not installed: "+
+					"install the Prometheus Operator's CRDs, and the ServiceMonitor follows", resources.ServiceMonitorCRDName)
+		}
+		return nil
+	case perconaSyncing:
+		return kit.Waitf("the ServiceMonitor cache is syncing")
+	}
+	c.smNotices.forget(cache.MetaObjectToName(ds))
+	w := c.serviceMonitorWriter(lister)
+	if want {
+		_, _, err := ensure(ctx, w, ds, resources.ServiceMonitor(ds))
+		return err
+	}
+	client := c.serviceMonitors.dyn.Resource(resources.ServiceMonitorGVR).Namespace(ds.Namespace)
+	_, err := deleteOwned(ctx, w, ds, ds.Namespace, resources.ServiceMonitorName(ds),
+		func(ctx context.Context, name string, opts metav1.DeleteOptions) error {
+			return client.Delete(ctx, name, opts)
+		})
+	return err
+}
+
+// enqueueServiceMonitorUsers requeues the DittoServers that ask for a
+// ServiceMonitor, when its CRD appears or goes away.
+func (c *Controller) enqueueServiceMonitorUsers() {
+	all, err := c.dsLister.List(everything)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	for _, ds := range all {
+		if resources.ServiceMonitorEnabled(ds) {
+			c.enqueue(cache.ObjectName{Namespace: ds.Namespace, Name: ds.Name})
+		}
+	}
+}
+
+func (c *Controller) networkPolicyWriter() writer[*networkingv1.NetworkPolicy] {
+	return writer[*networkingv1.NetworkPolicy]{
+		kind: "NetworkPolicy",
+		own:  c.ownWrites,
+		cached: func(ns, name string) (*networkingv1.NetworkPolicy, error) {
+			return c.npLister.NetworkPolicies(ns).Get(name)
+		},
+		live: func(ctx context.Context, ns, name string) (*networkingv1.NetworkPolicy, error) {
+			return c.kube.NetworkingV1().NetworkPolicies(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		create: func(ctx context.Context, o *networkingv1.NetworkPolicy) (*networkingv1.NetworkPolicy, error) {
+			return c.kube.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, o, createOpts)
+		},
+		update: func(ctx context.Context, o *networkingv1.NetworkPolicy) (*networkingv1.NetworkPolicy, error) {
+			return c.kube.NetworkingV1().NetworkPolicies(o.Namespace).Update(ctx, o, updateOpts)
+		},
+		inSync: func(desired, existing *networkingv1.NetworkPolicy) bool {
+			return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Spec, existing.Spec)
+		},
+	}
+}
+
+// serviceMonitorWriter writes ServiceMonitors through the dynamic client;
+// lister is the synced ServiceMonitor cache.
+func (c *Controller) serviceMonitorWriter(lister cache.GenericLister) writer[*unstructured.Unstructured] {
+	client := func(ns string) dynamic.ResourceInterface {
+		return c.serviceMonitors.dyn.Resource(resources.ServiceMonitorGVR).Namespace(ns)
+	}
+	return writer[*unstructured.Unstructured]{
+		kind: resources.ServiceMonitorKind,
+		own:  c.ownWrites,
+		cached: func(ns, name string) (*unstructured.Unstructured, error) {
+			obj, err := lister.ByNamespace(ns).Get(name)
+			if err != nil {
+				return nil, err
+			}
+			u, ok := obj.(*unstructured.Unstructured)
+			if !ok {
+				return nil, fmt.Errorf("unexpected object %T in the %s cache", obj, resources.ServiceMonitorKind)
+			}
+			return u, nil
+		},
+		live: func(ctx context.Context, ns, name string) (*unstructured.Unstructured, error) {
+			return client(ns).Get(ctx, name, metav1.GetOptions{})
+		},
+		create: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+			return client(o.GetNamespace()).Create(ctx, o, createOpts)
+		},
+		update: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+			return client(o.GetNamespace()).Update(ctx, o, updateOpts)
+		},
+		inSync: func(desired, existing *unstructured.Unstructured) bool {
+			// Fields the CRD defaults are not compared (DeepDerivative).
+			return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Object["spec"], existing.Object["spec"])
+		},
+	}
+}
+
+// serviceMonitorNotices remembers, per DittoServer, the generation for
+// which ServiceMonitorUnavailable was last said, so that it is said once per
+// spec change and not on every pass. Bounded: one entry per DittoServer
+// asking for a ServiceMonitor while the CRD is missing, dropped when the CRD
+// arrives or the DittoServer is gone. Lost on restart: said once more.
+type serviceMonitorNotices struct {
+	mu   sync.Mutex
+	said map[cache.ObjectName]int64
+}
+
+func newServiceMonitorNotices() *serviceMonitorNotices {
+	return &serviceMonitorNotices{said: map[cache.ObjectName]int64{}}
+}
+
+// first reports whether ds's current generation has not been told yet, and
+// records that it now is.
+func (n *serviceMonitorNotices) first(ds *dittov1alpha1.DittoServer) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	key := cache.MetaObjectToName(ds)
+	if g, ok := n.said[key]; ok && g == ds.Generation {
+		return false
+	}
+	n.said[key] = ds.Generation
+	return true
+}
+
+func (n *serviceMonitorNotices) forget(key cache.ObjectName) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.said, key)
+}
