@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/klog/v2"
 
@@ -108,12 +109,13 @@ func run(ctx context.Context, o options) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting", "version", version.Version, "namespace", o.namespace, "workers", o.workers, "leaderElect", o.leaderElect)
 
-	reg := newRegistry()
+	reg := prometheus.NewRegistry()
+	m := registerMetrics(reg)
 	clients, err := newClients(o)
 	if err != nil {
 		return err
 	}
-	op, err := newOperator(ctx, clients, o, reg)
+	op, err := newOperator(ctx, clients, o, reg, m)
 	if err != nil {
 		return err
 	}

@@ -85,27 +85,32 @@ type operator struct {
 	start       func(stop <-chan struct{})
 }
 
-// newRegistry builds the registry /metrics serves: Go and process metrics,
-// the workqueue metrics, and client-go's REST client and leader election
-// metrics. It runs before any client is built, so that every request to the
-// API server is counted.
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
+// operatorMetrics are the controllers' own metrics.
+type operatorMetrics struct {
+	controller  *controller.Metrics
+	serverState *serverstate.Metrics
+}
+
+// registerMetrics puts on reg everything /metrics serves: Go and process
+// metrics, the workqueue metrics, client-go's REST client and leader
+// election metrics, and the controllers' own (docs/monitoring.md). It runs
+// before any client is built, so that every request to the API server is
+// counted.
+func registerMetrics(reg prometheus.Registerer) operatorMetrics {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.RegisterWorkqueueMetrics(reg)
 	metrics.NewClient(reg).Install()
-	return reg
+	return operatorMetrics{controller: controller.NewMetrics(reg), serverState: serverstate.NewMetrics(reg)}
 }
 
-// newOperator builds the controllers; their own metrics go on reg.
-func newOperator(ctx context.Context, c *clients, o options, reg *prometheus.Registry) (*operator, error) {
-
+// newOperator builds the controllers, which record into m.
+func newOperator(ctx context.Context, c *clients, o options, reg *prometheus.Registry, m operatorMetrics) (*operator, error) {
 	inf, crdWatch, startInformers, err := controller.NewInformers(c.kube, c.ditto, c.metadata, o.namespace, o.resync)
 	if err != nil {
 		return nil, err
 	}
 	ctrl, err := controller.New(ctx, c.kube, c.ditto, c.dynamic, inf, crdWatch, controller.Options{
-		Namespace: o.namespace, ResyncPeriod: o.resync, Metrics: controller.NewMetrics(reg),
+		Namespace: o.namespace, ResyncPeriod: o.resync, Metrics: m.controller,
 		StatusProgressInterval: o.statusInterval,
 	})
 	if err != nil {
@@ -115,7 +120,7 @@ func newOperator(ctx context.Context, c *clients, o options, reg *prometheus.Reg
 	if !o.manageServerState {
 		return op, nil
 	}
-	if op.serverState, op.start, err = newServerState(ctx, c, o, inf, startInformers, serverstate.NewMetrics(reg)); err != nil {
+	if op.serverState, op.start, err = newServerState(ctx, c, o, inf, startInformers, m.serverState); err != nil {
 		return nil, err
 	}
 	return op, nil

@@ -84,6 +84,12 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 			"spec.terminationGracePeriodSeconds", "at least spec.preStopDelaySeconds + 3 × spec.shutdownTimeout + 5"},
 		{"grace period below the minimum of a changed shutdownTimeout", `{shutdownTimeout: 10s, preStopDelaySeconds: 0, terminationGracePeriodSeconds: 34}`,
 			"spec.terminationGracePeriodSeconds", "at least spec.preStopDelaySeconds + 3 × spec.shutdownTimeout + 5"},
+		{"ServiceMonitor without metrics", `{metrics: {serviceMonitor: {enabled: true}}}`,
+			"spec.metrics.serviceMonitor.enabled", "requires spec.metrics.enabled"},
+		{"ServiceMonitor interval not a duration", `{metrics: {enabled: true, serviceMonitor: {enabled: true, interval: half-a-minute}}}`,
+			"spec.metrics.serviceMonitor.interval", "should match"},
+		{"NetworkPolicy without file clients", `{networkPolicy: {enabled: true}}`,
+			"spec.networkPolicy.fileClients", "must select at least one peer"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
