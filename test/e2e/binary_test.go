@@ -49,7 +49,8 @@ func TestBinaryLeaderElectionAndShutdown(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s replica /metrics: %v", name, err)
 		}
-		for _, family := range []string{`workqueue_depth{name="dittoservers"}`, "go_goroutines", "process_resident_memory_bytes"} {
+		for _, family := range []string{`workqueue_depth{name="dittoservers"}`, `controller_runtime_reconcile_total{controller="dittoservers",result="success"}`,
+			"rest_client_requests_total", "go_goroutines", "process_resident_memory_bytes"} {
 			if !strings.Contains(body, family) {
 				t.Errorf("%s replica /metrics lacks %s", name, family)
 			}
@@ -76,6 +77,14 @@ func TestBinaryLeaderElectionAndShutdown(t *testing.T) {
 	t.Cleanup(func() {
 		_ = env.kube.CoordinationV1().Leases(installNamespace).Delete(context.Background(), leaseName, metav1.DeleteOptions{})
 	})
+	// The leader says so in client-go's leader election gauge; the standby,
+	// which never led, has no such series.
+	if v, err := leader.Metric("leader_election_master_status", `name="`+leaseName+`"`); err != nil || v != 1 {
+		t.Errorf("leader's leader_election_master_status = %v (%v), want 1", v, err)
+	}
+	if v, err := standby.Metric("leader_election_master_status", `name="`+leaseName+`"`); err != nil || v != 0 {
+		t.Errorf("standby's leader_election_master_status = %v (%v), want 0", v, err)
+	}
 
 	stopped := time.Now()
 	if code := leader.Stop(30 * time.Second); code != 0 {

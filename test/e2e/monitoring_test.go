@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -110,10 +111,18 @@ func installServiceMonitorCRD(t *testing.T) {
 			t.Errorf("delete the ServiceMonitor CRD: %v", err)
 			return
 		}
-		eventually(t, waitShort, "the ServiceMonitor CRD gone", func() (bool, string) {
+		for {
 			_, err := crds.Get(ctx, resources.ServiceMonitorCRDName, metav1.GetOptions{})
-			return apierrors.IsNotFound(err), errString(err)
-		})
+			if apierrors.IsNotFound(err) {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Errorf("the ServiceMonitor CRD is still there: %v", errString(err))
+				return
+			case <-time.After(pollEvery):
+			}
+		}
 	})
 }
 
