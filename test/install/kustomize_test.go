@@ -85,6 +85,8 @@ func TestDefaultInstallRendersEverything(t *testing.T) {
 		{"dittofs.dittofs.com", "dittoshares", "update"},
 		{"dittofs.dittofs.com", "dittousers/status", "update"},
 		{"", "pods/portforward", "create"},
+		{"networking.k8s.io", "networkpolicies", "delete"},
+		{"monitoring.coreos.com", "servicemonitors", "update"},
 	} {
 		if !grants(cr.Rules, need.group, need.resource, need.verb) {
 			t.Errorf("ClusterRole dittofs-operator does not grant %s %s/%s", need.verb, need.group, need.resource)
@@ -96,8 +98,8 @@ func TestDefaultInstallRendersEverything(t *testing.T) {
 	}
 	for _, rule := range cluster.Rules {
 		if slices.Contains(rule.Resources, "customresourcedefinitions") &&
-			!slices.Equal(rule.ResourceNames, []string{"perconapgclusters.pgv2.percona.com"}) {
-			t.Errorf("the CRD watch is not narrowed to the PerconaPGCluster CRD: %+v", rule)
+			!slices.Equal(rule.ResourceNames, []string{"perconapgclusters.pgv2.percona.com", "servicemonitors.monitoring.coreos.com"}) {
+			t.Errorf("the CRD watch is not narrowed to the PerconaPGCluster and ServiceMonitor CRDs: %+v", rule)
 		}
 	}
 	// kubectl applies in this order: the CRDs before the operator that
