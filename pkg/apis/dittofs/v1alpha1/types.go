@@ -119,7 +119,7 @@ type DittoServerSpec struct {
 
 	// NetworkPolicy restricts who reaches the server's pods: the REST API
 	// only from the operator and the namespaces listed, NFS and SMB only from
-	// the clients selected. Off by default (types_monitoring.go).
+	// the clients selected. Off by default.
 	// +optional
 	NetworkPolicy *NetworkPolicySpec `json:"networkPolicy,omitempty"`
 

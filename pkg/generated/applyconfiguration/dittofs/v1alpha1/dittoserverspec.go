@@ -69,7 +69,7 @@ type DittoServerSpecApplyConfiguration struct {
 	Metrics *MetricsSpecApplyConfiguration `json:"metrics,omitempty"`
 	// NetworkPolicy restricts who reaches the server's pods: the REST API
 	// only from the operator and the namespaces listed, NFS and SMB only from
-	// the clients selected. Off by default (types_monitoring.go).
+	// the clients selected. Off by default.
 	NetworkPolicy *NetworkPolicySpecApplyConfiguration `json:"networkPolicy,omitempty"`
 	// ControlPlane configures the server's REST API listener.
 	ControlPlane *ControlPlaneSpecApplyConfiguration `json:"controlPlane,omitempty"`
