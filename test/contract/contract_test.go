@@ -59,6 +59,7 @@ var contractSamples = []contractSample{
 	{"tuned", sqliteOnVolume},
 	{"loadbalancer", sqliteOnVolume},
 	{"placement", sqliteOnVolume},
+	{"monitoring", sqliteOnVolume},
 	{"external-postgres", externalPostgres},
 	{"percona", perconaPostgres},
 	{"percona-backup", perconaPostgres},

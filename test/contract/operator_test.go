@@ -156,7 +156,8 @@ func newFakeCluster(t *testing.T) *fakeCluster {
 		kube:  kubefake.NewClientset(),
 		ditto: dittofake.NewClientset(),
 		dyn: dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-			map[schema.GroupVersionResource]string{resources.PerconaGVR: resources.PerconaKind + "List"}),
+			map[schema.GroupVersionResource]string{resources.PerconaGVR: resources.PerconaKind + "List",
+				resources.ServiceMonitorGVR: resources.ServiceMonitorKind + "List"}),
 		meta: metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()),
 	}
 	c.kubeTracker = fakeapi.NewTracker(c.kube.Tracker())
