@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -122,37 +121,12 @@ func (c *Controller) networkPolicyWriter() writer[*networkingv1.NetworkPolicy] {
 // serviceMonitorWriter writes ServiceMonitors through the dynamic client;
 // lister is the synced ServiceMonitor cache.
 func (c *Controller) serviceMonitorWriter(lister cache.GenericLister) writer[*unstructured.Unstructured] {
-	client := func(ns string) dynamic.ResourceInterface {
-		return c.serviceMonitors.dyn.Resource(resources.ServiceMonitorGVR).Namespace(ns)
+	w := dynamicWriter(c.serviceMonitors.dyn, resources.ServiceMonitorGVR, resources.ServiceMonitorKind, lister, c.ownWrites)
+	w.inSync = func(desired, existing *unstructured.Unstructured) bool {
+		// Fields the CRD defaults are not compared (DeepDerivative).
+		return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Object["spec"], existing.Object["spec"])
 	}
-	return writer[*unstructured.Unstructured]{
-		kind: resources.ServiceMonitorKind,
-		own:  c.ownWrites,
-		cached: func(ns, name string) (*unstructured.Unstructured, error) {
-			obj, err := lister.ByNamespace(ns).Get(name)
-			if err != nil {
-				return nil, err
-			}
-			u, ok := obj.(*unstructured.Unstructured)
-			if !ok {
-				return nil, fmt.Errorf("unexpected object %T in the %s cache", obj, resources.ServiceMonitorKind)
-			}
-			return u, nil
-		},
-		live: func(ctx context.Context, ns, name string) (*unstructured.Unstructured, error) {
-			return client(ns).Get(ctx, name, metav1.GetOptions{})
-		},
-		create: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-			return client(o.GetNamespace()).Create(ctx, o, createOpts)
-		},
-		update: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-			return client(o.GetNamespace()).Update(ctx, o, updateOpts)
-		},
-		inSync: func(desired, existing *unstructured.Unstructured) bool {
-			// Fields the CRD defaults are not compared (DeepDerivative).
-			return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Object["spec"], existing.Object["spec"])
-		},
-	}
+	return w
 }
 
 // serviceMonitorNotices remembers, per DittoServer, the generation for

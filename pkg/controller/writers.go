@@ -9,10 +9,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
@@ -170,13 +172,20 @@ func (c *Controller) secretWriter() writer[*corev1.Secret] {
 // perconaWriter creates the PerconaPGCluster (createOnce): later edits of
 // the cluster are the user's. It adopts a cluster kept for this name. lister is the synced Percona cache.
 func (c *Controller) perconaWriter(lister cache.GenericLister) writer[*unstructured.Unstructured] {
-	client := func(ns string) dynamic.ResourceInterface {
-		return c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ns)
-	}
+	w := dynamicWriter(c.percona.dyn, resources.PerconaGVR, resources.PerconaKind, lister, c.ownWrites)
+	w.adopts = ownedOrKept[*unstructured.Unstructured]
+	w.update = nil
+	return w
+}
+
+// dynamicWriter writes objects of a CRD that may be absent (Percona, the
+// Prometheus Operator's) through the dynamic client; lister is their synced
+// cache.
+func dynamicWriter(dyn dynamic.Interface, gvr schema.GroupVersionResource, kind string, lister cache.GenericLister, own *kit.OwnWrites) writer[*unstructured.Unstructured] {
+	client := func(ns string) dynamic.ResourceInterface { return dyn.Resource(gvr).Namespace(ns) }
 	return writer[*unstructured.Unstructured]{
-		kind:   resources.PerconaKind,
-		own:    c.ownWrites,
-		adopts: ownedOrKept[*unstructured.Unstructured],
+		kind: kind,
+		own:  own,
 		cached: func(ns, name string) (*unstructured.Unstructured, error) {
 			obj, err := lister.ByNamespace(ns).Get(name)
 			if err != nil {
@@ -184,7 +193,7 @@ func (c *Controller) perconaWriter(lister cache.GenericLister) writer[*unstructu
 			}
 			u, ok := obj.(*unstructured.Unstructured)
 			if !ok {
-				return nil, fmt.Errorf("unexpected object %T in the %s cache", obj, resources.PerconaKind)
+				return nil, fmt.Errorf("unexpected object %T in the %s cache", obj, kind)
 			}
 			return u, nil
 		},
@@ -193,6 +202,9 @@ func (c *Controller) perconaWriter(lister cache.GenericLister) writer[*unstructu
 		},
 		create: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 			return client(o.GetNamespace()).Create(ctx, o, createOpts)
+		},
+		update: func(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+			return client(o.GetNamespace()).Update(ctx, o, updateOpts)
 		},
 	}
 }
