@@ -39,11 +39,11 @@ type secretRequirement struct {
 // nor the Percona user Secret, which the database gate waits for).
 func userSecrets(ds *dittov1alpha1.DittoServer) []secretRequirement {
 	var reqs []secretRequirement
-	if jwt := resources.JWTSecretSelector(ds); jwt.Name != resources.JWTSecretName(ds) {
+	if jwt := resources.UserJWTSecret(ds); jwt != nil {
 		reqs = append(reqs, secretRequirement{name: jwt.Name, field: "spec.identity.jwt.secretRef",
 			keys: []string{jwt.Key}, minLen: minJWTSecretLength})
 	}
-	if admin := resources.AdminPasswordSelector(ds); admin.Name != resources.AdminSecretName(ds) {
+	if admin := resources.UserAdminPasswordSecret(ds); admin != nil {
 		reqs = append(reqs, secretRequirement{name: admin.Name, field: "spec.identity.admin.passwordSecretRef",
 			keys: []string{admin.Key}, minLen: minAdminPasswordLength})
 	}
@@ -69,9 +69,16 @@ func userSecrets(ds *dittov1alpha1.DittoServer) []secretRequirement {
 var postgresSecretKeys = []string{"host", "port", "user", "password", "dbname"}
 
 // referencedSecretNames lists every Secret the pod reads, for the index that
-// maps a Secret change to the DittoServers it rolls.
+// maps a Secret change to the DittoServers it rolls. The generated Secrets
+// of both credentials layouts are in it: their existence decides the layout
+// (resources.CredentialsLayoutOf).
 func referencedSecretNames(ds *dittov1alpha1.DittoServer) []string {
-	names := []string{resources.JWTSecretSelector(ds).Name, resources.AdminPasswordSelector(ds).Name}
+	var names []string
+	for _, layout := range []resources.CredentialsLayout{resources.CredentialsOneSecret, resources.CredentialsTwoSecrets} {
+		for _, g := range resources.GeneratedSecrets(ds, layout) {
+			names = append(names, g.Name)
+		}
+	}
 	for _, r := range userSecrets(ds) {
 		names = append(names, r.name)
 	}

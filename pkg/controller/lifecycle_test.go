@@ -32,8 +32,7 @@ func TestFirstSight(t *testing.T) {
 	expectErr(t, f.sync(), nil)
 	expectActions(t, f.actions(),
 		"patch dittoservers nas",
-		"create secrets nas-jwt",
-		"create secrets nas-admin",
+		"create secrets nas-credentials",
 		"create configmaps nas-config",
 		"create services nas-headless",
 		"create services nas-file",
@@ -73,7 +72,7 @@ func TestFirstSight(t *testing.T) {
 	for _, g := range []struct {
 		name, key string
 		minLen    int
-	}{{"nas-jwt", resources.JWTSecretKey, resources.JWTSecretLength}, {"nas-admin", resources.AdminPasswordKey, 8}} {
+	}{{"nas-credentials", resources.JWTSecretKey, resources.JWTSecretLength}, {"nas-credentials", resources.AdminPasswordKey, 8}} {
 		s := f.get(f.kube, gvrSecrets, g.name).(*corev1.Secret)
 		if n := len(s.Data[g.key]); n < g.minLen {
 			t.Errorf("Secret %s key %s has %d characters, want at least %d", g.name, g.key, n, g.minLen)
@@ -86,10 +85,11 @@ func TestFirstSight(t *testing.T) {
 	// Every child is what the builders make of the DittoServer and the
 	// Secrets' versions.
 	versions := map[string]string{}
-	for _, name := range []string{"nas-jwt", "nas-admin"} {
+	for _, name := range []string{"nas-credentials"} {
 		versions[name] = f.get(f.kube, gvrSecrets, name).(*corev1.Secret).ResourceVersion
 	}
-	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds), AdminPassword: resources.AdminPasswordSelector(ds), SecretVersions: versions}
+	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds, resources.CredentialsOneSecret),
+		AdminPassword: resources.AdminPasswordSelector(ds, resources.CredentialsOneSecret), SecretVersions: versions}
 	configYAML, err := resources.ConfigYAML(ds, in)
 	if err != nil {
 		t.Fatal(err)

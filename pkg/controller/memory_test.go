@@ -24,8 +24,16 @@ func TestSecretKeysForgottenWhenNoDittoServerReadsThem(t *testing.T) {
 		named("other", withFinalizer, withJWTSecret("shared", "secret")),
 		newSecret("shared", map[string]string{"secret": jwt}))
 	f.converge()
-	if n := f.c.secretKeys.len(); n != 1 {
-		t.Fatalf("%d Secrets remembered after the first pass, want 1", n)
+	remembered := func(name string) bool {
+		s, err := f.kube.Get(gvrSecrets, testNamespace, name)
+		if err != nil {
+			return false
+		}
+		_, ok := f.c.secretKeys.get(testNamespace, name, s.(*corev1.Secret).ResourceVersion)
+		return ok
+	}
+	if !remembered("shared") {
+		t.Fatal("the key names of the referenced Secret are not remembered after the first pass")
 	}
 
 	// nas stops reading the Secret; other still does.
@@ -47,8 +55,9 @@ func TestSecretKeysForgottenWhenNoDittoServerReadsThem(t *testing.T) {
 	}
 	f.catchUp()
 	f.c.forgetSecretsNoLongerRead(other.(runtime.Object), nil)
-	if n := f.c.secretKeys.len(); n != 0 {
-		t.Errorf("%d Secrets remembered that no DittoServer reads", n)
+	// nas reads its own generated Secret, and nothing else any more.
+	if n := f.c.secretKeys.len(); n != 1 || !remembered("nas-credentials") {
+		t.Errorf("%d Secrets remembered, want only nas-credentials, which nas reads", n)
 	}
 }
 

@@ -86,6 +86,7 @@ func buildEverything(t *testing.T, ds *dittov1alpha1.DittoServer) {
 	_, _ = TerminationGracePeriodSeconds(ds)
 	_ = ValidateName(ds)
 	_, _ = JWTSecret(ds, "x"), AdminSecret(ds, "y")
+	_ = generatedCredentials(ds, "x", "y")
 	for _, in := range []Inputs{{}, inputsFor(ds)} {
 		cfg, _ := ConfigYAML(ds, in)
 		_ = ConfigMap(ds, cfg)

@@ -118,11 +118,8 @@ func buildAll(t *testing.T, ds *dittov1alpha1.DittoServer) []byte {
 func otherObjects(t *testing.T, ds *dittov1alpha1.DittoServer, cfg []byte) []byte {
 	t.Helper()
 	var objs []any
-	if JWTSecretSelector(ds).Name == JWTSecretName(ds) {
-		objs = append(objs, JWTSecret(ds, "golden-jwt-secret-golden-jwt-secret-golden-jwt-"))
-	}
-	if AdminPasswordSelector(ds).Name == AdminSecretName(ds) {
-		objs = append(objs, AdminSecret(ds, "golden-admin-password"))
+	for _, s := range generatedCredentials(ds, "golden-jwt-secret-golden-jwt-secret-golden-jwt-", "golden-admin-password") {
+		objs = append(objs, s)
 	}
 	objs = append(objs, ConfigMap(ds, cfg))
 	for _, svc := range services(ds) {
@@ -161,7 +158,8 @@ func TestLegacyServersKeepTheirVolumes(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			schema.admit(s.raw)
 			ds := fromMap(t, s.raw)
-			in := inputsFor(ds)
+			// Servers this old also keep <name>-jwt and <name>-admin.
+			in := inputsWithCredentials(ds, CredentialsTwoSecrets)
 			in.Layout = LayoutLegacy
 			cfg, err := ConfigYAML(ds, in)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
@@ -91,9 +92,15 @@ func withIdentity(ds *dittov1alpha1.DittoServer) *dittov1alpha1.DittoServer {
 // inputsFor are fixed inputs: the Secrets the spec implies, each at a fixed
 // resourceVersion.
 func inputsFor(ds *dittov1alpha1.DittoServer) Inputs {
+	return inputsWithCredentials(ds, CredentialsOneSecret)
+}
+
+// inputsWithCredentials are inputsFor a server in the credentials layout cl.
+func inputsWithCredentials(ds *dittov1alpha1.DittoServer, cl CredentialsLayout) Inputs {
 	in := Inputs{
-		JWTSecret:          JWTSecretSelector(ds),
-		AdminPassword:      AdminPasswordSelector(ds),
+		JWTSecret:          JWTSecretSelector(ds, cl),
+		AdminPassword:      AdminPasswordSelector(ds, cl),
+		Credentials:        cl,
 		PostgresSecretName: PostgresSecretName(ds),
 		SecretVersions:     map[string]string{},
 	}
@@ -172,3 +179,18 @@ func toYAML(t testing.TB, obj any) []byte {
 }
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+// generatedCredentials are the Secrets the operator generates for a new
+// server (CredentialsOneSecret), with fixed values.
+func generatedCredentials(ds *dittov1alpha1.DittoServer, jwt, password string) []*corev1.Secret {
+	values := map[string]string{JWTSecretKey: jwt, AdminPasswordKey: password}
+	var out []*corev1.Secret
+	for _, g := range GeneratedSecrets(ds, CredentialsOneSecret) {
+		data := map[string]string{}
+		for _, v := range g.Values {
+			data[v.Key] = values[v.Key]
+		}
+		out = append(out, CredentialsSecret(ds, g.Name, data))
+	}
+	return out
+}

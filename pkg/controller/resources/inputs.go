@@ -11,11 +11,11 @@ import (
 // Inputs are what the controller resolved from the cluster for one DittoServer.
 type Inputs struct {
 	// JWTSecret selects the JWT signing secret: the user's spec.identity.jwt.secretRef,
-	// or the generated Secret <name>-jwt (key JWTSecretKey).
+	// or the generated Secret of Credentials (key JWTSecretKey).
 	JWTSecret corev1.SecretKeySelector
 	// AdminPassword selects the initial admin password: the user's
-	// spec.identity.admin.passwordSecretRef, or the generated Secret <name>-admin
-	// (key AdminPasswordKey).
+	// spec.identity.admin.passwordSecretRef, or the generated Secret of
+	// Credentials (key AdminPasswordKey).
 	AdminPassword corev1.SecretKeySelector
 	// PostgresSecretName is the Secret with host, port, user, password and dbname
 	// when the server uses PostgreSQL: the user's spec.database.postgresSecretRef or
@@ -28,4 +28,11 @@ type Inputs struct {
 	// StatefulSet, whose volume claim templates cannot change. The zero
 	// value is the current layout (LayoutTwoVolumes), for new servers.
 	Layout StorageLayout
+	// Credentials is the server's credentials layout: CredentialsLayoutOf
+	// the Secrets that exist. The zero value is the current layout
+	// (CredentialsOneSecret, <name>-credentials), for new servers. It is
+	// left out of TemplateInputsHash: the selectors and SecretVersions
+	// above already name the Secrets, and a field the hash did not have
+	// before must not roll every existing server on an operator upgrade.
+	Credentials CredentialsLayout `json:"-"`
 }

@@ -175,13 +175,9 @@ func createChildren(ctx context.Context, t *testing.T, cs kubernetes.Interface, 
 			t.Errorf("create %s: %v", what, err)
 		}
 	}
-	if JWTSecretSelector(ds).Name == JWTSecretName(ds) {
-		_, err := cs.CoreV1().Secrets(ds.Namespace).Create(ctx, JWTSecret(ds, "x"), metav1.CreateOptions{})
-		create("JWT Secret", err)
-	}
-	if AdminPasswordSelector(ds).Name == AdminSecretName(ds) {
-		_, err := cs.CoreV1().Secrets(ds.Namespace).Create(ctx, AdminSecret(ds, "y"), metav1.CreateOptions{})
-		create("admin Secret", err)
+	for _, s := range generatedCredentials(ds, "x", "y") {
+		_, err := cs.CoreV1().Secrets(ds.Namespace).Create(ctx, s, metav1.CreateOptions{})
+		create("Secret "+s.Name, err)
 	}
 	_, err = cs.CoreV1().ConfigMaps(ds.Namespace).Create(ctx, ConfigMap(ds, cfg), metav1.CreateOptions{})
 	create("ConfigMap", err)

@@ -16,8 +16,9 @@ const (
 	AdminPasswordLength = 32
 )
 
-// JWTSecret is the generated Secret <name>-jwt holding value, created only
-// when the user references no JWT Secret. The controller generates value
+// JWTSecret is the generated Secret <name>-jwt holding value, in the
+// two-Secret layout of servers created before <name>-credentials
+// (CredentialsTwoSecrets), when the user references no JWT Secret. The controller generates value
 // (RandomString) once and never rotates it: a new one would invalidate
 // every token.
 func JWTSecret(ds *dittov1alpha1.DittoServer, value string) *corev1.Secret {
@@ -25,7 +26,7 @@ func JWTSecret(ds *dittov1alpha1.DittoServer, value string) *corev1.Secret {
 }
 
 // AdminSecret is the generated Secret <name>-admin with the initial admin
-// password. The server reads it only on its very first start.
+// password, in the two-Secret layout (CredentialsTwoSecrets). The server reads it only on its very first start.
 func AdminSecret(ds *dittov1alpha1.DittoServer, password string) *corev1.Secret {
 	return generatedSecret(ds, AdminSecretName(ds), AdminPasswordKey, password)
 }
@@ -51,25 +52,26 @@ func generatedSecret(ds *dittov1alpha1.DittoServer, name, key, value string) *co
 }
 
 // JWTSecretSelector is where the JWT signing secret comes from: the user's
-// spec.identity.jwt.secretRef, or the generated Secret.
-func JWTSecretSelector(ds *dittov1alpha1.DittoServer) corev1.SecretKeySelector {
-	if j := jwtSpec(ds); j != nil && j.SecretRef != nil && j.SecretRef.Name != "" {
-		return *j.SecretRef.DeepCopy()
+// spec.identity.jwt.secretRef, or the generated Secret of layout.
+func JWTSecretSelector(ds *dittov1alpha1.DittoServer, layout CredentialsLayout) corev1.SecretKeySelector {
+	if ref := UserJWTSecret(ds); ref != nil {
+		return *ref.DeepCopy()
 	}
 	return corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: JWTSecretName(ds)},
+		LocalObjectReference: corev1.LocalObjectReference{Name: GeneratedJWTSecretName(ds, layout)},
 		Key:                  JWTSecretKey,
 	}
 }
 
 // AdminPasswordSelector is where the initial admin password comes from: the
-// user's spec.identity.admin.passwordSecretRef, or the generated Secret.
-func AdminPasswordSelector(ds *dittov1alpha1.DittoServer) corev1.SecretKeySelector {
-	if id := ds.Spec.Identity; id != nil && id.Admin != nil && id.Admin.PasswordSecretRef != nil && id.Admin.PasswordSecretRef.Name != "" {
-		return *id.Admin.PasswordSecretRef.DeepCopy()
+// user's spec.identity.admin.passwordSecretRef, or the generated Secret of
+// layout.
+func AdminPasswordSelector(ds *dittov1alpha1.DittoServer, layout CredentialsLayout) corev1.SecretKeySelector {
+	if ref := UserAdminPasswordSecret(ds); ref != nil {
+		return *ref.DeepCopy()
 	}
 	return corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: AdminSecretName(ds)},
+		LocalObjectReference: corev1.LocalObjectReference{Name: GeneratedAdminSecretName(ds, layout)},
 		Key:                  AdminPasswordKey,
 	}
 }
