@@ -102,7 +102,7 @@ func TestDeletionKeepsPerconaCluster(t *testing.T) {
 func (n *testNS) secretUIDs(ds *dittov1alpha1.DittoServer) map[string]types.UID {
 	n.t.Helper()
 	out := map[string]types.UID{}
-	for _, name := range []string{resources.JWTSecretName(ds), resources.AdminSecretName(ds)} {
+	for _, name := range []string{resources.CredentialsSecretName(ds), resources.JWTSecretName(ds), resources.AdminSecretName(ds)} {
 		s, err := env.kube.CoreV1().Secrets(n.name).Get(n.t.Context(), name, metav1.GetOptions{})
 		if err == nil {
 			out[name] = s.UID
@@ -290,7 +290,7 @@ func TestDeletionPolicyDeletesEverything(t *testing.T) {
 	name := ds.GetName()
 	n.markPerconaReady(name)
 	created := n.waitReady(name)
-	if len(n.claims()) == 0 || len(n.secretUIDs(created)) != 2 {
+	if len(n.claims()) == 0 || len(n.secretUIDs(created)) != 1 {
 		t.Fatalf("before the deletion: claims %v, Secrets %v", n.claims(), n.secretUIDs(created))
 	}
 

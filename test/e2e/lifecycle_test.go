@@ -227,7 +227,13 @@ func (n *testNS) assertChildren(ds *dittov1alpha1.DittoServer) {
 			t.Errorf("%s %s: controller %+v, want DittoServer %s (uid %s)", kind, name, metav1.GetControllerOf(obj), ds.Name, ds.UID)
 		}
 	}
+	// A new server's generated credentials are in one Secret.
 	for _, name := range []string{resources.JWTSecretName(ds), resources.AdminSecretName(ds)} {
+		if _, err := core.Secrets(n.name).Get(ctx, name, metav1.GetOptions{}); err == nil {
+			t.Errorf("Secret %s exists; a new server's generated credentials are all in %s", name, resources.CredentialsSecretName(ds))
+		}
+	}
+	for _, name := range []string{resources.CredentialsSecretName(ds)} {
 		s, err := core.Secrets(n.name).Get(ctx, name, metav1.GetOptions{})
 		switch {
 		case err != nil:

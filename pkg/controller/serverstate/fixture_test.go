@@ -293,7 +293,15 @@ func availableServer(mutate ...func(*dittov1alpha1.DittoServer)) *dittov1alpha1.
 	return ds
 }
 
+// adminSecret is the generated credentials Secret of a new server.
 func adminSecret(ds *dittov1alpha1.DittoServer) *corev1.Secret {
+	return resources.CredentialsSecret(ds, resources.CredentialsSecretName(ds), map[string]string{
+		resources.JWTSecretKey: "fake-jwt-secret-0123456789abcdef0123456789", resources.AdminPasswordKey: fakeAdminPassword})
+}
+
+// legacyAdminSecret is the admin Secret of a server made before
+// <name>-credentials, owned as an early operator version made it.
+func legacyAdminSecret(ds *dittov1alpha1.DittoServer) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: resources.AdminSecretName(ds), Namespace: testNamespace,
 			OwnerReferences: []metav1.OwnerReference{resources.OwnerReference(ds)}},
