@@ -128,7 +128,9 @@ type IdentitySpec struct {
 // JWTSpec configures the REST API's tokens.
 type JWTSpec struct {
 	// SecretRef selects a Secret key holding the signing secret (at least 32
-	// characters). When unset the operator creates the Secret <name>-jwt.
+	// characters). When unset the operator generates it into the Secret
+	// <name>-credentials (key jwt-secret), or <name>-jwt for a server that
+	// has <name>-jwt or <name>-admin from an earlier operator version.
 	// +optional
 	SecretRef *corev1.SecretKeySelector `json:"secretRef,omitempty"`
 
@@ -153,7 +155,9 @@ type AdminSpec struct {
 	Username string `json:"username,omitempty"`
 
 	// PasswordSecretRef selects a Secret key holding the initial password. When
-	// unset the operator creates the Secret <name>-admin with a random password.
+	// unset the operator generates a random password into the Secret
+	// <name>-credentials (key password), or <name>-admin for a server that
+	// has <name>-jwt or <name>-admin from an earlier operator version.
 	// +optional
 	PasswordSecretRef *corev1.SecretKeySelector `json:"passwordSecretRef,omitempty"`
 }

@@ -31,7 +31,9 @@ type AdminSpecApplyConfiguration struct {
 	// v0.29.0 creates its initial administrator as "admin" whatever this says.
 	Username *string `json:"username,omitempty"`
 	// PasswordSecretRef selects a Secret key holding the initial password. When
-	// unset the operator creates the Secret <name>-admin with a random password.
+	// unset the operator generates a random password into the Secret
+	// <name>-credentials (key password), or <name>-admin for a server that
+	// has <name>-jwt or <name>-admin from an earlier operator version.
 	PasswordSecretRef *v1.SecretKeySelector `json:"passwordSecretRef,omitempty"`
 }
 
