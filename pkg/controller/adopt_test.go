@@ -57,7 +57,7 @@ func TestOrphanedChildrenAreAdopted(t *testing.T) {
 	expectActions(t, f.actions(),
 		// The kept credentials Secret is read once (its key names) to
 		// check it holds every value the re-created server needs.
-		"get secrets nas-credentials",
+		"get secrets nas-generated",
 		"update configmaps nas-config",
 		"update services nas-headless", "update services nas-file", "update services nas-api",
 		"update statefulsets nas",
@@ -88,7 +88,7 @@ func TestOrphanedChildrenAreAdopted(t *testing.T) {
 		t.Errorf("config hash %s → %s: adoption restarts the pod", hashBefore, got)
 	}
 	// The generated Secrets were kept for the name: used as they are.
-	for _, name := range []string{"nas-credentials"} {
+	for _, name := range []string{"nas-generated"} {
 		if s := f.get(f.kube, gvrSecrets, name).(*corev1.Secret); !resources.KeptFor(s, ds) {
 			t.Errorf("Secret %s is no longer kept for %s: %v %v", name, ds.Name, s.Labels, s.OwnerReferences)
 		}
@@ -108,12 +108,12 @@ func TestOrphanedLegacySecretsAreKept(t *testing.T) {
 	f := newFixture(t, false, append([]runtime.Object{newDittoServer(withFinalizer)}, children...)...)
 	expectErr(t, f.sync(), nil)
 	for _, a := range f.actions() {
-		if a == "create secrets nas-credentials" {
+		if a == "create secrets nas-generated" {
 			t.Errorf("generated Secret created again: %s", a)
 		}
 	}
 	ds := f.dittoServer()
-	for _, name := range []string{"nas-credentials"} {
+	for _, name := range []string{"nas-generated"} {
 		if s := f.get(f.kube, gvrSecrets, name).(*corev1.Secret); !resources.KeptFor(s, ds) {
 			t.Errorf("Secret %s not kept for %s: %v", name, ds.Name, s.Labels)
 		}

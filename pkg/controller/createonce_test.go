@@ -26,7 +26,7 @@ func TestCreateOnceOnAStaleCacheIsSkipped(t *testing.T) {
 			}
 		}},
 		{"generated Secret", func(f *fixture) {
-			if err := f.inf.Secrets.Informer().GetIndexer().Delete(secretMetadata(f.get(f.kube, gvrSecrets, "nas-credentials"))); err != nil {
+			if err := f.inf.Secrets.Informer().GetIndexer().Delete(secretMetadata(f.get(f.kube, gvrSecrets, "nas-generated"))); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -64,17 +64,17 @@ func TestCreateOnceKeepsTheUsersEdits(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.put(pg)
-	admin := f.get(f.kube, gvrSecrets, "nas-credentials").(*corev1.Secret).DeepCopy()
+	admin := f.get(f.kube, gvrSecrets, "nas-generated").(*corev1.Secret).DeepCopy()
 	admin.Data[resources.AdminPasswordKey] = []byte("chosen by the user")
 	f.put(admin)
 	clusterVersion := f.get(f.dyn, resources.PerconaGVR, "nas-postgres").(*unstructured.Unstructured).GetResourceVersion()
-	adminVersion := f.get(f.kube, gvrSecrets, "nas-credentials").(*corev1.Secret).ResourceVersion
+	adminVersion := f.get(f.kube, gvrSecrets, "nas-generated").(*corev1.Secret).ResourceVersion
 
 	f.converge()
 	if got := f.get(f.dyn, resources.PerconaGVR, "nas-postgres").(*unstructured.Unstructured); got.GetResourceVersion() != clusterVersion {
 		t.Errorf("the PerconaPGCluster was written after the user's edit: %v", got.Object["spec"])
 	}
-	if got := f.get(f.kube, gvrSecrets, "nas-credentials").(*corev1.Secret); got.ResourceVersion != adminVersion {
+	if got := f.get(f.kube, gvrSecrets, "nas-generated").(*corev1.Secret); got.ResourceVersion != adminVersion {
 		t.Errorf("the admin Secret was written after the user's edit")
 	}
 	expectStatus(t, f.dittoServer(), "Pending", "DatabaseReady=True/PerconaReady")

@@ -35,15 +35,15 @@ func envSecret(t *testing.T, f *fixture, name string) string {
 	return ""
 }
 
-// A new DittoServer gets one generated Secret, <name>-credentials, with the
+// A new DittoServer gets one generated Secret, <name>-generated, with the
 // JWT signing secret and the initial admin password, kept for the name; the
 // pod reads both from it.
 func TestNewServerGetsOneCredentialsSecret(t *testing.T) {
 	f := newFixture(t, false, newDittoServer(withFinalizer))
 	expectErr(t, f.sync(), nil)
-	expectActions(t, secretRequests(f.actions()), "create secrets nas-credentials")
+	expectActions(t, secretRequests(f.actions()), "create secrets nas-generated")
 
-	s := f.get(f.kube, gvrSecrets, "nas-credentials").(*corev1.Secret)
+	s := f.get(f.kube, gvrSecrets, "nas-generated").(*corev1.Secret)
 	if n := len(s.Data[resources.JWTSecretKey]); n < resources.JWTSecretLength {
 		t.Errorf("JWT secret of %d characters", n)
 	}
@@ -58,10 +58,10 @@ func TestNewServerGetsOneCredentialsSecret(t *testing.T) {
 			t.Errorf("Secret %s created for a new server", name)
 		}
 	}
-	if got := envSecret(t, f, "DITTOFS_CONTROLPLANE_SECRET"); got != "nas-credentials/jwt-secret" {
+	if got := envSecret(t, f, "DITTOFS_CONTROLPLANE_SECRET"); got != "nas-generated/jwt-secret" {
 		t.Errorf("JWT secret from %s", got)
 	}
-	if got := envSecret(t, f, "DITTOFS_ADMIN_INITIAL_PASSWORD"); got != "nas-credentials/password" {
+	if got := envSecret(t, f, "DITTOFS_ADMIN_INITIAL_PASSWORD"); got != "nas-generated/password" {
 		t.Errorf("admin password from %s", got)
 	}
 	f.converge()
@@ -70,7 +70,7 @@ func TestNewServerGetsOneCredentialsSecret(t *testing.T) {
 
 // A server whose <name>-jwt or <name>-admin exists (made by an earlier
 // operator version, or kept from an earlier server of the name) keeps the
-// two-Secret layout: its pod reads them as before and no <name>-credentials
+// two-Secret layout: its pod reads them as before and no <name>-generated
 // is made, also when one of the two must still be generated.
 func TestExistingServerKeepsTwoSecrets(t *testing.T) {
 	earlier := newDittoServer(func(ds *dittov1alpha1.DittoServer) { ds.UID = "earlier-uid" })
@@ -88,8 +88,8 @@ func TestExistingServerKeepsTwoSecrets(t *testing.T) {
 			f := newFixture(t, false, append([]runtime.Object{newDittoServer(withFinalizer)}, tc.secrets...)...)
 			expectErr(t, f.sync(), nil)
 			expectActions(t, secretRequests(f.actions()), tc.created...)
-			if f.exists(f.kube, gvrSecrets, "nas-credentials") {
-				t.Error("nas-credentials created for a server with the two Secrets")
+			if f.exists(f.kube, gvrSecrets, "nas-generated") {
+				t.Error("nas-generated created for a server with the two Secrets")
 			}
 			for _, s := range tc.secrets {
 				kept := s.(*corev1.Secret)
@@ -117,39 +117,39 @@ func firstKey(s *corev1.Secret) string {
 }
 
 // A DittoServer re-created under the name of one that left its
-// <name>-credentials behind reuses it as it is: the server on the retained
+// <name>-generated behind reuses it as it is: the server on the retained
 // volumes only accepts the old admin password.
 func TestRecreatedServerReusesCredentials(t *testing.T) {
 	earlier := newDittoServer(func(ds *dittov1alpha1.DittoServer) { ds.UID = "earlier-uid" })
-	kept := resources.CredentialsSecret(earlier, "nas-credentials", map[string]string{
+	kept := resources.CredentialsSecret(earlier, "nas-generated", map[string]string{
 		resources.JWTSecretKey: "old-jwt-secret-0123456789abcdef0123456789", resources.AdminPasswordKey: "old-admin-password"})
 	f := newFixture(t, false, newDittoServer(withFinalizer), kept)
 	expectErr(t, f.sync(), nil)
 	expectActions(t, secretRequests(f.actions()))
-	s := f.get(f.kube, gvrSecrets, "nas-credentials").(*corev1.Secret)
+	s := f.get(f.kube, gvrSecrets, "nas-generated").(*corev1.Secret)
 	if string(s.Data[resources.AdminPasswordKey]) != "old-admin-password" || string(s.Data[resources.JWTSecretKey]) != string(kept.Data[resources.JWTSecretKey]) {
 		t.Errorf("kept credentials changed: %v", s.Data)
 	}
 	if !resources.KeptFor(s, f.dittoServer()) || len(s.OwnerReferences) != 0 {
 		t.Errorf("owners %v labels %v, want kept", s.OwnerReferences, s.Labels)
 	}
-	if got := envSecret(t, f, "DITTOFS_ADMIN_INITIAL_PASSWORD"); got != "nas-credentials/password" {
+	if got := envSecret(t, f, "DITTOFS_ADMIN_INITIAL_PASSWORD"); got != "nas-generated/password" {
 		t.Errorf("admin password from %s", got)
 	}
 	f.converge()
 	f.expectQuiet(t)
 }
 
-// With the user's own JWT Secret, <name>-credentials holds only the admin
+// With the user's own JWT Secret, <name>-generated holds only the admin
 // password. When the user drops the reference later, the JWT secret is
 // added to it; the admin password the server remembers stays.
 func TestUserJWTLeavesOnlyTheAdminPassword(t *testing.T) {
 	f := newFixture(t, false, newDittoServer(withFinalizer, withJWTSecret("user-jwt", "secret")),
 		newSecret("user-jwt", map[string]string{"secret": strings.Repeat("u", 40)}))
 	f.converge()
-	s := f.get(f.kube, gvrSecrets, "nas-credentials").(*corev1.Secret)
+	s := f.get(f.kube, gvrSecrets, "nas-generated").(*corev1.Secret)
 	if _, ok := s.Data[resources.JWTSecretKey]; ok || len(s.Data[resources.AdminPasswordKey]) < resources.AdminPasswordLength || len(s.Data) != 1 {
-		t.Fatalf("nas-credentials keys %v, want only %s", keysOf(s), resources.AdminPasswordKey)
+		t.Fatalf("nas-generated keys %v, want only %s", keysOf(s), resources.AdminPasswordKey)
 	}
 	password := string(s.Data[resources.AdminPasswordKey])
 	if got := envSecret(t, f, "DITTOFS_CONTROLPLANE_SECRET"); got != "user-jwt/secret" {
@@ -160,12 +160,12 @@ func TestUserJWTLeavesOnlyTheAdminPassword(t *testing.T) {
 	f.catchUp()
 	f.clear()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, secretRequests(f.actions()), "patch secrets nas-credentials")
-	s = f.get(f.kube, gvrSecrets, "nas-credentials").(*corev1.Secret)
+	expectActions(t, secretRequests(f.actions()), "patch secrets nas-generated")
+	s = f.get(f.kube, gvrSecrets, "nas-generated").(*corev1.Secret)
 	if len(s.Data[resources.JWTSecretKey]) < resources.JWTSecretLength || string(s.Data[resources.AdminPasswordKey]) != password {
 		t.Errorf("after dropping the user's JWT Secret: keys %v, admin password kept %v", keysOf(s), string(s.Data[resources.AdminPasswordKey]) == password)
 	}
-	if got := envSecret(t, f, "DITTOFS_CONTROLPLANE_SECRET"); got != "nas-credentials/jwt-secret" {
+	if got := envSecret(t, f, "DITTOFS_CONTROLPLANE_SECRET"); got != "nas-generated/jwt-secret" {
 		t.Errorf("JWT secret from %s", got)
 	}
 	f.converge()
@@ -180,7 +180,7 @@ func keysOf(s *corev1.Secret) []string {
 	return out
 }
 
-// deletionPolicy Delete deletes <name>-credentials with the other generated
+// deletionPolicy Delete deletes <name>-generated with the other generated
 // Secrets; a credentials Secret not made for the server stays.
 func TestDeletionPolicyDeletesCredentials(t *testing.T) {
 	ds := newDittoServer(withFinalizer, func(ds *dittov1alpha1.DittoServer) {
@@ -189,9 +189,9 @@ func TestDeletionPolicyDeletesCredentials(t *testing.T) {
 	})
 	other := newDittoServer(func(ds *dittov1alpha1.DittoServer) { ds.Name, ds.UID = "other", "other-uid" })
 	f := newFixture(t, false, ds,
-		resources.CredentialsSecret(ds, "nas-credentials", map[string]string{resources.AdminPasswordKey: "a"}),
+		resources.CredentialsSecret(ds, "nas-generated", map[string]string{resources.AdminPasswordKey: "a"}),
 		resources.OperatorSecret(ds, "password", "o"),
-		resources.CredentialsSecret(other, "other-credentials", map[string]string{resources.AdminPasswordKey: "b"}))
+		resources.CredentialsSecret(other, "other-generated", map[string]string{resources.AdminPasswordKey: "b"}))
 	expectErr(t, f.sync(), nil)
 	var deletes []string
 	for _, a := range f.actions() {
@@ -199,8 +199,8 @@ func TestDeletionPolicyDeletesCredentials(t *testing.T) {
 			deletes = append(deletes, a)
 		}
 	}
-	expectActions(t, deletes, "delete secrets nas-credentials", "delete secrets nas-operator")
-	if !f.exists(f.kube, gvrSecrets, "other-credentials") {
+	expectActions(t, deletes, "delete secrets nas-generated", "delete secrets nas-operator")
+	if !f.exists(f.kube, gvrSecrets, "other-generated") {
 		t.Error("the credentials of another DittoServer were deleted")
 	}
 }

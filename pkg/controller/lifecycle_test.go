@@ -32,7 +32,7 @@ func TestFirstSight(t *testing.T) {
 	expectErr(t, f.sync(), nil)
 	expectActions(t, f.actions(),
 		"patch dittoservers nas",
-		"create secrets nas-credentials",
+		"create secrets nas-generated",
 		"create configmaps nas-config",
 		"create services nas-headless",
 		"create services nas-file",
@@ -72,7 +72,7 @@ func TestFirstSight(t *testing.T) {
 	for _, g := range []struct {
 		name, key string
 		minLen    int
-	}{{"nas-credentials", resources.JWTSecretKey, resources.JWTSecretLength}, {"nas-credentials", resources.AdminPasswordKey, 8}} {
+	}{{"nas-generated", resources.JWTSecretKey, resources.JWTSecretLength}, {"nas-generated", resources.AdminPasswordKey, 8}} {
 		s := f.get(f.kube, gvrSecrets, g.name).(*corev1.Secret)
 		if n := len(s.Data[g.key]); n < g.minLen {
 			t.Errorf("Secret %s key %s has %d characters, want at least %d", g.name, g.key, n, g.minLen)
@@ -85,7 +85,7 @@ func TestFirstSight(t *testing.T) {
 	// Every child is what the builders make of the DittoServer and the
 	// Secrets' versions.
 	versions := map[string]string{}
-	for _, name := range []string{"nas-credentials"} {
+	for _, name := range []string{"nas-generated"} {
 		versions[name] = f.get(f.kube, gvrSecrets, name).(*corev1.Secret).ResourceVersion
 	}
 	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds, resources.CredentialsOneSecret),

@@ -38,7 +38,7 @@ func TestLogsNameObjectsWithTheirNamespace(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`"secret"={"name"="nas-credentials" "namespace"="storage"}`,
+		`"secret"={"name"="nas-generated" "namespace"="storage"}`,
 		`"configmap"={"name"="nas-config" "namespace"="storage"}`,
 		`"service"={"name"="nas-file" "namespace"="storage"}`,
 		`"statefulset"={"name"="nas" "namespace"="storage"}`,

@@ -56,8 +56,8 @@ func TestSecretKeysForgottenWhenNoDittoServerReadsThem(t *testing.T) {
 	f.catchUp()
 	f.c.forgetSecretsNoLongerRead(other.(runtime.Object), nil)
 	// nas reads its own generated Secret, and nothing else any more.
-	if n := f.c.secretKeys.len(); n != 1 || !remembered("nas-credentials") {
-		t.Errorf("%d Secrets remembered, want only nas-credentials, which nas reads", n)
+	if n := f.c.secretKeys.len(); n != 1 || !remembered("nas-generated") {
+		t.Errorf("%d Secrets remembered, want only nas-generated, which nas reads", n)
 	}
 }
 

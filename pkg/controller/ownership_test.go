@@ -39,14 +39,14 @@ func TestForeignObjectInTheWay(t *testing.T) {
 		{
 			name:    "labelled Service in the cache",
 			foreign: foreignService("nas-file", true),
-			actions: []string{"create secrets nas-credentials", "create configmaps nas-config",
+			actions: []string{"create secrets nas-generated", "create configmaps nas-config",
 				"create services nas-headless"},
 			message: "Service storage/nas-file exists but is not controlled by this DittoServer; delete or rename it",
 		},
 		{
 			name:    "unlabelled Service outside the cache",
 			foreign: foreignService("nas-file", false),
-			actions: []string{"create secrets nas-credentials", "create configmaps nas-config",
+			actions: []string{"create secrets nas-generated", "create configmaps nas-config",
 				"create services nas-headless", "create services nas-file", "get services nas-file"},
 			laterReads: []string{"create services nas-file", "get services nas-file"},
 			message:    "Service storage/nas-file exists but is not controlled by this DittoServer",
@@ -54,14 +54,14 @@ func TestForeignObjectInTheWay(t *testing.T) {
 		{
 			name:    "StatefulSet of a deleted namesake",
 			foreign: namesakeSTS,
-			actions: []string{"create secrets nas-credentials", "create configmaps nas-config",
+			actions: []string{"create secrets nas-generated", "create configmaps nas-config",
 				"create services nas-headless", "create services nas-file", "create services nas-api"},
 			message: "StatefulSet storage/nas exists but is not controlled by this DittoServer",
 		},
 		{
 			name:    "someone else's JWT Secret",
-			foreign: newSecret("nas-credentials", map[string]string{"jwt-secret": "theirs"}),
-			message: "Secret storage/nas-credentials exists but is not controlled by this DittoServer",
+			foreign: newSecret("nas-generated", map[string]string{"jwt-secret": "theirs"}),
+			message: "Secret storage/nas-generated exists but is not controlled by this DittoServer",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

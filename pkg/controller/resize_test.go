@@ -335,7 +335,7 @@ func TestResizeResumesAfterARestart(t *testing.T) {
 		expectErr(t, r.sync(), errWaiting)
 		// A restarted operator facing a spec it has not acted on yet
 		// reads the generated Secret's key names once.
-		expectActions(t, r.actions(), "get secrets nas-credentials", "delete statefulsets nas", "update dittoservers/status nas")
+		expectActions(t, r.actions(), "get secrets nas-generated", "delete statefulsets nas", "update dittoservers/status nas")
 		expectEvents(t, r.events(), "Normal RecreatingStatefulSet")
 	})
 

@@ -31,7 +31,7 @@ func TestOrphanDeletionThenRecreateAdoptsChildren(t *testing.T) {
 	pod := n.runningPod(name + "-0")
 	pvcs := n.claims()
 	secrets := n.secretUIDs(ds)
-	if len(pvcs) == 0 || len(secrets) != 2 {
+	if len(pvcs) == 0 || len(secrets) != 1 {
 		t.Fatalf("before the deletion: claims %v, Secrets %v", pvcs, secrets)
 	}
 

@@ -71,7 +71,7 @@ func (n *testNS) assertNoSecretValueInConfigMaps() {
 			}
 		}
 	}
-	for _, name := range []string{"dittofs-credentials", "dittofs-identity", "dittofs-s3-credentials", "dittofs-external-pg"} {
+	for _, name := range []string{"dittofs-generated", "dittofs-identity", "dittofs-s3-credentials", "dittofs-external-pg"} {
 		found := false
 		for _, where := range values {
 			found = found || strings.HasPrefix(where, name+"/")

@@ -141,7 +141,7 @@ func TestNoSecretValueInConfigOrPodSpec(t *testing.T) {
 	}
 	for env, want := range map[string]string{
 		"DITTOFS_CONTROLPLANE_SECRET":        "mine/jwt",
-		"DITTOFS_ADMIN_INITIAL_PASSWORD":     "files-credentials/password",
+		"DITTOFS_ADMIN_INITIAL_PASSWORD":     "files-generated/password",
 		"DITTOFS_DATABASE_POSTGRES_HOST":     "files-postgres-pguser-dittofs/host",
 		"DITTOFS_DATABASE_POSTGRES_PORT":     "files-postgres-pguser-dittofs/port",
 		"DITTOFS_DATABASE_POSTGRES_USER":     "files-postgres-pguser-dittofs/user",

@@ -14,7 +14,7 @@ type CredentialsLayout string
 
 const (
 	// CredentialsOneSecret is the current layout: one Secret
-	// <name>-credentials holds every generated value (one create instead
+	// <name>-generated holds every generated value (one create instead
 	// of two). It is also what the zero value means.
 	CredentialsOneSecret CredentialsLayout = "one-secret"
 	// CredentialsTwoSecrets is the layout of servers created before:
@@ -26,7 +26,7 @@ const (
 // (exists reports whether a Secret of that name is in ds's namespace): a
 // server with <name>-jwt or <name>-admin keeps the two Secrets, including
 // one re-created under the name of a server that left them behind; every
-// other server gets <name>-credentials. The decision is stable: the
+// other server gets <name>-generated. The decision is stable: the
 // operator never creates <name>-jwt or <name>-admin for a server in the
 // current layout, and never deletes them while the server exists.
 func CredentialsLayoutOf(ds *dittov1alpha1.DittoServer, exists func(name string) bool) CredentialsLayout {
@@ -85,7 +85,7 @@ type GeneratedCredentials struct {
 }
 
 // GeneratedSecrets lists the Secrets the operator generates for ds in
-// layout: none when the user gives both, else one (<name>-credentials, or
+// layout: none when the user gives both, else one (<name>-generated, or
 // in the old layout <name>-jwt and <name>-admin each when needed).
 func GeneratedSecrets(ds *dittov1alpha1.DittoServer, layout CredentialsLayout) []GeneratedCredentials {
 	var out []GeneratedCredentials

@@ -11,16 +11,15 @@ const (
 )
 
 // Names of the objects a DittoServer produces.
-func JWTSecretName(ds *dittov1alpha1.DittoServer) string         { return ds.Name + "-jwt" }
-func AdminSecretName(ds *dittov1alpha1.DittoServer) string       { return ds.Name + "-admin" }
-func CredentialsSecretName(ds *dittov1alpha1.DittoServer) string { return ds.Name + "-credentials" }
-func ConfigMapName(ds *dittov1alpha1.DittoServer) string         { return ds.Name + "-config" }
-func HeadlessServiceName(ds *dittov1alpha1.DittoServer) string   { return ds.Name + "-headless" }
-func FileServiceName(ds *dittov1alpha1.DittoServer) string       { return ds.Name + "-file" }
-func APIServiceName(ds *dittov1alpha1.DittoServer) string        { return ds.Name + "-api" }
-func MetricsServiceName(ds *dittov1alpha1.DittoServer) string    { return ds.Name + "-metrics" }
-func StatefulSetName(ds *dittov1alpha1.DittoServer) string       { return ds.Name }
-func PerconaClusterName(ds *dittov1alpha1.DittoServer) string    { return ds.Name + "-postgres" }
+func JWTSecretName(ds *dittov1alpha1.DittoServer) string       { return ds.Name + "-jwt" }
+func AdminSecretName(ds *dittov1alpha1.DittoServer) string     { return ds.Name + "-admin" }
+func ConfigMapName(ds *dittov1alpha1.DittoServer) string       { return ds.Name + "-config" }
+func HeadlessServiceName(ds *dittov1alpha1.DittoServer) string { return ds.Name + "-headless" }
+func FileServiceName(ds *dittov1alpha1.DittoServer) string     { return ds.Name + "-file" }
+func APIServiceName(ds *dittov1alpha1.DittoServer) string      { return ds.Name + "-api" }
+func MetricsServiceName(ds *dittov1alpha1.DittoServer) string  { return ds.Name + "-metrics" }
+func StatefulSetName(ds *dittov1alpha1.DittoServer) string     { return ds.Name }
+func PerconaClusterName(ds *dittov1alpha1.DittoServer) string  { return ds.Name + "-postgres" }
 
 // OperatorSecretName is the Secret with the password of the operator's own
 // account on the server (made by the server state controller).
@@ -33,3 +32,9 @@ func PerconaUserSecretName(ds *dittov1alpha1.DittoServer) string {
 
 // PerconaUser is the PostgreSQL user created for DittoFS in a Percona cluster.
 const PerconaUser = "dittofs"
+
+// CredentialsSecretName is the one Secret with the values the operator
+// generates for a new server (CredentialsOneSecret). Not "-credentials":
+// users name their own Secrets so (the s3 sample's dittofs-s3-credentials
+// would be taken by a server named dittofs-s3).
+func CredentialsSecretName(ds *dittov1alpha1.DittoServer) string { return ds.Name + "-generated" }

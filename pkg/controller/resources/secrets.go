@@ -17,7 +17,7 @@ const (
 )
 
 // JWTSecret is the generated Secret <name>-jwt holding value, in the
-// two-Secret layout of servers created before <name>-credentials
+// two-Secret layout of servers created before <name>-generated
 // (CredentialsTwoSecrets), when the user references no JWT Secret. The controller generates value
 // (RandomString) once and never rotates it: a new one would invalidate
 // every token.

@@ -41,8 +41,8 @@ func TestSecretSelectors(t *testing.T) {
 		layout     CredentialsLayout
 		jwt, admin string
 	}{
-		{CredentialsOneSecret, "files-credentials", "files-credentials"},
-		{"", "files-credentials", "files-credentials"}, // the zero value is the current layout
+		{CredentialsOneSecret, "files-generated", "files-generated"},
+		{"", "files-generated", "files-generated"}, // the zero value is the current layout
 		{CredentialsTwoSecrets, "files-jwt", "files-admin"},
 	} {
 		if got := JWTSecretSelector(generated, tc.layout); got.Name != tc.jwt || got.Key != JWTSecretKey {
@@ -79,7 +79,7 @@ func TestCredentialsLayoutOf(t *testing.T) {
 		want     CredentialsLayout
 	}{
 		{nil, CredentialsOneSecret},
-		{[]string{"files-credentials"}, CredentialsOneSecret},
+		{[]string{"files-generated"}, CredentialsOneSecret},
 		{[]string{"files-operator", "other-jwt"}, CredentialsOneSecret},
 		{[]string{"files-jwt"}, CredentialsTwoSecrets},
 		{[]string{"files-admin"}, CredentialsTwoSecrets},
@@ -117,10 +117,10 @@ func TestGeneratedSecretsPerLayout(t *testing.T) {
 		layout CredentialsLayout
 		want   string // name:key,key;name:key
 	}{
-		{"new server", newDS(), CredentialsOneSecret, "files-credentials:jwt-secret,password"},
+		{"new server", newDS(), CredentialsOneSecret, "files-generated:jwt-secret,password"},
 		{"existing server", newDS(), CredentialsTwoSecrets, "files-jwt:jwt-secret;files-admin:password"},
-		{"new server, user's JWT", newDS(userJWT), CredentialsOneSecret, "files-credentials:password"},
-		{"new server, user's admin password", newDS(userAdmin), CredentialsOneSecret, "files-credentials:jwt-secret"},
+		{"new server, user's JWT", newDS(userJWT), CredentialsOneSecret, "files-generated:password"},
+		{"new server, user's admin password", newDS(userAdmin), CredentialsOneSecret, "files-generated:jwt-secret"},
 		{"existing server, user's JWT", newDS(userJWT), CredentialsTwoSecrets, "files-admin:password"},
 		{"user's both", newDS(both), CredentialsOneSecret, ""},
 	} {
@@ -136,7 +136,7 @@ func TestGeneratedSecretsPerLayout(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
-	s := CredentialsSecret(newDS(), "files-credentials", map[string]string{JWTSecretKey: "j", AdminPasswordKey: "p"})
+	s := CredentialsSecret(newDS(), "files-generated", map[string]string{JWTSecretKey: "j", AdminPasswordKey: "p"})
 	if string(s.Data[JWTSecretKey]) != "j" || string(s.Data[AdminPasswordKey]) != "p" || len(s.Data) != 2 || s.Type != corev1.SecretTypeOpaque {
 		t.Errorf("credentials Secret data %v type %s", s.Data, s.Type)
 	}

@@ -60,10 +60,10 @@ func TestEnv(t *testing.T) {
 		{
 			name:   "generated Secrets",
 			mutate: func(*dittov1alpha1.DittoServer) {},
-			want:   []string{"DITTOFS_CONTROLPLANE_SECRET=files-credentials/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-credentials/password"},
+			want:   []string{"DITTOFS_CONTROLPLANE_SECRET=files-generated/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-generated/password"},
 		},
 		{
-			name:   "generated Secrets of a server created before <name>-credentials",
+			name:   "generated Secrets of a server created before <name>-generated",
 			mutate: func(*dittov1alpha1.DittoServer) {},
 			in:     Inputs{Credentials: CredentialsTwoSecrets},
 			want:   []string{"DITTOFS_CONTROLPLANE_SECRET=files-jwt/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-admin/password"},
@@ -83,20 +83,20 @@ func TestEnv(t *testing.T) {
 				ds.Spec.S3 = &dittov1alpha1.S3Spec{Region: "us-west-2", CredentialsSecretRef: &dittov1alpha1.S3CredentialsSecretRef{
 					SecretName: "s3", AccessKeyIDKey: "id", SecretAccessKeyKey: "key", EndpointKey: "url"}}
 			},
-			want: []string{"DITTOFS_CONTROLPLANE_SECRET=files-credentials/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-credentials/password",
+			want: []string{"DITTOFS_CONTROLPLANE_SECRET=files-generated/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-generated/password",
 				"AWS_ACCESS_KEY_ID=s3/id", "AWS_SECRET_ACCESS_KEY=s3/key", "AWS_ENDPOINT_URL=s3/url?", "AWS_REGION:us-west-2"},
 		},
 		{
 			name:   "S3 region only, defaulted",
 			mutate: func(ds *dittov1alpha1.DittoServer) { ds.Spec.S3 = &dittov1alpha1.S3Spec{} },
-			want:   []string{"DITTOFS_CONTROLPLANE_SECRET=files-credentials/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-credentials/password", "AWS_REGION:eu-west-1"},
+			want:   []string{"DITTOFS_CONTROLPLANE_SECRET=files-generated/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-generated/password", "AWS_REGION:eu-west-1"},
 		},
 		{
 			name: "external PostgreSQL",
 			mutate: func(ds *dittov1alpha1.DittoServer) {
 				ds.Spec.Database = &dittov1alpha1.DatabaseSpec{Type: dittov1alpha1.DatabasePostgres, PostgresSecretRef: &corev1.LocalObjectReference{Name: "pg"}}
 			},
-			want: []string{"DITTOFS_CONTROLPLANE_SECRET=files-credentials/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-credentials/password",
+			want: []string{"DITTOFS_CONTROLPLANE_SECRET=files-generated/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-generated/password",
 				"DITTOFS_DATABASE_POSTGRES_HOST=pg/host", "DITTOFS_DATABASE_POSTGRES_PORT=pg/port", "DITTOFS_DATABASE_POSTGRES_USER=pg/user",
 				"DITTOFS_DATABASE_POSTGRES_PASSWORD=pg/password", "DITTOFS_DATABASE_POSTGRES_DATABASE=pg/dbname"},
 		},

@@ -11,9 +11,9 @@ import (
 )
 
 // The operator logs in as the admin with the password the pod was given:
-// from <name>-credentials for a new server, from <name>-admin for a server
-// that has it (made before <name>-credentials), even when a
-// <name>-credentials with another password is there too.
+// from <name>-generated for a new server, from <name>-admin for a server
+// that has it (made before <name>-generated), even when a
+// <name>-generated with another password is there too.
 func TestAdminPasswordFoundInEitherLayout(t *testing.T) {
 	ds := availableServer()
 	decoy := resources.CredentialsSecret(ds, resources.CredentialsSecretName(ds), map[string]string{resources.AdminPasswordKey: "not-the-admin-password"})

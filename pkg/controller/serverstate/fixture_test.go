@@ -300,7 +300,7 @@ func adminSecret(ds *dittov1alpha1.DittoServer) *corev1.Secret {
 }
 
 // legacyAdminSecret is the admin Secret of a server made before
-// <name>-credentials, owned as an early operator version made it.
+// <name>-generated, owned as an early operator version made it.
 func legacyAdminSecret(ds *dittov1alpha1.DittoServer) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: resources.AdminSecretName(ds), Namespace: testNamespace,

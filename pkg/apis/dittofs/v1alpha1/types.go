@@ -95,7 +95,7 @@ type DittoServerSpec struct {
 
 	// DeletionPolicy says what deleting the DittoServer does to its data.
 	// Retain (the default) keeps the volume claims, the generated credentials
-	// Secrets (<name>-credentials or <name>-jwt and <name>-admin,
+	// Secrets (<name>-generated or <name>-jwt and <name>-admin,
 	// <name>-operator) and a Percona
 	// cluster with deleteWithServer false: a DittoServer created later under
 	// the same name finds and uses them, and can log in with the same admin

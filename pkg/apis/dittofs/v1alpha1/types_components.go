@@ -129,7 +129,7 @@ type IdentitySpec struct {
 type JWTSpec struct {
 	// SecretRef selects a Secret key holding the signing secret (at least 32
 	// characters). When unset the operator generates it into the Secret
-	// <name>-credentials (key jwt-secret), or <name>-jwt for a server that
+	// <name>-generated (key jwt-secret), or <name>-jwt for a server that
 	// has <name>-jwt or <name>-admin from an earlier operator version.
 	// +optional
 	SecretRef *corev1.SecretKeySelector `json:"secretRef,omitempty"`
@@ -156,7 +156,7 @@ type AdminSpec struct {
 
 	// PasswordSecretRef selects a Secret key holding the initial password. When
 	// unset the operator generates a random password into the Secret
-	// <name>-credentials (key password), or <name>-admin for a server that
+	// <name>-generated (key password), or <name>-admin for a server that
 	// has <name>-jwt or <name>-admin from an earlier operator version.
 	// +optional
 	PasswordSecretRef *corev1.SecretKeySelector `json:"passwordSecretRef,omitempty"`

@@ -32,7 +32,7 @@ type AdminSpecApplyConfiguration struct {
 	Username *string `json:"username,omitempty"`
 	// PasswordSecretRef selects a Secret key holding the initial password. When
 	// unset the operator generates a random password into the Secret
-	// <name>-credentials (key password), or <name>-admin for a server that
+	// <name>-generated (key password), or <name>-admin for a server that
 	// has <name>-jwt or <name>-admin from an earlier operator version.
 	PasswordSecretRef *v1.SecretKeySelector `json:"passwordSecretRef,omitempty"`
 }

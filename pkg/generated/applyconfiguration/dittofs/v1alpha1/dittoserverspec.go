@@ -55,7 +55,7 @@ type DittoServerSpecApplyConfiguration struct {
 	Storage *StorageSpecApplyConfiguration `json:"storage,omitempty"`
 	// DeletionPolicy says what deleting the DittoServer does to its data.
 	// Retain (the default) keeps the volume claims, the generated credentials
-	// Secrets (<name>-credentials or <name>-jwt and <name>-admin,
+	// Secrets (<name>-generated or <name>-jwt and <name>-admin,
 	// <name>-operator) and a Percona
 	// cluster with deleteWithServer false: a DittoServer created later under
 	// the same name finds and uses them, and can log in with the same admin

@@ -30,7 +30,7 @@ import (
 type JWTSpecApplyConfiguration struct {
 	// SecretRef selects a Secret key holding the signing secret (at least 32
 	// characters). When unset the operator generates it into the Secret
-	// <name>-credentials (key jwt-secret), or <name>-jwt for a server that
+	// <name>-generated (key jwt-secret), or <name>-jwt for a server that
 	// has <name>-jwt or <name>-admin from an earlier operator version.
 	SecretRef *v1.SecretKeySelector `json:"secretRef,omitempty"`
 	// AccessTokenDuration is the lifetime of access tokens.
