@@ -28,7 +28,10 @@ const (
 // one re-created under the name of a server that left them behind; every
 // other server gets <name>-generated. The decision is stable: the
 // operator never creates <name>-jwt or <name>-admin for a server in the
-// current layout, and never deletes them while the server exists.
+// current layout, and never deletes them while the server exists. A
+// user's own Secret of such a name (say a passwordSecretRef to
+// <name>-admin) also selects the two Secrets; that costs nothing but the
+// one create saved: the values are generated where they always were.
 func CredentialsLayoutOf(ds *dittov1alpha1.DittoServer, exists func(name string) bool) CredentialsLayout {
 	if exists(JWTSecretName(ds)) || exists(AdminSecretName(ds)) {
 		return CredentialsTwoSecrets
