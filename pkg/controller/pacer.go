@@ -12,12 +12,16 @@ import (
 )
 
 // statusPacer spaces the status writes that only follow a healthy rollout's
-// progress (a replica count, a Progressing message, pods not ready yet): at most one per
-// interval for each DittoServer, the first one interval after the rollout
-// began. A pod that turns ready within that interval thus costs no progress
-// write, only Running. Anything else — the first status a DittoServer gets
-// (so that `kubectl get` shows at once that the operator acted), a problem,
-// a finished rollout, a stopped server — is written at once.
+// progress (a replica count, a Progressing message, pods created but not
+// ready yet): at most one per interval for each DittoServer, the first one
+// interval after the rollout's first status. None of them changes what
+// `kubectl get ditto` prints (phase, ready and available replicas): a pod
+// that turns ready within the interval thus costs no progress write, only
+// Running. Anything else is written at once: the first status a DittoServer
+// gets and the first status of each new spec (observedGeneration, so that
+// `kubectl get` and tools that wait for a rollout see at once that the
+// operator acted), a problem (a pod reporting one included), a pause, a
+// finished rollout, a stopped server.
 type statusPacer struct {
 	interval time.Duration
 
@@ -32,7 +36,8 @@ func newStatusPacer(interval time.Duration) *statusPacer {
 // delay is how long to hold back a status write for key that replaces
 // current with next; 0 means write now.
 func (p *statusPacer) delay(key cache.ObjectName, current, next *dittov1alpha1.DittoServerStatus, now time.Time) time.Duration {
-	if p == nil || p.interval <= 0 || neverWritten(current) || !rollingOutHealthily(next) {
+	if p == nil || p.interval <= 0 || neverWritten(current) || next.ObservedGeneration != current.ObservedGeneration ||
+		!rollingOutHealthily(next) {
 		return 0
 	}
 	p.mu.Lock()
@@ -79,7 +84,9 @@ func neverWritten(st *dittov1alpha1.DittoServerStatus) bool {
 
 // rollingOutHealthily: Pending, waiting for pods, with nothing wrong.
 func rollingOutHealthily(st *dittov1alpha1.DittoServerStatus) bool {
-	if st.Phase != dittov1alpha1.PhasePending {
+	if st.Phase != dittov1alpha1.PhasePending ||
+		meta.IsStatusConditionFalse(st.Conditions, ConditionPodsHealthy) ||
+		meta.IsStatusConditionTrue(st.Conditions, ConditionPaused) {
 		return false
 	}
 	// Pending with the configuration and the database in order means the

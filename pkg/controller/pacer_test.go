@@ -5,6 +5,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 )
@@ -148,4 +149,46 @@ func TestStatusPacingHoldsPodsNotReady(t *testing.T) {
 		t.Fatalf("after the interval: status writes %v", got)
 	}
 	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "Progressing=False/RolloutComplete", "Available=False/ReplicasUnavailable")
+}
+
+// An edit of a running server is the first status of a new spec: written at
+// once whatever the interval, so that observedGeneration (which `kubectl
+// rollout`-style tools and CD health checks wait on) and the Pending phase
+// follow the edit, not the pacing period.
+func TestStatusPacingWritesANewSpecAtOnce(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer))
+	f.converge()
+	f.markReady()
+	f.converge()
+	expectStatus(t, f.dittoServer(), dittov1alpha1.PhaseRunning, "Ready=True/Ready")
+	f.c.pacer = newStatusPacer(time.Hour)
+
+	f.edit(func(ds *dittov1alpha1.DittoServer) {
+		ds.Spec.ShutdownTimeout = &metav1.Duration{Duration: time.Minute}
+	}, true)
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	if got := statusWrites(f.actions()); len(got) != 1 {
+		t.Fatalf("status writes %v, want the new spec's status", got)
+	}
+	ds := f.dittoServer()
+	if ds.Status.ObservedGeneration != ds.Generation {
+		t.Errorf("observedGeneration = %d, want %d", ds.Status.ObservedGeneration, ds.Generation)
+	}
+	expectStatus(t, ds, dittov1alpha1.PhasePending, "Progressing=True/RolloutInProgress")
+}
+
+// A pod that reports a problem while the rollout is under way is a problem,
+// not progress: PodsHealthy=False is written at once.
+func TestStatusPacingWritesPodProblemsAtOnce(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer))
+	f.c.pacer = newStatusPacer(time.Hour)
+	expectErr(t, f.sync(), nil) // the first status
+	f.catchUp()
+
+	f.passWith(f.serverPod("nas-1", waiting("ErrImagePull", "not found")))
+	if got := statusWrites(f.actions()); len(got) != 1 {
+		t.Fatalf("status writes %v, want the pod's problem", got)
+	}
+	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "PodsHealthy=False/ErrImagePull")
 }
