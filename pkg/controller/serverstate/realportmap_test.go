@@ -6,20 +6,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 	"github.com/dittofs/dittofs-operator/test/dfs"
-	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // spec.portmapper against the real dfs v0.29.0: the controller turns the
@@ -27,27 +24,11 @@ import (
 // then 10111 answers GETPORT over UDP and TCP with the NFS port for NFS v3
 // and MOUNT v3, a resync only reads, and turning the field off stops it.
 func TestRealServerPortmapper(t *testing.T) {
-	port := proc.FreePortForTest(t)
-	base := t.TempDir()
-	vols := map[string]string{}
-	for _, name := range []string{resources.VolumeMetadata, resources.VolumeContent, resources.VolumeControlPlane} {
-		vols[filepath.Join(resources.DataDir, name)] = filepath.Join(base, name)
-	}
-	ds := availableServer(func(ds *dittov1alpha1.DittoServer) {
-		ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(port))}
+	rs := startRealServer(t, func(ds *dittov1alpha1.DittoServer) {
 		ds.Spec.Portmapper = &dittov1alpha1.PortmapperSpec{Enabled: true}
-	})
-	config, err := resources.ConfigYAML(ds, resources.Inputs{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := dfs.StartForTest(t, dfs.Options{Binary: dfs.BinaryForTest(t), Args: dfs.ImageArgs,
-		Env: map[string]string{"DITTOFS_CONTROLPLANE_SECRET": "serverstate-jwt-secret-0123456789abcdef",
-			"DITTOFS_ADMIN_INITIAL_PASSWORD": fakeAdminPassword},
-		Files: map[string][]byte{"/config/config.yaml": config}, Mounts: vols, Hostname: "nas-0"})
-	if st, body, err := dfs.WaitHTTP(port, "/health/ready", 60*time.Second); err != nil || st != http.StatusOK {
-		t.Fatalf("dfs not ready: %d %s %v\n%s", st, body, err, server.Logs())
-	}
+	}, nil)
+	rs.waitReady(t)
+	ds, port, server := rs.ds, rs.port, rs.proc
 	pmap := fmt.Sprintf("127.0.0.1:%d", resources.ContainerPortmapPort)
 	nfs := fmt.Sprintf("127.0.0.1:%d", resources.ContainerNFSPort)
 	if _, err := getport("tcp", pmap, nfsProgram, 3); err == nil {

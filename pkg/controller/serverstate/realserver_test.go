@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -19,11 +18,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
-	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
-	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 	"github.com/dittofs/dittofs-operator/test/dfs"
-	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // The controller against the real dfs v0.29.0, run as the operator's pod
@@ -32,26 +28,9 @@ import (
 // with a quota the server reads back rounded costs one update; a share
 // removed behind the operator's back comes back.
 func TestRealServer(t *testing.T) {
-	port := proc.FreePortForTest(t)
-	base := t.TempDir()
-	vols := map[string]string{}
-	for _, name := range []string{resources.VolumeMetadata, resources.VolumeContent, resources.VolumeControlPlane} {
-		vols[filepath.Join(resources.DataDir, name)] = filepath.Join(base, name)
-	}
-	ds := availableServer(func(ds *dittov1alpha1.DittoServer) {
-		ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(port))}
-	})
-	config, err := resources.ConfigYAML(ds, resources.Inputs{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := dfs.StartForTest(t, dfs.Options{Binary: dfs.BinaryForTest(t), Args: dfs.ImageArgs,
-		Env: map[string]string{"DITTOFS_CONTROLPLANE_SECRET": "serverstate-jwt-secret-0123456789abcdef",
-			"DITTOFS_ADMIN_INITIAL_PASSWORD": fakeAdminPassword},
-		Files: map[string][]byte{"/config/config.yaml": config}, Mounts: vols, Hostname: "nas-0"})
-	if st, body, err := dfs.WaitHTTP(port, "/health/ready", 60*time.Second); err != nil || st != http.StatusOK {
-		t.Fatalf("dfs not ready: %d %s %v\n%s", st, body, err, server.Logs())
-	}
+	rs := startRealServer(t, nil, nil)
+	rs.waitReady(t)
+	ds, port, server := rs.ds, rs.port, rs.proc
 	baseURL := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	objs := nightlyObjects()

@@ -14,13 +14,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 	"github.com/dittofs/dittofs-operator/test/dfs"
-	"github.com/dittofs/dittofs-operator/test/harness/proc"
 )
 
 // The real dfs v0.29.0 with the TLS configuration the operator renders and
@@ -30,29 +28,16 @@ import (
 // ca.crt for nas-api.storage.svc while dialing 127.0.0.1; once the Secret
 // names another CA, the server is refused.
 func TestRealServerTLS(t *testing.T) {
-	port := proc.FreePortForTest(t)
-	base := t.TempDir()
-	vols := map[string]string{}
-	for _, name := range []string{resources.VolumeMetadata, resources.VolumeContent, resources.VolumeControlPlane} {
-		vols[filepath.Join(resources.DataDir, name)] = filepath.Join(base, name)
-	}
-	ds := availableServer(func(ds *dittov1alpha1.DittoServer) {
-		ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(port)),
-			TLS: &dittov1alpha1.ControlPlaneTLSSpec{SecretName: "nas-cert"}}
-	})
 	ca, other := newTestCA(t), newTestCA(t)
-	certPEM, keyPEM := ca.serverCert(t, resources.APIServiceDNSName(ds))
-	config, err := resources.ConfigYAML(ds, resources.Inputs{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := dfs.StartForTest(t, dfs.Options{Binary: dfs.BinaryForTest(t), Args: dfs.ImageArgs,
-		Env: map[string]string{"DITTOFS_CONTROLPLANE_SECRET": "serverstate-jwt-secret-0123456789abcdef",
-			"DITTOFS_ADMIN_INITIAL_PASSWORD": fakeAdminPassword},
-		Files: map[string][]byte{"/config/config.yaml": config,
-			filepath.Join(resources.TLSDir, resources.TLSCertKey): certPEM,
-			filepath.Join(resources.TLSDir, resources.TLSKeyKey):  keyPEM},
-		Mounts: vols, Hostname: "nas-0"})
+	var certPEM, keyPEM []byte
+	rs := startRealServer(t, func(ds *dittov1alpha1.DittoServer) {
+		ds.Spec.ControlPlane.TLS = &dittov1alpha1.ControlPlaneTLSSpec{SecretName: "nas-cert"}
+	}, func(ds *dittov1alpha1.DittoServer) map[string][]byte {
+		certPEM, keyPEM = ca.serverCert(t, resources.APIServiceDNSName(ds))
+		return map[string][]byte{filepath.Join(resources.TLSDir, resources.TLSCertKey): certPEM,
+			filepath.Join(resources.TLSDir, resources.TLSKeyKey): keyPEM}
+	})
+	ds, port, server := rs.ds, rs.port, rs.proc
 
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca.certPEM)
@@ -102,7 +87,7 @@ func TestRealServerTLS(t *testing.T) {
 
 	// The Secret now names a CA that did not issue the server's certificate.
 	f.update(tlsSecret(certPEM, keyPEM, other.certPEM), gvrSecrets)
-	err = f.sync()
+	err := f.sync()
 	if err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 		t.Errorf("pass with another CA: %v, want the server's certificate refused (unknown authority)", err)
 	}
