@@ -61,9 +61,15 @@ var (
 )
 
 // unschedulableGrace is how long the scheduler must have failed to place a
-// pod before it counts as a problem: a new server's pod is briefly
-// unschedulable until its volume claims are bound, which is no news.
+// pod whose volume claims are all bound before it counts as a problem.
 const unschedulableGrace = 30 * time.Second
+
+// claimBindGrace replaces unschedulableGrace while one of the pod's volume
+// claims is not bound yet: the scheduler then only waits for storage, which
+// a provisioner creating many volumes at once (or a loaded control plane
+// binding them) can take minutes to deliver. That is no news either; a claim
+// still unbound after this long is worth a look.
+const claimBindGrace = 5 * time.Minute
 
 // maxTerminationMessage bounds the part of a crashed container's
 // termination message (its last log lines) that the status repeats.
@@ -71,15 +77,20 @@ const maxTerminationMessage = 512
 
 // podProblems lists what keeps pods from running at now, in pod and
 // container order, and how soon a pod that is not a problem yet (an
-// unschedulable one within unschedulableGrace) should be looked at again
-// (0: none). A pod being deleted is skipped: its successor is what counts.
-func podProblems(pods []*corev1.Pod, now time.Time) (out []podProblem, recheck time.Duration) {
+// unschedulable one within its grace) should be looked at again (0: none).
+// claimsUnbound tells whether one of a pod's volume claims is not bound yet
+// (nil: all are). A pod being deleted is skipped: its successor is what counts.
+func podProblems(pods []*corev1.Pod, now time.Time, claimsUnbound func(*corev1.Pod) bool) (out []podProblem, recheck time.Duration) {
 	for _, pod := range pods {
 		if pod.DeletionTimestamp != nil {
 			continue
 		}
 		if c := podCondition(pod, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			if wait := c.LastTransitionTime.Add(unschedulableGrace).Sub(now); wait > 0 {
+			grace := unschedulableGrace
+			if claimsUnbound != nil && claimsUnbound(pod) {
+				grace = claimBindGrace
+			}
+			if wait := c.LastTransitionTime.Add(grace).Sub(now); wait > 0 {
 				if recheck == 0 || wait < recheck {
 					recheck = wait
 				}
@@ -170,13 +181,30 @@ func (c *Controller) serverPods(ds *dittov1alpha1.DittoServer, sts *appsv1.State
 func (c *Controller) observePods(ds *dittov1alpha1.DittoServer, obs *observation) {
 	obs.pods = c.serverPods(ds, obs.sts)
 	var recheck time.Duration
-	obs.podProblems, recheck = podProblems(obs.pods, c.now())
+	obs.podProblems, recheck = podProblems(obs.pods, c.now(), func(pod *corev1.Pod) bool { return c.claimsUnbound(obs.sts, pod) })
 	if recheck > 0 {
 		c.queue.AddAfter(cache.MetaObjectToName(ds), recheck)
 	}
 	for _, p := range c.podWarnings.fresh(cache.MetaObjectToName(ds), obs.podProblems, obs.pods) {
 		c.recorder.Event(ds, corev1.EventTypeWarning, p.event, p.String())
 	}
+}
+
+// claimsUnbound tells whether one of the volume claims the StatefulSet's
+// templates give pod (<template>-<pod>) is missing from the cache or not
+// Bound yet: the StatefulSet controller creates them just before the pod,
+// and the binder or a provisioner binds them after.
+func (c *Controller) claimsUnbound(sts *appsv1.StatefulSet, pod *corev1.Pod) bool {
+	if sts == nil {
+		return false
+	}
+	for _, t := range sts.Spec.VolumeClaimTemplates {
+		pvc, err := c.pvcLister.PersistentVolumeClaims(pod.Namespace).Get(t.Name + "-" + pod.Name)
+		if err != nil || pvc.Status.Phase != corev1.ClaimBound {
+			return true
+		}
+	}
+	return false
 }
 
 // setPodsHealthy sets the PodsHealthy condition once the server has a

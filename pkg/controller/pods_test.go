@@ -165,15 +165,15 @@ func TestCrashLoopCarriesTheLastExit(t *testing.T) {
 	}
 }
 
-// A pod the scheduler cannot place (here for a volume claim that cannot be
-// bound) carries the scheduler's reason and message once the scheduler has
-// failed for unschedulableGrace: a new pod waits that briefly for its claims
-// to be bound, which is no news.
+// A pod the scheduler cannot place (here no node matches) carries the
+// scheduler's reason and message once its claims are bound and the
+// scheduler has failed for unschedulableGrace.
 func TestUnschedulablePodCarriesTheSchedulersMessage(t *testing.T) {
 	f := newFixture(t, false, newDittoServer(withFinalizer))
 	f.converge()
+	f.bindClaims()
 
-	const msg = "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available."
+	const msg = "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available."
 	pod := f.serverPod("nas-1", unschedulable(msg))
 	pod.Status.Conditions[0].LastTransitionTime = metav1.NewTime(f.clock.Add(-10 * time.Second))
 	f.passWith(pod)
@@ -187,6 +187,48 @@ func TestUnschedulablePodCarriesTheSchedulersMessage(t *testing.T) {
 		t.Errorf("PodsHealthy = %+v", c)
 	}
 	f.expectQuiet(t)
+}
+
+// A pod that waits for its volume claims to be bound only waits for
+// storage: a provisioner creating many volumes, or a loaded control plane
+// binding them, can take minutes. No Warning and PodsHealthy stays True for
+// claimBindGrace; a claim still unbound after that is reported with the
+// scheduler's message, and the pod is looked at again when the grace ends.
+func TestPodWaitingForItsClaimsIsNotAProblemYet(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer))
+	f.converge()
+
+	const msg = "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available."
+	pod := f.serverPod("nas-1", unschedulable(msg))
+	pod.Status.Conditions[0].LastTransitionTime = metav1.NewTime(f.clock)
+	f.passWith(pod)
+	for _, after := range []time.Duration{time.Minute, 4 * time.Minute} {
+		f.clock = t0.Add(after)
+		f.catchUp()
+		expectErr(t, f.sync(), nil)
+		expectEvents(t, f.events())
+		expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "PodsHealthy=True/PodsHealthy")
+	}
+
+	f.clock = t0.Add(claimBindGrace)
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	expectEvents(t, f.events(), "Warning PodUnschedulable pod nas-0: Unschedulable: "+msg)
+	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "PodsHealthy=False/Unschedulable")
+}
+
+// With its claims bound, the same pod counts after unschedulableGrace.
+func TestPodWithBoundClaimsUsesTheShortGrace(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer))
+	f.converge()
+	f.bindClaims()
+	pod := f.serverPod("nas-1", unschedulable("0/1 nodes are available: 1 Insufficient memory."))
+	pod.Status.Conditions[0].LastTransitionTime = metav1.NewTime(f.clock)
+	f.passWith(pod)
+	f.clock = t0.Add(unschedulableGrace)
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	expectEvents(t, f.events(), "Warning PodUnschedulable pod nas-0: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.")
 }
 
 // A new pod with the same problem is a new problem: one more Warning.
@@ -254,7 +296,7 @@ func TestTrimPodKeepsWhatTheOperatorReads(t *testing.T) {
 	if got.Annotations != nil || got.ManagedFields != nil || len(got.Spec.Containers) != 0 || got.Status.PodIP != "" {
 		t.Errorf("kept what the operator does not read: %+v", got)
 	}
-	if p, _ := podProblems([]*corev1.Pod{got}, t0); len(p) != 1 || p[0].reason != "Unschedulable" || p[0].message != "no node" {
+	if p, _ := podProblems([]*corev1.Pod{got}, t0, nil); len(p) != 1 || p[0].reason != "Unschedulable" || p[0].message != "no node" {
 		t.Errorf("problems of the trimmed pod = %+v", p)
 	}
 	cs := got.Status.ContainerStatuses[0]
