@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
 	dittoscheme "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/scheme"
 	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions/dittofs/v1alpha1"
@@ -72,7 +73,7 @@ type Controller struct {
 	sessions  *sessions
 	// transports verify the servers that serve their API over TLS.
 	transports *transports
-	ownStatus  *ownStatus
+	ownStatus  *kit.OwnWrites
 	metrics    *Metrics
 
 	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
@@ -106,7 +107,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		newAPI:       opts.NewAPI,
 		sessions:     newSessions(),
 		transports:   newTransports(),
-		ownStatus:    newOwnStatus(),
+		ownStatus:    kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
 		metrics:      opts.Metrics,
 		broadcaster:  broadcaster,
 		recorder:     broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),

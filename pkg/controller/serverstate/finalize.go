@@ -67,7 +67,7 @@ func (c *Controller) releaseShare(ctx context.Context, s *dittov1alpha1.DittoSha
 	if _, err := c.ditto.DittofsV1alpha1().DittoShares(s.Namespace).Update(ctx, obj, metav1.UpdateOptions{FieldManager: EventComponent}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer of DittoShare %s/%s: %w", s.Namespace, s.Name, err)
 	}
-	c.ownStatus.forget(s.UID)
+	c.ownStatus.Forget(statusOwner(s))
 	c.recorder.Event(s, eventType, reason, msg)
 	klog.FromContext(ctx).V(2).Info("Released", "dittoshare", klog.KObj(s), "reason", reason)
 	return nil
@@ -79,7 +79,7 @@ func (c *Controller) releaseUser(ctx context.Context, u *dittov1alpha1.DittoUser
 	if _, err := c.ditto.DittofsV1alpha1().DittoUsers(u.Namespace).Update(ctx, obj, metav1.UpdateOptions{FieldManager: EventComponent}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer of DittoUser %s/%s: %w", u.Namespace, u.Name, err)
 	}
-	c.ownStatus.forget(u.UID)
+	c.ownStatus.Forget(statusOwner(u))
 	c.recorder.Event(u, eventType, reason, msg)
 	klog.FromContext(ctx).V(2).Info("Released", "dittouser", klog.KObj(u), "reason", reason)
 	return nil

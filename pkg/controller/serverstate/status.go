@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -13,10 +12,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 )
 
 // Status. Every object's status is computed from the pass's results and
@@ -183,7 +183,7 @@ type statusWriter[O statusObject] struct {
 func writeReadyStatus[O statusObject](ctx context.Context, c *Controller, w statusWriter[O], o O, r result) error {
 	var zero O
 	base := o
-	if c.ownStatus.behind(o.GetUID(), o.GetResourceVersion()) {
+	if c.ownStatus.Behind(statusOwner(o), statusKey(w.kind, o), o.GetResourceVersion()) {
 		latest, err := w.get(ctx, o.GetNamespace(), o.GetName())
 		if err != nil {
 			return ignoreNotFound(err)
@@ -203,7 +203,7 @@ func writeReadyStatus[O statusObject](ctx context.Context, c *Controller, w stat
 			}
 			return err
 		}
-		c.ownStatus.wrote(o.GetUID(), base.GetResourceVersion())
+		c.ownStatus.Record(statusOwner(o), statusKey(w.kind, o), base.GetResourceVersion())
 		cond := meta.FindStatusCondition(w.conditions(obj), ConditionReady)
 		if transitionWarning(before, *cond, r) {
 			c.recorder.Event(o, corev1.EventTypeWarning, cond.Reason, cond.Message)
@@ -279,7 +279,7 @@ func (c *Controller) writeServerStatus(ctx context.Context, p *pass) error {
 	now := metav1.NewTime(c.now())
 	client := c.ditto.DittofsV1alpha1().DittoServers(p.ds.Namespace)
 	base := p.ds
-	if c.ownStatus.behind(base.UID, base.ResourceVersion) {
+	if c.ownStatus.Behind(statusOwner(base), statusKey(dittoServerKind, base), base.ResourceVersion) {
 		latest, err := client.Get(ctx, base.Name, metav1.GetOptions{})
 		if err != nil {
 			return ignoreNotFound(err)
@@ -301,7 +301,7 @@ func (c *Controller) writeServerStatus(ctx context.Context, p *pass) error {
 			}
 			return err
 		}
-		c.ownStatus.wrote(base.UID, base.ResourceVersion)
+		c.ownStatus.Record(statusOwner(base), statusKey(dittoServerKind, base), base.ResourceVersion)
 		c.storesEvent(p.ds, base.Status.Conditions, next.Conditions)
 		return nil
 	})
@@ -336,40 +336,20 @@ func ignoreNotFound(err error) error {
 	return err
 }
 
-// ownStatus remembers, per object, the resourceVersion that this
-// controller's last status write replaced. Its own status writes do not
-// requeue (the handlers ignore status-only updates), so a later pass may
-// start before the cache has delivered one: finding the replaced version in
-// the cache, the writer reads the object first instead of computing on the
-// stale copy and spending a write on a Conflict.
-type ownStatus struct {
-	mu       sync.Mutex
-	replaced map[types.UID]string
+// The status writers are read-your-writes on the informer caches
+// (kit.OwnWrites): this controller's own status writes do not requeue (the
+// handlers ignore status-only updates), so a later pass may start before the
+// cache has delivered one. Finding the version its last write replaced in
+// the cache, a writer reads the object first instead of computing on the
+// stale copy and spending a write on a Conflict. Each object is its own
+// owner: a DittoShare and a DittoUser of the same name share one, which
+// costs at most a Conflict retried after one of them goes.
+func statusOwner(o metav1.Object) cache.ObjectName {
+	return cache.ObjectName{Namespace: o.GetNamespace(), Name: o.GetName()}
 }
 
-func newOwnStatus() *ownStatus { return &ownStatus{replaced: map[types.UID]string{}} }
-
-func (o *ownStatus) wrote(uid types.UID, replacedVersion string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.replaced[uid] = replacedVersion
+func statusKey(kind string, o metav1.Object) kit.ObjectKey {
+	return kit.ObjectKey{Kind: kind, Namespace: o.GetNamespace(), Name: o.GetName()}
 }
 
-// forget drops the record of an object that goes.
-func (o *ownStatus) forget(uid types.UID) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	delete(o.replaced, uid)
-}
-
-// behind tells whether a cached version is one this controller replaced;
-// a newer one clears the record (caches only move forward).
-func (o *ownStatus) behind(uid types.UID, cached string) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	v, ok := o.replaced[uid]
-	if ok && v != cached {
-		delete(o.replaced, uid)
-	}
-	return ok && v == cached
-}
+const dittoServerKind = "DittoServer"

@@ -94,7 +94,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		c.transports.forget(key)
 		c.endpoints.Forget(key)
 		if ds != nil {
-			c.ownStatus.forget(ds.UID)
+			c.ownStatus.Forget(statusOwner(ds))
 		}
 		return c.serverGone(ctx, key, ds, shares, users)
 	}
