@@ -150,6 +150,41 @@ func TestSharesAndUsersOnARealServer(t *testing.T) {
 		n.waitEvents(share.UID, serverstate.ReasonCreated, 2)
 	})
 
+	t.Run("while the DittoServer is paused nothing reaches the server", func(t *testing.T) {
+		n.kubectl("patch", "ditto", name, "--type=merge", "-p", `{"spec":{"paused":true}}`)
+		n.waitDS(name, "Paused=True", func(ds *dittov1alpha1.DittoServer) (bool, string) {
+			return hasCondition(ds, "Paused", metav1.ConditionTrue, ""), statusSummary(ds)
+		})
+		time.Sleep(time.Second) // a pass that began before the pause may still be finishing its reads
+		mark := rec.count()
+		if err := admin.DeleteShare(t.Context(), "/projects"); err != nil { // manual work on the server
+			t.Fatal(err)
+		}
+		held := sampleObject(t, "shares", "DittoShare")
+		held.SetName("held")
+		n.create(held)
+		eventually(t, waitShort, "DittoShare held waiting with ServerPaused", func() (bool, string) {
+			c := meta.FindStatusCondition(n.share("held").Status.Conditions, serverstate.ConditionReady)
+			return c != nil && c.Status == metav1.ConditionFalse && c.Reason == serverstate.ReasonServerPaused, fmt.Sprintf("%+v", c)
+		})
+		consistently(t, 2*resyncPeriod, "no REST request and /projects left removed", func() (bool, string) {
+			reqs := rec.since(mark)
+			return len(reqs) == 0 && findShare(t, admin, "/projects") == nil, fmt.Sprint(reqs)
+		})
+		if c := meta.FindStatusCondition(n.share("projects").Status.Conditions, serverstate.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+			t.Errorf("DittoShare projects Ready = %+v, want its last status kept while paused", c)
+		}
+
+		n.kubectl("patch", "ditto", name, "--type=merge", "-p", `{"spec":{"paused":false}}`)
+		n.waitKubectlReady("dshare", "held")
+		eventually(t, waitShort, "share /projects back on the server after resuming", func() (bool, string) {
+			return findShare(t, admin, "/projects") != nil, "missing"
+		})
+		heldUID := n.share("held").UID
+		n.kubectl("delete", "dshare", "held", "--wait=true", "--timeout=60s")
+		n.waitEvents(heldUID, serverstate.ReasonRetained, 1)
+	})
+
 	t.Run("deleting a Retain share leaves it on the server", func(t *testing.T) {
 		uid := n.share("projects").UID
 		n.kubectl("delete", "dshare", "projects", "--wait=true", "--timeout=60s")

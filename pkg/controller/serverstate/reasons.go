@@ -31,9 +31,11 @@ const (
 	ReasonNFSAdapterRestarted = "NFSAdapterRestarted"
 
 	// Conditions that are not Ready, and Warning events.
-	ReasonServerNotFound     = "ServerNotFound"
-	ReasonServerNotReady     = "ServerNotReady"
-	ReasonServerDeleting     = "ServerDeleting"
+	ReasonServerNotFound = "ServerNotFound"
+	ReasonServerNotReady = "ServerNotReady"
+	ReasonServerDeleting = "ServerDeleting"
+	// ReasonServerPaused: the DittoServer's spec.paused holds every change.
+	ReasonServerPaused       = "ServerPaused"
 	ReasonServerUnreachable  = "ServerUnreachable"
 	ReasonServerError        = "ServerError"
 	ReasonLoginFailed        = "LoginFailed"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -102,6 +103,12 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return err
 	}
 	p := newPass(ds, shares, users)
+	if ds.Spec.Paused {
+		// spec.paused holds the server's own state too: no request to its
+		// REST API, and the statuses stay as the last pass left them.
+		c.holdPaused(p)
+		return c.writeObjectStatuses(ctx, p)
+	}
 	if !serverAvailable(ds) {
 		c.sessions.forget(key)
 		msg := fmt.Sprintf("DittoServer %q is not available yet", ds.Name)
@@ -119,6 +126,27 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		return requeueError("%s", p.requeue)
 	}
 	return nil
+}
+
+// holdPaused reports on a paused server: shares and users it has already
+// reported on keep their status (their state on the server is what the last
+// pass left, and the operator does not look); one it has never reported on
+// (created while paused) says it waits. Deleting one waits too (its
+// finalizer stays until the server resumes); deleting the DittoServer does not.
+func (c *Controller) holdPaused(p *pass) {
+	msg := fmt.Sprintf("DittoServer %q is paused (spec.paused): the operator changes nothing on the server until it resumes", p.ds.Name)
+	r := notReady(ReasonServerPaused, msg)
+	r.serverWide = true // the user's choice, not a problem: no Warning per object
+	for _, s := range p.shares {
+		if meta.FindStatusCondition(s.Status.Conditions, ConditionReady) == nil && !goingWithoutUs(s) {
+			p.shareResults[s.UID] = r
+		}
+	}
+	for _, u := range p.users {
+		if meta.FindStatusCondition(u.Status.Conditions, ConditionReady) == nil && !goingWithoutUs(u) {
+			p.userResults[u.UID] = r
+		}
+	}
 }
 
 // serverDown reports a server that cannot be worked on: every share and user

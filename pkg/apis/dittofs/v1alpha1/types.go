@@ -78,9 +78,11 @@ type DittoServerSpec struct {
 	// StatefulSet, its pods, the Services, the ConfigMap and the Secrets) so
 	// that a cluster operator can work on them by hand: while it is true, spec
 	// edits are not applied and the operator writes no child, but it still
-	// reports the server's state in status (condition Paused). Setting it back
-	// to false applies the spec as it then stands. Deleting a paused
-	// DittoServer still deletes it.
+	// reports the server's state in status (condition Paused). Nothing is
+	// sent to the server's REST API either: its stores, users and shares are
+	// left as they are, and DittoShares and DittoUsers keep their status.
+	// Setting it back to false applies the spec as it then stands. Deleting a
+	// paused DittoServer still deletes it.
 	// +optional
 	Paused bool `json:"paused,omitempty"`
 
