@@ -37,6 +37,7 @@ type options struct {
 	manageServerState       bool
 	serverAccess            string
 	serverEndpoints         serverstate.EndpointOverrides
+	profiling               bool
 }
 
 func parseFlags() options {
@@ -65,6 +66,8 @@ func parseFlags() options {
 		"or auto (service in a pod, else proxy).")
 	o.serverEndpoints = serverstate.EndpointOverrides{}
 	flag.Var(o.serverEndpoints, "server-api-endpoint", "Reach one server's REST API at a URL of your choice, <namespace>/<name>=<url>; repeatable. For tests and debugging.")
+	flag.BoolVar(&o.profiling, "profiling", false, "Serve Go's profiles (/debug/pprof/: heap, CPU, goroutines) on the metrics address. "+
+		"Off by default: a profile shows the operator's internals to whoever reaches that address.")
 	showVersion := flag.Bool("version", false, "Print the version and exit.")
 	klog.InitFlags(nil)
 	flag.Parse()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 )
 
 // servers are the operator's HTTP endpoints: /healthz and /readyz on the
-// probe address, /metrics on the metrics address.
+// probe address, /metrics on the metrics address, and with --profiling the
+// Go profiles under /debug/pprof/ on the metrics address too.
 type servers struct{ list []*http.Server }
 
 func startServers(ctx context.Context, o options, reg *prometheus.Registry, ready *atomic.Bool) (*servers, error) {
@@ -34,9 +36,7 @@ func startServers(ctx context.Context, o options, reg *prometheus.Registry, read
 		}
 	}
 	if o.metricsAddr != "0" && o.metricsAddr != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		if err := s.serve(ctx, "metrics", o.metricsAddr, mux); err != nil {
+		if err := s.serve(ctx, "metrics", o.metricsAddr, metricsMux(reg, o.profiling)); err != nil {
 			s.shutdown()
 			return nil, err
 		}
@@ -66,4 +66,25 @@ func (s *servers) shutdown() {
 	for _, srv := range s.list {
 		_ = srv.Shutdown(ctx)
 	}
+}
+
+// metricsMux serves /metrics, and the profiles when profiling is on.
+func metricsMux(reg *prometheus.Registry, profiling bool) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if profiling {
+		handleProfiles(mux)
+	}
+	return mux
+}
+
+// handleProfiles serves net/http/pprof's handlers on mux (registered by hand:
+// importing the package only for its side effect would serve them on
+// http.DefaultServeMux, whatever the flag says).
+func handleProfiles(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 }
