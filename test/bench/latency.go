@@ -10,7 +10,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
+	kubeinformers "k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 )
 
 // stsSeen is a StatefulSet generation observed on the watch, and when.
@@ -24,35 +26,14 @@ type stsSeen struct {
 // watch event that shows its StatefulSet with a new generation (the operator
 // rewrote the pod template: the config hash annotation changed).
 func measureEditLatency(ctx context.Context, e *env, name string, edits int) ([]time.Duration, error) {
-	stsClient := e.kube.AppsV1().StatefulSets(benchNamespace)
-	sts, err := stsClient.Get(ctx, name, metav1.GetOptions{})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	seen, generation, err := watchGenerations(ctx, e.kube, name)
 	if err != nil {
 		return nil, err
 	}
-	w, err := stsClient.Watch(ctx, metav1.ListOptions{
-		FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
-		ResourceVersion: sts.ResourceVersion,
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer w.Stop()
-	seen := make(chan stsSeen, 64)
-	go func() {
-		defer close(seen)
-		for ev := range w.ResultChan() {
-			now := time.Now()
-			if ev.Type != watch.Modified {
-				continue
-			}
-			if s, ok := ev.Object.(*appsv1.StatefulSet); ok {
-				seen <- stsSeen{s.Generation, now}
-			}
-		}
-	}()
 
 	dsClient := e.ditto.DittofsV1alpha1().DittoServers(benchNamespace)
-	generation := sts.Generation
 	var out []time.Duration
 	for i := range edits {
 		// 31s, 32s, …: each edit changes config.yaml, hence the template.
@@ -65,10 +46,7 @@ func measureEditLatency(ctx context.Context, e *env, name string, edits int) ([]
 	wait:
 		for {
 			select {
-			case s, ok := <-seen:
-				if !ok {
-					return out, fmt.Errorf("edit %d: StatefulSet watch closed", i+1)
-				}
+			case s := <-seen:
 				if s.generation > generation {
 					generation = s.generation
 					// The event can beat our own response by a hair.
@@ -89,6 +67,44 @@ func measureEditLatency(ctx context.Context, e *env, name string, edits int) ([]
 		}
 	}
 	return out, nil
+}
+
+// watchGenerations reports each generation of StatefulSet name after the
+// current one, with when it was seen, and returns the current generation.
+// It is an informer over that one StatefulSet: when the API server closes
+// its watch (it does, under load, after a timeout), the reflector watches
+// again from the last resourceVersion, or lists again if that is too old,
+// and an update it missed comes as an update on the re-list.
+func watchGenerations(ctx context.Context, kube kubernetes.Interface, name string) (<-chan stsSeen, int64, error) {
+	inf := kubeinformers.NewSharedInformerFactoryWithOptions(kube, 0, kubeinformers.WithNamespace(benchNamespace),
+		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+			lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+		})).Apps().V1().StatefulSets()
+	seen := make(chan stsSeen, 64)
+	if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(old, obj any) {
+			now := time.Now()
+			o, ok1 := old.(*appsv1.StatefulSet)
+			s, ok2 := obj.(*appsv1.StatefulSet)
+			if ok1 && ok2 && s.Generation != o.Generation {
+				select {
+				case seen <- stsSeen{s.Generation, now}:
+				case <-ctx.Done():
+				}
+			}
+		},
+	}); err != nil {
+		return nil, 0, err
+	}
+	go inf.Informer().RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), inf.Informer().HasSynced) {
+		return nil, 0, fmt.Errorf("watch StatefulSet %s: %w", name, ctx.Err())
+	}
+	sts, err := inf.Lister().StatefulSets(benchNamespace).Get(name)
+	if err != nil {
+		return nil, 0, fmt.Errorf("StatefulSet %s: %w", name, err)
+	}
+	return seen, sts.Generation, nil
 }
 
 // sortedCopy returns ds sorted.

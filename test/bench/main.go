@@ -37,6 +37,8 @@ type config struct {
 	keepWorkDir    bool
 	timeout        time.Duration
 	trace          string
+	profileDir     string
+	profileCPU     time.Duration
 }
 
 func parseFlags() config {
@@ -56,6 +58,9 @@ func parseFlags() config {
 	flag.BoolVar(&c.keepWorkDir, "keep-work-dir", false, "Keep the cluster's work directory (logs, audit log) for inspection.")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "Give up after this long.")
 	flag.StringVar(&c.trace, "trace-status", "", "Log every status written for this DittoServer (e.g. ds-000).")
+	flag.StringVar(&c.profileDir, "profile-dir", "",
+		"Run the operator with --profiling and write into this directory a CPU profile of its pass (cpu.pprof, from the first create) and a heap profile once converged (heap.pprof).")
+	flag.DurationVar(&c.profileCPU, "profile-cpu", time.Minute, "Length of the CPU profile with --profile-dir.")
 	var extra []string
 	flag.Func("operator-arg", "An extra operator flag, e.g. --operator-arg=--kube-api-qps=200 (repeatable). The default run uses none.",
 		func(s string) error { extra = append(extra, s); return nil })
@@ -63,6 +68,9 @@ func parseFlags() config {
 	// The simulated pods run no server: the benchmark measures the
 	// DittoServer lifecycle, not the servers' own state.
 	c.operatorArgs = append([]string{"--resync-period=" + c.resync.String(), "--manage-server-state=false"}, extra...)
+	if c.profileDir != "" {
+		c.operatorArgs = append(c.operatorArgs, "--profiling")
+	}
 	return c
 }
 

@@ -27,9 +27,11 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 	}
 
 	// 1. Create.
+	prof := newProfiler(cfg, e)
 	res.Machine.LoadAvg[0] = loadAvg()
 	t0 := time.Now()
 	conv.setStart(t0)
+	prof.startCPU(ctx)
 	res.Requests.StartupRequests = len(e.audit.requests(time.Time{}, t0))
 	logf("creating %d DittoServers", cfg.n)
 	if err := createServers(ctx, e.ditto, cfg.n); err != nil {
@@ -107,7 +109,7 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 	logf("steady state: %d writes, %d events, %.0f reconciles", res.Steady.Writes, res.Steady.Events, res.Steady.Reconciles)
 
 	// 5. Memory.
-	if err := measureMemory(ctx, cfg, e, res); err != nil {
+	if err := measureMemory(ctx, cfg, e, res, prof); err != nil {
 		return err
 	}
 

@@ -11,13 +11,15 @@ import (
 // informers' resync passes happen to be.
 const memorySamples = 10
 
-// measureMemory reads the operator's memory converged, creates the unrelated
+// measureMemory reads the operator's memory converged (and takes its heap
+// profile, with --profile-dir), creates the unrelated
 // ConfigMaps and Secrets, waits, and reads it again.
-func measureMemory(ctx context.Context, cfg config, e *env, res *Result) error {
+func measureMemory(ctx context.Context, cfg config, e *env, res *Result, prof *profiler) error {
 	var err error
 	if res.Memory.ConvergedRSSMiB, res.Memory.ConvergedHeapMiB, err = memory(ctx, e); err != nil {
 		return err
 	}
+	prof.heap(ctx)
 	res.Memory.UnrelatedObjects, res.Memory.UnrelatedBytes = 2*cfg.unrelated, cfg.unrelatedSize
 	logf("RSS converged: %.1f MiB; creating %d ConfigMaps and %d Secrets of %d bytes", res.Memory.ConvergedRSSMiB,
 		cfg.unrelated, cfg.unrelated, cfg.unrelatedSize)
