@@ -112,6 +112,13 @@ func signalContext() context.Context {
 func run(ctx context.Context, o options) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting", "version", version.Version, "namespace", o.namespace, "workers", o.workers, "leaderElect", o.leaderElect)
+	limit, from, err := setMemoryLimit()
+	if err != nil {
+		return fmt.Errorf("memory limit: %w", err)
+	}
+	if limit > 0 {
+		logger.Info("Go memory limit set", "bytes", limit, "from", from)
+	}
 
 	reg := prometheus.NewRegistry()
 	m := registerMetrics(reg)
