@@ -25,9 +25,10 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 	if res.Memory.IdleRSSMiB, res.Memory.IdleHeapMiB, err = memory(ctx, e); err != nil {
 		return err
 	}
+	prof := newProfiler(cfg, e)
+	res.Memory.IdleLiveHeapMiB = prof.liveHeap(ctx, e, "heap-idle.pprof")
 
 	// 1. Create.
-	prof := newProfiler(cfg, e)
 	res.Machine.LoadAvg[0] = loadAvg()
 	t0 := time.Now()
 	conv.setStart(t0)

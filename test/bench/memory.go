@@ -19,7 +19,13 @@ func measureMemory(ctx context.Context, cfg config, e *env, res *Result, prof *p
 	if res.Memory.ConvergedRSSMiB, res.Memory.ConvergedHeapMiB, err = memory(ctx, e); err != nil {
 		return err
 	}
-	prof.heap(ctx)
+	res.Memory.ConvergedLiveHeapMiB = prof.liveHeap(ctx, e, "heap.pprof")
+	n := float64(cfg.n)
+	res.Memory.HeapPerDSKiB = round((res.Memory.ConvergedHeapMiB-res.Memory.IdleHeapMiB)*1024/n, 1)
+	if res.Memory.ConvergedLiveHeapMiB > 0 && res.Memory.IdleLiveHeapMiB > 0 {
+		res.Memory.LiveHeapPerDSKiB = round((res.Memory.ConvergedLiveHeapMiB-res.Memory.IdleLiveHeapMiB)*1024/n, 1)
+	}
+	logf("Go heap per DittoServer: %.1f KiB in use (lowest reading), %.1f KiB live", res.Memory.HeapPerDSKiB, res.Memory.LiveHeapPerDSKiB)
 	res.Memory.UnrelatedObjects, res.Memory.UnrelatedBytes = 2*cfg.unrelated, cfg.unrelatedSize
 	logf("RSS converged: %.1f MiB; creating %d ConfigMaps and %d Secrets of %d bytes", res.Memory.ConvergedRSSMiB,
 		cfg.unrelated, cfg.unrelated, cfg.unrelatedSize)

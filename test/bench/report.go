@@ -93,6 +93,12 @@ func printReport(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "memory: RSS idle %.1f MiB, converged %.1f MiB, after %d unrelated objects of %d bytes %.1f MiB; Go heap in use (lowest reading) %.1f / %.1f / %.1f MiB; operator requests meanwhile: %s\n",
 		r.Memory.IdleRSSMiB, r.Memory.ConvergedRSSMiB, r.Memory.UnrelatedObjects, r.Memory.UnrelatedBytes, r.Memory.AfterUnrelatedRSSMiB,
 		r.Memory.IdleHeapMiB, r.Memory.ConvergedHeapMiB, r.Memory.AfterUnrelatedHeap, formatCounts(r.Memory.RequestsDuring))
+	fmt.Fprintf(w, "Go heap per DittoServer: %.1f KiB in use (lowest reading)", r.Memory.HeapPerDSKiB)
+	if r.Memory.ConvergedLiveHeapMiB > 0 {
+		fmt.Fprintf(w, "; live after a forced collection: idle %.1f MiB, converged %.1f MiB, %.1f KiB per DittoServer",
+			r.Memory.IdleLiveHeapMiB, r.Memory.ConvergedLiveHeapMiB, r.Memory.LiveHeapPerDSKiB)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "latency samples (ms): %v\n", r.Latency.SamplesMs)
 	fmt.Fprintf(w, "reconciles: %.0f success, %.0f waiting, %.0f error; failed operator requests: %s\n",
 		r.Errors.ReconcileSuccess, r.Errors.ReconcileWaiting, r.Errors.ReconcileErrors, formatCounts(r.Errors.FailedRequests))

@@ -114,8 +114,17 @@ type MemoryResult struct {
 	DeltaMiB             float64 `json:"deltaMiB"`
 	ConvergedHeapMiB     float64 `json:"convergedHeapInuseMiB"`
 	AfterUnrelatedHeap   float64 `json:"afterUnrelatedHeapInuseMiB"`
-	UnrelatedObjects     int     `json:"unrelatedObjects"`
-	UnrelatedBytes       int     `json:"unrelatedBytesEach"`
+	// LiveHeap figures are read right after a forced garbage collection
+	// (the heap profile's gc=1), only with --profile-dir: the heap the
+	// operator holds, without the garbage of its last passes.
+	IdleLiveHeapMiB      float64 `json:"idleLiveHeapMiB,omitempty"`
+	ConvergedLiveHeapMiB float64 `json:"convergedLiveHeapMiB,omitempty"`
+	// HeapPerDSKiB is (converged − idle) / N of the heap in use (lowest
+	// reading); LiveHeapPerDSKiB the same of the live heap.
+	HeapPerDSKiB     float64 `json:"heapPerDittoServerKiB"`
+	LiveHeapPerDSKiB float64 `json:"liveHeapPerDittoServerKiB,omitempty"`
+	UnrelatedObjects int     `json:"unrelatedObjects"`
+	UnrelatedBytes   int     `json:"unrelatedBytesEach"`
 	// RequestsDuring are the operator's requests while the unrelated
 	// objects were created and during the wait.
 	RequestsDuring map[string]int `json:"operatorRequestsDuring"`
