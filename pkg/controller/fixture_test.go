@@ -166,10 +166,10 @@ func (f *fixture) catchUp() {
 	f.fill(f.inf.DittoServers.Informer().GetIndexer(), f.ditto, gvrDittoServers, "DittoServer", all, nil)
 	f.fill(f.inf.StatefulSets.Informer().GetIndexer(), f.kube, gvrStatefulSets, "StatefulSet", managed, nil)
 	f.fill(f.inf.Services.Informer().GetIndexer(), f.kube, gvrServices, "Service", managed, nil)
-	f.fill(f.inf.ConfigMaps.Informer().GetIndexer(), f.kube, gvrConfigMaps, "ConfigMap", managed, nil)
+	f.fill(f.inf.ConfigMaps.Informer().GetIndexer(), f.kube, gvrConfigMaps, "ConfigMap", managed, transformed(digestConfigMap))
 	f.fill(f.inf.StorageClasses.Informer().GetIndexer(), f.kube, gvrStorageClasses, "StorageClass", all, nil)
 	f.fill(f.inf.Pods.Informer().GetIndexer(), f.kube, gvrPods, "Pod", managed, trimmedPod)
-	f.fill(f.inf.PersistentVolumeClaims.Informer().GetIndexer(), f.kube, gvrClaims, "PersistentVolumeClaim", managed, nil)
+	f.fill(f.inf.PersistentVolumeClaims.Informer().GetIndexer(), f.kube, gvrClaims, "PersistentVolumeClaim", managed, transformed(trimClaim))
 	f.fill(f.inf.NetworkPolicies.Informer().GetIndexer(), f.kube, gvrNetworkPolicies, "NetworkPolicy", managed, nil)
 	f.fill(f.inf.Secrets.Informer().GetIndexer(), f.kube, gvrSecrets, "Secret", all, secretMetadata)
 	if f.perconaIndexer != nil {
@@ -195,6 +195,14 @@ func (f *fixture) list(tracker versionedTracker, gvr schema.GroupVersionResource
 		f.t.Fatal(err)
 	}
 	return objs
+}
+
+// transformed is what an informer with transform caches of an object.
+func transformed(transform cache.TransformFunc) func(runtime.Object) runtime.Object {
+	return func(obj runtime.Object) runtime.Object {
+		out, _ := transform(obj.DeepCopyObject())
+		return out.(runtime.Object)
+	}
 }
 
 // trimmedPod is what the pod informer (with trimPod) caches of a pod.

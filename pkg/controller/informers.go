@@ -27,7 +27,8 @@ import (
 //   - StorageClasses (cluster-scoped), and the PerconaPGCluster and
 //     ServiceMonitor CRDs, each alone.
 //   - Pods: the server pods (managed-by label), trimmed to what the operator
-//     reads of them (trimPod).
+//     reads of them (trimPod); volume claims likewise (trimClaim);
+//     ConfigMaps with digests in place of their values (digestConfigMap).
 //
 // No cached object keeps its managed fields (see dropManagedFields).
 func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta metadata.Interface,
@@ -53,16 +54,24 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 	if err := pods.Informer().SetTransform(trimPod); err != nil {
 		return Informers{}, nil, nil, err
 	}
+	configMaps := childFactory.Core().V1().ConfigMaps()
+	if err := configMaps.Informer().SetTransform(digestConfigMap); err != nil {
+		return Informers{}, nil, nil, err
+	}
+	claims := childFactory.Core().V1().PersistentVolumeClaims()
+	if err := claims.Informer().SetTransform(trimClaim); err != nil {
+		return Informers{}, nil, nil, err
+	}
 	inf := Informers{
 		DittoServers:   dittoFactory.Dittofs().V1alpha1().DittoServers(),
 		StatefulSets:   childFactory.Apps().V1().StatefulSets(),
 		Services:       childFactory.Core().V1().Services(),
-		ConfigMaps:     childFactory.Core().V1().ConfigMaps(),
+		ConfigMaps:     configMaps,
 		Secrets:        secrets,
 		StorageClasses: clusterFactory.Storage().V1().StorageClasses(),
 		Pods:           pods,
 		// The claims made from the StatefulSet's templates carry the labels.
-		PersistentVolumeClaims: childFactory.Core().V1().PersistentVolumeClaims(),
+		PersistentVolumeClaims: claims,
 
 		NetworkPolicies:   childFactory.Networking().V1().NetworkPolicies(),
 		ServiceMonitorCRD: smCRDFactory.ForResource(CRDGVR).Informer(),

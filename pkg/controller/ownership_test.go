@@ -179,3 +179,25 @@ func TestDriftedChildIsRestored(t *testing.T) {
 	}
 	f.expectQuiet(t)
 }
+
+// The ConfigMap cache holds digests of the values (digestConfigMap): an edit
+// of config.yaml behind the operator's back is still seen and undone, and an
+// untouched ConfigMap still costs no write.
+func TestDriftedConfigMapIsRestored(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer))
+	f.converge()
+
+	cm := f.get(f.kube, gvrConfigMaps, "nas-config").(*corev1.ConfigMap).DeepCopy()
+	want := cm.Data["config.yaml"]
+	cm.Data["config.yaml"] = want + "\n# edited by hand\n"
+	f.put(cm)
+	f.catchUp()
+
+	expectErr(t, f.sync(), nil)
+	expectActions(t, f.actions(), "update configmaps nas-config")
+	expectEvents(t, f.events())
+	if got := f.get(f.kube, gvrConfigMaps, "nas-config").(*corev1.ConfigMap).Data["config.yaml"]; got != want {
+		t.Errorf("config.yaml not restored:\n%s", got)
+	}
+	f.expectQuiet(t)
+}

@@ -37,7 +37,9 @@ func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
 			return c.kube.CoreV1().ConfigMaps(o.Namespace).Update(ctx, o, updateOpts)
 		},
 		inSync: func(desired, existing *corev1.ConfigMap) bool {
-			return labelsKept(desired, existing) && equality.Semantic.DeepEqual(desired.Data, existing.Data)
+			// The cache holds digests of the values (digestConfigMap); a
+			// ConfigMap read live is digested alike.
+			return labelsKept(desired, existing) && equality.Semantic.DeepEqual(dataDigests(desired.Data), dataDigests(existing.Data))
 		},
 	}
 }
