@@ -60,6 +60,10 @@ type Informers struct {
 	// ServiceMonitorCRD watches the ServiceMonitor CRD alone; nil never
 	// makes ServiceMonitors.
 	ServiceMonitorCRD CRDWatch
+
+	// labels is the pool the child caches share their label maps through
+	// (labelPool); nil shares nothing.
+	labels *labelPool
 }
 
 // Controller reconciles DittoServers.
@@ -134,6 +138,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 			pacer:       newStatusPacer(opts.StatusProgressInterval),
 			podWarnings: newPodWarnings(),
 			smNotices:   newServiceMonitorNotices(),
+			labels:      inf.labels,
 		},
 		broadcaster: broadcaster,
 		recorder:    broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),

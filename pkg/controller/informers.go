@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
@@ -29,6 +30,8 @@ import (
 //   - Pods: the server pods (managed-by label), trimmed to what the operator
 //     reads of them (trimPod); volume claims likewise (trimClaim);
 //     ConfigMaps with digests in place of their values (digestConfigMap).
+//   - The children of one DittoServer share their label and selector maps
+//     in the caches (labelPool).
 //
 // No cached object keeps its managed fields (see dropManagedFields).
 func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta metadata.Interface,
@@ -46,26 +49,32 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 	crdFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, crdFieldSelector)
 	smCRDFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, serviceMonitorCRDSelector)
 
+	labels := newLabelPool()
 	secrets := metaFactory.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
-	if err := secrets.Informer().SetTransform(stripMetadata); err != nil {
-		return Informers{}, nil, nil, err
-	}
 	pods := childFactory.Core().V1().Pods()
-	if err := pods.Informer().SetTransform(trimPod); err != nil {
-		return Informers{}, nil, nil, err
-	}
 	configMaps := childFactory.Core().V1().ConfigMaps()
-	if err := configMaps.Informer().SetTransform(digestConfigMap); err != nil {
-		return Informers{}, nil, nil, err
-	}
 	claims := childFactory.Core().V1().PersistentVolumeClaims()
-	if err := claims.Informer().SetTransform(trimClaim); err != nil {
-		return Informers{}, nil, nil, err
+	statefulSets := childFactory.Apps().V1().StatefulSets()
+	services := childFactory.Core().V1().Services()
+	for _, t := range []struct {
+		informer  cache.SharedIndexInformer
+		transform cache.TransformFunc
+	}{
+		{secrets.Informer(), labels.transform(stripMetadata)},
+		{pods.Informer(), trimPod}, // each pod's labels are its own
+		{configMaps.Informer(), labels.transform(digestConfigMap)},
+		{claims.Informer(), labels.transform(trimClaim)},
+		{statefulSets.Informer(), labels.transform(dropManagedFields)},
+		{services.Informer(), labels.transform(dropManagedFields)},
+	} {
+		if err := t.informer.SetTransform(t.transform); err != nil {
+			return Informers{}, nil, nil, err
+		}
 	}
 	inf := Informers{
 		DittoServers:   dittoFactory.Dittofs().V1alpha1().DittoServers(),
-		StatefulSets:   childFactory.Apps().V1().StatefulSets(),
-		Services:       childFactory.Core().V1().Services(),
+		StatefulSets:   statefulSets,
+		Services:       services,
 		ConfigMaps:     configMaps,
 		Secrets:        secrets,
 		StorageClasses: clusterFactory.Storage().V1().StorageClasses(),
@@ -75,6 +84,7 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 
 		NetworkPolicies:   childFactory.Networking().V1().NetworkPolicies(),
 		ServiceMonitorCRD: smCRDFactory.ForResource(CRDGVR).Informer(),
+		labels:            labels,
 	}
 	crdWatch := crdFactory.ForResource(CRDGVR).Informer()
 	start := func(stop <-chan struct{}) {

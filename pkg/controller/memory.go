@@ -59,6 +59,12 @@ type memory struct {
 	// smNotices: which generation of each DittoServer was told its
 	// ServiceMonitor CRD is missing (serviceMonitorNotices).
 	smNotices *serviceMonitorNotices
+
+	// labels: the label maps the child caches share (labelPool). Lost on
+	// restart: the informers share them again as they list. Bounded: a few
+	// sets per DittoServer, dropped when it is gone, and never more than
+	// maxPooledLabelSets.
+	labels *labelPool
 }
 
 // forgetDittoServer drops what was kept for a DittoServer that is gone.
@@ -68,6 +74,7 @@ func (m *memory) forgetDittoServer(key cache.ObjectName) {
 	m.conflicts.reset(key)
 	m.podWarnings.forget(key)
 	m.smNotices.forget(key)
+	m.labels.forget(key.Name)
 }
 
 // forgetUnreferencedSecrets drops the key names of Secrets among names that
