@@ -69,7 +69,8 @@ func isDigest(v string) bool {
 //     its DittoServer), owner references and deletion timestamp (claimSizes
 //     skips a claim being deleted);
 //   - spec.resources and spec.storageClassName (requestOf, expansionClass);
-//   - status.capacity and status.conditions' type, status, reason and
+//   - status.phase (claimsUnbound: a pod waiting for its claims to be bound),
+//     status.capacity and status.conditions' type, status, reason and
 //     message (resizeProgress).
 //
 // Annotations, finalizers, access modes, volume mode and name, data sources,
@@ -89,7 +90,7 @@ func trimClaim(obj interface{}) (interface{}, error) {
 			Resources:        pvc.Spec.Resources,
 			StorageClassName: pvc.Spec.StorageClassName,
 		},
-		Status: corev1.PersistentVolumeClaimStatus{Capacity: pvc.Status.Capacity},
+		Status: corev1.PersistentVolumeClaimStatus{Phase: pvc.Status.Phase, Capacity: pvc.Status.Capacity},
 	}
 	if len(pvc.Status.Conditions) > 0 {
 		trimmed.Status.Conditions = make([]corev1.PersistentVolumeClaimCondition, 0, len(pvc.Status.Conditions))

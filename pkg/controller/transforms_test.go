@@ -60,8 +60,8 @@ func TestDigestConfigMap(t *testing.T) {
 	}
 }
 
-// A cached volume claim keeps what resize.go and handleClaim read, and
-// nothing else.
+// A cached volume claim keeps what resize.go, claimsUnbound and handleClaim
+// read, and nothing else.
 func TestTrimClaim(t *testing.T) {
 	deleting := metav1.Now()
 	pvc := &corev1.PersistentVolumeClaim{
@@ -99,6 +99,7 @@ func TestTrimClaim(t *testing.T) {
 			Labels: pvc.Labels, OwnerReferences: pvc.OwnerReferences, DeletionTimestamp: &deleting},
 		Spec: corev1.PersistentVolumeClaimSpec{Resources: pvc.Spec.Resources, StorageClassName: ptr.To("fast")},
 		Status: corev1.PersistentVolumeClaimStatus{
+			Phase:    corev1.ClaimBound,
 			Capacity: pvc.Status.Capacity,
 			Conditions: []corev1.PersistentVolumeClaimCondition{{Type: corev1.PersistentVolumeClaimFileSystemResizePending,
 				Status: corev1.ConditionTrue, Reason: "Waiting", Message: "waiting for the node"}},
