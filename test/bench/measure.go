@@ -30,6 +30,10 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 
 	// 1. Create.
 	res.Machine.LoadAvg[0] = loadAvg()
+	cpu0, err := e.op.Metric("process_cpu_seconds_total")
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	conv.setStart(t0)
 	prof.startCPU(ctx)
@@ -81,6 +85,11 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 	if res.Requests.ReconcilesUntilQuiet, err = e.op.Metric("dittofs_operator_reconcile_total"); err != nil {
 		return err
 	}
+	cpuQuiet, err := e.op.Metric("process_cpu_seconds_total")
+	if err != nil {
+		return err
+	}
+	res.CPU.UntilQuietSeconds = round(cpuQuiet-cpu0, 2)
 	logf("quiet %.1fs after the first create: %.2f requests per DittoServer until converged, %.2f until quiet",
 		res.Requests.QuietAfterSeconds, res.Requests.UntilConvergedPerDS, res.Requests.UntilQuietPerDS)
 
@@ -107,6 +116,11 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 		return err
 	}
 	res.Steady.Reconciles = reconciles - res.Requests.ReconcilesUntilQuiet
+	cpuSteady, err := e.op.Metric("process_cpu_seconds_total")
+	if err != nil {
+		return err
+	}
+	res.CPU.SteadySeconds, res.CPU.SteadyWindowSeconds = round(cpuSteady-cpuQuiet, 2), seconds(time.Since(quietAt))
 	logf("steady state: %d writes, %d events, %.0f reconciles", res.Steady.Writes, res.Steady.Events, res.Steady.Reconciles)
 
 	// 5. Memory.

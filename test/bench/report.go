@@ -93,6 +93,8 @@ func printReport(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "memory: RSS idle %.1f MiB, converged %.1f MiB, after %d unrelated objects of %d bytes %.1f MiB; Go heap in use (lowest reading) %.1f / %.1f / %.1f MiB; operator requests meanwhile: %s\n",
 		r.Memory.IdleRSSMiB, r.Memory.ConvergedRSSMiB, r.Memory.UnrelatedObjects, r.Memory.UnrelatedBytes, r.Memory.AfterUnrelatedRSSMiB,
 		r.Memory.IdleHeapMiB, r.Memory.ConvergedHeapMiB, r.Memory.AfterUnrelatedHeap, formatCounts(r.Memory.RequestsDuring))
+	fmt.Fprintf(w, "operator CPU: %.1f s until quiet (%.1f ms per DittoServer); %.1f s over the %.0f s steady-state window\n",
+		r.CPU.UntilQuietSeconds, r.CPU.UntilQuietSeconds*1000/float64(max(r.N, 1)), r.CPU.SteadySeconds, r.CPU.SteadyWindowSeconds)
 	fmt.Fprintf(w, "Go heap per DittoServer: %.1f KiB in use (lowest reading)", r.Memory.HeapPerDSKiB)
 	if r.Memory.ConvergedLiveHeapMiB > 0 {
 		fmt.Fprintf(w, "; live after a forced collection: idle %.1f MiB, converged %.1f MiB, %.1f KiB per DittoServer",

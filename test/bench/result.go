@@ -27,6 +27,7 @@ type Result struct {
 	Requests    RequestsResult    `json:"requests"`
 	Steady      SteadyResult      `json:"steadyState"`
 	Memory      MemoryResult      `json:"memory"`
+	CPU         CPUResult         `json:"cpu"`
 	Latency     LatencyResult     `json:"latency"`
 	Errors      ErrorsResult      `json:"errors"`
 	Claims      ClaimsResult      `json:"claims"`
@@ -128,6 +129,15 @@ type MemoryResult struct {
 	// RequestsDuring are the operator's requests while the unrelated
 	// objects were created and during the wait.
 	RequestsDuring map[string]int `json:"operatorRequestsDuring"`
+}
+
+// CPUResult is the operator's CPU time (process_cpu_seconds_total): from the
+// first create until it was quiet (its first pass and the status writes that
+// follow), and over the steady-state window (resyncs only).
+type CPUResult struct {
+	UntilQuietSeconds   float64 `json:"untilQuietSeconds"`
+	SteadySeconds       float64 `json:"steadySeconds"`
+	SteadyWindowSeconds float64 `json:"steadyWindowSeconds"`
 }
 
 // LatencyResult is step 6, in milliseconds.
