@@ -217,3 +217,10 @@ func TestMetricNamesOfPromQL(t *testing.T) {
 		}
 	}
 }
+
+// The live heap, the figure the memory limit is sized by, is served.
+func TestLiveHeapIsServed(t *testing.T) {
+	if !registered(t)["go_gc_heap_live_bytes"] {
+		t.Error("go_gc_heap_live_bytes is not registered")
+	}
+}

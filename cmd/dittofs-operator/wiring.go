@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -91,13 +92,20 @@ type operatorMetrics struct {
 	serverState *serverstate.Metrics
 }
 
+// liveHeapMetric adds go_gc_heap_live_bytes to the Go metrics: the heap the
+// live objects occupied at the last collection. Unlike the heap in use, it
+// does not rise and fall with the garbage of each pass, so it is the figure
+// to size the memory limit by (docs/benchmarks.md#sizing).
+var liveHeapMetric = collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)}
+
 // registerMetrics puts on reg everything /metrics serves: Go and process
 // metrics, the workqueue metrics, client-go's REST client and leader
 // election metrics, and the controllers' own (docs/monitoring.md). It runs
 // before any client is built, so that every request to the API server is
 // counted.
 func registerMetrics(reg prometheus.Registerer) operatorMetrics {
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(liveHeapMetric)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.RegisterWorkqueueMetrics(reg)
 	metrics.NewClient(reg).Install()
 	return operatorMetrics{controller: controller.NewMetrics(reg), serverState: serverstate.NewMetrics(reg)}

@@ -22,11 +22,11 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 	if err := e.audit.poll(); err != nil {
 		return err
 	}
-	if res.Memory.IdleRSSMiB, res.Memory.IdleHeapMiB, err = memory(ctx, e); err != nil {
+	if res.Memory.IdleRSSMiB, res.Memory.IdleHeapMiB, res.Memory.IdleLiveHeapMiB, err = memory(ctx, e); err != nil {
 		return err
 	}
 	prof := newProfiler(cfg, e)
-	res.Memory.IdleLiveHeapMiB = prof.liveHeap(ctx, e, "heap-idle.pprof")
+	prof.heap(ctx, "heap-idle.pprof")
 
 	// 1. Create.
 	res.Machine.LoadAvg[0] = loadAvg()

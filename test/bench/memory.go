@@ -16,10 +16,10 @@ const memorySamples = 10
 // ConfigMaps and Secrets, waits, and reads it again.
 func measureMemory(ctx context.Context, cfg config, e *env, res *Result, prof *profiler) error {
 	var err error
-	if res.Memory.ConvergedRSSMiB, res.Memory.ConvergedHeapMiB, err = memory(ctx, e); err != nil {
+	if res.Memory.ConvergedRSSMiB, res.Memory.ConvergedHeapMiB, res.Memory.ConvergedLiveHeapMiB, err = memory(ctx, e); err != nil {
 		return err
 	}
-	res.Memory.ConvergedLiveHeapMiB = prof.liveHeap(ctx, e, "heap.pprof")
+	prof.heap(ctx, "heap.pprof")
 	n := float64(cfg.n)
 	res.Memory.HeapPerDSKiB = round((res.Memory.ConvergedHeapMiB-res.Memory.IdleHeapMiB)*1024/n, 1)
 	if res.Memory.ConvergedLiveHeapMiB > 0 && res.Memory.IdleLiveHeapMiB > 0 {
@@ -39,7 +39,7 @@ func measureMemory(ctx context.Context, cfg config, e *env, res *Result, prof *p
 	if err := sleepUntil(ctx, time.Now().Add(cfg.unrelatedWait-(memorySamples-1)*time.Second)); err != nil {
 		return err
 	}
-	if res.Memory.AfterUnrelatedRSSMiB, res.Memory.AfterUnrelatedHeap, err = memory(ctx, e); err != nil {
+	if res.Memory.AfterUnrelatedRSSMiB, res.Memory.AfterUnrelatedHeap, res.Memory.AfterUnrelatedLiveHeapMiB, err = memory(ctx, e); err != nil {
 		return err
 	}
 	res.Memory.DeltaMiB = round(res.Memory.AfterUnrelatedRSSMiB-res.Memory.ConvergedRSSMiB, 1)
@@ -51,31 +51,38 @@ func measureMemory(ctx context.Context, cfg config, e *env, res *Result, prof *p
 	return nil
 }
 
-// memory reads the operator's RSS and Go heap in use memorySamples times, a
-// second apart, and returns the median RSS and the lowest heap in use (the
-// closest to the live heap: right after a collection), in MiB.
-func memory(ctx context.Context, e *env) (rss, heap float64, err error) {
-	var rssSamples []float64
+// memory reads the operator's RSS and Go heap memorySamples times, a second
+// apart, and returns in MiB the median RSS, the lowest heap in use (right
+// after a collection, when a reading falls there) and the median live heap
+// (go_gc_heap_live_bytes: what the live objects occupied at the last
+// collection; 0 from an operator that does not serve it).
+func memory(ctx context.Context, e *env) (rss, heap, live float64, err error) {
+	var rssSamples, liveSamples []float64
 	heap = -1
 	for i := range memorySamples {
 		if i > 0 {
 			if err := sleepUntil(ctx, time.Now().Add(time.Second)); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 		}
 		r, err := e.op.RSS()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		h, err := e.op.Metric("go_memstats_heap_inuse_bytes")
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
-		rssSamples = append(rssSamples, mib(r))
+		l, err := e.op.Metric("go_gc_heap_live_bytes")
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		rssSamples, liveSamples = append(rssSamples, mib(r)), append(liveSamples, mib(int64(l)))
 		if hm := mib(int64(h)); heap < 0 || hm < heap {
 			heap = hm
 		}
 	}
 	sort.Float64s(rssSamples)
-	return rssSamples[len(rssSamples)/2], heap, nil
+	sort.Float64s(liveSamples)
+	return rssSamples[len(rssSamples)/2], heap, liveSamples[len(liveSamples)/2], nil
 }

@@ -38,13 +38,12 @@ func (p *profiler) startCPU(ctx context.Context) {
 	}()
 }
 
-// liveHeap takes the heap profile into file after a forced garbage
-// collection, then reads the heap in use at once: the live heap, in MiB
-// (0 without a profiler). It also reports how the CPU profile went if it
-// has ended.
-func (p *profiler) liveHeap(ctx context.Context, e *env, file string) float64 {
+// heap writes the heap profile into file, after a forced collection (the
+// live objects, by allocation site), and reports how the CPU profile went if
+// it has ended.
+func (p *profiler) heap(ctx context.Context, file string) {
 	if p == nil {
-		return 0
+		return
 	}
 	select {
 	case err := <-p.cpuDone:
@@ -55,14 +54,7 @@ func (p *profiler) liveHeap(ctx context.Context, e *env, file string) float64 {
 	}
 	if err := p.fetch(ctx, "/debug/pprof/heap?gc=1", file); err != nil {
 		logf("heap profile: %v", err)
-		return 0
 	}
-	h, err := e.op.Metric("go_memstats_heap_inuse_bytes")
-	if err != nil {
-		logf("live heap: %v", err)
-		return 0
-	}
-	return mib(int64(h))
 }
 
 func (p *profiler) fetch(ctx context.Context, path, file string) error {

@@ -97,8 +97,8 @@ func printReport(w io.Writer, r *Result) {
 		r.CPU.UntilQuietSeconds, r.CPU.UntilQuietSeconds*1000/float64(max(r.N, 1)), r.CPU.SteadySeconds, r.CPU.SteadyWindowSeconds)
 	fmt.Fprintf(w, "Go heap per DittoServer: %.1f KiB in use (lowest reading)", r.Memory.HeapPerDSKiB)
 	if r.Memory.ConvergedLiveHeapMiB > 0 {
-		fmt.Fprintf(w, "; live after a forced collection: idle %.1f MiB, converged %.1f MiB, %.1f KiB per DittoServer",
-			r.Memory.IdleLiveHeapMiB, r.Memory.ConvergedLiveHeapMiB, r.Memory.LiveHeapPerDSKiB)
+		fmt.Fprintf(w, "; live heap (go_gc_heap_live_bytes) idle %.1f MiB, converged %.1f MiB, after unrelated %.1f MiB: %.1f KiB per DittoServer",
+			r.Memory.IdleLiveHeapMiB, r.Memory.ConvergedLiveHeapMiB, r.Memory.AfterUnrelatedLiveHeapMiB, r.Memory.LiveHeapPerDSKiB)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "latency samples (ms): %v\n", r.Latency.SamplesMs)

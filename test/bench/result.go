@@ -115,11 +115,12 @@ type MemoryResult struct {
 	DeltaMiB             float64 `json:"deltaMiB"`
 	ConvergedHeapMiB     float64 `json:"convergedHeapInuseMiB"`
 	AfterUnrelatedHeap   float64 `json:"afterUnrelatedHeapInuseMiB"`
-	// LiveHeap figures are read right after a forced garbage collection
-	// (the heap profile's gc=1), only with --profile-dir: the heap the
-	// operator holds, without the garbage of its last passes.
-	IdleLiveHeapMiB      float64 `json:"idleLiveHeapMiB,omitempty"`
-	ConvergedLiveHeapMiB float64 `json:"convergedLiveHeapMiB,omitempty"`
+	// LiveHeap figures are the median of go_gc_heap_live_bytes (the heap the
+	// live objects occupied at the last collection), without the garbage of
+	// the last passes; 0 from an operator that does not serve it.
+	IdleLiveHeapMiB           float64 `json:"idleLiveHeapMiB,omitempty"`
+	ConvergedLiveHeapMiB      float64 `json:"convergedLiveHeapMiB,omitempty"`
+	AfterUnrelatedLiveHeapMiB float64 `json:"afterUnrelatedLiveHeapMiB,omitempty"`
 	// HeapPerDSKiB is (converged − idle) / N of the heap in use (lowest
 	// reading); LiveHeapPerDSKiB the same of the live heap.
 	HeapPerDSKiB     float64 `json:"heapPerDittoServerKiB"`
