@@ -78,7 +78,7 @@ type Controller struct {
 	cmLister   corelisters.ConfigMapLister
 	secretMeta cache.GenericLister
 	scLister   storagelisters.StorageClassLister
-	podLister  corelisters.PodLister
+	podIndexer cache.Indexer // pods by controller (podControllerIndex)
 	pvcLister  corelisters.PersistentVolumeClaimLister
 	npLister   networkinglisters.NetworkPolicyLister
 	synced     []cache.InformerSynced
@@ -128,7 +128,6 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		cmLister:   inf.ConfigMaps.Lister(),
 		secretMeta: inf.Secrets.Lister(),
 		scLister:   inf.StorageClasses.Lister(),
-		podLister:  inf.Pods.Lister(),
 		pvcLister:  inf.PersistentVolumeClaims.Lister(),
 		npLister:   inf.NetworkPolicies.Lister(),
 		memory: memory{

@@ -161,14 +161,17 @@ func (c *Controller) serverPods(ds *dittov1alpha1.DittoServer, sts *appsv1.State
 	if sts == nil {
 		return nil
 	}
-	all, err := c.podLister.Pods(ds.Namespace).List(labels.SelectorFromSet(resources.SelectorLabels(ds)))
+	// By the controller index, not a List of the namespace: a pass costs the
+	// same however many servers share the namespace.
+	owned, err := c.podIndexer.ByIndex(podControllerIndex, string(sts.UID))
 	if err != nil {
 		utilruntime.HandleError(fmt.Errorf("list pods of DittoServer %s/%s: %w", ds.Namespace, ds.Name, err))
 		return nil
 	}
+	selector := labels.SelectorFromSet(resources.SelectorLabels(ds))
 	var pods []*corev1.Pod
-	for _, pod := range all {
-		if ref := metav1.GetControllerOf(pod); ref != nil && ref.UID == sts.UID {
+	for _, obj := range owned {
+		if pod, ok := obj.(*corev1.Pod); ok && pod.Namespace == ds.Namespace && selector.Matches(labels.Set(pod.Labels)) {
 			pods = append(pods, pod)
 		}
 	}
@@ -291,6 +294,10 @@ func (c *Controller) handlePod(obj interface{}) {
 }
 
 func (c *Controller) registerPodHandler(pods cache.SharedIndexInformer) error {
+	if err := pods.AddIndexers(cache.Indexers{podControllerIndex: indexByController}); err != nil {
+		return fmt.Errorf("add Pod index: %w", err)
+	}
+	c.podIndexer = pods.GetIndexer()
 	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.handlePod,
 		UpdateFunc: func(oldObj, newObj interface{}) {
@@ -303,6 +310,21 @@ func (c *Controller) registerPodHandler(pods cache.SharedIndexInformer) error {
 		return fmt.Errorf("add Pod handler: %w", err)
 	}
 	return nil
+}
+
+// podControllerIndex indexes pods by the UID of their controller (the
+// StatefulSet).
+const podControllerIndex = "byController"
+
+func indexByController(obj interface{}) ([]string, error) {
+	m, ok := obj.(metav1.Object)
+	if !ok {
+		return nil, nil
+	}
+	if ref := metav1.GetControllerOf(m); ref != nil {
+		return []string{string(ref.UID)}, nil
+	}
+	return nil, nil
 }
 
 // trimPod is the pod informer's transform: it keeps only what the operator

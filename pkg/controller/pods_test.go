@@ -308,3 +308,29 @@ func TestTrimPodKeepsWhatTheOperatorReads(t *testing.T) {
 		t.Error("trimPod changed its input")
 	}
 }
+
+// The server's pods are those its StatefulSet controls and its selector
+// picks (found through the controller index, whatever the namespace holds):
+// a failing pod with the same labels under another controller, or one the
+// StatefulSet controls that lost its labels, is not the server's problem.
+func TestOnlyTheStatefulSetsPodsCount(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer))
+	f.converge()
+
+	const pullMsg = "not found"
+	stranger := f.serverPod("nas-1", waiting("ErrImagePull", pullMsg), func(p *corev1.Pod) {
+		p.Name, p.UID = "stranger-0", "pod-stranger"
+		p.OwnerReferences[0].Name, p.OwnerReferences[0].UID = "stranger", "sts-stranger"
+	})
+	relabelled := f.serverPod("nas-1", waiting("ErrImagePull", pullMsg), func(p *corev1.Pod) {
+		p.Name, p.UID = testName+"-1", "pod-relabelled"
+		p.Labels = map[string]string{resources.ManagedByLabel: resources.ManagedByValue}
+	})
+	f.putPod(stranger)
+	f.passWith(relabelled)
+	expectEvents(t, f.events())
+	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "PodsHealthy=True/PodsHealthy")
+
+	f.passWith(f.serverPod("nas-1", waiting("ErrImagePull", pullMsg)))
+	expectEvents(t, f.events(), "Warning PodImagePullFailed pod nas-0 container dittofs: ErrImagePull: "+pullMsg)
+}
