@@ -64,12 +64,18 @@ var (
 // pod whose volume claims are all bound before it counts as a problem.
 const unschedulableGrace = 30 * time.Second
 
-// claimBindGrace replaces unschedulableGrace while one of the pod's volume
-// claims is not bound yet: the scheduler then only waits for storage, which
-// a provisioner creating many volumes at once (or a loaded control plane
-// binding them) can take minutes to deliver. That is no news either; a claim
-// still unbound after this long is worth a look.
+// claimBindGrace replaces unschedulableGrace while the pod waits for its
+// volume claims: one of them is not bound yet, or the scheduler's last
+// attempt found one unbound (unboundClaimsMessage) and it has not tried
+// again since the claim was bound (a busy scheduler retries such a pod
+// minutes later). Storage that a provisioner creating many volumes at once,
+// or a loaded control plane binding them, takes minutes to deliver is no
+// news; a pod still waiting after this long is worth a look.
 const claimBindGrace = 5 * time.Minute
+
+// unboundClaimsMessage is what the scheduler's volume binding says of a pod
+// whose claims are not bound yet.
+const unboundClaimsMessage = "unbound immediate PersistentVolumeClaims"
 
 // maxTerminationMessage bounds the part of a crashed container's
 // termination message (its last log lines) that the status repeats.
@@ -87,7 +93,7 @@ func podProblems(pods []*corev1.Pod, now time.Time, claimsUnbound func(*corev1.P
 		}
 		if c := podCondition(pod, corev1.PodScheduled); c != nil && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
 			grace := unschedulableGrace
-			if claimsUnbound != nil && claimsUnbound(pod) {
+			if strings.Contains(c.Message, unboundClaimsMessage) || (claimsUnbound != nil && claimsUnbound(pod)) {
 				grace = claimBindGrace
 			}
 			if wait := c.LastTransitionTime.Add(grace).Sub(now); wait > 0 {

@@ -217,6 +217,30 @@ func TestPodWaitingForItsClaimsIsNotAProblemYet(t *testing.T) {
 	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "PodsHealthy=False/Unschedulable")
 }
 
+// The claims are bound, but the scheduler has not tried the pod again since
+// (a busy scheduler retries minutes later): its condition still says it
+// waits for unbound claims. That is the same wait, not a problem after
+// unschedulableGrace; the scheduler's next attempt decides.
+func TestStaleUnboundClaimsConditionIsStillAWait(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer))
+	f.converge()
+	f.bindClaims()
+
+	const msg = "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available."
+	pod := f.serverPod("nas-1", unschedulable(msg))
+	pod.Status.Conditions[0].LastTransitionTime = metav1.NewTime(f.clock.Add(-2 * time.Minute))
+	f.passWith(pod)
+	expectEvents(t, f.events())
+	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "PodsHealthy=True/PodsHealthy")
+
+	// The scheduler tries again and now finds another reason: that one
+	// counts from the condition's transition, long past.
+	f.passWith(f.serverPod("nas-1", unschedulable("0/1 nodes are available: 1 Insufficient memory."), func(p *corev1.Pod) {
+		p.Status.Conditions[0].LastTransitionTime = metav1.NewTime(f.clock.Add(-2 * time.Minute))
+	}))
+	expectEvents(t, f.events(), "Warning PodUnschedulable pod nas-0: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.")
+}
+
 // With its claims bound, the same pod counts after unschedulableGrace.
 func TestPodWithBoundClaimsUsesTheShortGrace(t *testing.T) {
 	f := newFixture(t, false, newDittoServer(withFinalizer))
