@@ -48,12 +48,14 @@ test-dfs: ## The operator's output run by the real DittoFS server and a real Pos
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 20m ./test/dfs/... ./test/pgtest/... ./test/contract/...
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 15m ./test/fileserving/...
 
+# The local cluster runs as a built binary, not through `go run`, which exits 1
+# when Ctrl-C stops its program however cleanly that program stopped.
 run: build ## Run the operator: against $$KUBECONFIG if set, else on an embedded local control plane.
 	@if [ -n "$(KUBECONFIG)" ]; then \
 	  echo "Running against KUBECONFIG=$(KUBECONFIG) (install the CRD first: kubectl apply -f artifacts/crds/)"; \
 	  $(BIN) --kubeconfig "$(KUBECONFIG)" --leader-elect=false --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address 127.0.0.1:8081; \
 	else \
-	  hack/build-control-plane.sh && go run ./hack/local-cluster --operator-binary $(BIN); \
+	  hack/build-control-plane.sh && go build -o bin/local-cluster ./hack/local-cluster && bin/local-cluster --operator-binary $(BIN); \
 	fi
 
 bench: build ## Benchmark API cost, convergence time and memory on the local control plane (N=200).
