@@ -58,7 +58,7 @@ func parseFlags() options {
 		"protects it, so a client-side limit only slows convergence (docs/benchmarks.md).")
 	flag.IntVar(&o.burst, "kube-api-burst", 100, "Burst of queries above --kube-api-qps, when that is positive.")
 	flag.DurationVar(&o.drainTimeout, "shutdown-drain-timeout", 20*time.Second, "How long in-flight syncs may run after a shutdown signal.")
-	flag.DurationVar(&o.statusInterval, "status-progress-interval", 30*time.Second, "Minimum time between status writes that only follow a healthy rollout's progress "+
+	flag.DurationVar(&o.statusInterval, "status-progress-interval", time.Minute, "Minimum time between status writes that only follow a healthy rollout's progress "+
 		"(a replica count while pods start, nothing kubectl get prints); the first status of a new DittoServer or a new spec, problems "+
 		"and the end of a rollout are written at once. 0 writes every change.")
 	flag.BoolVar(&o.manageServerState, "manage-server-state", true, "Converge the stores, users and shares inside each server through its REST API "+
