@@ -38,28 +38,26 @@ func newLabelPool() *labelPool { return &labelPool{m: map[string]map[string]stri
 
 // share returns the pooled map equal to l (l itself the first time).
 func (p *labelPool) share(l map[string]string) map[string]string {
-	if p == nil || l[resources.ManagedByLabel] != resources.ManagedByValue || l[resources.InstanceLabel] == "" {
+	if l[resources.ManagedByLabel] != resources.ManagedByValue {
 		return l
 	}
-	key := labelSetKey(l)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if shared, ok := p.m[key]; ok {
-		return shared
-	}
-	if len(p.m) < maxPooledLabelSets {
-		p.m[key] = l
-	}
-	return l
+	return p.intern("", l)
 }
 
 // shareSelector is share for a selector's labels, which have no managed-by
-// label: pooled under the instance they select.
+// label: pooled apart from the object labels, under the instance they select.
 func (p *labelPool) shareSelector(l map[string]string) map[string]string {
+	return p.intern("selector\x00", l)
+}
+
+// intern returns the pooled map equal to l under kind (l itself the first
+// time, or always once the pool is full). Only maps naming an instance are
+// pooled, so that forget can find them.
+func (p *labelPool) intern(kind string, l map[string]string) map[string]string {
 	if p == nil || l[resources.InstanceLabel] == "" {
 		return l
 	}
-	key := "selector\x00" + labelSetKey(l)
+	key := kind + labelSetKey(l)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if shared, ok := p.m[key]; ok {
