@@ -27,6 +27,7 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	"github.com/dittofs/dittofs-operator/test/harness/promtest"
 )
 
 // queued drains the work queue and returns its keys, sorted.
@@ -287,7 +288,7 @@ func expectCounter(t *testing.T, reg *prometheus.Registry, m *Metrics, result st
 		crResult = result
 	}
 	labels := map[string]string{"controller": ControllerName, "result": crResult}
-	if got := gatheredValue(t, reg, "controller_runtime_reconcile_total", labels); got != want {
+	if got := promtest.Value(t, reg, "controller_runtime_reconcile_total", labels); got != want {
 		t.Errorf("controller_runtime_reconcile_total%v = %v, want %v", labels, got, want)
 	}
 	var metric dto.Metric

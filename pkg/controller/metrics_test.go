@@ -11,39 +11,8 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	dittolisters "github.com/dittofs/dittofs-operator/pkg/generated/listers/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/test/harness/promtest"
 )
-
-// gatheredValue is the value of the counter or gauge of reg named name whose
-// labels include labels; 0 when there is none.
-func gatheredValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue metrics
-				}
-			}
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
-}
 
 func withConditions(conds ...metav1.Condition) func(*dittov1alpha1.DittoServer) {
 	return func(ds *dittov1alpha1.DittoServer) { ds.Status.Conditions = conds }
@@ -89,7 +58,7 @@ dittofs_operator_dittoserver_condition{name="nas",namespace="storage",status="Tr
 	if err := indexer.Update(ready); err != nil {
 		t.Fatal(err)
 	}
-	if got := gatheredValue(t, reg, "dittofs_operator_dittoserver_condition", map[string]string{"type": "Ready", "status": "True"}); got != 1 {
+	if got := promtest.Value(t, reg, "dittofs_operator_dittoserver_condition", map[string]string{"type": "Ready", "status": "True"}); got != 1 {
 		t.Errorf("Ready=True series = %v, want 1", got)
 	}
 	if n := testutil.CollectAndCount(reg, "dittofs_operator_dittoserver_condition"); n != 2 {

@@ -8,31 +8,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-)
 
-// counterValue reads one counter of reg by name and label values.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if labels[l.GetName()] != l.GetValue() {
-					continue metrics
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
+	"github.com/dittofs/dittofs-operator/test/harness/promtest"
+)
 
 func TestRequestsAreCounted(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -52,28 +30,28 @@ func TestRequestsAreCounted(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	if got := counterValue(t, reg, "dittofs_operator_server_api_requests_total", map[string]string{"method": "GET", "code": "200"}); got != 2 {
+	if got := promtest.Value(t, reg, "dittofs_operator_server_api_requests_total", map[string]string{"method": "GET", "code": "200"}); got != 2 {
 		t.Errorf("GET 200 = %v, want 2", got)
 	}
-	if got := counterValue(t, reg, "dittofs_operator_server_api_requests_total", map[string]string{"method": "POST", "code": "401"}); got != 1 {
+	if got := promtest.Value(t, reg, "dittofs_operator_server_api_requests_total", map[string]string{"method": "POST", "code": "401"}); got != 1 {
 		t.Errorf("POST 401 = %v, want 1", got)
 	}
 	start := time.Now()
 	m.observePass(start, nil)
 	m.observePass(start, requeueError("server down"))
 	m.observePass(start, errors.New("read shares: decode: unexpected EOF"))
-	if got := counterValue(t, reg, "dittofs_operator_server_state_passes_total", map[string]string{"result": "requeue"}); got != 1 {
+	if got := promtest.Value(t, reg, "dittofs_operator_server_state_passes_total", map[string]string{"result": "requeue"}); got != 1 {
 		t.Errorf("requeue passes = %v, want 1", got)
 	}
 	// The same passes under controller-runtime's names, for the dashboards
 	// written for them.
 	for result, want := range map[string]float64{"success": 1, "requeue": 1, "error": 1} {
 		labels := map[string]string{"controller": ControllerName, "result": result}
-		if got := counterValue(t, reg, "controller_runtime_reconcile_total", labels); got != want {
+		if got := promtest.Value(t, reg, "controller_runtime_reconcile_total", labels); got != want {
 			t.Errorf("controller_runtime_reconcile_total%v = %v, want %v", labels, got, want)
 		}
 	}
-	if got := counterValue(t, reg, "controller_runtime_reconcile_errors_total", map[string]string{"controller": ControllerName}); got != 1 {
+	if got := promtest.Value(t, reg, "controller_runtime_reconcile_errors_total", map[string]string{"controller": ControllerName}); got != 1 {
 		t.Errorf("controller_runtime_reconcile_errors_total = %v, want 1", got)
 	}
 	var none *Metrics
