@@ -67,7 +67,11 @@ func (c *Controller) ensureServiceMonitor(ctx context.Context, ds *dittov1alpha1
 	case perconaSyncing:
 		return kit.Waitf("the ServiceMonitor cache is syncing")
 	}
-	c.smNotices.forget(cache.MetaObjectToName(ds))
+	if want {
+		c.smNotices.installed(ds)
+	} else {
+		c.smNotices.forget(cache.MetaObjectToName(ds))
+	}
 	w := c.serviceMonitorWriter(lister)
 	if want {
 		_, _, err := ensure(ctx, w, ds, resources.ServiceMonitor(ds))
@@ -131,9 +135,12 @@ func (c *Controller) serviceMonitorWriter(lister cache.GenericLister) writer[*un
 
 // serviceMonitorNotices remembers, per DittoServer, the generation for
 // which ServiceMonitorUnavailable was last said, so that it is said once per
-// spec change and not on every pass. Bounded: one entry per DittoServer
-// asking for a ServiceMonitor while the CRD is missing, dropped when the CRD
-// arrives or the DittoServer is gone. Lost on restart: said once more.
+// spec change and not on every pass; 0 records that this operator saw the
+// CRD installed for it, so that the CRD going away is said too. A restarted
+// operator remembers nothing, and derives the rest from the status: a
+// spec the operator has already acted on (status.observedGeneration) was
+// told about then, so a restart says nothing again. Bounded: one entry per
+// DittoServer asking for a ServiceMonitor, dropped when it is gone.
 type serviceMonitorNotices struct {
 	mu   sync.Mutex
 	said map[cache.ObjectName]int64
@@ -149,11 +156,19 @@ func (n *serviceMonitorNotices) first(ds *dittov1alpha1.DittoServer) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	key := cache.MetaObjectToName(ds)
-	if g, ok := n.said[key]; ok && g == ds.Generation {
-		return false
-	}
+	g, seen := n.said[key]
 	n.said[key] = ds.Generation
-	return true
+	if !seen {
+		return ds.Status.ObservedGeneration != ds.Generation
+	}
+	return g != ds.Generation
+}
+
+// installed records that the CRD is installed for ds's ServiceMonitor.
+func (n *serviceMonitorNotices) installed(ds *dittov1alpha1.DittoServer) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.said[cache.MetaObjectToName(ds)] = 0
 }
 
 func (n *serviceMonitorNotices) forget(key cache.ObjectName) {

@@ -125,3 +125,35 @@ func TestServiceMonitorCRDArrivalRequeuesItsUsers(t *testing.T) {
 	f.c.enqueueServiceMonitorUsers()
 	expectQueued(t, f.queued(), testNamespace+"/"+testName)
 }
+
+// uninstallServiceMonitorCRD plays the CRD going away while the operator runs.
+func (f *fixture) uninstallServiceMonitorCRD() {
+	w := f.c.serviceMonitors
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.present, w.lister = false, nil
+}
+
+// ServiceMonitorUnavailable is said when the operator first acts on a spec
+// that asks for a ServiceMonitor it cannot make, and when the CRD goes away
+// under a running operator; a restarted operator, finding the spec already
+// acted on (status.observedGeneration), does not say it again.
+func TestServiceMonitorUnavailableIsNotRepeatedOnRestart(t *testing.T) {
+	const unavailable = "Warning ServiceMonitorUnavailable spec.metrics.serviceMonitor.enabled is true but the ServiceMonitor CRD (servicemonitors.monitoring.coreos.com) is not installed"
+	f := newFixture(t, false, newDittoServer(withFinalizer, withServiceMonitor))
+	expectErr(t, f.sync(), nil)
+	expectEvents(t, f.events(), unavailable)
+	f.converge()
+
+	restarted := newFixture(t, false, f.clusterObjects()...)
+	expectErr(t, restarted.sync(), nil)
+	expectEvents(t, restarted.events())
+
+	restarted.installServiceMonitorCRD()
+	restarted.converge()
+	restarted.uninstallServiceMonitorCRD()
+	expectErr(t, restarted.sync(), nil)
+	expectEvents(t, restarted.events(), unavailable)
+	expectErr(t, restarted.sync(), nil)
+	expectEvents(t, restarted.events())
+}
