@@ -46,11 +46,15 @@ type podProblem struct {
 func (p podProblem) key() string { return string(p.podUID) + "/" + p.container + "/" + p.event }
 
 func (p podProblem) String() string {
-	where := "pod " + p.pod
+	return fmt.Sprintf("%s: %s: %s", p.where(), p.reason, p.message)
+}
+
+// where names the pod (and container) with the problem, as String begins.
+func (p podProblem) where() string {
 	if p.container != "" {
-		where += " container " + p.container
+		return "pod " + p.pod + " container " + p.container
 	}
-	return fmt.Sprintf("%s: %s: %s", where, p.reason, p.message)
+	return "pod " + p.pod
 }
 
 // imagePullReasons are the kubelet's reasons for a container whose image
@@ -194,7 +198,11 @@ func (c *Controller) observePods(ds *dittov1alpha1.DittoServer, obs *observation
 	if recheck > 0 {
 		c.queue.AddAfter(cache.MetaObjectToName(ds), recheck)
 	}
-	for _, p := range c.podWarnings.fresh(cache.MetaObjectToName(ds), obs.podProblems, obs.pods) {
+	var reported string // what the status already says of the pods' problems
+	if cond := meta.FindStatusCondition(ds.Status.Conditions, ConditionPodsHealthy); cond != nil && cond.Status == metav1.ConditionFalse {
+		reported = cond.Message
+	}
+	for _, p := range c.podWarnings.fresh(cache.MetaObjectToName(ds), obs.podProblems, obs.pods, reported) {
 		c.recorder.Event(ds, corev1.EventTypeWarning, p.event, p.String())
 	}
 }

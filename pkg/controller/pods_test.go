@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
@@ -253,6 +254,38 @@ func TestPodWithBoundClaimsUsesTheShortGrace(t *testing.T) {
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
 	expectEvents(t, f.events(), "Warning PodUnschedulable pod nas-0: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.")
+}
+
+// A restarted operator finds the pod's problem already in the status: no
+// second Warning for it. A problem the status does not report yet is still
+// announced.
+func TestPodProblemIsNotAnnouncedAgainAfterARestart(t *testing.T) {
+	f := newFixture(t, false, newDittoServer(withFinalizer))
+	f.converge()
+	f.passWith(f.serverPod("nas-1", waiting("ImagePullBackOff", "Back-off")))
+	expectEvents(t, f.events(), "Warning PodImagePullFailed pod nas-0 container dittofs: ImagePullBackOff: Back-off")
+	f.catchUp()
+
+	// The kubelet alternates the reasons of a pull failure: the same problem.
+	pod := f.serverPod("nas-1", waiting("ErrImagePull", "not found"))
+	f.putPod(pod)
+	withPods := func(f *fixture) []runtime.Object {
+		return append(f.clusterObjects(), f.list(f.kube, gvrPods, "Pod")...)
+	}
+	restarted := newFixture(t, false, withPods(f)...)
+	expectErr(t, restarted.sync(), nil)
+	if c := condition(restarted.dittoServer(), ConditionPodsHealthy); c.Status != metav1.ConditionFalse {
+		t.Fatalf("the restarted operator does not see the pod's problem: %+v", c)
+	}
+	expectEvents(t, restarted.events())
+
+	// Another problem of the same container, found by the restarted
+	// operator's first pass, is news.
+	f.putPod(f.serverPod("nas-1", waiting("CreateContainerConfigError", `secret "x" not found`)))
+	f = newFixture(t, false, withPods(f)...) // the status still reports the pull failure
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	expectEvents(t, f.events(), `Warning PodContainerFailed pod nas-0 container dittofs: CreateContainerConfigError: secret "x" not found`)
 }
 
 // A new pod with the same problem is a new problem: one more Warning.

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"slices"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,10 +26,14 @@ func newPodWarnings() *podWarnings {
 // stays remembered while its pod exists and is not Ready, even when a pass
 // does not see it (a crash-looping container runs between two back-offs);
 // it is forgotten once the pod is Ready or gone, so that the same problem
-// coming back later is announced again.
-func (w *podWarnings) fresh(ds cache.ObjectName, problems []podProblem, pods []*corev1.Pod) []podProblem {
+// coming back later is announced again. A DittoServer this memory knows
+// nothing of (the operator restarted) takes as announced the problems of
+// the pods and containers its status already reports (reported, the
+// PodsHealthy=False message): a restart raises no alarm about nothing new.
+func (w *podWarnings) fresh(ds cache.ObjectName, problems []podProblem, pods []*corev1.Pod, reported string) []podProblem {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	_, known := w.m[ds]
 	notReady := map[types.UID]bool{}
 	for _, pod := range pods {
 		notReady[pod.UID] = !podReady(pod)
@@ -40,7 +46,11 @@ func (w *podWarnings) fresh(ds cache.ObjectName, problems []podProblem, pods []*
 	}
 	var out []podProblem
 	for _, p := range problems {
-		if _, ok := seen[p.key()]; !ok {
+		_, ok := seen[p.key()]
+		if !ok && !known {
+			ok = reportedAlready(reported, p)
+		}
+		if !ok {
 			out = append(out, p)
 		}
 		seen[p.key()] = p.podUID
@@ -57,4 +67,20 @@ func (w *podWarnings) forget(ds cache.ObjectName) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.m, ds)
+}
+
+// reportedAlready tells whether a PodsHealthy message names p's problem: the
+// same pod and container with the same reason, or one the kubelet alternates
+// with it (ErrImagePull and ImagePullBackOff).
+func reportedAlready(reported string, p podProblem) bool {
+	reasons := []string{p.reason}
+	if slices.Contains(imagePullReasons, p.reason) {
+		reasons = imagePullReasons
+	}
+	for _, r := range reasons {
+		if strings.Contains(reported, p.where()+": "+r+": ") {
+			return true
+		}
+	}
+	return false
 }
