@@ -350,11 +350,8 @@ func trimPod(obj interface{}) (interface{}, error) {
 		return obj, nil
 	}
 	trimmed := &corev1.Pod{
-		TypeMeta: pod.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
-			Labels: pod.Labels, OwnerReferences: pod.OwnerReferences, DeletionTimestamp: pod.DeletionTimestamp,
-		},
+		TypeMeta:   pod.TypeMeta,
+		ObjectMeta: trimmedMeta(&pod.ObjectMeta),
 		Status: corev1.PodStatus{
 			Conditions:            make([]corev1.PodCondition, 0, len(pod.Status.Conditions)),
 			InitContainerStatuses: trimContainerStatuses(pod.Status.InitContainerStatuses),

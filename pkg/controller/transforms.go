@@ -81,11 +81,8 @@ func trimClaim(obj interface{}) (interface{}, error) {
 		return obj, nil
 	}
 	trimmed := &corev1.PersistentVolumeClaim{
-		TypeMeta: pvc.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name: pvc.Name, Namespace: pvc.Namespace, UID: pvc.UID, ResourceVersion: pvc.ResourceVersion,
-			Labels: pvc.Labels, OwnerReferences: pvc.OwnerReferences, DeletionTimestamp: pvc.DeletionTimestamp,
-		},
+		TypeMeta:   pvc.TypeMeta,
+		ObjectMeta: trimmedMeta(&pvc.ObjectMeta),
 		Spec: corev1.PersistentVolumeClaimSpec{
 			Resources:        pvc.Spec.Resources,
 			StorageClassName: pvc.Spec.StorageClassName,
@@ -100,4 +97,13 @@ func trimClaim(obj interface{}) (interface{}, error) {
 		}
 	}
 	return trimmed, nil
+}
+
+// trimmedMeta is the metadata a trimmed cached child keeps: its identity,
+// resourceVersion (the read-your-writes check and guarded writes), labels
+// (the handlers map it to its DittoServer), owner references and deletion
+// timestamp.
+func trimmedMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion,
+		Labels: m.Labels, OwnerReferences: m.OwnerReferences, DeletionTimestamp: m.DeletionTimestamp}
 }
