@@ -33,10 +33,10 @@ func (c *Controller) resolveDatabase(ctx context.Context, ds *dittov1alpha1.Ditt
 	clusterName := resources.PerconaClusterName(ds)
 	lister, state := c.percona.Lister()
 	switch state {
-	case perconaNotInstalled:
+	case crdNotInstalled:
 		return &dbState{failed: true, reason: ReasonPerconaNotInstalled,
 			message: "spec.percona.enabled is true but the PerconaPGCluster CRD (pgv2.percona.com/v2) is not installed: install the Percona Operator for PostgreSQL, or disable spec.percona"}, "", nil
-	case perconaSyncing:
+	case crdSyncing:
 		return &dbState{reason: ReasonPerconaNotReady, message: "Waiting for the PerconaPGCluster cache to sync"}, "", nil
 	}
 
@@ -97,7 +97,7 @@ func (c *Controller) settlePerconaOwner(ctx context.Context, w writer[*unstructu
 // removing spec.percona keeps the database, it never deletes it.
 func (c *Controller) releasePercona(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
 	lister, state := c.percona.Lister()
-	if state != perconaReady {
+	if state != crdReady {
 		return nil
 	}
 	w := c.perconaWriter(lister)

@@ -86,9 +86,9 @@ func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.Ditto
 	keep := !resources.PerconaDeletedWithServer(ds) && !deletesData(ds)
 	lister, state := c.percona.Lister()
 	switch state {
-	case perconaNotInstalled:
+	case crdNotInstalled:
 		return false, nil
-	case perconaSyncing:
+	case crdSyncing:
 		if !usedPercona {
 			return false, nil // never ran a cluster: nothing to wait for
 		}

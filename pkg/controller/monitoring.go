@@ -57,14 +57,14 @@ func (c *Controller) ensureServiceMonitor(ctx context.Context, ds *dittov1alpha1
 	lister, state := c.serviceMonitors.Lister()
 	want := resources.ServiceMonitorEnabled(ds)
 	switch state {
-	case perconaNotInstalled:
+	case crdNotInstalled:
 		if want && c.smNotices.first(ds) {
 			c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonServiceMonitorUnavailable,
 				"spec.metrics.serviceMonitor.enabled is true but the ServiceMonitor CRD (%s) is not installed: "+
 					"install the Prometheus Operator's CRDs, and the ServiceMonitor follows", resources.ServiceMonitorCRDName)
 		}
 		return nil
-	case perconaSyncing:
+	case crdSyncing:
 		return kit.Waitf("the ServiceMonitor cache is syncing")
 	}
 	if want {

@@ -153,27 +153,27 @@ func (w *crdGatedWatch) reconcileInformer() {
 	}
 }
 
-// perconaState is what the sync knows about an optional CRD's support in
-// the cluster (named for Percona, its first use).
-type perconaState int
+// crdState is what the sync knows about an optional CRD's support in
+// the cluster.
+type crdState int
 
 const (
-	perconaNotInstalled perconaState = iota
-	perconaSyncing
-	perconaReady
+	crdNotInstalled crdState = iota
+	crdSyncing
+	crdReady
 )
 
 // Lister returns the cluster lister when the CRD is installed and the cache synced.
-func (w *crdGatedWatch) Lister() (cache.GenericLister, perconaState) {
+func (w *crdGatedWatch) Lister() (cache.GenericLister, crdState) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
 	case !w.present:
-		return nil, perconaNotInstalled
+		return nil, crdNotInstalled
 	case w.lister == nil || !w.synced():
-		return nil, perconaSyncing
+		return nil, crdSyncing
 	default:
-		return w.lister, perconaReady
+		return w.lister, crdReady
 	}
 }
 

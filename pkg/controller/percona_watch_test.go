@@ -49,7 +49,7 @@ func TestPerconaWatchSyncedOnlyOnceTheCRDHandlerRan(t *testing.T) {
 	if !w.HasSynced() {
 		t.Fatal("not synced after the CRD handler ran")
 	}
-	if _, state := w.Lister(); state == perconaNotInstalled {
+	if _, state := w.Lister(); state == crdNotInstalled {
 		t.Error("the CRD is installed but the watch says it is not")
 	}
 }
