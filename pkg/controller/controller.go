@@ -61,9 +61,9 @@ type Informers struct {
 	// makes ServiceMonitors.
 	ServiceMonitorCRD CRDWatch
 
-	// labels is the pool the child caches share their label maps through
-	// (labelPool); nil shares nothing.
-	labels *labelPool
+	// shared is the pool the child caches share their common parts through
+	// (sharePool); nil shares nothing.
+	shared *sharePool
 }
 
 // Controller reconciles DittoServers.
@@ -137,7 +137,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 			pacer:       newStatusPacer(opts.StatusProgressInterval),
 			podWarnings: newPodWarnings(),
 			smNotices:   newServiceMonitorNotices(),
-			labels:      inf.labels,
+			shared:      inf.shared,
 		},
 		broadcaster: broadcaster,
 		recorder:    broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),

@@ -126,7 +126,7 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 		PersistentVolumeClaims: kubeFactory.Core().V1().PersistentVolumeClaims(),
 
 		NetworkPolicies: kubeFactory.Networking().V1().NetworkPolicies(),
-		labels:          newLabelPool(),
+		shared:          newSharePool(),
 	}
 	c, err := New(ctx, f.kubeClient, f.dittoClient, f.dynClient, f.inf, nil, Options{})
 	if err != nil {
@@ -165,7 +165,7 @@ func (f *fixture) catchUp() {
 	}
 	all := func(runtime.Object) bool { return true }
 	f.fill(f.inf.DittoServers.Informer().GetIndexer(), f.ditto, gvrDittoServers, "DittoServer", all, nil)
-	pool := f.inf.labels
+	pool := f.inf.shared
 	f.fill(f.inf.StatefulSets.Informer().GetIndexer(), f.kube, gvrStatefulSets, "StatefulSet", managed, transformed(pool.transform(dropManagedFields)))
 	f.fill(f.inf.Services.Informer().GetIndexer(), f.kube, gvrServices, "Service", managed, transformed(pool.transform(dropManagedFields)))
 	f.fill(f.inf.ConfigMaps.Informer().GetIndexer(), f.kube, gvrConfigMaps, "ConfigMap", managed, transformed(pool.transform(digestConfigMap)))

@@ -30,8 +30,9 @@ import (
 //   - Pods: the server pods (managed-by label), trimmed to what the operator
 //     reads of them (trimPod); volume claims likewise (trimClaim);
 //     ConfigMaps with digests in place of their values (digestConfigMap).
-//   - The children of one DittoServer share their label and selector maps
-//     in the caches (labelPool).
+//   - The cached children share the parts they hold in common: the label
+//     maps and owner references of one DittoServer's children, and the probes,
+//     ports and sizes many servers render alike (sharePool).
 //
 // No cached object keeps its managed fields (see dropManagedFields).
 func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta metadata.Interface,
@@ -49,7 +50,7 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 	crdFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, crdFieldSelector)
 	smCRDFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, serviceMonitorCRDSelector)
 
-	labels := newLabelPool()
+	shared := newSharePool()
 	secrets := metaFactory.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
 	pods := childFactory.Core().V1().Pods()
 	configMaps := childFactory.Core().V1().ConfigMaps()
@@ -60,12 +61,12 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 		informer  cache.SharedIndexInformer
 		transform cache.TransformFunc
 	}{
-		{secrets.Informer(), labels.transform(stripMetadata)},
+		{secrets.Informer(), shared.transform(stripMetadata)},
 		{pods.Informer(), trimPod}, // each pod's labels are its own
-		{configMaps.Informer(), labels.transform(digestConfigMap)},
-		{claims.Informer(), labels.transform(trimClaim)},
-		{statefulSets.Informer(), labels.transform(dropManagedFields)},
-		{services.Informer(), labels.transform(dropManagedFields)},
+		{configMaps.Informer(), shared.transform(digestConfigMap)},
+		{claims.Informer(), shared.transform(trimClaim)},
+		{statefulSets.Informer(), shared.transform(dropManagedFields)},
+		{services.Informer(), shared.transform(dropManagedFields)},
 	} {
 		if err := t.informer.SetTransform(t.transform); err != nil {
 			return Informers{}, nil, nil, err
@@ -84,7 +85,7 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 
 		NetworkPolicies:   childFactory.Networking().V1().NetworkPolicies(),
 		ServiceMonitorCRD: smCRDFactory.ForResource(CRDGVR).Informer(),
-		labels:            labels,
+		shared:            shared,
 	}
 	crdWatch := crdFactory.ForResource(CRDGVR).Informer()
 	start := func(stop <-chan struct{}) {

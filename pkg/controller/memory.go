@@ -60,11 +60,11 @@ type memory struct {
 	// ServiceMonitor CRD is missing (serviceMonitorNotices).
 	smNotices *serviceMonitorNotices
 
-	// labels: the label maps the child caches share (labelPool). Lost on
+	// shared: the parts the child caches share (sharePool). Lost on
 	// restart: the informers share them again as they list. Bounded: a few
-	// sets per DittoServer, dropped when it is gone, and never more than
-	// maxPooledLabelSets.
-	labels *labelPool
+	// entries per DittoServer, dropped when it is gone, a few dozen shared by
+	// content, and never more than maxPooledParts.
+	shared *sharePool
 }
 
 // forgetDittoServer drops what was kept for a DittoServer that is gone.
@@ -74,7 +74,7 @@ func (m *memory) forgetDittoServer(key cache.ObjectName) {
 	m.conflicts.reset(key)
 	m.podWarnings.forget(key)
 	m.smNotices.forget(key)
-	m.labels.forget(key.Name)
+	m.shared.forget(key.Name)
 }
 
 // forgetUnreferencedSecrets drops the key names of Secrets among names that
