@@ -3,9 +3,14 @@ package controller
 import (
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	kubeinformers "k8s.io/client-go/informers"
+	appsinformers "k8s.io/client-go/informers/apps/v1"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/informers/internalinterfaces"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -22,7 +27,8 @@ import (
 //   - DittoServers: the generated informer.
 //   - StatefulSets, Services, ConfigMaps, PersistentVolumeClaims,
 //     NetworkPolicies: only objects carrying the
-//     operator's managed-by label, so unrelated objects cost no memory.
+//     operator's managed-by label, so unrelated objects cost no memory; read
+//     by name, so without a namespace index (NetworkPolicies aside).
 //   - Secrets: metadata only, without managed fields or annotations; a change
 //     to a referenced Secret rolls the pods, and no Secret data is cached.
 //   - StorageClasses (cluster-scoped), and the PerconaPGCluster and
@@ -39,11 +45,11 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 	namespace string, resync time.Duration) (Informers, CRDWatch, func(stop <-chan struct{}), error) {
 	dittoFactory := dittoinformers.NewSharedInformerFactoryWithOptions(ditto, resync, dittoinformers.WithNamespace(namespace),
 		dittoinformers.WithTransform(dropManagedFields))
+	managed := func(lo *metav1.ListOptions) {
+		lo.LabelSelector = resources.ManagedByLabel + "=" + resources.ManagedByValue
+	}
 	childFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync,
-		kubeinformers.WithNamespace(namespace),
-		kubeinformers.WithTweakListOptions(func(lo *metav1.ListOptions) {
-			lo.LabelSelector = resources.ManagedByLabel + "=" + resources.ManagedByValue
-		}),
+		kubeinformers.WithNamespace(namespace), kubeinformers.WithTweakListOptions(managed),
 		kubeinformers.WithTransform(dropManagedFields))
 	clusterFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync, kubeinformers.WithTransform(dropManagedFields))
 	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, namespace, nil)
@@ -51,6 +57,20 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 	smCRDFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, serviceMonitorCRDSelector)
 
 	shared := newSharePool()
+	// The child caches are read by name only (pods also by their
+	// controller, podControllerIndex): registered first, without the
+	// namespace index the factory would add, which costs an entry per object.
+	for obj, newInformer := range map[runtime.Object]newFilteredInformer{
+		&corev1.Pod{}:                   coreinformers.NewFilteredPodInformer,
+		&corev1.ConfigMap{}:             coreinformers.NewFilteredConfigMapInformer,
+		&corev1.PersistentVolumeClaim{}: coreinformers.NewFilteredPersistentVolumeClaimInformer,
+		&corev1.Service{}:               coreinformers.NewFilteredServiceInformer,
+		&appsv1.StatefulSet{}:           appsinformers.NewFilteredStatefulSetInformer,
+	} {
+		childFactory.InformerFor(obj, func(kube kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+			return newInformer(kube, namespace, resync, cache.Indexers{}, managed)
+		})
+	}
 	secrets := metaFactory.ForResource(corev1.SchemeGroupVersion.WithResource("secrets"))
 	pods := childFactory.Core().V1().Pods()
 	configMaps := childFactory.Core().V1().ConfigMaps()
@@ -95,6 +115,10 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 	}
 	return inf, crdWatch, start, nil
 }
+
+// newFilteredInformer is the constructor client-go has for each kind.
+type newFilteredInformer func(kubernetes.Interface, string, time.Duration, cache.Indexers,
+	internalinterfaces.TweakListOptionsFunc) cache.SharedIndexInformer
 
 // dropManagedFields drops managed fields from cached objects: the operator
 // never reads them, and an update that omits them leaves them unchanged on

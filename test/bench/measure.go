@@ -22,9 +22,11 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 	if err := e.audit.poll(); err != nil {
 		return err
 	}
-	if res.Memory.IdleRSSMiB, res.Memory.IdleHeapMiB, res.Memory.IdleLiveHeapMiB, err = memory(ctx, e); err != nil {
+	idle, err := memory(ctx, e, cfg.gcWait)
+	if err != nil {
 		return err
 	}
+	res.Memory.IdleRSSMiB, res.Memory.IdleHeapMiB, res.Memory.IdleLiveHeapMiB, res.Memory.IdleHeapAfterGCMiB = idle.rss, idle.heap, idle.live, idle.heapAfterGC
 	prof := newProfiler(cfg, e)
 	prof.heap(ctx, "heap-idle.pprof")
 
