@@ -77,10 +77,12 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 	claims := childFactory.Core().V1().PersistentVolumeClaims()
 	statefulSets := childFactory.Apps().V1().StatefulSets()
 	services := childFactory.Core().V1().Services()
+	dittoServers := dittoFactory.Dittofs().V1alpha1().DittoServers()
 	for _, t := range []struct {
 		informer  cache.SharedIndexInformer
 		transform cache.TransformFunc
 	}{
+		{dittoServers.Informer(), shared.transform(dropManagedFields)},
 		{secrets.Informer(), shared.transform(stripMetadata)},
 		{pods.Informer(), trimPod}, // each pod's labels are its own
 		{configMaps.Informer(), shared.transform(digestConfigMap)},
@@ -93,7 +95,7 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 		}
 	}
 	inf := Informers{
-		DittoServers:   dittoFactory.Dittofs().V1alpha1().DittoServers(),
+		DittoServers:   dittoServers,
 		StatefulSets:   statefulSets,
 		Services:       services,
 		ConfigMaps:     configMaps,

@@ -14,10 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
-// sharePool lets cached children share the parts they hold in common, so
+// sharePool lets cached objects share the parts they hold in common, so
 // that a part repeated in every child of every DittoServer is held once.
 // The informers decode each object on its own; a cache of N servers would
 // otherwise hold N copies of the same probe, the same storage size, the same
@@ -30,56 +31,97 @@ import (
 //   - Parts of one DittoServer, shared by its children: the label and
 //     selector maps (a handful of sets, each repeated in up to five
 //     objects) and the owner references. They are pooled under the
-//     DittoServer's name and dropped when it is gone (forget).
-//   - Parts the same for many DittoServers (sharedPart): a pod template's
-//     probes, ports, mounts and security contexts, resource lists (storage
-//     sizes), a Service's ports. They are pooled by content and kept:
-//     distinct values are few (one per rendering and setting in use).
+//     DittoServer's name and dropped when it is gone (forget); past
+//     maxPooledParts nothing more is pooled.
+//   - Parts the same for many DittoServers (sharedPart): the defaults the
+//     API server fills into every DittoServer's spec, a pod template's
+//     probes, ports, mounts and security contexts, storage sizes, a
+//     Service's ports. They are pooled by content. Distinct values are few
+//     (one per rendering and setting in use); when they pass
+//     maxContentParts (settings that vary per server, churn) the pool of
+//     them starts afresh, so a value no object holds any more is not kept
+//     for long. Objects keep the parts they share; only later objects share
+//     with new entries.
 //
-// Bounded: past maxPooledParts entries nothing more is pooled, and an object
-// keeps its own parts. Namespaces are interned with the unique package,
-// which drops a name no object holds any more.
+// Namespaces and images are interned with the unique package, which drops a
+// string no object holds any more.
 type sharePool struct {
-	mu sync.Mutex
-	m  map[poolKey]pooled
+	mu      sync.Mutex
+	m       map[poolKey]pooled
+	content map[poolKey]any
 }
 
 type poolKey struct {
 	kind string
-	sum  [sha256.Size]byte
+	sum  [16]byte
 }
 
-// pooled is a shared part and the DittoServer it belongs to ("" for parts
-// shared by content, which no deletion drops).
+// pooled is a part of one DittoServer's children.
 type pooled struct {
 	instance string
 	value    any
 }
 
-// maxPooledParts bounds the pool: about six entries per DittoServer, and a
-// few dozen shared by content.
+// maxPooledParts bounds the parts of single DittoServers: about four per
+// DittoServer.
 const maxPooledParts = 1 << 16
 
-func newSharePool() *sharePool { return &sharePool{m: map[poolKey]pooled{}} }
+// maxContentParts bounds the parts shared by content.
+const maxContentParts = 4096
 
-// intern returns the pooled value equal to v under kind and key (v itself
-// the first time, or when the pool is full, or when a pooled value under the
-// same key is not equal to v).
-func intern[T any](p *sharePool, kind, instance string, key []byte, v T) T {
+func newSharePool() *sharePool {
+	return &sharePool{m: map[poolKey]pooled{}, content: map[poolKey]any{}}
+}
+
+func keyOf(kind string, key []byte) poolKey {
+	sum := sha256.Sum256(key)
+	k := poolKey{kind: kind}
+	copy(k.sum[:], sum[:])
+	return k
+}
+
+// internOf returns the pooled value equal to v under kind and key in the
+// parts of instance (v itself the first time, when the pool is full, or when
+// a pooled value under the same key is not equal to v).
+func internOf[T any](p *sharePool, kind, instance string, key []byte, v T) T {
 	if p == nil {
 		return v
 	}
-	k := poolKey{kind: kind, sum: sha256.Sum256(key)}
+	k := keyOf(kind, key)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.m[k]; ok {
-		if shared, ok := e.value.(T); ok && reflect.DeepEqual(shared, v) {
-			return shared
-		}
-		return v
+		return sameOr(e.value, v)
 	}
 	if len(p.m) < maxPooledParts {
 		p.m[k] = pooled{instance: instance, value: v}
+	}
+	return v
+}
+
+// sharedPart returns the pooled value with v's content (v itself the first
+// time). Nil parts are returned as they are.
+func sharedPart[T any](p *sharePool, kind string, v T) T {
+	if p == nil || isNil(v) {
+		return v
+	}
+	k := keyOf(kind, contentKey(v))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.content[k]; ok {
+		return sameOr(e, v)
+	}
+	if len(p.content) >= maxContentParts {
+		p.content = map[poolKey]any{}
+	}
+	p.content[k] = v
+	return v
+}
+
+// sameOr returns pooled when it is deeply equal to v, else v.
+func sameOr[T any](pooled any, v T) T {
+	if shared, ok := pooled.(T); ok && reflect.DeepEqual(shared, v) {
+		return shared
 	}
 	return v
 }
@@ -90,7 +132,7 @@ func (p *sharePool) labels(l map[string]string) map[string]string {
 	if l[resources.ManagedByLabel] != resources.ManagedByValue || l[resources.InstanceLabel] == "" {
 		return l
 	}
-	return intern(p, "labels", l[resources.InstanceLabel], []byte(labelSetKey(l)), l)
+	return internOf(p, "labels", l[resources.InstanceLabel], []byte(labelSetKey(l)), l)
 }
 
 // selector is labels for a selector's labels, which have no managed-by
@@ -99,7 +141,7 @@ func (p *sharePool) selector(l map[string]string) map[string]string {
 	if l[resources.InstanceLabel] == "" {
 		return l
 	}
-	return intern(p, "selector", l[resources.InstanceLabel], []byte(labelSetKey(l)), l)
+	return internOf(p, "selector", l[resources.InstanceLabel], []byte(labelSetKey(l)), l)
 }
 
 // ownerRefs returns the pooled slice equal to a child's owner references,
@@ -117,16 +159,7 @@ func (p *sharePool) ownerRefs(refs []metav1.OwnerReference) []metav1.OwnerRefere
 	if owner == "" {
 		return refs
 	}
-	return intern(p, "ownerRefs", owner, contentKey(refs), refs)
-}
-
-// sharedPart returns the pooled value with v's content (v itself the first
-// time). Nil parts are returned as they are.
-func sharedPart[T any](p *sharePool, kind string, v T) T {
-	if p == nil || isNil(v) {
-		return v
-	}
-	return intern(p, kind, "", contentKey(v), v)
+	return internOf(p, "ownerRefs", owner, contentKey(refs), refs)
 }
 
 func isNil(v any) bool {
@@ -164,6 +197,7 @@ func (p *sharePool) forget(name string) {
 	}
 }
 
+// len is the number of pooled parts of single DittoServers.
 func (p *sharePool) len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -188,8 +222,9 @@ func labelSetKey(l map[string]string) string {
 }
 
 // transform returns next followed by the sharing of obj's parts: the
-// metadata of every kind, and the specs of StatefulSets, Services and volume
-// claims (shareStatefulSet, shareService, shareClaimSpec).
+// metadata of every kind, and the specs of DittoServers, StatefulSets,
+// Services and volume claims (shareDittoServer, shareStatefulSet,
+// shareService, shareClaimSpec).
 func (p *sharePool) transform(next cache.TransformFunc) cache.TransformFunc {
 	return func(obj interface{}) (interface{}, error) {
 		obj, err := next(obj)
@@ -197,6 +232,8 @@ func (p *sharePool) transform(next cache.TransformFunc) cache.TransformFunc {
 			return obj, err
 		}
 		switch o := obj.(type) {
+		case *dittov1alpha1.DittoServer:
+			p.shareDittoServer(o)
 		case *appsv1.StatefulSet:
 			p.shareStatefulSet(o)
 		case *corev1.Service:
@@ -284,4 +321,42 @@ func (p *sharePool) shareService(o *corev1.Service) {
 	o.Spec.IPFamilies = sharedPart(p, "ipFamilies", o.Spec.IPFamilies)
 	o.Spec.IPFamilyPolicy = sharedPart(p, "ipFamilyPolicy", o.Spec.IPFamilyPolicy)
 	o.Spec.InternalTrafficPolicy = sharedPart(p, "trafficPolicy", o.Spec.InternalTrafficPolicy)
+}
+
+// shareDittoServer shares the parts of a DittoServer's spec: most are the
+// defaults the API server fills in (the control plane, database and identity
+// settings, the image) and the same in every server. The storage sizes are
+// left alone: a Quantity caches its string form in itself when printed.
+func (p *sharePool) shareDittoServer(o *dittov1alpha1.DittoServer) {
+	s := &o.Spec
+	if s.Image != "" {
+		s.Image = unique.Make(s.Image).Value()
+	}
+	s.ImagePullSecrets = sharedPart(p, "pullSecrets", s.ImagePullSecrets)
+	s.Replicas = sharedPart(p, "int32", s.Replicas)
+	s.Storage.StorageClassName = sharedPart(p, "storageClass", s.Storage.StorageClassName)
+	s.Database = sharedPart(p, "database", s.Database)
+	s.Metrics = sharedPart(p, "metrics", s.Metrics)
+	s.NetworkPolicy = sharedPart(p, "networkPolicy", s.NetworkPolicy)
+	s.ControlPlane = sharedPart(p, "controlPlane", s.ControlPlane)
+	s.Identity = sharedPart(p, "identity", s.Identity)
+	s.Service = sharedPart(p, "service", s.Service)
+	s.NFSPort = sharedPart(p, "int32", s.NFSPort)
+	s.SMB = sharedPart(p, "smb", s.SMB)
+	s.Portmapper = sharedPart(p, "portmapper", s.Portmapper)
+	s.Percona = sharedPart(p, "percona", s.Percona)
+	s.Resources.Requests = sharedPart(p, "resources", s.Resources.Requests)
+	s.Resources.Limits = sharedPart(p, "resources", s.Resources.Limits)
+	s.SecurityContext = sharedPart(p, "security", s.SecurityContext)
+	s.PodSecurityContext = sharedPart(p, "podSecurity", s.PodSecurityContext)
+	s.NodeSelector = sharedPart(p, "nodeSelector", s.NodeSelector)
+	s.Tolerations = sharedPart(p, "tolerations", s.Tolerations)
+	s.Affinity = sharedPart(p, "affinity", s.Affinity)
+	s.TopologySpreadConstraints = sharedPart(p, "spread", s.TopologySpreadConstraints)
+	s.PodMetadata = sharedPart(p, "podMetadata", s.PodMetadata)
+	s.Env = sharedPart(p, "env", s.Env)
+	s.ShutdownTimeout = sharedPart(p, "duration", s.ShutdownTimeout)
+	s.TerminationGracePeriodSeconds = sharedPart(p, "int64", s.TerminationGracePeriodSeconds)
+	s.Probes = sharedPart(p, "probes", s.Probes)
+	s.PreStopDelaySeconds = sharedPart(p, "int32", s.PreStopDelaySeconds)
 }

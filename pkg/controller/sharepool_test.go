@@ -187,3 +187,63 @@ func TestSharePoolSharesCommonParts(t *testing.T) {
 		t.Error("nas's owner references outlived nas in the pool")
 	}
 }
+
+// DittoServers share the spec parts the API server defaults alike; a part
+// one server sets its own way stays its own; sharing changes no content.
+func TestSharePoolSharesDittoServerDefaults(t *testing.T) {
+	pool := newSharePool()
+	transform := pool.transform(dropManagedFields)
+	defaulted := func(name string, db dittov1alpha1.DatabaseType) *dittov1alpha1.DittoServer {
+		return newDittoServer(func(ds *dittov1alpha1.DittoServer) {
+			ds.Name, ds.UID = name, types.UID("uid-"+name)
+			ds.Spec.Image = "marmos91c/dittofs:" + "v0.29.0"
+			ds.Spec.Database = &dittov1alpha1.DatabaseSpec{Type: db}
+			ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To[int32](8080)}
+			ds.Spec.Identity = &dittov1alpha1.IdentitySpec{JWT: &dittov1alpha1.JWTSpec{}}
+		})
+	}
+	a, b, c := defaulted("nas", dittov1alpha1.DatabaseSQLite), defaulted("web", dittov1alpha1.DatabaseSQLite), defaulted("db", "postgres")
+	before := []*dittov1alpha1.DittoServer{a.DeepCopy(), b.DeepCopy(), c.DeepCopy()}
+	for i, ds := range []*dittov1alpha1.DittoServer{a, b, c} {
+		if _, err := transform(ds); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(before[i], ds) {
+			t.Errorf("sharing changed DittoServer %s", ds.Name)
+		}
+	}
+	if a.Spec.ControlPlane != b.Spec.ControlPlane || a.Spec.ControlPlane != c.Spec.ControlPlane || a.Spec.Identity != b.Spec.Identity {
+		t.Error("equal defaulted parts are not shared")
+	}
+	if a.Spec.Database != b.Spec.Database || a.Spec.Database == c.Spec.Database {
+		t.Errorf("databases shared: sqlite/sqlite %v, sqlite/postgres %v; want true, false",
+			a.Spec.Database == b.Spec.Database, a.Spec.Database == c.Spec.Database)
+	}
+}
+
+// Parts shared by content are bounded: past maxContentParts the pool of
+// them starts afresh, and sharing goes on with new entries.
+func TestSharePoolContentIsBounded(t *testing.T) {
+	pool := newSharePool()
+	first := ptr.To[int64](0)
+	if got := sharedPart(pool, "int64", first); got != first {
+		t.Fatal("the first value is not pooled as it is")
+	}
+	for i := int64(1); i < maxContentParts; i++ {
+		sharedPart(pool, "int64", ptr.To(i))
+	}
+	if got := sharedPart(pool, "int64", ptr.To[int64](0)); got != first {
+		t.Error("a value pooled before the bound is not shared")
+	}
+	sharedPart(pool, "int64", ptr.To[int64](maxContentParts)) // one past the bound: the pool starts afresh
+	if n := len(pool.content); n != 1 {
+		t.Errorf("content pool holds %d parts after passing its bound, want 1", n)
+	}
+	fresh := ptr.To[int64](0)
+	if got := sharedPart(pool, "int64", fresh); got != fresh {
+		t.Error("a value from before the fresh start is still pooled")
+	}
+	if got := sharedPart(pool, "int64", ptr.To[int64](0)); got != fresh {
+		t.Error("sharing does not go on after a fresh start")
+	}
+}
