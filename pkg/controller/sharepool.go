@@ -80,23 +80,45 @@ func keyOf(kind string, key []byte) poolKey {
 	return k
 }
 
-// internOf returns the pooled value equal to v under kind and key in the
-// parts of instance (v itself the first time, when the pool is full, or when
-// a pooled value under the same key is not equal to v).
-func internOf[T any](p *sharePool, kind, instance string, key []byte, v T) T {
+// internLabels returns the pooled map equal to l under kind in the parts
+// of instance: the first time, a copy of l whose keys and values are
+// interned (they repeat in every server's maps); l itself when the pool is
+// full, or when a pooled map under the same key is not equal to l.
+func internLabels(p *sharePool, kind, instance string, l map[string]string) map[string]string {
 	if p == nil {
-		return v
+		return l
 	}
-	k := keyOf(kind, key)
+	k := keyOf(kind, []byte(labelSetKey(l)))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.m[k]; ok {
-		return sameOr(e.value, v)
+		return sameOr(e.value, l)
 	}
-	if len(p.m) < maxPooledParts {
-		p.m[k] = pooled{instance: instance, value: v}
+	if len(p.m) >= maxPooledParts {
+		return l
 	}
-	return v
+	l = internStrings(l)
+	p.m[k] = pooled{instance: instance, value: l}
+	return l
+}
+
+// internStrings is a copy of m with its keys and values interned.
+func internStrings(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[unique.Make(k).Value()] = unique.Make(v).Value()
+	}
+	return out
+}
+
+// internKeys is a copy of m with its keys interned: annotation names repeat
+// in every object, their values (hashes) do not.
+func internKeys(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[unique.Make(k).Value()] = v
+	}
+	return out
 }
 
 // sharedPart returns the pooled value with v's content (v itself the first
@@ -132,7 +154,7 @@ func (p *sharePool) labels(l map[string]string) map[string]string {
 	if l[resources.ManagedByLabel] != resources.ManagedByValue || l[resources.InstanceLabel] == "" {
 		return l
 	}
-	return internOf(p, "labels", l[resources.InstanceLabel], []byte(labelSetKey(l)), l)
+	return internLabels(p, "labels", l[resources.InstanceLabel], l)
 }
 
 // selector is labels for a selector's labels, which have no managed-by
@@ -141,7 +163,7 @@ func (p *sharePool) selector(l map[string]string) map[string]string {
 	if l[resources.InstanceLabel] == "" {
 		return l
 	}
-	return internOf(p, "selector", l[resources.InstanceLabel], []byte(labelSetKey(l)), l)
+	return internLabels(p, "selector", l[resources.InstanceLabel], l)
 }
 
 // ownerRefs returns the pooled slice equal to a child's owner references,
@@ -156,10 +178,19 @@ func (p *sharePool) ownerRefs(refs []metav1.OwnerReference) []metav1.OwnerRefere
 			owner = r.Name
 		}
 	}
-	if owner == "" {
+	if owner == "" || p == nil {
 		return refs
 	}
-	return internOf(p, "ownerRefs", owner, contentKey(refs), refs)
+	k := keyOf("ownerRefs", contentKey(refs))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.m[k]; ok {
+		return sameOr(e.value, refs)
+	}
+	if len(p.m) < maxPooledParts {
+		p.m[k] = pooled{instance: owner, value: refs}
+	}
+	return refs
 }
 
 func isNil(v any) bool {
@@ -249,13 +280,17 @@ func (p *sharePool) transform(next cache.TransformFunc) cache.TransformFunc {
 	}
 }
 
-// shareMeta shares an object's namespace, labels and owner references.
+// shareMeta shares an object's namespace, annotation names, labels and
+// owner references.
 func (p *sharePool) shareMeta(m metav1.Object) {
 	if p == nil {
 		return
 	}
 	if ns := m.GetNamespace(); ns != "" {
 		m.SetNamespace(unique.Make(ns).Value())
+	}
+	if a := m.GetAnnotations(); len(a) > 0 {
+		m.SetAnnotations(internKeys(a))
 	}
 	m.SetLabels(p.labels(m.GetLabels()))
 	m.SetOwnerReferences(p.ownerRefs(m.GetOwnerReferences()))
@@ -359,4 +394,20 @@ func (p *sharePool) shareDittoServer(o *dittov1alpha1.DittoServer) {
 	s.TerminationGracePeriodSeconds = sharedPart(p, "int64", s.TerminationGracePeriodSeconds)
 	s.Probes = sharedPart(p, "probes", s.Probes)
 	s.PreStopDelaySeconds = sharedPart(p, "int32", s.PreStopDelaySeconds)
+	o.Status.Conditions = internConditions(o.Status.Conditions)
+}
+
+// internConditions is a copy of conds, no longer than it, with the types,
+// statuses and reasons interned: they repeat in every server's status.
+func internConditions(conds []metav1.Condition) []metav1.Condition {
+	if conds == nil {
+		return nil
+	}
+	out := make([]metav1.Condition, len(conds))
+	for i, c := range conds {
+		c.Type, c.Reason = unique.Make(c.Type).Value(), unique.Make(c.Reason).Value()
+		c.Status = metav1.ConditionStatus(unique.Make(string(c.Status)).Value())
+		out[i] = c
+	}
+	return out
 }
