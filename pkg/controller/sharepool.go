@@ -337,16 +337,21 @@ func (p *sharePool) shareContainer(c *corev1.Container) {
 	c.Lifecycle = sharedPart(p, "lifecycle", c.Lifecycle)
 	c.SecurityContext = sharedPart(p, "security", c.SecurityContext)
 	c.VolumeMounts = sharedPart(p, "mounts", c.VolumeMounts)
-	c.Resources.Requests = sharedPart(p, "resources", c.Resources.Requests)
-	c.Resources.Limits = sharedPart(p, "resources", c.Resources.Limits)
+	p.shareResourceLists(&c.Resources.Requests, &c.Resources.Limits)
+}
+
+// shareResourceLists shares resource requests and limits (storage sizes,
+// CPU and memory): a one-entry ResourceList is a map of about 600 bytes.
+func (p *sharePool) shareResourceLists(requests, limits *corev1.ResourceList) {
+	*requests = sharedPart(p, "resources", *requests)
+	*limits = sharedPart(p, "resources", *limits)
 }
 
 func (p *sharePool) shareClaimSpec(s *corev1.PersistentVolumeClaimSpec) {
 	s.AccessModes = sharedPart(p, "accessModes", s.AccessModes)
 	s.VolumeMode = sharedPart(p, "volumeMode", s.VolumeMode)
 	s.StorageClassName = sharedPart(p, "storageClass", s.StorageClassName)
-	s.Resources.Requests = sharedPart(p, "resources", s.Resources.Requests)
-	s.Resources.Limits = sharedPart(p, "resources", s.Resources.Limits)
+	p.shareResourceLists(&s.Resources.Requests, &s.Resources.Limits)
 }
 
 // shareService shares a Service's selector, ports and address families.
@@ -380,8 +385,7 @@ func (p *sharePool) shareDittoServer(o *dittov1alpha1.DittoServer) {
 	s.SMB = sharedPart(p, "smb", s.SMB)
 	s.Portmapper = sharedPart(p, "portmapper", s.Portmapper)
 	s.Percona = sharedPart(p, "percona", s.Percona)
-	s.Resources.Requests = sharedPart(p, "resources", s.Resources.Requests)
-	s.Resources.Limits = sharedPart(p, "resources", s.Resources.Limits)
+	p.shareResourceLists(&s.Resources.Requests, &s.Resources.Limits)
 	s.SecurityContext = sharedPart(p, "security", s.SecurityContext)
 	s.PodSecurityContext = sharedPart(p, "podSecurity", s.PodSecurityContext)
 	s.NodeSelector = sharedPart(p, "nodeSelector", s.NodeSelector)
