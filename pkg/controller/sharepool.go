@@ -43,8 +43,10 @@ import (
 //     for long. Objects keep the parts they share; only later objects share
 //     with new entries.
 //
-// Namespaces and images are interned with the unique package, which drops a
-// string no object holds any more.
+// Strings that repeat in every server's objects (namespaces, label keys and
+// values, annotation names, the image, condition types and reasons) are
+// interned with the unique package, which drops a string no object holds any
+// more.
 type sharePool struct {
 	mu      sync.Mutex
 	m       map[poolKey]pooled
