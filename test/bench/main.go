@@ -30,7 +30,6 @@ type config struct {
 	unrelated      int
 	unrelatedSize  int
 	unrelatedWait  time.Duration
-	gcWait         time.Duration
 	edits          int
 	fastPods       bool
 	operatorArgs   []string
@@ -52,8 +51,6 @@ func parseFlags() config {
 	flag.IntVar(&c.unrelated, "unrelated", 2000, "Unrelated ConfigMaps, and as many Secrets, created for the memory check.")
 	flag.IntVar(&c.unrelatedSize, "unrelated-size", 10*1024, "Bytes of data in each unrelated ConfigMap and Secret.")
 	flag.DurationVar(&c.unrelatedWait, "unrelated-wait", 60*time.Second, "Wait after creating the unrelated objects before reading RSS.")
-	flag.DurationVar(&c.gcWait, "gc-wait", 150*time.Second,
-		"How long each memory reading waits for the operator's next garbage collection, to read the heap right after it (an idle Go program collects at least every 2 minutes).")
 	flag.IntVar(&c.edits, "edits", 10, "Spec edits timed for the latency figure.")
 	flag.BoolVar(&c.fastPods, "fast-pods", true,
 		"Let kwok run pods without its simulated kubelet delays (1 s + up to 5 s per pod stage), so the figures measure the operator and the control plane.")

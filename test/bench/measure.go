@@ -22,11 +22,9 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 	if err := e.audit.poll(); err != nil {
 		return err
 	}
-	idle, err := memory(ctx, e, cfg.gcWait)
-	if err != nil {
+	if res.Memory.IdleRSSMiB, res.Memory.IdleHeapMiB, res.Memory.IdleLiveHeapMiB, err = memory(ctx, e); err != nil {
 		return err
 	}
-	res.Memory.IdleRSSMiB, res.Memory.IdleHeapMiB, res.Memory.IdleLiveHeapMiB, res.Memory.IdleHeapAfterGCMiB = idle.rss, idle.heap, idle.live, idle.heapAfterGC
 	prof := newProfiler(cfg, e)
 	prof.heap(ctx, "heap-idle.pprof")
 

@@ -96,10 +96,6 @@ func printReport(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "operator CPU: %.1f s until quiet (%.1f ms per DittoServer); %.1f s over the %.0f s steady-state window\n",
 		r.CPU.UntilQuietSeconds, r.CPU.UntilQuietSeconds*1000/float64(max(r.N, 1)), r.CPU.SteadySeconds, r.CPU.SteadyWindowSeconds)
 	fmt.Fprintf(w, "Go heap per DittoServer: %.1f KiB in use (lowest reading)", r.Memory.HeapPerDSKiB)
-	if r.Memory.HeapAfterGCPerDSKiB > 0 {
-		fmt.Fprintf(w, "; in use right after a collection idle %.1f MiB, converged %.1f MiB, after unrelated %.1f MiB: %.1f KiB per DittoServer",
-			r.Memory.IdleHeapAfterGCMiB, r.Memory.ConvergedHeapAfterGCMiB, r.Memory.AfterUnrelatedHeapAfterGCMiB, r.Memory.HeapAfterGCPerDSKiB)
-	}
 	if r.Memory.ConvergedLiveHeapMiB > 0 {
 		fmt.Fprintf(w, "; live heap (go_gc_heap_live_bytes) idle %.1f MiB, converged %.1f MiB, after unrelated %.1f MiB: %.1f KiB per DittoServer",
 			r.Memory.IdleLiveHeapMiB, r.Memory.ConvergedLiveHeapMiB, r.Memory.AfterUnrelatedLiveHeapMiB, r.Memory.LiveHeapPerDSKiB)

@@ -121,21 +121,12 @@ type MemoryResult struct {
 	IdleLiveHeapMiB           float64 `json:"idleLiveHeapMiB,omitempty"`
 	ConvergedLiveHeapMiB      float64 `json:"convergedLiveHeapMiB,omitempty"`
 	AfterUnrelatedLiveHeapMiB float64 `json:"afterUnrelatedLiveHeapMiB,omitempty"`
-	// HeapAfterGC figures are the heap in use read right after the
-	// operator's next collection (heapAfterGC); -1 when none came within
-	// --gc-wait.
-	IdleHeapAfterGCMiB           float64 `json:"idleHeapInuseAfterGCMiB,omitempty"`
-	ConvergedHeapAfterGCMiB      float64 `json:"convergedHeapInuseAfterGCMiB,omitempty"`
-	AfterUnrelatedHeapAfterGCMiB float64 `json:"afterUnrelatedHeapInuseAfterGCMiB,omitempty"`
 	// HeapPerDSKiB is (converged − idle) / N of the heap in use (lowest
-	// reading); LiveHeapPerDSKiB the same of the live heap, and
-	// HeapAfterGCPerDSKiB of the heap in use right after a collection (0
-	// when a reading is missing).
-	HeapPerDSKiB        float64 `json:"heapPerDittoServerKiB"`
-	LiveHeapPerDSKiB    float64 `json:"liveHeapPerDittoServerKiB,omitempty"`
-	HeapAfterGCPerDSKiB float64 `json:"heapAfterGCPerDittoServerKiB,omitempty"`
-	UnrelatedObjects    int     `json:"unrelatedObjects"`
-	UnrelatedBytes      int     `json:"unrelatedBytesEach"`
+	// reading); LiveHeapPerDSKiB the same of the live heap.
+	HeapPerDSKiB     float64 `json:"heapPerDittoServerKiB"`
+	LiveHeapPerDSKiB float64 `json:"liveHeapPerDittoServerKiB,omitempty"`
+	UnrelatedObjects int     `json:"unrelatedObjects"`
+	UnrelatedBytes   int     `json:"unrelatedBytesEach"`
 	// RequestsDuring are the operator's requests while the unrelated
 	// objects were created and during the wait.
 	RequestsDuring map[string]int `json:"operatorRequestsDuring"`

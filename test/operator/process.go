@@ -147,22 +147,10 @@ func (p *Process) Get(path string) (int, string, error) {
 // Metric returns the sum of the samples of a metric family in /metrics whose
 // labels contain every given label (e.g. `result="error"`); 0 when absent.
 func (p *Process) Metric(name string, labels ...string) (float64, error) {
-	body, err := p.Scrape()
+	_, body, err := p.Get("/metrics")
 	if err != nil {
 		return 0, err
 	}
-	return MetricValue(body, name, labels...), nil
-}
-
-// Scrape returns the operator's /metrics, to read several metrics of one
-// moment with MetricValue.
-func (p *Process) Scrape() (string, error) {
-	_, body, err := p.Get("/metrics")
-	return body, err
-}
-
-// MetricValue is Metric on a scraped body.
-func MetricValue(body, name string, labels ...string) float64 {
 	var sum float64
 	for _, line := range strings.Split(body, "\n") {
 		if !strings.HasPrefix(line, name) || strings.HasPrefix(line, "#") {
@@ -187,7 +175,7 @@ func MetricValue(body, name string, labels ...string) float64 {
 			sum += v
 		}
 	}
-	return sum
+	return sum, nil
 }
 
 // RSS is the operator's resident memory in bytes.
