@@ -97,6 +97,25 @@ func countByKey(evs []audit.Event) map[string]int {
 	return m
 }
 
+// latencyByKey is, for each requestKey, how long the API server took on the
+// requests (received to response complete): count, median and 90th
+// percentile in ms. Watches are left out: they last until they end.
+func latencyByKey(evs []audit.Event) map[string]Latency {
+	durs := map[string][]time.Duration{}
+	for _, e := range evs {
+		if e.Verb == "watch" || e.Stage != audit.ResponseComplete {
+			continue
+		}
+		durs[requestKey(e)] = append(durs[requestKey(e)], e.Timestamp.Sub(e.Received))
+	}
+	m := map[string]Latency{}
+	for k, d := range durs {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		m[k] = Latency{Count: len(d), MedianMs: ms(median(d)), P90Ms: ms(d[(len(d)*9+9)/10-1])}
+	}
+	return m
+}
+
 // isWrite tells a request that changes state.
 func isWrite(e audit.Event) bool {
 	switch e.Verb {

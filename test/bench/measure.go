@@ -81,6 +81,9 @@ func measure(ctx context.Context, cfg config, e *env, res *Result) error {
 	res.Requests.UntilQuiet, res.Requests.UntilQuietTotal = countByKey(quiet), len(quiet)
 	res.Requests.UntilQuietPerDS = round(float64(len(quiet))/n, 2)
 	res.Requests.QuietAfterSeconds = seconds(lastReq.Sub(t0))
+	if sts := conv.since(conv.stsCreated, t0); len(sts) > 0 {
+		res.Requests.PassLatency = latencyByKey(e.audit.requests(t0, upTo(t0.Add(sts[len(sts)-1]))))
+	}
 	res.Requests.QuietWindowSeconds = cfg.quiet.Seconds()
 	if res.Requests.ReconcilesUntilQuiet, err = e.op.Metric("dittofs_operator_reconcile_total"); err != nil {
 		return err

@@ -88,6 +88,19 @@ func printReport(w io.Writer, r *Result) {
 	tw.Flush()
 	fmt.Fprintf(w, "last request %.1f s after the first create; quiet window %.0f s; %.0f reconciles until quiet\n",
 		r.Requests.QuietAfterSeconds, r.Requests.QuietWindowSeconds, r.Requests.ReconcilesUntilQuiet)
+	if len(r.Requests.PassLatency) > 0 {
+		keys := make([]string, 0, len(r.Requests.PassLatency))
+		for k := range r.Requests.PassLatency {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			l := r.Requests.PassLatency[k]
+			parts = append(parts, fmt.Sprintf("%s %.0f/%.0f (%d)", k, l.MedianMs, l.P90Ms, l.Count))
+		}
+		fmt.Fprintf(w, "API server time on the operator's requests during its pass, median/p90 ms (count): %s\n", strings.Join(parts, ", "))
+	}
 	fmt.Fprintf(w, "steady state: %.0f s window, %.0f reconciles (resyncs), %d writes, %d events\n",
 		r.Steady.WindowSeconds, r.Steady.Reconciles, r.Steady.Writes, r.Steady.Events)
 	fmt.Fprintf(w, "memory: RSS idle %.1f MiB, converged %.1f MiB, after %d unrelated objects of %d bytes %.1f MiB; Go heap in use (lowest reading) %.1f / %.1f / %.1f MiB; operator requests meanwhile: %s\n",

@@ -92,6 +92,17 @@ type RequestsResult struct {
 	QuietAfterSeconds    float64        `json:"quietAfterSeconds"` // last request, from the first create
 	QuietWindowSeconds   float64        `json:"quietWindowSeconds"`
 	ReconcilesUntilQuiet float64        `json:"reconcilesUntilQuiet"`
+	// PassLatency is the API server's time on the operator's requests during
+	// its pass (from the first create to the last StatefulSet created), by
+	// requestKey: what the pass waits on.
+	PassLatency map[string]Latency `json:"passLatency"`
+}
+
+// Latency is the API server's time on one kind of request.
+type Latency struct {
+	Count    int     `json:"count"`
+	MedianMs float64 `json:"medianMs"`
+	P90Ms    float64 `json:"p90Ms"`
 }
 
 // SteadyResult is step 4: two resync periods after quiet.
