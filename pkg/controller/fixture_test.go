@@ -164,8 +164,8 @@ func (f *fixture) catchUp() {
 		return m.GetLabels()[resources.ManagedByLabel] == resources.ManagedByValue
 	}
 	all := func(runtime.Object) bool { return true }
-	f.fill(f.inf.DittoServers.Informer().GetIndexer(), f.ditto, gvrDittoServers, "DittoServer", all, nil)
 	pool := f.inf.shared
+	f.fill(f.inf.DittoServers.Informer().GetIndexer(), f.ditto, gvrDittoServers, "DittoServer", all, transformed(pool.transform(dropManagedFields)))
 	f.fill(f.inf.StatefulSets.Informer().GetIndexer(), f.kube, gvrStatefulSets, "StatefulSet", managed, transformed(pool.transform(dropManagedFields)))
 	f.fill(f.inf.Services.Informer().GetIndexer(), f.kube, gvrServices, "Service", managed, transformed(pool.transform(dropManagedFields)))
 	f.fill(f.inf.ConfigMaps.Informer().GetIndexer(), f.kube, gvrConfigMaps, "ConfigMap", managed, transformed(pool.transform(digestConfigMap)))
