@@ -170,12 +170,12 @@ func TestSharePoolSharesCommonParts(t *testing.T) {
 		}
 	}
 
-	// A part equal in content to a pooled one only in its JSON form is
-	// left alone.
-	odd := resource.MustParse("10240Mi")
-	list := corev1.ResourceList{corev1.ResourceStorage: odd}
-	if got := sharedPart(pool, "resources", list); !sameMap(got, list) && !reflect.DeepEqual(got, list) {
-		t.Errorf("a resource list was replaced by one not deeply equal: %v for %v", got, list)
+	// A pooled part under the same key that is not deeply equal (a key
+	// collision) is never handed out: the part stays its own.
+	own := ptr.To[int64](1)
+	pool.content[keyOf("int64", contentKey(own))] = ptr.To[int64](2)
+	if got := sharedPart(pool, "int64", own); got != own {
+		t.Errorf("a part was replaced by a pooled one of other content: %d for %d", *got, *own)
 	}
 
 	pool.forget("nas")
