@@ -59,13 +59,7 @@ func TestExposureLoadBalancerAddressInStatus(t *testing.T) {
 	}
 
 	n.assertOperatorQuiet()
-	evs := n.events(n.ds(name).UID)
-	for _, e := range evs {
-		if e.Type == corev1.EventTypeWarning {
-			t.Errorf("Warning event on the DittoServer: %s", eventSummary(evs))
-			break
-		}
-	}
+	n.assertNoWarnings(name)
 }
 
 // A NodePort file Service: the status shows the node port the API server
@@ -89,6 +83,52 @@ func TestExposureNodePortInStatus(t *testing.T) {
 	if svc := n.fileService(name); svc.Spec.Type != corev1.ServiceTypeClusterIP || svc.Spec.Ports[0].NodePort != 0 {
 		t.Errorf("file Service after the change: type %s, node port %d", svc.Spec.Type, svc.Spec.Ports[0].NodePort)
 	}
+}
+
+// Only the file Service has a cluster IP: the API and metrics Services are
+// headless. A server made before they were (here: its API Service with a
+// cluster IP, which no update may take away) keeps that Service as it is
+// and converges with no error, no Warning and no write once converged.
+func TestOnlyTheFileServiceHasAClusterIP(t *testing.T) {
+	n := newNamespace(t, nil)
+	ds := sampleDittoServer(t, readSample(t, "minimal"))
+	mergeSpec(t, ds, `{paused: true, metrics: {enabled: true}}`)
+	n.create(ds)
+	name := ds.GetName()
+
+	// What an earlier version made for this server while it was paused.
+	earlier := resources.APIService(n.ds(name))
+	earlier.Spec.ClusterIP = ""
+	earlier, err := env.kube.CoreV1().Services(n.name).Create(t.Context(), earlier, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create the API Service as an earlier version had it: %v", err)
+	}
+	if earlier.Spec.ClusterIP == "" || earlier.Spec.ClusterIP == corev1.ClusterIPNone {
+		t.Fatalf("the API server allocated no cluster IP: %q", earlier.Spec.ClusterIP)
+	}
+
+	n.patchDS(name, `{"spec":{"paused":false}}`)
+	n.waitReady(name)
+
+	for svcName, want := range map[string]string{
+		name + "-api":      earlier.Spec.ClusterIP,
+		name + "-metrics":  corev1.ClusterIPNone,
+		name + "-headless": corev1.ClusterIPNone,
+	} {
+		svc, err := env.kube.CoreV1().Services(n.name).Get(t.Context(), svcName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get Service %s: %v", svcName, err)
+		}
+		if svc.Spec.ClusterIP != want {
+			t.Errorf("Service %s: clusterIP %q, want %q", svcName, svc.Spec.ClusterIP, want)
+		}
+	}
+	if ip := n.fileService(name).Spec.ClusterIP; ip == "" || ip == corev1.ClusterIPNone {
+		t.Errorf("file Service: clusterIP %q, want an allocated one", ip)
+	}
+
+	n.assertOperatorQuiet()
+	n.assertNoWarnings(name)
 }
 
 // The placement sample: spread constraints, PriorityClass, ServiceAccount,
@@ -255,4 +295,16 @@ func hasEnv(env []corev1.EnvVar, name, value string) bool {
 		}
 	}
 	return false
+}
+
+// assertNoWarnings fails the test if the DittoServer has a Warning event.
+func (n *testNS) assertNoWarnings(name string) {
+	n.t.Helper()
+	evs := n.events(n.ds(name).UID)
+	for _, e := range evs {
+		if e.Type == corev1.EventTypeWarning {
+			n.t.Errorf("Warning event on the DittoServer: %s", eventSummary(evs))
+			return
+		}
+	}
 }

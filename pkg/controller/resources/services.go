@@ -95,25 +95,39 @@ func FileService(ds *dittov1alpha1.DittoServer) *corev1.Service {
 	return svc
 }
 
-// APIService exposes the REST API inside the cluster.
+// APIService exposes the REST API inside the cluster, as
+// <name>-api.<namespace>.svc. MetricsService exposes the Prometheus endpoint;
+// the controller creates it only while metrics are enabled and deletes it
+// otherwise.
+//
+// Both are headless: the operator and other clients reach the API by that
+// name, which then resolves to the ready pod, and Prometheus scrapes the
+// endpoints a Service selects, never its address. A cluster IP would add
+// nothing for one pod, and it costs: an address of the cluster's Service
+// range and kube-proxy rules on every node, per server, and the API server
+// allocates cluster IPs one at a time, which sets the pace of a fleet's first
+// pass (docs/benchmarks.md). Only the file Service, which clients mount, has
+// one. Without a proxy in the way, a port of these Services must be the
+// container's: it is.
 func APIService(ds *dittov1alpha1.DittoServer) *corev1.Service {
-	return clusterIPService(ds, APIServiceName(ds), ComponentServer, servicePort(PortNameAPI, APIPort(ds)))
+	return addressedByNameService(ds, APIServiceName(ds), ComponentServer, servicePort(PortNameAPI, APIPort(ds)))
 }
 
-// MetricsService exposes the Prometheus endpoint; the controller creates it
-// only while metrics are enabled and deletes it otherwise.
+// MetricsService: see APIService.
 func MetricsService(ds *dittov1alpha1.DittoServer) *corev1.Service {
-	return clusterIPService(ds, MetricsServiceName(ds), ComponentMetrics, servicePort(PortNameMetrics, MetricsPort(ds)))
+	return addressedByNameService(ds, MetricsServiceName(ds), ComponentMetrics, servicePort(PortNameMetrics, MetricsPort(ds)))
 }
 
-func clusterIPService(ds *dittov1alpha1.DittoServer, name, component string, port corev1.ServicePort) *corev1.Service {
+// addressedByNameService is a headless Service of the server's ready pod.
+func addressedByNameService(ds *dittov1alpha1.DittoServer, name, component string, port corev1.ServicePort) *corev1.Service {
 	return &corev1.Service{
 		TypeMeta:   typeMeta("v1", "Service"),
 		ObjectMeta: objectMeta(ds, name, component),
 		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeClusterIP,
-			Selector: SelectorLabels(ds),
-			Ports:    []corev1.ServicePort{port},
+			Type:      corev1.ServiceTypeClusterIP,
+			ClusterIP: corev1.ClusterIPNone,
+			Selector:  SelectorLabels(ds),
+			Ports:     []corev1.ServicePort{port},
 		},
 	}
 }

@@ -219,3 +219,30 @@ func TestPortmapperPorts(t *testing.T) {
 		})
 	}
 }
+
+// Only the file Service, which clients mount, has a cluster IP. The API and
+// metrics Services are addressed by name and by endpoints: headless, of the
+// ready pod only, on the container's own ports.
+func TestOnlyTheFileServiceHasAClusterIP(t *testing.T) {
+	ds := newDS(func(ds *dittov1alpha1.DittoServer) {
+		ds.Spec.Metrics = &dittov1alpha1.MetricsSpec{Enabled: true, Port: ptr.To[int32](9100)}
+		ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To[int32](8443)}
+	})
+	if got := FileService(ds).Spec.ClusterIP; got != "" {
+		t.Errorf("file Service clusterIP %q, want one allocated", got)
+	}
+	container := map[string]int32{}
+	for _, p := range containerPorts(ds) {
+		container[p.Name] = p.ContainerPort
+	}
+	for _, svc := range []*corev1.Service{APIService(ds), MetricsService(ds)} {
+		if svc.Spec.ClusterIP != corev1.ClusterIPNone || svc.Spec.PublishNotReadyAddresses {
+			t.Errorf("%s: clusterIP %q publishNotReady %v, want headless of the ready pod", svc.Name, svc.Spec.ClusterIP, svc.Spec.PublishNotReadyAddresses)
+		}
+		for _, p := range svc.Spec.Ports {
+			if container[p.TargetPort.StrVal] != p.Port {
+				t.Errorf("%s: port %s=%d, the container's is %d", svc.Name, p.Name, p.Port, container[p.TargetPort.StrVal])
+			}
+		}
+	}
+}
