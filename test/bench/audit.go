@@ -3,6 +3,7 @@ package main
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -106,7 +107,18 @@ func latencyByKey(evs []audit.Event) map[string]Latency {
 		if e.Verb == "watch" || e.Stage != audit.ResponseComplete {
 			continue
 		}
-		durs[requestKey(e)] = append(durs[requestKey(e)], e.Timestamp.Sub(e.Received))
+		k := requestKey(e)
+		if k == "create services" {
+			// The API server allocates cluster IPs one at a time: Services
+			// with one and headless Services are timed apart. Of a
+			// server's Services, only the file Service has one.
+			if strings.HasSuffix(e.Name, "-file") {
+				k += " (cluster IP)"
+			} else {
+				k += " (headless)"
+			}
+		}
+		durs[k] = append(durs[k], e.Timestamp.Sub(e.Received))
 	}
 	m := map[string]Latency{}
 	for k, d := range durs {
