@@ -26,7 +26,8 @@ type API interface {
 	DeleteBlockStore(ctx context.Context, kind BlockKind, name string) error
 
 	ListUsers(ctx context.Context) ([]User, error)
-	CreateUser(ctx context.Context, u User, password string) error
+	// CreateUser returns the id the server gave the new user.
+	CreateUser(ctx context.Context, u User, password string) (string, error)
 	UpdateUser(ctx context.Context, u User) error
 	// SetUserPassword resets a user's password (the caller must be an admin).
 	SetUserPassword(ctx context.Context, username, password string) error
@@ -37,7 +38,8 @@ type API interface {
 	DeleteGroup(ctx context.Context, name string) error
 
 	ListShares(ctx context.Context) ([]Share, error)
-	CreateShare(ctx context.Context, s Share) error
+	// CreateShare returns the id the server gave the new share.
+	CreateShare(ctx context.Context, s Share) (string, error)
 	UpdateShare(ctx context.Context, s Share) error
 	DeleteShare(ctx context.Context, name string) error
 
@@ -79,6 +81,9 @@ type Store struct {
 
 // User is a DittoFS user. Role is user, admin or operator.
 type User struct {
+	// ID is the server's id of the user (read only: set by the server when
+	// it creates the user, never sent).
+	ID          string
 	Username    string
 	DisplayName string
 	Role        string
@@ -96,6 +101,8 @@ type Group struct {
 
 // Share is one export. Name is the export path ("/export").
 type Share struct {
+	// ID is the server's id of the share (read only, like User.ID).
+	ID                string
 	Name              string
 	MetadataStore     string // metadata store name
 	LocalBlockStore   string

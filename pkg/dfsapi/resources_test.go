@@ -84,7 +84,7 @@ func TestShareNamesAreNormalisedAsTheServerDoes(t *testing.T) {
 			t.Errorf("DeleteShare(%q): %v", name, err)
 		}
 	}
-	if err := c.CreateShare(ctx, Share{Name: "export", MetadataStore: "m", LocalBlockStore: "l", Enabled: true}); err != nil {
+	if _, err := c.CreateShare(ctx, Share{Name: "export", MetadataStore: "m", LocalBlockStore: "l", Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	if body := f.seen()[2].Body; body["name"] != "/export" {
@@ -105,7 +105,7 @@ func TestCreateShareNamesItsStoresAndSendsTheExactQuota(t *testing.T) {
 		"POST /api/v1/shares/ro/disable": reply(200, `{"name":"/ro","enabled":false}`),
 	})
 	c := New(f.URL)
-	err := c.CreateShare(ctx, Share{Name: "/ro", MetadataStore: "meta", LocalBlockStore: "local", RemoteBlockStore: "s3",
+	_, err := c.CreateShare(ctx, Share{Name: "/ro", MetadataStore: "meta", LocalBlockStore: "local", RemoteBlockStore: "s3",
 		ReadOnly: true, DefaultPermission: "read", QuotaBytes: 1_000_000_000, Enabled: false})
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +211,7 @@ func TestUsersAndPasswords(t *testing.T) {
 	})
 	c := New(f.URL)
 	u := User{Username: "alice", DisplayName: "Alice", Role: "user", UID: ptr[uint32](1001), GID: ptr[uint32](1001), Groups: []string{"eng"}, Enabled: true}
-	if err := c.CreateUser(ctx, u, "alice-pw"); err != nil {
+	if _, err := c.CreateUser(ctx, u, "alice-pw"); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{"username": "alice", "password": "alice-pw", "display_name": "Alice", "role": "user",

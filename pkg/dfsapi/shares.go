@@ -26,6 +26,7 @@ func sharePath(name string) string {
 // shareWire is a share as GET returns it: stores by id, quota as a
 // human-readable string.
 type shareWire struct {
+	ID                 string  `json:"id"`
 	Name               string  `json:"name"`
 	MetadataStoreID    string  `json:"metadata_store_id"`
 	LocalBlockStoreID  string  `json:"local_block_store_id"`
@@ -69,7 +70,7 @@ func (c *Client) ListShares(ctx context.Context) ([]Share, error) {
 	}
 	out := make([]Share, 0, len(wire))
 	for _, w := range wire {
-		s := Share{Name: w.Name, ReadOnly: w.ReadOnly, Enabled: w.Enabled, DefaultPermission: w.DefaultPermission}
+		s := Share{ID: w.ID, Name: w.Name, ReadOnly: w.ReadOnly, Enabled: w.Enabled, DefaultPermission: w.DefaultPermission}
 		var err error
 		if s.QuotaBytes, err = quotaFromServer(w.QuotaBytes); err != nil {
 			return nil, fmt.Errorf("GET /api/v1/shares: share %s: %w", w.Name, err)
@@ -112,7 +113,7 @@ func (c *Client) storeName(ctx context.Context, id, path string) (string, error)
 // CreateShare creates s, then disables it when s.Enabled is false (the
 // server creates shares enabled). The stores are named. An existing name is
 // a 409 (IsConflict).
-func (c *Client) CreateShare(ctx context.Context, s Share) error {
+func (c *Client) CreateShare(ctx context.Context, s Share) (string, error) {
 	body := createShareBody{Name: NormalizeShareName(s.Name), MetadataStore: s.MetadataStore,
 		LocalBlockStore: s.LocalBlockStore, RemoteBlockStore: s.RemoteBlockStore,
 		ReadOnly: s.ReadOnly, DefaultPermission: s.DefaultPermission, Owner: s.Owner}
@@ -121,9 +122,9 @@ func (c *Client) CreateShare(ctx context.Context, s Share) error {
 	}
 	var created shareWire
 	if err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/shares", body: body, out: &created}); err != nil {
-		return err
+		return "", err
 	}
-	return c.setShareEnabled(ctx, s.Name, created.Enabled, s.Enabled)
+	return created.ID, c.setShareEnabled(ctx, s.Name, created.Enabled, s.Enabled)
 }
 
 // UpdateShare makes the share named s.Name match s: read-only, default

@@ -8,6 +8,7 @@ import (
 )
 
 type userWire struct {
+	ID          string   `json:"id"`
 	Username    string   `json:"username"`
 	DisplayName string   `json:"display_name,omitempty"`
 	Role        string   `json:"role"`
@@ -59,10 +60,12 @@ func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
 // groups named must exist. An existing name is a 409 (IsConflict). A user
 // created with role admin must change its password at its first login
 // (Login does that for the operator's own account).
-func (c *Client) CreateUser(ctx context.Context, u User, password string) error {
-	return c.do(ctx, request{method: http.MethodPost, path: "/api/v1/users", secrets: []string{password},
+func (c *Client) CreateUser(ctx context.Context, u User, password string) (string, error) {
+	var created userWire
+	err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/users", secrets: []string{password},
 		body: createUserBody{Username: u.Username, Password: password, DisplayName: u.DisplayName,
-			Role: u.Role, UID: u.UID, GID: u.GID, Groups: u.Groups, Enabled: u.Enabled}})
+			Role: u.Role, UID: u.UID, GID: u.GID, Groups: u.Groups, Enabled: u.Enabled}, out: &created})
+	return created.ID, err
 }
 
 // UpdateUser makes the user named u.Username match u: display name, role

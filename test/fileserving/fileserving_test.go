@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -72,8 +73,8 @@ func (d declared) apply(t *testing.T, api dfsapi.API) {
 	if d.remote != nil {
 		must(t, "create the remote block store", api.CreateBlockStore(ctx, dfsapi.BlockRemote, *d.remote))
 	}
-	must(t, "create the user", api.CreateUser(ctx, d.user, userPassword))
-	must(t, "create the share", api.CreateShare(ctx, d.share))
+	must(t, "create the user", created(api.CreateUser(ctx, d.user, userPassword)))
+	must(t, "create the share", created(api.CreateShare(ctx, d.share)))
 	must(t, "grant the user", api.SetSharePermission(ctx, d.share.Name, d.permission))
 }
 
@@ -127,6 +128,15 @@ func requireStore(t *testing.T, got []dfsapi.Store, want dfsapi.Store) {
 	if len(got) != 1 || got[0].Name != want.Name || got[0].Type != want.Type || !dfsapi.ConfigMatches(want.Config, got[0].Config) {
 		t.Errorf("stores %+v, declared %+v", got, want)
 	}
+}
+
+// created is the error of a create, or one when the server gave the new
+// object no id (the operator records that id as its proof of ownership).
+func created(id string, err error) error {
+	if err == nil && id == "" {
+		return errors.New("the server returned no id for the new object")
+	}
+	return err
 }
 
 func must(t *testing.T, what string, err error) {

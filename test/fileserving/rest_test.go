@@ -64,7 +64,7 @@ func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 	})
 
 	t.Run("role operator may not manage anything", func(t *testing.T) {
-		must(t, "create", admin.CreateUser(ctx, dfsapi.User{Username: "op-role", Role: "operator", Enabled: true}, "Op-Role-Pa55"))
+		must(t, "create", created(admin.CreateUser(ctx, dfsapi.User{Username: "op-role", Role: "operator", Enabled: true}, "Op-Role-Pa55")))
 		op := dfsapi.New(fmt.Sprintf("http://127.0.0.1:%d", apiPort))
 		must(t, "log in", op.Login(ctx, "op-role", "Op-Role-Pa55"))
 		_, err := op.ListShares(ctx)
@@ -83,7 +83,7 @@ func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 
 	t.Run("an admin created by an admin must change its password; the client's Login does it", func(t *testing.T) {
 		const name, pw = "dittofs-operator", "Generated-Operator-Pa55"
-		must(t, "create", admin.CreateUser(ctx, dfsapi.User{Username: name, Role: "admin", Enabled: true}, pw))
+		must(t, "create", created(admin.CreateUser(ctx, dfsapi.User{Username: name, Role: "admin", Enabled: true}, pw)))
 		r := rawLogin(t, apiPort, name, pw)
 		if r.Status != 200 || !r.MustChangePassword {
 			t.Fatalf("first login: status %d, must_change_password %v; want 200 and true", r.Status, r.MustChangePassword)
@@ -111,7 +111,7 @@ func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 	})
 
 	t.Run("an admin resets a user's password without the old one", func(t *testing.T) {
-		must(t, "create", admin.CreateUser(ctx, dfsapi.User{Username: "bob", Role: "user", Enabled: true}, "Bob-Old-Pa55"))
+		must(t, "create", created(admin.CreateUser(ctx, dfsapi.User{Username: "bob", Role: "user", Enabled: true}, "Bob-Old-Pa55")))
 		must(t, "reset", admin.SetUserPassword(ctx, "bob", "Bob-New-Pa55"))
 		if r := rawLogin(t, apiPort, "bob", "Bob-New-Pa55"); r.Status != 200 || r.MustChangePassword {
 			t.Errorf("new password: status %d, must_change_password %v", r.Status, r.MustChangePassword)
@@ -149,16 +149,16 @@ func TestWhatTheRESTAPIAllowsTheOperator(t *testing.T) {
 	d := declaration()
 	must(t, "metadata store", admin.CreateMetadataStore(ctx, d.metadata))
 	must(t, "local block store", admin.CreateBlockStore(ctx, dfsapi.BlockLocal, d.local))
-	must(t, "user", admin.CreateUser(ctx, d.user, userPassword))
-	must(t, "share", admin.CreateShare(ctx, dfsapi.Share{Name: "export", MetadataStore: d.share.MetadataStore,
-		LocalBlockStore: d.share.LocalBlockStore, Enabled: true}))
+	must(t, "user", created(admin.CreateUser(ctx, d.user, userPassword)))
+	must(t, "share", created(admin.CreateShare(ctx, dfsapi.Share{Name: "export", MetadataStore: d.share.MetadataStore,
+		LocalBlockStore: d.share.LocalBlockStore, Enabled: true})))
 
 	t.Run("duplicate creates", func(t *testing.T) {
 		for what, err := range map[string]error{
-			"user":              admin.CreateUser(ctx, d.user, userPassword),
+			"user":              created(admin.CreateUser(ctx, d.user, userPassword)),
 			"group":             admin.CreateGroup(ctx, dfsapi.Group{Name: "eng"}),
 			"local block store": admin.CreateBlockStore(ctx, dfsapi.BlockLocal, d.local),
-			"share /export":     admin.CreateShare(ctx, d.share),
+			"share /export":     created(admin.CreateShare(ctx, d.share)),
 		} {
 			if !dfsapi.IsConflict(err) {
 				t.Errorf("a second %s: %v, want 409", what, err)

@@ -176,7 +176,7 @@ func (c *Controller) setUpOperatorAccount(ctx context.Context, ds *dittov1alpha1
 		}
 	}
 	if !exists {
-		if err := admin.CreateUser(ctx, account, password); err != nil {
+		if _, err := admin.CreateUser(ctx, account, password); err != nil {
 			return classify(err)
 		}
 	} else {

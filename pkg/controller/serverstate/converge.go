@@ -40,7 +40,12 @@ func (c *Controller) converge(ctx context.Context, p *pass) {
 		p.shareResults[uid] = notReady(prob.Reason, prob.Message)
 		p.userResults[uid] = notReady(prob.Reason, prob.Message)
 	}
-	if err := c.deleteReleased(ctx, p, api, want); err != nil {
+	observed, err := observe(ctx, api, p)
+	if err != nil {
+		c.failure(ctx, p, err)
+		return
+	}
+	if err := c.deleteReleased(ctx, p, api, want, observed); err != nil {
 		c.failure(ctx, p, err)
 		return
 	}
@@ -54,12 +59,12 @@ func (c *Controller) converge(ctx context.Context, p *pass) {
 		c.failure(ctx, p, err)
 		return
 	}
-	users, err := c.convergeUsers(ctx, p, api, want)
+	users, err := c.convergeUsers(ctx, p, api, want, observed)
 	if err != nil {
 		c.failure(ctx, p, err)
 		return
 	}
-	if err := c.convergeShares(ctx, p, api, want, storesExist, users, groups); err != nil {
+	if err := c.convergeShares(ctx, p, api, want, observed, storesExist, users, groups); err != nil {
 		c.failure(ctx, p, err)
 		return
 	}
@@ -243,25 +248,28 @@ func (c *Controller) convergeGroups(ctx context.Context, api dfsapi.API, want De
 	return have, nil
 }
 
-// convergeUsers creates, updates and sets the passwords of declared users.
-// A password is set when the user is created and whenever its Secret's
-// resourceVersion differs from the one recorded in the DittoUser's status.
-func (c *Controller) convergeUsers(ctx context.Context, p *pass, api dfsapi.API, want Desired) (map[string]bool, error) {
-	list, err := api.ListUsers(ctx)
-	if err != nil {
-		return nil, classify(err)
-	}
+// convergeUsers creates the declared users that do not exist and updates
+// and sets the passwords of those their DittoUser created; a user it did not
+// create is left untouched (NameConflict). A password is set when the user
+// is created and whenever its Secret's resourceVersion differs from the one
+// recorded in the DittoUser's status.
+func (c *Controller) convergeUsers(ctx context.Context, p *pass, api dfsapi.API, want Desired, observed serverObjects) (map[string]bool, error) {
 	have := map[string]bool{}
-	byName := map[string]dfsapi.User{}
-	for _, u := range list {
-		have[u.Username], byName[u.Username] = true, u
+	for name := range observed.users {
+		have[name] = true
 	}
 	for _, decl := range want.Users {
 		u := decl.Obj
 		name := decl.User.Username
+		cl, got := observed.userClaim(u)
+		if !cl.mayChange() && cl != claimCreate {
+			p.userResults[u.UID] = notReady(ReasonNameConflict, foreignUser(name))
+			continue
+		}
+		exists := cl != claimCreate
 		sel := u.Spec.PasswordSecretRef
-		got, exists := byName[name]
-		res := result{ready: true, reason: ReasonInSync, name: name, passwordVersion: u.Status.PasswordSecretVersion}
+		res := result{ready: true, reason: ReasonInSync, name: name, passwordVersion: u.Status.PasswordSecretVersion,
+			created: recordOf(cl, got.ID)}
 		current := c.secretVersion(u.Namespace, sel.Name)
 		needPassword := !exists || current == "" || current != u.Status.PasswordSecretVersion
 		var password string
@@ -271,7 +279,7 @@ func (c *Controller) convergeUsers(ctx context.Context, p *pass, api dfsapi.API,
 			if errors.As(err, &prob) {
 				r := notReady(prob.Reason, prob.Message)
 				if exists {
-					r.name, r.passwordVersion = name, u.Status.PasswordSecretVersion
+					r.name, r.passwordVersion, r.created = name, u.Status.PasswordSecretVersion, res.created
 				}
 				p.userResults[u.UID] = r
 				continue
@@ -284,10 +292,20 @@ func (c *Controller) convergeUsers(ctx context.Context, p *pass, api dfsapi.API,
 		var werr error
 		switch {
 		case !exists:
-			if werr = api.CreateUser(ctx, decl.User, password); werr == nil {
+			if u, werr = c.recordUserIntent(ctx, p, u); werr != nil {
+				return nil, werr
+			}
+			var id string
+			if id, werr = api.CreateUser(ctx, decl.User, password); werr == nil {
 				have[name] = true
-				res.reason = ReasonCreated
+				res.reason, res.created = ReasonCreated, &dittov1alpha1.ServerObjectRecord{ID: id}
 				c.recorder.Eventf(u, corev1.EventTypeNormal, ReasonCreated, "Created user %q on DittoServer %q", name, p.ds.Name)
+			} else if dfsapi.IsConflict(werr) {
+				// Made by someone else since the list: never this object's.
+				r := notReady(ReasonNameConflict, foreignUser(name))
+				r.forgetCreated = true
+				p.userResults[u.UID] = r
+				continue
 			}
 		default:
 			if userDiffers(decl.User, got) {
@@ -309,7 +327,7 @@ func (c *Controller) convergeUsers(ctx context.Context, p *pass, api dfsapi.API,
 			}
 			r := notReady(ReasonServerError, msg)
 			if exists {
-				r.name, r.passwordVersion = name, u.Status.PasswordSecretVersion
+				r.name, r.passwordVersion, r.created = name, u.Status.PasswordSecretVersion, res.created
 			}
 			p.userResults[u.UID] = r
 			p.requeue = msg
@@ -333,24 +351,20 @@ func (c *Controller) userPassword(ctx context.Context, u *dittov1alpha1.DittoUse
 	return pw, version, nil
 }
 
-// convergeShares creates and updates declared shares and makes their user
-// and group grants exactly the declared ones.
-func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API, want Desired, storesExist bool, users, groups map[string]bool) error {
-	if len(want.Shares) == 0 {
-		return nil
-	}
-	list, err := api.ListShares(ctx)
-	if err != nil {
-		return classify(err)
-	}
-	byName := map[string]dfsapi.Share{}
-	for _, s := range list {
-		byName[normalizeExport(s.Name)] = s
-	}
+// convergeShares creates the declared shares that do not exist, and
+// updates those their DittoShare created and makes their user and group
+// grants exactly the declared ones; a share it did not create is left
+// untouched (NameConflict).
+func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API, want Desired, observed serverObjects, storesExist bool, users, groups map[string]bool) error {
 	for _, decl := range want.Shares {
 		s := decl.Obj
 		export := decl.Share.Name
-		got, exists := byName[export]
+		cl, got := observed.shareClaim(s)
+		if !cl.mayChange() && cl != claimCreate {
+			p.shareResults[s.UID] = notReady(ReasonNameConflict, foreignShare(export))
+			continue
+		}
+		exists := cl != claimCreate
 		if !exists && !storesExist {
 			p.shareResults[s.UID] = notReady(ReasonStoresNotReady, "Waiting for the server's stores: see the DittoServer's StoresReady condition")
 			continue
@@ -362,13 +376,23 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 				"Waiting for user %q (spec.owner) to exist on the server before creating share %s", owner, export))
 			continue
 		}
-		res := result{ready: true, reason: ReasonInSync, name: export}
+		res := result{ready: true, reason: ReasonInSync, name: export, created: recordOf(cl, got.ID)}
 		var werr error
 		switch {
 		case !exists:
-			if werr = api.CreateShare(ctx, decl.Share); werr == nil {
-				res.reason = ReasonCreated
+			if s, werr = c.recordShareIntent(ctx, p, s); werr != nil {
+				return werr
+			}
+			var id string
+			if id, werr = api.CreateShare(ctx, decl.Share); werr == nil {
+				res.reason, res.created = ReasonCreated, &dittov1alpha1.ServerObjectRecord{ID: id}
 				c.recorder.Eventf(s, corev1.EventTypeNormal, ReasonCreated, "Created share %s on DittoServer %q", export, p.ds.Name)
+			} else if dfsapi.IsConflict(werr) {
+				// Made by someone else since the list: never this object's.
+				r := notReady(ReasonNameConflict, foreignShare(export))
+				r.forgetCreated = true
+				p.shareResults[s.UID] = r
+				continue
 			}
 		case shareDiffers(decl.Share, got):
 			if werr = api.UpdateShare(ctx, decl.Share); werr == nil {
@@ -376,6 +400,7 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 				c.recorder.Eventf(s, corev1.EventTypeNormal, ReasonUpdated, "Updated share %s on DittoServer %q", export, p.ds.Name)
 			}
 		}
+		decl.Obj = s
 		var missing []string
 		if werr == nil {
 			missing, werr = c.convergeGrants(ctx, api, decl, !exists, users, groups)
@@ -390,8 +415,8 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 				return classify(werr)
 			}
 			r := notReady(ReasonServerError, msg)
-			if exists {
-				r.name = export
+			if exists || res.created != nil && res.created.ID != "" {
+				r.name, r.created = export, res.created
 			}
 			r.snapshotPolicyApplied = &applied
 			p.shareResults[s.UID] = r
@@ -401,7 +426,7 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 		if len(missing) > 0 {
 			r := notReady(ReasonPrincipalNotFound, fmt.Sprintf("Share %s is exported, but these grants wait for their user or group to exist on the server: %s",
 				export, strings.Join(missing, ", ")))
-			r.name = export
+			r.name, r.created = export, res.created
 			r.snapshotPolicyApplied = &applied
 			p.shareResults[s.UID] = r
 			continue

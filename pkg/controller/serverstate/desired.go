@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -370,16 +371,14 @@ func snapshotPolicy(sp *dittov1alpha1.SnapshotPolicy) (*dfsapi.SnapshotPolicy, e
 	}, nil
 }
 
-// sortedShares orders DittoShares oldest first (then by name), so that the
-// older of two claims on one export keeps it.
+// sortedShares orders DittoShares so that a claim on an export is sticky:
+// those that recorded creating their share on the server first, then the
+// oldest (then by name), so that the older of two new claims wins and a
+// later object never takes a claim over, whatever its timestamp.
 func sortedShares(in []*dittov1alpha1.DittoShare) []*dittov1alpha1.DittoShare {
 	out := append([]*dittov1alpha1.DittoShare(nil), in...)
 	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i].CreationTimestamp, out[j].CreationTimestamp
-		if !a.Equal(&b) {
-			return a.Before(&b)
-		}
-		return out[i].Name < out[j].Name
+		return claimsFirst(out[i].Status.CreatedOnServer, out[j].Status.CreatedOnServer, &out[i].ObjectMeta, &out[j].ObjectMeta)
 	})
 	return out
 }
@@ -387,11 +386,20 @@ func sortedShares(in []*dittov1alpha1.DittoShare) []*dittov1alpha1.DittoShare {
 func sortedUsers(in []*dittov1alpha1.DittoUser) []*dittov1alpha1.DittoUser {
 	out := append([]*dittov1alpha1.DittoUser(nil), in...)
 	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i].CreationTimestamp, out[j].CreationTimestamp
-		if !a.Equal(&b) {
-			return a.Before(&b)
-		}
-		return out[i].Name < out[j].Name
+		return claimsFirst(out[i].Status.CreatedOnServer, out[j].Status.CreatedOnServer, &out[i].ObjectMeta, &out[j].ObjectMeta)
 	})
 	return out
+}
+
+// claimsFirst orders two objects: the one holding a record of its creation
+// on the server first, then the older, then by name.
+func claimsFirst(ra, rb *dittov1alpha1.ServerObjectRecord, a, b *metav1.ObjectMeta) bool {
+	if (ra != nil) != (rb != nil) {
+		return ra != nil
+	}
+	ta, tb := a.CreationTimestamp, b.CreationTimestamp
+	if !ta.Equal(&tb) {
+		return ta.Before(&tb)
+	}
+	return a.Name < b.Name
 }

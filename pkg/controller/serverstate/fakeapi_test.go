@@ -38,6 +38,15 @@ type fakeServer struct {
 	down error
 	// refuse answers the calls it names ("PUT remote-store s3") with an error.
 	refuse map[string]error
+	// ids numbers the users and shares the server creates, as the real one
+	// gives each a fresh id.
+	ids int
+}
+
+// newID is the id of a user or share created now.
+func (f *fakeServer) newID(kind string) string {
+	f.ids++
+	return fmt.Sprintf("%s-%d", kind, f.ids)
 }
 
 const fakeAdminPassword = "admin-password-from-secret"
@@ -240,22 +249,23 @@ func (c *fakeClient) ListUsers(context.Context) ([]dfsapi.User, error) {
 	return out, nil
 }
 
-func (c *fakeClient) CreateUser(_ context.Context, u dfsapi.User, password string) error {
+func (c *fakeClient) CreateUser(_ context.Context, u dfsapi.User, password string) (string, error) {
 	c.srv.mu.Lock()
 	defer c.srv.mu.Unlock()
 	if err := c.call("POST user "+u.Username, true); err != nil {
-		return err
+		return "", err
 	}
 	if _, ok := c.srv.users[u.Username]; ok {
-		return apiError(http.MethodPost, "/api/v1/users", http.StatusConflict, "User already exists")
+		return "", apiError(http.MethodPost, "/api/v1/users", http.StatusConflict, "User already exists")
 	}
 	for _, g := range u.Groups {
 		if _, ok := c.srv.groups[g]; !ok {
-			return apiError(http.MethodPost, "/api/v1/users", http.StatusBadRequest, "One or more specified groups do not exist")
+			return "", apiError(http.MethodPost, "/api/v1/users", http.StatusBadRequest, "One or more specified groups do not exist")
 		}
 	}
+	u.ID = c.srv.newID("user")
 	c.srv.users[u.Username], c.srv.passwords[u.Username] = u, password
-	return nil
+	return u.ID, nil
 }
 
 func (c *fakeClient) UpdateUser(_ context.Context, u dfsapi.User) error {
@@ -264,9 +274,11 @@ func (c *fakeClient) UpdateUser(_ context.Context, u dfsapi.User) error {
 	if err := c.call("PUT user "+u.Username, true); err != nil {
 		return err
 	}
-	if _, ok := c.srv.users[u.Username]; !ok {
+	old, ok := c.srv.users[u.Username]
+	if !ok {
 		return apiError(http.MethodPut, "/api/v1/users/"+u.Username, http.StatusNotFound, "User not found")
 	}
+	u.ID = old.ID
 	c.srv.users[u.Username] = u
 	return nil
 }
@@ -349,21 +361,22 @@ func (c *fakeClient) ListShares(context.Context) ([]dfsapi.Share, error) {
 	return out, nil
 }
 
-func (c *fakeClient) CreateShare(_ context.Context, s dfsapi.Share) error {
+func (c *fakeClient) CreateShare(_ context.Context, s dfsapi.Share) (string, error) {
 	c.srv.mu.Lock()
 	defer c.srv.mu.Unlock()
 	if err := c.call("POST share "+s.Name, true); err != nil {
-		return err
+		return "", err
 	}
 	if _, ok := c.srv.shares[s.Name]; ok {
-		return apiError(http.MethodPost, "/api/v1/shares", http.StatusConflict, "Share already exists")
+		return "", apiError(http.MethodPost, "/api/v1/shares", http.StatusConflict, "Share already exists")
 	}
 	if _, ok := c.srv.metadata[s.MetadataStore]; !ok {
-		return apiError(http.MethodPost, "/api/v1/shares", http.StatusBadRequest, "Metadata store not found: "+s.MetadataStore)
+		return "", apiError(http.MethodPost, "/api/v1/shares", http.StatusBadRequest, "Metadata store not found: "+s.MetadataStore)
 	}
+	s.ID = c.srv.newID("share")
 	c.srv.shares[s.Name] = s
 	c.srv.grants[s.Name] = map[string]dfsapi.Permission{}
-	return nil
+	return s.ID, nil
 }
 
 func (c *fakeClient) UpdateShare(_ context.Context, s dfsapi.Share) error {
@@ -372,9 +385,11 @@ func (c *fakeClient) UpdateShare(_ context.Context, s dfsapi.Share) error {
 	if err := c.call("PUT share "+s.Name, true); err != nil {
 		return err
 	}
-	if _, ok := c.srv.shares[s.Name]; !ok {
+	old, ok := c.srv.shares[s.Name]
+	if !ok {
 		return apiError(http.MethodPut, "/api/v1/shares"+s.Name, http.StatusNotFound, "Share not found")
 	}
+	s.ID = old.ID
 	c.srv.shares[s.Name] = s
 	return nil
 }

@@ -160,18 +160,27 @@ func (c *Controller) releaseWithoutServer(ctx context.Context, p *pass, why resu
 	}
 }
 
-// deleteReleased carries out deletions on a reachable server.
-func (c *Controller) deleteReleased(ctx context.Context, p *pass, api dfsapi.API, want Desired) error {
+// deleteReleased carries out deletions on a reachable server. Only what the
+// deleting object created itself is deleted (see ownership.go): a share or
+// user it did not create, or whose creation it never confirmed, stays.
+func (c *Controller) deleteReleased(ctx context.Context, p *pass, api dfsapi.API, want Desired, observed serverObjects) error {
 	for _, s := range p.shares {
 		if !deleting(s) {
 			continue
 		}
 		export := ExportName(s)
-		eventType, reason, msg := corev1.EventTypeNormal, ReasonRetained, fmt.Sprintf("deletionPolicy Retain: share %s and its data stay on the server", export)
-		switch _, rejected := want.Rejected[s.UID]; {
+		reason, msg := ReasonRetained, fmt.Sprintf("deletionPolicy Retain: share %s and its data stay on the server", export)
+		cl, _ := observed.shareClaim(s)
+		_, rejected := want.Rejected[s.UID]
+		switch {
+		case deletePolicy(s) != dittov1alpha1.DeletionDelete:
 		case rejected:
 			reason, msg = ReasonReleased, fmt.Sprintf("share %s was declared by another DittoShare: nothing deleted on the server", export)
-		case deletePolicy(s) == dittov1alpha1.DeletionDelete:
+		case cl == claimCreate:
+			reason, msg = ReasonDeleted, fmt.Sprintf("deletionPolicy Delete: share %s is not on the server", export)
+		case cl != claimOwned:
+			reason, msg = ReasonReleased, fmt.Sprintf("share %s on the server was not created by this DittoShare (or its creation was never confirmed): nothing deleted", export)
+		default:
 			if err := api.DeleteShare(ctx, export); err != nil && !dfsapi.IsNotFound(err) {
 				if m, ok := serverErr(err); ok {
 					p.shareResults[s.UID] = notReady(ReasonDeletionBlocked, fmt.Sprintf("the server refused to delete share %s: %s", export, m))
@@ -182,7 +191,7 @@ func (c *Controller) deleteReleased(ctx context.Context, p *pass, api dfsapi.API
 			}
 			reason, msg = ReasonDeleted, fmt.Sprintf("deletionPolicy Delete: removed share %s from the server", export)
 		}
-		if err := c.releaseShare(ctx, s, eventType, reason, msg); err != nil {
+		if err := c.releaseShare(ctx, s, corev1.EventTypeNormal, reason, msg); err != nil {
 			return err
 		}
 		p.shareResults[s.UID] = result{reason: reasonReleasedMark}
@@ -193,15 +202,24 @@ func (c *Controller) deleteReleased(ctx context.Context, p *pass, api dfsapi.API
 		}
 		name := Username(u)
 		reason, msg := ReasonDeleted, fmt.Sprintf("removed user %q from the server", name)
-		if _, rejected := want.Rejected[u.UID]; rejected {
+		cl, _ := observed.userClaim(u)
+		_, rejected := want.Rejected[u.UID]
+		switch {
+		case rejected:
 			reason, msg = ReasonReleased, fmt.Sprintf("user %q was declared by another DittoUser or is reserved: nothing deleted on the server", name)
-		} else if err := api.DeleteUser(ctx, name); err != nil && !dfsapi.IsNotFound(err) {
-			if m, ok := serverErr(err); ok {
-				p.userResults[u.UID] = notReady(ReasonDeletionBlocked, fmt.Sprintf("the server refused to delete user %q: %s", name, m))
-				p.requeue = m
-				continue
+		case cl == claimCreate:
+			msg = fmt.Sprintf("user %q is not on the server", name)
+		case cl != claimOwned:
+			reason, msg = ReasonReleased, fmt.Sprintf("user %q on the server was not created by this DittoUser (or its creation was never confirmed): nothing deleted", name)
+		default:
+			if err := api.DeleteUser(ctx, name); err != nil && !dfsapi.IsNotFound(err) {
+				if m, ok := serverErr(err); ok {
+					p.userResults[u.UID] = notReady(ReasonDeletionBlocked, fmt.Sprintf("the server refused to delete user %q: %s", name, m))
+					p.requeue = m
+					continue
+				}
+				return classify(err)
 			}
-			return classify(err)
 		}
 		if err := c.releaseUser(ctx, u, corev1.EventTypeNormal, reason, msg); err != nil {
 			return err

@@ -128,7 +128,9 @@ func TestDriftOnTheServerIsRepaired(t *testing.T) {
 	// Behind the operator's back: the share goes, a grant is added, the user's uid changes.
 	delete(f.srv.shares, "/projects")
 	delete(f.srv.grants, "/projects")
-	f.srv.users["alice"] = dfsapi.User{Username: "alice", Role: "user", Enabled: true, UID: ptr.To[uint32](7)}
+	alice := f.srv.users["alice"]
+	alice.UID = ptr.To[uint32](7)
+	f.srv.users["alice"] = alice
 	if err := f.sync(); err != nil {
 		t.Fatalf("sync: %v", err)
 	}

@@ -59,6 +59,7 @@ func computeShareStatus(s *dittov1alpha1.DittoShare, r result, server string, no
 	if r.name != "" {
 		st.ExportName = r.name
 	}
+	st.CreatedOnServer = keptRecord(st.CreatedOnServer, r)
 	if r.snapshotPolicyApplied != nil {
 		st.SnapshotPolicyApplied = *r.snapshotPolicyApplied
 	}
@@ -73,12 +74,24 @@ func computeUserStatus(u *dittov1alpha1.DittoUser, r result, server string, now 
 	if r.name != "" {
 		st.Username = r.name
 	}
+	st.CreatedOnServer = keptRecord(st.CreatedOnServer, r)
 	if r.passwordVersion != "" {
 		st.PasswordSecretVersion = r.passwordVersion
 	}
 	meta.SetStatusCondition(&st.Conditions, readyCondition(st.Conditions, r,
 		fmt.Sprintf("User %q exists on DittoServer %q with the password from its Secret", r.name, server), u.Generation, now))
 	return st
+}
+
+// keptRecord is the ownership record a status keeps after a result.
+func keptRecord(cur *dittov1alpha1.ServerObjectRecord, r result) *dittov1alpha1.ServerObjectRecord {
+	switch {
+	case r.forgetCreated:
+		return nil
+	case r.created != nil:
+		return r.created
+	}
+	return cur
 }
 
 func (c *Controller) writeStatuses(ctx context.Context, p *pass) error {
@@ -205,7 +218,7 @@ func writeReadyStatus[O statusObject](ctx context.Context, c *Controller, w stat
 		}
 		c.ownStatus.Record(statusOwner(o), statusKey(w.kind, o), base.GetResourceVersion())
 		cond := meta.FindStatusCondition(w.conditions(obj), ConditionReady)
-		if transitionWarning(before, *cond, r) {
+		if cond != nil && transitionWarning(before, *cond, r) {
 			c.recorder.Event(o, corev1.EventTypeWarning, cond.Reason, cond.Message)
 		}
 		return nil

@@ -51,6 +51,11 @@ type result struct {
 	// unreachable, refuses the login): reported with one Warning on the
 	// DittoServer, not one per object.
 	serverWide bool
+	// created is the record of the server object this object created, to
+	// keep in its status (nil: the status keeps what it has);
+	// forgetCreated drops a record of a creation that never happened.
+	created       *dittov1alpha1.ServerObjectRecord
+	forgetCreated bool
 	// snapshotPolicyApplied (shares) is whether the operator's snapshot
 	// policy is set on the server after this pass; nil (a pass that never
 	// reached the share) keeps the status's previous value.
@@ -75,6 +80,24 @@ func (p *pass) everyone(r result) {
 	for _, u := range p.users {
 		if _, ok := p.userResults[u.UID]; !ok && !goingWithoutUs(u) {
 			p.userResults[u.UID] = r
+		}
+	}
+}
+
+// replaceShare and replaceUser put an object this pass wrote in place of
+// the copy the pass started with.
+func (p *pass) replaceShare(s *dittov1alpha1.DittoShare) {
+	for i := range p.shares {
+		if p.shares[i].UID == s.UID {
+			p.shares[i] = s
+		}
+	}
+}
+
+func (p *pass) replaceUser(u *dittov1alpha1.DittoUser) {
+	for i := range p.users {
+		if p.users[i].UID == u.UID {
+			p.users[i] = u
 		}
 	}
 }

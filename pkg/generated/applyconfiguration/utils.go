@@ -84,6 +84,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.S3CredentialsSecretRefApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("S3Spec"):
 		return &dittofsv1alpha1.S3SpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ServerObjectRecord"):
+		return &dittofsv1alpha1.ServerObjectRecordApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServerStore"):
 		return &dittofsv1alpha1.ServerStoreApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServiceMonitorSpec"):

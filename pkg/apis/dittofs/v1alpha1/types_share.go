@@ -206,6 +206,19 @@ type SharePermission struct {
 	Level SharePermissionLevel `json:"level"`
 }
 
+// ServerObjectRecord identifies an object on the DittoFS server by the id the
+// server gave it when this resource created it. It is written before the
+// creation is requested (with no id) and completed with the id the server
+// returns, so that a creation interrupted by a restart is still recognised
+// as this resource's own.
+type ServerObjectRecord struct {
+	// ID is the server's id of the object; empty while its creation is in
+	// flight.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	ID string `json:"id,omitempty"`
+}
+
 // DittoShareStatus is the observed state of a share.
 type DittoShareStatus struct {
 	// ObservedGeneration is the spec generation this status describes.
@@ -215,6 +228,14 @@ type DittoShareStatus struct {
 	// ExportName is the export path as created on the server.
 	// +optional
 	ExportName string `json:"exportName,omitempty"`
+
+	// CreatedOnServer records the server share this DittoShare created. The
+	// operator changes and (with deletionPolicy Delete) deletes only that
+	// share; a share of the same export that it did not create (made by an
+	// admin, left by another DittoShare, or made before this object) is left
+	// untouched and reported as a NameConflict.
+	// +optional
+	CreatedOnServer *ServerObjectRecord `json:"createdOnServer,omitempty"`
 
 	// SnapshotPolicyApplied is true while the operator has set a snapshot
 	// policy on the server for this share, so that removing

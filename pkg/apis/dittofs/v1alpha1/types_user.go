@@ -113,6 +113,14 @@ type DittoUserStatus struct {
 	// +optional
 	Username string `json:"username,omitempty"`
 
+	// CreatedOnServer records the server user this DittoUser created. The
+	// operator changes, sets the password of and deletes only that user; a
+	// user of the same name that it did not create (made by an admin, by
+	// another DittoUser, or before this object) is left untouched and
+	// reported as a NameConflict.
+	// +optional
+	CreatedOnServer *ServerObjectRecord `json:"createdOnServer,omitempty"`
+
 	// PasswordSecretVersion is the resourceVersion of the password Secret
 	// whose value the server was last given; a newer Secret sets the password again.
 	// +optional

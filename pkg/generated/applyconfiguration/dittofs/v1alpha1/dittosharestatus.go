@@ -31,6 +31,12 @@ type DittoShareStatusApplyConfiguration struct {
 	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
 	// ExportName is the export path as created on the server.
 	ExportName *string `json:"exportName,omitempty"`
+	// CreatedOnServer records the server share this DittoShare created. The
+	// operator changes and (with deletionPolicy Delete) deletes only that
+	// share; a share of the same export that it did not create (made by an
+	// admin, left by another DittoShare, or made before this object) is left
+	// untouched and reported as a NameConflict.
+	CreatedOnServer *ServerObjectRecordApplyConfiguration `json:"createdOnServer,omitempty"`
 	// SnapshotPolicyApplied is true while the operator has set a snapshot
 	// policy on the server for this share, so that removing
 	// spec.snapshotPolicy deletes it exactly once.
@@ -60,6 +66,14 @@ func (b *DittoShareStatusApplyConfiguration) WithObservedGeneration(value int64)
 // If called multiple times, the ExportName field is set to the value of the last call.
 func (b *DittoShareStatusApplyConfiguration) WithExportName(value string) *DittoShareStatusApplyConfiguration {
 	b.ExportName = &value
+	return b
+}
+
+// WithCreatedOnServer sets the CreatedOnServer field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CreatedOnServer field is set to the value of the last call.
+func (b *DittoShareStatusApplyConfiguration) WithCreatedOnServer(value *ServerObjectRecordApplyConfiguration) *DittoShareStatusApplyConfiguration {
+	b.CreatedOnServer = value
 	return b
 }
 

@@ -31,6 +31,12 @@ type DittoUserStatusApplyConfiguration struct {
 	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
 	// Username as created on the server.
 	Username *string `json:"username,omitempty"`
+	// CreatedOnServer records the server user this DittoUser created. The
+	// operator changes, sets the password of and deletes only that user; a
+	// user of the same name that it did not create (made by an admin, by
+	// another DittoUser, or before this object) is left untouched and
+	// reported as a NameConflict.
+	CreatedOnServer *ServerObjectRecordApplyConfiguration `json:"createdOnServer,omitempty"`
 	// PasswordSecretVersion is the resourceVersion of the password Secret
 	// whose value the server was last given; a newer Secret sets the password again.
 	PasswordSecretVersion *string `json:"passwordSecretVersion,omitempty"`
@@ -59,6 +65,14 @@ func (b *DittoUserStatusApplyConfiguration) WithObservedGeneration(value int64) 
 // If called multiple times, the Username field is set to the value of the last call.
 func (b *DittoUserStatusApplyConfiguration) WithUsername(value string) *DittoUserStatusApplyConfiguration {
 	b.Username = &value
+	return b
+}
+
+// WithCreatedOnServer sets the CreatedOnServer field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the CreatedOnServer field is set to the value of the last call.
+func (b *DittoUserStatusApplyConfiguration) WithCreatedOnServer(value *ServerObjectRecordApplyConfiguration) *DittoUserStatusApplyConfiguration {
+	b.CreatedOnServer = value
 	return b
 }
 
