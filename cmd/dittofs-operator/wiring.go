@@ -12,10 +12,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
@@ -146,19 +148,31 @@ func newServerState(ctx context.Context, c *clients, o options, inf controller.I
 	factory := dittoinformers.NewSharedInformerFactoryWithOptions(c.ditto, o.resync, dittoinformers.WithNamespace(o.namespace),
 		dittoinformers.WithTransform(dropManagedFields))
 	endpoints := serverstate.NewEndpoints(access, serverstate.NewPortForwardTunnel(c.config), o.serverEndpoints)
-	ctrl, err := serverstate.New(ctx, c.kube, c.ditto, serverstate.Informers{
+	stateInf := serverstate.Informers{
 		DittoServers: inf.DittoServers,
 		DittoShares:  factory.Dittofs().V1alpha1().DittoShares(),
 		DittoUsers:   factory.Dittofs().V1alpha1().DittoUsers(),
 		StatefulSets: inf.StatefulSets,
 		Secrets:      inf.Secrets,
-	}, serverstate.Options{Endpoints: endpoints, NewAPI: newServerAPI, Metrics: metrics})
+	}
+	// Namespace labels decide spec.tenants.selector; an operator that
+	// watches one namespace has no other namespace to admit.
+	var nsFactory metadatainformer.SharedInformerFactory
+	if o.namespace == "" {
+		nsFactory = metadatainformer.NewSharedInformerFactoryWithOptions(c.metadata, o.resync,
+			metadatainformer.WithTransform(dropManagedFields))
+		stateInf.Namespaces = nsFactory.ForResource(corev1.SchemeGroupVersion.WithResource("namespaces"))
+	}
+	ctrl, err := serverstate.New(ctx, c.kube, c.ditto, stateInf, serverstate.Options{Endpoints: endpoints, NewAPI: newServerAPI, Metrics: metrics})
 	if err != nil {
 		return nil, nil, err
 	}
 	start := func(stop <-chan struct{}) {
 		startShared(stop)
 		factory.Start(stop)
+		if nsFactory != nil {
+			nsFactory.Start(stop)
+		}
 	}
 	return ctrl, start, nil
 }

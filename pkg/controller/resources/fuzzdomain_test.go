@@ -134,6 +134,8 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 			svc.Annotations = map[string]string{"example.com/" + dnsLabel(string(svc.Type)+"x", 20): strings.ToValidUTF8(ds.Name, "")}
 		}
 	}
+	// spec.tenants is read by the server state controller, never by a builder.
+	s.Tenants = nil
 	if s3 := s.S3; s3 != nil && s3.CredentialsSecretRef != nil {
 		c := s3.CredentialsSecretRef
 		c.SecretName = dnsLabel(c.SecretName, 63)

@@ -41,6 +41,10 @@ type Informers struct {
 	DittoUsers   dittoinformers.DittoUserInformer
 	StatefulSets appsinformers.StatefulSetInformer
 	Secrets      informers.GenericInformer
+	// Namespaces (metadata only) tell which namespaces a DittoServer's
+	// spec.tenants.selector matches; nil when the operator watches one
+	// namespace, where no other namespace can attach.
+	Namespaces informers.GenericInformer
 }
 
 // Options tune the controller.
@@ -66,6 +70,7 @@ type Controller struct {
 	dsIndexer    cache.Indexer
 	stsLister    appslisters.StatefulSetLister
 	secretMeta   cache.GenericLister
+	namespaces   cache.GenericLister
 	synced       []cache.InformerSynced
 
 	endpoints *Endpoints
@@ -126,6 +131,10 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		inf.DittoUsers.Informer().HasSynced,
 		inf.StatefulSets.Informer().HasSynced,
 		inf.Secrets.Informer().HasSynced,
+	}
+	if inf.Namespaces != nil {
+		c.namespaces = inf.Namespaces.Lister()
+		c.synced = append(c.synced, inf.Namespaces.Informer().HasSynced)
 	}
 	return c, nil
 }

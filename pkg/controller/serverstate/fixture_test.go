@@ -49,6 +49,7 @@ var (
 	gvrDittoShares  = dittov1alpha1.SchemeGroupVersion.WithResource("dittoshares")
 	gvrDittoUsers   = dittov1alpha1.SchemeGroupVersion.WithResource("dittousers")
 	gvrSecrets      = corev1.SchemeGroupVersion.WithResource("secrets")
+	gvrNamespaces   = corev1.SchemeGroupVersion.WithResource("namespaces")
 	gvrStatefulSets = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}
 )
 
@@ -92,6 +93,7 @@ func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
 		DittoUsers:   dittoFactory.Dittofs().V1alpha1().DittoUsers(),
 		StatefulSets: kubeFactory.Apps().V1().StatefulSets(),
 		Secrets:      metaFactory.ForResource(gvrSecrets),
+		Namespaces:   metaFactory.ForResource(gvrNamespaces),
 	}
 	endpoints := NewEndpoints(AccessService, nil, nil)
 	c, err := New(ctx, f.kubeCS, f.dittoCS, f.inf, Options{Endpoints: endpoints, NewAPI: f.srv.factory()})
@@ -145,6 +147,10 @@ func (f *fixture) catchUp() {
 	fill(f.inf.Secrets.Informer().GetIndexer(), f.kube, gvrSecrets, "Secret", func(o runtime.Object) runtime.Object {
 		s := o.(*corev1.Secret)
 		return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: *s.ObjectMeta.DeepCopy()}
+	})
+	fill(f.inf.Namespaces.Informer().GetIndexer(), f.kube, gvrNamespaces, "Namespace", func(o runtime.Object) runtime.Object {
+		ns := o.(*corev1.Namespace)
+		return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: *ns.ObjectMeta.DeepCopy()}
 	})
 }
 
@@ -324,7 +330,7 @@ func dittoUser(name string, mutate ...func(*dittov1alpha1.DittoUser)) *dittov1al
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNamespace, UID: types.UID("user-" + name), Generation: 1,
 			CreationTimestamp: metav1.NewTime(t0)},
 		Spec: dittov1alpha1.DittoUserSpec{
-			ServerRef:         corev1.LocalObjectReference{Name: testServer},
+			ServerRef:         dittov1alpha1.ServerReference{Name: testServer},
 			PasswordSecretRef: corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name + "-password"}, Key: "password"},
 		},
 	}
@@ -338,7 +344,7 @@ func dittoShare(name string, mutate ...func(*dittov1alpha1.DittoShare)) *dittov1
 	s := &dittov1alpha1.DittoShare{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNamespace, UID: types.UID("share-" + name), Generation: 1,
 			CreationTimestamp: metav1.NewTime(t0)},
-		Spec: dittov1alpha1.DittoShareSpec{ServerRef: corev1.LocalObjectReference{Name: testServer}},
+		Spec: dittov1alpha1.DittoShareSpec{ServerRef: dittov1alpha1.ServerReference{Name: testServer}},
 	}
 	for _, m := range mutate {
 		m(s)

@@ -22,9 +22,9 @@ const (
 func indexByServer(obj interface{}) ([]string, error) {
 	switch o := obj.(type) {
 	case *dittov1alpha1.DittoShare:
-		return []string{o.Namespace + "/" + o.Spec.ServerRef.Name}, nil
+		return []string{serverKeyOf(o.Namespace, o.Spec.ServerRef).String()}, nil
 	case *dittov1alpha1.DittoUser:
-		return []string{o.Namespace + "/" + o.Spec.ServerRef.Name}, nil
+		return []string{serverKeyOf(o.Namespace, o.Spec.ServerRef).String()}, nil
 	}
 	return nil, nil
 }
@@ -78,6 +78,11 @@ func (c *Controller) registerHandlers(inf Informers) error {
 	} {
 		if _, err := informer.AddEventHandler(referrers); err != nil {
 			return fmt.Errorf("add %s handler: %w", name, err)
+		}
+	}
+	if inf.Namespaces != nil {
+		if _, err := inf.Namespaces.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: c.handleNamespace}); err != nil {
+			return fmt.Errorf("add Namespace handler: %w", err)
 		}
 	}
 	if _, err := inf.Secrets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -138,9 +143,9 @@ func (c *Controller) enqueueReferencedServer(obj interface{}) {
 	}
 	switch o := obj.(type) {
 	case *dittov1alpha1.DittoShare:
-		c.enqueue(cache.ObjectName{Namespace: o.Namespace, Name: o.Spec.ServerRef.Name})
+		c.enqueue(serverKeyOf(o.Namespace, o.Spec.ServerRef))
 	case *dittov1alpha1.DittoUser:
-		c.enqueue(cache.ObjectName{Namespace: o.Namespace, Name: o.Spec.ServerRef.Name})
+		c.enqueue(serverKeyOf(o.Namespace, o.Spec.ServerRef))
 	}
 }
 

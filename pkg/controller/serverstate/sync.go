@@ -122,6 +122,10 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		}
 		return c.serverGone(ctx, key, ds, shares, users)
 	}
+	shares, users, refusedObjs := c.admitted(ds, shares, users)
+	if err := c.settleRefused(ctx, refusedObjs); err != nil {
+		return err
+	}
 	if err := c.addFinalizers(ctx, shares, users); err != nil {
 		return err
 	}

@@ -86,6 +86,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.S3SpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServerObjectRecord"):
 		return &dittofsv1alpha1.ServerObjectRecordApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ServerReference"):
+		return &dittofsv1alpha1.ServerReferenceApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServerStore"):
 		return &dittofsv1alpha1.ServerStoreApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServiceMonitorSpec"):
@@ -102,6 +104,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.SQLiteSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("StorageSpec"):
 		return &dittofsv1alpha1.StorageSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("TenantsSpec"):
+		return &dittofsv1alpha1.TenantsSpecApplyConfiguration{}
 
 	}
 	return nil

@@ -109,6 +109,14 @@ type DittoServerSpec struct {
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 
+	// Tenants says from which namespaces DittoShares and DittoUsers may
+	// attach to this server, as a Gateway's allowedRoutes does for routes:
+	// only this namespace by default. A team whose namespace is allowed
+	// declares shares and users in its own namespace (naming this server by
+	// namespace and name) and needs no rights in the server's namespace.
+	// +optional
+	Tenants *TenantsSpec `json:"tenants,omitempty"`
+
 	// Database selects the control-plane database: SQLite on a persistent
 	// volume, or PostgreSQL.
 	// +kubebuilder:default={}
@@ -348,6 +356,37 @@ const (
 	// PhaseDeleting: the DittoServer is being deleted.
 	PhaseDeleting Phase = "Deleting"
 )
+
+// TenantNamespaces says which namespaces may attach to a server.
+// +kubebuilder:validation:Enum=Same;All;Selector
+type TenantNamespaces string
+
+const (
+	// TenantsSame allows only the DittoServer's own namespace.
+	TenantsSame TenantNamespaces = "Same"
+	// TenantsAll allows every namespace.
+	TenantsAll TenantNamespaces = "All"
+	// TenantsSelector allows the namespaces whose labels match a selector.
+	TenantsSelector TenantNamespaces = "Selector"
+)
+
+// TenantsSpec says from which namespaces DittoShares and DittoUsers may
+// attach to a DittoServer.
+//
+// +kubebuilder:validation:XValidation:rule="(self.from == 'Selector') == has(self.selector)",message="spec.tenants.selector is required when spec.tenants.from is Selector, and only then"
+type TenantsSpec struct {
+	// From is Same (this namespace only, the default), All (every
+	// namespace) or Selector (the namespaces spec.tenants.selector matches;
+	// the DittoServer's own namespace always may).
+	// +kubebuilder:default=Same
+	// +optional
+	From TenantNamespaces `json:"from,omitempty"`
+
+	// Selector matches the labels of the namespaces that may attach, when
+	// from is Selector.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+}
 
 // DittoServerStatus is the observed state of a DittoFS server.
 type DittoServerStatus struct {

@@ -1,7 +1,6 @@
 package v1alpha1
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -12,6 +11,7 @@ import (
 // +kubebuilder:resource:shortName=dshare
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Server",type=string,JSONPath=`.spec.serverRef.name`
+// +kubebuilder:printcolumn:name="Server-Namespace",type=string,JSONPath=`.spec.serverRef.namespace`,priority=1
 // +kubebuilder:printcolumn:name="Export",type=string,JSONPath=`.status.exportName`
 // +kubebuilder:printcolumn:name="Read-only",type=boolean,JSONPath=`.spec.readOnly`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
@@ -74,12 +74,14 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="has(self.owner) == has(oldSelf.owner) && (!has(self.owner) || self.owner == oldSelf.owner)",message="spec.owner is immutable: the server fixes a share's root owner when it creates the share; create a new DittoShare for another owner",fieldPath=".owner",reason="FieldValueForbidden"
 type DittoShareSpec struct {
-	// ServerRef names the DittoServer, in the same namespace, that serves the
-	// share. Immutable: a share's files live in that server's stores.
-	// +kubebuilder:validation:XValidation:rule="size(self.name) > 0",message="spec.serverRef.name is required: the DittoServer in this namespace that serves the share",fieldPath=".name",reason="FieldValueRequired"
+	// ServerRef names the DittoServer that serves the share: in this
+	// namespace, or (with namespace) in another one whose DittoServer allows
+	// this namespace in spec.tenants. Immutable: a share's files live in
+	// that server's stores.
+	// +kubebuilder:validation:XValidation:rule="has(self.name) && size(self.name) > 0",message="spec.serverRef.name is required: the DittoServer that serves the share",fieldPath=".name",reason="FieldValueRequired"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.serverRef is immutable: a share's files live in its server's stores; create a new DittoShare for another server"
 	// +required
-	ServerRef corev1.LocalObjectReference `json:"serverRef"`
+	ServerRef ServerReference `json:"serverRef"`
 
 	// ExportName is the path NFS clients mount (server:/projects) and, without
 	// the slash, the SMB share name (//server/projects): "/" followed by one
@@ -182,6 +184,22 @@ type SnapshotPolicy struct {
 	// +kubebuilder:default=true
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// ServerReference names a DittoServer: by name in the object's own
+// namespace, or in another namespace whose DittoServer allows it
+// (spec.tenants).
+type ServerReference struct {
+	// Name of the DittoServer.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// Namespace of the DittoServer; this object's namespace when empty.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // SharePermission grants one user or one group a level of access.

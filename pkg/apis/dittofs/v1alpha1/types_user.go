@@ -11,6 +11,7 @@ import (
 // +kubebuilder:resource:shortName=duser
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Server",type=string,JSONPath=`.spec.serverRef.name`
+// +kubebuilder:printcolumn:name="Server-Namespace",type=string,JSONPath=`.spec.serverRef.namespace`,priority=1
 // +kubebuilder:printcolumn:name="Username",type=string,JSONPath=`.status.username`
 // +kubebuilder:printcolumn:name="UID",type=integer,JSONPath=`.spec.uid`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
@@ -48,12 +49,14 @@ type DittoUser struct {
 
 // DittoUserSpec is the desired state of a user.
 type DittoUserSpec struct {
-	// ServerRef names the DittoServer, in the same namespace, that the user
-	// belongs to. Immutable.
-	// +kubebuilder:validation:XValidation:rule="size(self.name) > 0",message="spec.serverRef.name is required: the DittoServer in this namespace the user belongs to",fieldPath=".name",reason="FieldValueRequired"
+	// ServerRef names the DittoServer the user belongs to: in this
+	// namespace, or (with namespace) in another one whose DittoServer allows
+	// this namespace in spec.tenants. Immutable. The password Secret is read
+	// from this DittoUser's namespace.
+	// +kubebuilder:validation:XValidation:rule="has(self.name) && size(self.name) > 0",message="spec.serverRef.name is required: the DittoServer the user belongs to",fieldPath=".name",reason="FieldValueRequired"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.serverRef is immutable: a user belongs to one server; create a new DittoUser for another server"
 	// +required
-	ServerRef corev1.LocalObjectReference `json:"serverRef"`
+	ServerRef ServerReference `json:"serverRef"`
 
 	// Username on the server: the SMB login and the name DittoShare
 	// permissions grant access to. A lowercase letter or '_', then lowercase

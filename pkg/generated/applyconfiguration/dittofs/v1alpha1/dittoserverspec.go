@@ -65,6 +65,12 @@ type DittoServerSpecApplyConfiguration struct {
 	// cluster included whatever deleteWithServer says: every file, the
 	// database and the credentials are gone.
 	DeletionPolicy *dittofsv1alpha1.DeletionPolicy `json:"deletionPolicy,omitempty"`
+	// Tenants says from which namespaces DittoShares and DittoUsers may
+	// attach to this server, as a Gateway's allowedRoutes does for routes:
+	// only this namespace by default. A team whose namespace is allowed
+	// declares shares and users in its own namespace (naming this server by
+	// namespace and name) and needs no rights in the server's namespace.
+	Tenants *TenantsSpecApplyConfiguration `json:"tenants,omitempty"`
 	// Database selects the control-plane database: SQLite on a persistent
 	// volume, or PostgreSQL.
 	Database *DatabaseSpecApplyConfiguration `json:"database,omitempty"`
@@ -213,6 +219,14 @@ func (b *DittoServerSpecApplyConfiguration) WithStorage(value *StorageSpecApplyC
 // If called multiple times, the DeletionPolicy field is set to the value of the last call.
 func (b *DittoServerSpecApplyConfiguration) WithDeletionPolicy(value dittofsv1alpha1.DeletionPolicy) *DittoServerSpecApplyConfiguration {
 	b.DeletionPolicy = &value
+	return b
+}
+
+// WithTenants sets the Tenants field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Tenants field is set to the value of the last call.
+func (b *DittoServerSpecApplyConfiguration) WithTenants(value *TenantsSpecApplyConfiguration) *DittoServerSpecApplyConfiguration {
+	b.Tenants = value
 	return b
 }
 

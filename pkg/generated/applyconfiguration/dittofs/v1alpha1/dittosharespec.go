@@ -20,7 +20,6 @@ package v1alpha1
 
 import (
 	dittofsv1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
-	v1 "k8s.io/api/core/v1"
 	resource "k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -29,9 +28,11 @@ import (
 //
 // DittoShareSpec is the desired state of a share.
 type DittoShareSpecApplyConfiguration struct {
-	// ServerRef names the DittoServer, in the same namespace, that serves the
-	// share. Immutable: a share's files live in that server's stores.
-	ServerRef *v1.LocalObjectReference `json:"serverRef,omitempty"`
+	// ServerRef names the DittoServer that serves the share: in this
+	// namespace, or (with namespace) in another one whose DittoServer allows
+	// this namespace in spec.tenants. Immutable: a share's files live in
+	// that server's stores.
+	ServerRef *ServerReferenceApplyConfiguration `json:"serverRef,omitempty"`
 	// ExportName is the path NFS clients mount (server:/projects) and, without
 	// the slash, the SMB share name (//server/projects): "/" followed by one
 	// lowercase name of letters, digits, '.', '_' and '-'. Lowercase because
@@ -82,8 +83,8 @@ func DittoShareSpec() *DittoShareSpecApplyConfiguration {
 // WithServerRef sets the ServerRef field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the ServerRef field is set to the value of the last call.
-func (b *DittoShareSpecApplyConfiguration) WithServerRef(value v1.LocalObjectReference) *DittoShareSpecApplyConfiguration {
-	b.ServerRef = &value
+func (b *DittoShareSpecApplyConfiguration) WithServerRef(value *ServerReferenceApplyConfiguration) *DittoShareSpecApplyConfiguration {
+	b.ServerRef = value
 	return b
 }
 

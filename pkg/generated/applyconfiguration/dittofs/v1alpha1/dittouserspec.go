@@ -27,9 +27,11 @@ import (
 //
 // DittoUserSpec is the desired state of a user.
 type DittoUserSpecApplyConfiguration struct {
-	// ServerRef names the DittoServer, in the same namespace, that the user
-	// belongs to. Immutable.
-	ServerRef *v1.LocalObjectReference `json:"serverRef,omitempty"`
+	// ServerRef names the DittoServer the user belongs to: in this
+	// namespace, or (with namespace) in another one whose DittoServer allows
+	// this namespace in spec.tenants. Immutable. The password Secret is read
+	// from this DittoUser's namespace.
+	ServerRef *ServerReferenceApplyConfiguration `json:"serverRef,omitempty"`
 	// Username on the server: the SMB login and the name DittoShare
 	// permissions grant access to. A lowercase letter or '_', then lowercase
 	// letters, digits, '_', '.' or '-'. Defaults to metadata.name. Immutable.
@@ -65,8 +67,8 @@ func DittoUserSpec() *DittoUserSpecApplyConfiguration {
 // WithServerRef sets the ServerRef field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the ServerRef field is set to the value of the last call.
-func (b *DittoUserSpecApplyConfiguration) WithServerRef(value v1.LocalObjectReference) *DittoUserSpecApplyConfiguration {
-	b.ServerRef = &value
+func (b *DittoUserSpecApplyConfiguration) WithServerRef(value *ServerReferenceApplyConfiguration) *DittoUserSpecApplyConfiguration {
+	b.ServerRef = value
 	return b
 }
 
