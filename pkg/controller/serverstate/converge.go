@@ -274,7 +274,7 @@ func (c *Controller) convergeUsers(ctx context.Context, p *pass, api dfsapi.API,
 		needPassword := !exists || current == "" || current != u.Status.PasswordSecretVersion
 		var password string
 		if needPassword {
-			pw, version, err := c.userPassword(ctx, u)
+			pw, version, err := c.userPassword(ctx, p.ds, u)
 			var prob *problemError
 			if errors.As(err, &prob) {
 				r := notReady(prob.Reason, prob.Message)
@@ -338,9 +338,14 @@ func (c *Controller) convergeUsers(ctx context.Context, p *pass, api dfsapi.API,
 	return have, nil
 }
 
-// userPassword reads a DittoUser's password with a live GET.
-func (c *Controller) userPassword(ctx context.Context, u *dittov1alpha1.DittoUser) (string, string, error) {
+// userPassword reads a DittoUser's password with a live GET; never from
+// one of the server's own credentials Secrets.
+func (c *Controller) userPassword(ctx context.Context, ds *dittov1alpha1.DittoServer, u *dittov1alpha1.DittoUser) (string, string, error) {
 	sel := u.Spec.PasswordSecretRef
+	if u.Namespace == ds.Namespace && serverSecrets(ds)[sel.Name] {
+		return "", "", &problemError{Problem{ReasonSecretInvalid, fmt.Sprintf(
+			"spec.passwordSecretRef names Secret %q, which holds DittoServer %q's own credentials: name a Secret made for this user", sel.Name, ds.Name)}}
+	}
 	pw, version, err := c.readSecretKey(ctx, u.Namespace, sel.Name, sel.Key, "spec.passwordSecretRef")
 	if err != nil {
 		return "", "", err

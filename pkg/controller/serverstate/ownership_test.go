@@ -258,3 +258,27 @@ func TestClaimsAreSticky(t *testing.T) {
 		t.Errorf("the holder's record %+v, want %+v", got, rec)
 	}
 }
+
+func TestAUserPasswordNeverComesFromTheServersCredentials(t *testing.T) {
+	objs := teamObjects()
+	ds := objs[0].(*dittov1alpha1.DittoServer)
+	for _, secret := range []string{ds.Name + "-generated", ds.Name + "-operator"} {
+		t.Run(secret, func(t *testing.T) {
+			objs := teamObjects()
+			for _, o := range objs {
+				if u, ok := o.(*dittov1alpha1.DittoUser); ok {
+					u.Spec.PasswordSecretRef.Name, u.Spec.PasswordSecretRef.Key = secret, "password"
+				}
+			}
+			f := newFixture(t, objs...)
+			_ = f.sync()
+			if _, ok := f.srv.users["alice"]; ok {
+				t.Errorf("user alice was made with the password of Secret %s", secret)
+			}
+			r := condition(f.user("alice").Status.Conditions, ConditionReady)
+			if r == nil || r.Reason != ReasonSecretInvalid || !strings.Contains(r.Message, "own credentials") {
+				t.Errorf("Ready = %+v, want SecretInvalid naming the server's own credentials", r)
+			}
+		})
+	}
+}

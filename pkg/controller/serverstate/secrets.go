@@ -106,3 +106,32 @@ func OperatorSecretName(ds *dittov1alpha1.DittoServer) string {
 func operatorSecret(ds *dittov1alpha1.DittoServer, password string) *corev1.Secret {
 	return resources.OperatorSecret(ds, OperatorPasswordKey, password)
 }
+
+// serverSecrets are the Secrets holding a DittoServer's own credentials: the
+// generated admin password and JWT signing key, the operator's account, the
+// admin and JWT Secrets the spec names, the database's, S3's and the API's
+// TLS key. A DittoUser in the server's namespace may not name one as its
+// password: the server would give that value to a team's user, and the
+// user's status would tell whether the Secret and key exist.
+func serverSecrets(ds *dittov1alpha1.DittoServer) map[string]bool {
+	names := map[string]bool{
+		resources.CredentialsSecretName(ds): true,
+		resources.JWTSecretName(ds):         true,
+		resources.AdminSecretName(ds):       true,
+		resources.OperatorSecretName(ds):    true,
+	}
+	for _, n := range []string{resources.PostgresSecretName(ds), resources.TLSSecretName(ds), s3SecretName(ds)} {
+		if n != "" {
+			names[n] = true
+		}
+	}
+	if id := ds.Spec.Identity; id != nil {
+		if id.Admin != nil && id.Admin.PasswordSecretRef != nil {
+			names[id.Admin.PasswordSecretRef.Name] = true
+		}
+		if id.JWT != nil && id.JWT.SecretRef != nil {
+			names[id.JWT.SecretRef.Name] = true
+		}
+	}
+	return names
+}
