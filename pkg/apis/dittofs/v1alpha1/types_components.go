@@ -256,6 +256,8 @@ type PortmapperSpec struct {
 }
 
 // S3Spec gives the server access to S3 for payload stores.
+// +kubebuilder:validation:XValidation:rule="has(self.bucket) == has(oldSelf.bucket) && (!has(self.bucket) || self.bucket == oldSelf.bucket)",message="spec.s3.bucket is immutable: shares keep their blocks in that bucket",fieldPath=".bucket",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="(has(self.region) ? self.region : 'eu-west-1') == (has(oldSelf.region) ? oldSelf.region : 'eu-west-1')",message="spec.s3.region is immutable: shares keep their blocks in the bucket of that region",fieldPath=".region",reason="FieldValueForbidden"
 type S3Spec struct {
 	// CredentialsSecretRef names the Secret with the S3 credentials and endpoint.
 	// +optional
