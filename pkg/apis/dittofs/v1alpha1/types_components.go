@@ -272,6 +272,20 @@ type S3Spec struct {
 	// configured through its API; the operator shows it on the server's Service.
 	// +optional
 	Bucket string `json:"bucket,omitempty"`
+
+	// AllowPrivateEndpoint lets the endpoint be a loopback, private or other
+	// non-global address, or a name that resolves to one (an S3 service inside
+	// the cluster, such as MinIO at minio.minio.svc). It turns off the DittoFS
+	// server's guard against server-side request forgery for private addresses
+	// (allow_private_endpoint of the remote store): with it, whoever can write
+	// the endpoint into the credentials Secret can make the server connect to
+	// any address of the private network, except link-local ones (cloud
+	// metadata), which the server always refuses. Set it only when the
+	// endpoint is meant to be private and the Secret is written by people you
+	// trust with that. Default false: a private endpoint is refused with
+	// StoresReady=False (InvalidSpec).
+	// +optional
+	AllowPrivateEndpoint bool `json:"allowPrivateEndpoint,omitempty"`
 }
 
 // S3CredentialsSecretRef names a Secret and the keys inside it.
