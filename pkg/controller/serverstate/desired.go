@@ -84,6 +84,10 @@ func DesiredState(in Inputs) Desired {
 
 	groups := map[string]bool{}
 	for _, u := range sortedUsers(in.Users) {
+		if p, bad := userSpecProblem(u); bad {
+			d.Rejected[u.UID] = p
+			continue
+		}
 		name := Username(u)
 		if p, bad := reservedUsername(ds, name); bad {
 			d.Rejected[u.UID] = p
@@ -360,6 +364,9 @@ func snapshotPolicy(sp *dittov1alpha1.SnapshotPolicy) (*dfsapi.SnapshotPolicy, e
 	}
 	ttl, err := dfsapi.ParseSnapshotTTL(sp.TTL)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSnapshotBounds(interval, int(sp.KeepLast), ttl); err != nil {
 		return nil, err
 	}
 	return &dfsapi.SnapshotPolicy{

@@ -50,7 +50,7 @@ type SQLiteSpec struct {
 	// the metadata volume (on servers created before the two-volume layout,
 	// their controlplane volume).
 	// +kubebuilder:default="/data/controlplane/controlplane.db"
-	// +kubebuilder:validation:XValidation:rule="self.startsWith('/data/controlplane/') && size(self) > size('/data/controlplane/')",message="spec.database.sqlite.path must be a file under /data/controlplane/, the persistent control-plane volume"
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/data/controlplane/') && size(self) > size('/data/controlplane/') && !self.contains('/../') && !self.endsWith('/..')",message="spec.database.sqlite.path must be a file under /data/controlplane/, the persistent control-plane volume, with no '..' segment"
 	// +optional
 	Path string `json:"path,omitempty"`
 }
