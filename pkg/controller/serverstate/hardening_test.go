@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 )
 
@@ -81,5 +83,28 @@ func TestAPassHasADeadline(t *testing.T) {
 	}
 	if deadline.IsZero() || deadline.After(start.Add(PassTimeout+time.Second)) {
 		t.Errorf("the pass's REST calls had deadline %v, want at most %v from the start", deadline, PassTimeout)
+	}
+}
+
+// HTTP_PROXY and HTTPS_PROXY are never used for a server's API, with TLS or
+// without: the proxy would see the operator's credentials.
+func TestTheServersAPIIsReachedWithoutAProxy(t *testing.T) {
+	t.Setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+	t.Setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+	tlsServer := availableServer(withAPITLS)
+	f := newFixture(t, tlsServer, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "nas-cert", Namespace: testNamespace}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{"tls.crt": []byte("cert"), "tls.key": []byte("key")}})
+	for name, ds := range map[string]*dittov1alpha1.DittoServer{"plain HTTP": availableServer(), "HTTPS": tlsServer} {
+		rt, _, err := f.c.apiTransport(f.ctx, ds)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		tr, ok := rt.(*http.Transport)
+		if !ok {
+			t.Fatalf("%s: transport %T", name, rt)
+		}
+		if tr.Proxy != nil {
+			t.Errorf("%s: the transport has a Proxy function", name)
+		}
 	}
 }
