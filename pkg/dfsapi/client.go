@@ -285,7 +285,10 @@ func problemError(r request, resp *http.Response, raw []byte) error {
 // successful call that decodes a list, the object limit otherwise (errors
 // included).
 func bodyLimit(r request, status int) int64 {
-	if status < 300 && r.out != nil && reflect.TypeOf(r.out).Elem().Kind() == reflect.Slice {
+	if status >= 300 || r.out == nil {
+		return MaxObjectBytes
+	}
+	if t := reflect.TypeOf(r.out); t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Slice {
 		return MaxListBytes
 	}
 	return MaxObjectBytes
