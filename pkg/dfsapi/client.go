@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -320,11 +321,17 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// mask replaces every occurrence of a secret value in s.
+// mask replaces every occurrence of a secret value in s, as it is and as
+// Go's %q prints it (the server quotes values so: a quote or a control
+// character in a secret would otherwise let it through).
 func mask(s string, secrets []string) string {
 	for _, v := range secrets {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, "[redacted]")
+		if v == "" {
+			continue
+		}
+		s = strings.ReplaceAll(s, v, "[redacted]")
+		if q := strconv.Quote(v); q[1:len(q)-1] != v {
+			s = strings.ReplaceAll(s, q[1:len(q)-1], "[redacted]")
 		}
 	}
 	return s

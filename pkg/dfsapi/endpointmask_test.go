@@ -35,3 +35,19 @@ func TestTheS3EndpointNeverAppearsInErrors(t *testing.T) {
 		}
 	}
 }
+
+// A value the server quotes with %q (escaping a quote or a control
+// character) is masked in that form too.
+func TestQuotedSecretsAreMasked(t *testing.T) {
+	endpoint := "https://s3.example.com/\"x\tsecret-part"
+	f := newFake(t, map[string]http.HandlerFunc{
+		"POST /api/v1/store/block/remote": func(w http.ResponseWriter, r *http.Request) {
+			problemJSON(w, 400, "Bad Request", fmt.Sprintf("unsafe S3 endpoint: parse %q: invalid", endpoint))
+		},
+	})
+	err := New(f.URL).CreateBlockStore(ctx, BlockRemote, Store{Name: "remote", Type: "s3",
+		Config: map[string]any{"bucket": "b", "endpoint": endpoint}})
+	if err == nil || strings.Contains(err.Error(), "secret-part") || !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("err = %v, want the quoted endpoint masked", err)
+	}
+}
