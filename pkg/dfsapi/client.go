@@ -10,9 +10,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"k8s.io/klog/v2"
 )
@@ -20,8 +23,24 @@ import (
 // DefaultTimeout bounds every request when no WithTimeout option is given.
 const DefaultTimeout = 10 * time.Second
 
-// maxResponseBytes bounds what is read of one response body.
-const maxResponseBytes = 16 << 20
+// Response bodies are read up to a limit, never whole: a hostile or broken
+// server must not make the operator, which serves many servers with a few
+// workers in one small pod, hold large buffers. A body over the limit is an
+// error that names it.
+const (
+	// MaxListBytes bounds a list (users, groups, shares, stores, grants).
+	// dfs writes about 300 to 500 bytes per user, share or store, so 1 MiB
+	// holds some 2000 of them, beyond what one file server declares; 16
+	// workers reading one list each stay within 16 MiB.
+	MaxListBytes = 1 << 20
+	// MaxObjectBytes bounds every other body: one object, a token, a
+	// problem document (a few hundred bytes each).
+	MaxObjectBytes = 64 << 10
+	// MaxErrorText bounds the title and the detail of an error, in bytes:
+	// they reach conditions and events, which must stay readable and far
+	// below the API server's limits on a status.
+	MaxErrorText = 512
+)
 
 // Client is the REST client of one DittoFS server. It is safe for concurrent
 // use. The access token and the credentials of the last successful Login are
@@ -86,18 +105,34 @@ func New(baseURL string, opts ...Option) *Client {
 	}
 	rt := o.transport
 	if rt == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
+		var cfg *tls.Config
 		if o.caPool != nil {
-			tr.TLSClientConfig = &tls.Config{RootCAs: o.caPool, MinVersion: tls.VersionTLS12}
+			cfg = &tls.Config{RootCAs: o.caPool, MinVersion: tls.VersionTLS12}
 		}
-		rt = tr
+		rt = NewTransport(cfg)
 	}
 	return &Client{
-		base:      strings.TrimRight(baseURL, "/"),
-		http:      &http.Client{Transport: rt},
+		base: strings.TrimRight(baseURL, "/"),
+		// A redirect is never followed (it would carry the token, or a
+		// login's password, to another address): the 3xx is returned
+		// and send makes it an error.
+		http: &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
 		timeout:   o.timeout,
 		userAgent: o.userAgent,
 	}
+}
+
+// NewTransport is the transport for a server's API: the default one's
+// timeouts and pooling, cfg for TLS, and no proxy from HTTP_PROXY or
+// HTTPS_PROXY: the server is reached directly (or through a tunnel on
+// loopback), never through a proxy that would see its credentials.
+func NewTransport(cfg *tls.Config) *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.TLSClientConfig = cfg
+	return tr
 }
 
 // request is one REST call. secrets are values that must never appear in an
@@ -192,11 +227,21 @@ func (c *Client) send(ctx context.Context, r request, payload []byte, token stri
 		return fmt.Errorf("%s %s: %w", r.method, r.path, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	limit := bodyLimit(r, resp.StatusCode)
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	klog.FromContext(ctx).V(4).Info("DittoFS request", "method", r.method, "path", r.path,
 		"status", resp.StatusCode, "duration", time.Since(start))
 	if err != nil {
 		return fmt.Errorf("%s %s: read response: %w", r.method, r.path, err)
+	}
+	if int64(len(raw)) > limit {
+		// Not read further: closing the body drops the connection.
+		return &Error{Method: r.method, Path: r.path, Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode),
+			Detail: fmt.Sprintf("response body larger than the client's limit of %s, not read", byteSize(limit))}
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return &Error{Method: r.method, Path: r.path, Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode),
+			Detail: boundText("redirect not followed (to " + mask(resp.Header.Get("Location"), r.secrets) + ")")}
 	}
 	if resp.StatusCode >= 400 {
 		return problemError(r, resp, raw)
@@ -231,19 +276,62 @@ func problemError(r request, resp *http.Response, raw []byte) error {
 		e.Detail = p.Detail
 	} else {
 		e.Detail = strings.TrimSpace(string(raw))
-		if len(e.Detail) > 512 {
-			e.Detail = e.Detail[:512] + "..."
-		}
 	}
-	e.Title, e.Detail = mask(e.Title, r.secrets), mask(e.Detail, r.secrets)
+	// Masked first, so that a cut never leaves part of a secret.
+	e.Title, e.Detail = boundText(mask(e.Title, r.secrets)), boundText(mask(e.Detail, r.secrets))
 	return e
 }
 
-// mask replaces every occurrence of a secret value in s.
+// bodyLimit is how much of a response is read: a list's limit for a
+// successful call that decodes a list, the object limit otherwise (errors
+// included).
+func bodyLimit(r request, status int) int64 {
+	if status >= 300 || r.out == nil {
+		return MaxObjectBytes
+	}
+	if t := reflect.TypeOf(r.out); t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Slice {
+		return MaxListBytes
+	}
+	return MaxObjectBytes
+}
+
+// boundText cuts s to at most MaxErrorText bytes of valid UTF-8, marking a
+// cut with an ellipsis (invalid bytes become U+FFFD).
+func boundText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= MaxErrorText {
+		return s
+	}
+	const ellipsis = "…"
+	cut := MaxErrorText - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
+}
+
+// byteSize prints a limit: "1 MiB", "64 KiB".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// mask replaces every occurrence of a secret value in s, as it is and as
+// Go's %q prints it (the server quotes values so: a quote or a control
+// character in a secret would otherwise let it through).
 func mask(s string, secrets []string) string {
 	for _, v := range secrets {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, "[redacted]")
+		if v == "" {
+			continue
+		}
+		s = strings.ReplaceAll(s, v, "[redacted]")
+		if q := strconv.Quote(v); q[1:len(q)-1] != v {
+			s = strings.ReplaceAll(s, q[1:len(q)-1], "[redacted]")
 		}
 	}
 	return s

@@ -3,6 +3,7 @@ package dfsapi
 import (
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -160,13 +161,19 @@ func TestUpdateShareChangesWhatTheServerCanChange(t *testing.T) {
 	if err := c.UpdateShare(ctx, Share{Name: "/export", MetadataStore: "ignored", LocalBlockStore: "local", Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"local_block_store_id": "local", "remote_block_store_id": "", "read_only": false,
-		"default_permission": "none", "quota_bytes": "0"}
+	want := map[string]any{"read_only": false, "default_permission": "none", "quota_bytes": "0"}
 	if got := f.seen()[0].Body; !reflect.DeepEqual(got, want) {
-		t.Errorf("update body\n%v\nwant\n%v (no metadata store: the server cannot move a share)", got, want)
+		t.Errorf("update body\n%v\nwant\n%v (no store: the server cannot move a share, and a block store sent here is rebound live)", got, want)
 	}
-	if err := c.UpdateShare(ctx, Share{Name: "other", LocalBlockStore: "local", QuotaBytes: 5 << 30, Enabled: true}); err != nil {
+	if err := c.UpdateShare(ctx, Share{Name: "other", LocalBlockStore: "local", RemoteBlockStore: "s3", QuotaBytes: 5 << 30, Enabled: true}); err != nil {
 		t.Fatal(err)
+	}
+	for _, r := range f.seen() {
+		for k := range r.Body {
+			if strings.Contains(k, "store") {
+				t.Errorf("%s %s sent %s=%v: a share update must never send a store binding", r.Method, r.Path, k, r.Body[k])
+			}
+		}
 	}
 	wantPaths := "PUT /api/v1/shares/export\nPOST /api/v1/shares/export/enable\nPUT /api/v1/shares/other"
 	if join(f.paths()) != wantPaths {

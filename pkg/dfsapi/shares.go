@@ -48,12 +48,12 @@ type createShareBody struct {
 	Owner             string `json:"owner,omitempty"`
 }
 
-// updateShareBody is PUT /api/v1/shares/{name}. The metadata store is never
-// sent: the server takes that field verbatim as an id and does not rebind a
-// running share to another metadata store.
+// updateShareBody is PUT /api/v1/shares/{name}. No store is ever sent (the
+// server leaves a field it is not sent unchanged): the metadata store cannot
+// move, and a block store sent here is rebound live — "" would detach the
+// share from its S3 store and leave the blocks only there unreadable. Store
+// bindings are made when a share is created and never after.
 type updateShareBody struct {
-	LocalBlockStore   string `json:"local_block_store_id"`  // a name or an id
-	RemoteBlockStore  string `json:"remote_block_store_id"` // "" detaches
 	ReadOnly          bool   `json:"read_only"`
 	DefaultPermission string `json:"default_permission"`
 	QuotaBytes        string `json:"quota_bytes"`
@@ -128,17 +128,15 @@ func (c *Client) CreateShare(ctx context.Context, s Share) (string, error) {
 }
 
 // UpdateShare makes the share named s.Name match s: read-only, default
-// permission ("" means none), quota, local and remote block store (rebound
-// live by the server), enabled. The metadata store is not changed (the
-// server cannot move a running share to another one): s.MetadataStore is
-// ignored. One PUT, plus one POST when enabled must change.
+// permission ("" means none), quota, enabled. Its stores are not changed:
+// s.MetadataStore, s.LocalBlockStore and s.RemoteBlockStore are ignored (see
+// updateShareBody). One PUT, plus one POST when enabled must change.
 func (c *Client) UpdateShare(ctx context.Context, s Share) error {
 	perm := s.DefaultPermission
 	if perm == "" {
 		perm = "none"
 	}
-	body := updateShareBody{LocalBlockStore: s.LocalBlockStore, RemoteBlockStore: s.RemoteBlockStore,
-		ReadOnly: s.ReadOnly, DefaultPermission: perm, QuotaBytes: quotaToServer(s.QuotaBytes)}
+	body := updateShareBody{ReadOnly: s.ReadOnly, DefaultPermission: perm, QuotaBytes: quotaToServer(s.QuotaBytes)}
 	var updated shareWire
 	if err := c.do(ctx, request{method: http.MethodPut, path: sharePath(s.Name), body: body, out: &updated}); err != nil {
 		return err

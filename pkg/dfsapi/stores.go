@@ -52,8 +52,36 @@ func secretValues(cfg map[string]any) []string {
 			if isSecretKey(k) {
 				out = append(out, val)
 			}
+			if strings.EqualFold(k, "endpoint") {
+				out = append(out, endpointParts(val)...)
+			}
 		case map[string]any:
 			out = append(out, secretValues(val)...)
+		}
+	}
+	return out
+}
+
+// endpointParts are the forms in which the server quotes an endpoint in its
+// errors (whole, host:port, host), longest first. An endpoint is masked like a
+// secret: the caller may read it from a Secret (the operator does), and the
+// server's refusal ("host %q resolves to private/internal address") would
+// otherwise print it into conditions and events.
+func endpointParts(endpoint string) []string {
+	if endpoint == "" {
+		return nil
+	}
+	out := []string{endpoint}
+	raw := endpoint
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	if u, err := url.Parse(raw); err == nil && u.Hostname() != "" {
+		if u.Host != endpoint {
+			out = append(out, u.Host)
+		}
+		if u.Hostname() != u.Host {
+			out = append(out, u.Hostname())
 		}
 	}
 	return out

@@ -76,6 +76,8 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 		{"postgres without Secret or Percona", `{database: {type: postgres}}`, "spec.database.postgresSecretRef", "is required when spec.database.type is postgres"},
 		{"SQLite outside the control-plane volume", `{database: {sqlite: {path: /tmp/dittofs.db}}}`, "spec.database.sqlite.path", "/data/controlplane/"},
 		{"SQLite path is the volume itself", `{database: {sqlite: {path: /data/controlplane/}}}`, "spec.database.sqlite.path", "/data/controlplane/"},
+		{"SQLite path leaving the volume", `{database: {sqlite: {path: /data/controlplane/../metadata/x.db}}}`, "spec.database.sqlite.path", "with no '..' segment"},
+		{"SQLite path ending in ..", `{database: {sqlite: {path: /data/controlplane/db/..}}}`, "spec.database.sqlite.path", "with no '..' segment"},
 		{"shutdownTimeout 0s", `shutdownTimeout: 0s`, "spec.shutdownTimeout", "between 1s and 1h"},
 		{"liveness successThreshold 2", `{probes: {liveness: {successThreshold: 2}}}`, "spec.probes.liveness.successThreshold", "must be 1"},
 		{"startup successThreshold 2", `{probes: {startup: {successThreshold: 2}}}`, "spec.probes.startup.successThreshold", "must be 1"},

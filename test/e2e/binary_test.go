@@ -19,8 +19,8 @@ import (
 func TestBinaryLeaderElectionAndShutdown(t *testing.T) {
 	ns := newNamespace(t, nil)
 	// The Lease lives where the install's RBAC lets the operator keep one,
-	// under a name of this test's own.
-	leaseName := "dittofs-operator-" + ns.name
+	// under the one name it grants get and update on (resourceNames).
+	leaseName := "dittofs-operator"
 	start := func() *operator.Process {
 		t.Helper()
 		p, err := operator.Start(t.Context(), operator.Options{

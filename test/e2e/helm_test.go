@@ -64,7 +64,7 @@ func TestHelmInstall(t *testing.T) {
 		authorizationv1.ResourceAttributes{Verb: "list", Group: "dittofs.dittofs.com", Resource: "dittoservers"},
 		authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: n.name},
 		authorizationv1.ResourceAttributes{Verb: "list", Group: "storage.k8s.io", Resource: "storageclasses"},
-		authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: n.name},
+		authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: n.name, Name: "dittofs-operator"},
 	); err != nil {
 		t.Fatal(err)
 	}

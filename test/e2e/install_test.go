@@ -47,7 +47,7 @@ func (e *testEnv) installOperator(ctx context.Context) error {
 	return operator.WaitAuthorized(ctx, e.kube, installNamespace, installServiceAccount,
 		authorizationv1.ResourceAttributes{Verb: "list", Group: "dittofs.dittofs.com", Resource: "dittoservers"},
 		authorizationv1.ResourceAttributes{Verb: "list", Group: "storage.k8s.io", Resource: "storageclasses"},
-		authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: installNamespace},
+		authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: installNamespace, Name: "dittofs-operator"},
 	)
 }
 

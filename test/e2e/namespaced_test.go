@@ -56,7 +56,7 @@ func TestNamespacedInstall(t *testing.T) {
 		authorizationv1.ResourceAttributes{Verb: "list", Group: "dittofs.dittofs.com", Resource: "dittoservers", Namespace: n.name},
 		authorizationv1.ResourceAttributes{Verb: "get", Resource: "secrets", Namespace: n.name},
 		authorizationv1.ResourceAttributes{Verb: "list", Group: "storage.k8s.io", Resource: "storageclasses"},
-		authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: n.name},
+		authorizationv1.ResourceAttributes{Verb: "update", Group: "coordination.k8s.io", Resource: "leases", Namespace: n.name, Name: "dittofs-operator"},
 	); err != nil {
 		t.Fatal(err)
 	}

@@ -119,6 +119,16 @@ func TestShareAdmissionRejectsInvalidSpecs(t *testing.T) {
 		{"operators group", "DittoUser", "", `groups: [operators]`, "spec.groups", "must not list admins or operators"},
 		{"group listed twice", "DittoUser", "", `groups: [staff, staff]`, "spec.groups[1]", "Duplicate value"},
 		{"empty group name", "DittoUser", "", `groups: [""]`, "spec.groups[0]", "at least 1 chars long"},
+		{"group name with upper case", "DittoUser", "", `groups: [staff, Staff]`, "spec.groups", "each group name must start with a lowercase letter"},
+		{"group name with a slash", "DittoUser", "", `groups: [a/b]`, "spec.groups", "each group name must start with a lowercase letter"},
+		// Principals and snapshot policies (one team must not fill the shared disk).
+		{"permission for a user with a space", "DittoShare", "", `permissions: [{user: "bob smith", level: read}]`, "spec.permissions[0]", "spec.permissions[].user must start with a lowercase letter"},
+		{"permission for a group with a slash", "DittoShare", "", `permissions: [{group: "../admins", level: read}]`, "spec.permissions[0]", "spec.permissions[].group must start with a lowercase letter"},
+		{"snapshot every nanosecond", "DittoShare", "", `snapshotPolicy: {interval: 1ns, keepLast: 7}`, "spec.snapshotPolicy.interval", "of at least 1m"},
+		{"snapshot every 59 seconds", "DittoShare", "", `snapshotPolicy: {interval: 59s, keepLast: 7}`, "spec.snapshotPolicy.interval", "of at least 1m"},
+		{"snapshots kept by the thousand", "DittoShare", "", `snapshotPolicy: {interval: 1h, keepLast: 1001}`, "spec.snapshotPolicy.keepLast", "less than or equal to 1000"},
+		{"snapshots without a bound", "DittoShare", "", `snapshotPolicy: {interval: 1h}`, "spec.snapshotPolicy", "must set keepLast or a positive ttl"},
+		{"snapshots with keepLast 0 and ttl 0s", "DittoShare", "", `snapshotPolicy: {interval: 1h, keepLast: 0, ttl: 0s}`, "spec.snapshotPolicy", "must set keepLast or a positive ttl"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,6 +156,9 @@ func TestShareAdmissionAcceptsEdgeCases(t *testing.T) {
 		{"explicit default username", "DittoUser", `username: alice`},
 		{"largest uid", "DittoUser", `{uid: 4294967294, gid: 4294967294}`},
 		{"ordinary groups", "DittoUser", `groups: [staff, users, team-a]`},
+		{"groups with '_' and '.'", "DittoUser", `groups: [_svc, team.a]`},
+		{"snapshots every minute, kept by count", "DittoShare", `snapshotPolicy: {interval: 1m, keepLast: 1000}`},
+		{"snapshots kept by age", "DittoShare", `snapshotPolicy: {interval: "@hourly", ttl: 720h}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			obj := sampleObject(t, "shares", tc.kind)

@@ -113,7 +113,7 @@ func (d declared) verify(t *testing.T, api dfsapi.API) {
 	must(t, "list shares", err)
 	want := d.share
 	want.Owner = "" // fixed at creation, not read back
-	if len(shares) != 1 || shares[0] != want {
+	if shares = withoutIDs(t, shares); len(shares) != 1 || shares[0] != want {
 		t.Errorf("shares %+v, declared %+v", shares, d.share)
 	}
 	perms, err := api.ListSharePermissions(ctx, d.share.Name)
@@ -128,6 +128,21 @@ func requireStore(t *testing.T, got []dfsapi.Store, want dfsapi.Store) {
 	if len(got) != 1 || got[0].Name != want.Name || got[0].Type != want.Type || !dfsapi.ConfigMatches(want.Config, got[0].Config) {
 		t.Errorf("stores %+v, declared %+v", got, want)
 	}
+}
+
+// withoutIDs checks that the server gave every share an id and drops the
+// ids, which no declaration knows, for comparing with one.
+func withoutIDs(t *testing.T, shares []dfsapi.Share) []dfsapi.Share {
+	t.Helper()
+	out := make([]dfsapi.Share, len(shares))
+	for i, s := range shares {
+		if s.ID == "" {
+			t.Errorf("share %s has no id", s.Name)
+		}
+		s.ID = ""
+		out[i] = s
+	}
+	return out
 }
 
 // created is the error of a create, or one when the server gave the new

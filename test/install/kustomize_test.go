@@ -84,7 +84,6 @@ func TestDefaultInstallRendersEverything(t *testing.T) {
 		{"dittofs.dittofs.com", "dittoservers/finalizers", "update"},
 		{"dittofs.dittofs.com", "dittoshares", "update"},
 		{"dittofs.dittofs.com", "dittousers/status", "update"},
-		{"", "pods/portforward", "create"},
 		{"networking.k8s.io", "networkpolicies", "delete"},
 		{"monitoring.coreos.com", "servicemonitors", "update"},
 	} {
@@ -92,6 +91,14 @@ func TestDefaultInstallRendersEverything(t *testing.T) {
 			t.Errorf("ClusterRole dittofs-operator does not grant %s %s/%s", need.verb, need.group, need.resource)
 		}
 	}
+	// Port-forward reaches any port of any pod: only an operator outside the
+	// cluster uses it, and it ships apart (artifacts/outside-cluster).
+	for _, cr := range r.clusterRoles() {
+		if grants(cr.Rules, "", "pods/portforward", "create") || grants(cr.Rules, "", "pods/portforward", "get") {
+			t.Errorf("ClusterRole %s grants pods/portforward in the in-cluster install", cr.Name)
+		}
+	}
+	checkLeaseRule(t, r)
 	var cluster rbacv1.ClusterRole
 	if !r.get("ClusterRole", clusterRoleName, &cluster) {
 		t.Fatal("no ClusterRole dittofs-operator-cluster")
@@ -297,6 +304,54 @@ func grants(rules []rbacv1.PolicyRule, group, resource, verb string) bool {
 		}
 	}
 	return false
+}
+
+// checkLeaseRule: the leader election Role grants get and update on the
+// operator's Lease only, by name; create, which RBAC cannot restrict by name,
+// on leases; nothing else.
+func checkLeaseRule(t *testing.T, r *rendered) {
+	t.Helper()
+	var role rbacv1.Role
+	if !r.get("Role", operatorName+"-leader-election", &role) {
+		t.Fatal("no Role dittofs-operator-leader-election")
+	}
+	for _, rule := range role.Rules {
+		named := slices.Equal(rule.ResourceNames, []string{"dittofs-operator"})
+		switch {
+		case !slices.Equal(rule.Resources, []string{"leases"}):
+			t.Errorf("leader election rule on %v", rule.Resources)
+		case named && !slices.Equal(rule.Verbs, []string{"get", "update"}):
+			t.Errorf("the Lease dittofs-operator: verbs %v, want get and update", rule.Verbs)
+		case !named && (len(rule.ResourceNames) != 0 || !slices.Equal(rule.Verbs, []string{"create"})):
+			t.Errorf("leases without resourceNames %v: verbs %v, want create only", rule.ResourceNames, rule.Verbs)
+		}
+	}
+	for _, verb := range []string{"create", "get", "update"} {
+		if !grants(role.Rules, "coordination.k8s.io", "leases", verb) {
+			t.Errorf("leader election needs %s on leases", verb)
+		}
+	}
+}
+
+// The optional manifest for an operator outside the cluster grants
+// pods/portforward and nothing else.
+func TestOutsideClusterRBACIsPortForwardOnly(t *testing.T) {
+	r := render(t, filepath.Join(root, "artifacts", "outside-cluster"))
+	crs := r.clusterRoles()
+	if len(crs) != 1 || len(crs[0].Rules) != 1 || !slices.Equal(crs[0].Rules[0].Resources, []string{"pods/portforward"}) ||
+		!slices.Equal(crs[0].Rules[0].Verbs, []string{"get", "create"}) {
+		t.Fatalf("ClusterRoles %+v, want one granting get and create on pods/portforward", crs)
+	}
+	var b rbacv1.ClusterRoleBinding
+	if !r.get("ClusterRoleBinding", crs[0].Name, &b) || b.RoleRef.Name != crs[0].Name || len(b.Subjects) != 1 ||
+		b.Subjects[0].Name != operatorName || b.Subjects[0].Namespace != defaultNS {
+		t.Errorf("binding %+v, want the install's ServiceAccount", b)
+	}
+	for _, o := range r.objs {
+		if o.GetLabels()[partOf] != operatorName {
+			t.Errorf("%s %s lacks the label %s=%s", o.GetKind(), o.GetName(), partOf, operatorName)
+		}
+	}
 }
 
 // kustomizationImage is the image artifacts/deploy/kustomization.yaml sets.

@@ -84,7 +84,7 @@ func (c *Controller) login(ctx context.Context, ds *dittov1alpha1.DittoServer) (
 		return api, nil
 	}
 	api := c.newAPI(baseURL, rt)
-	password, err := c.operatorPassword(ctx, ds)
+	secret, password, err := c.operatorPassword(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
@@ -94,13 +94,22 @@ func (c *Controller) login(ctx context.Context, ds *dittov1alpha1.DittoServer) (
 	}
 	if err != nil {
 		// Unknown to the server, or its password is not ours: set it up
-		// with the admin login.
+		// with the admin login, if this endpoint may be sent the admin
+		// password.
+		if tlsID == "" && secret.Annotations[AccountConfirmedAnnotation] == string(ds.UID) {
+			return nil, &problemError{Problem{ReasonLoginFailed, fmt.Sprintf(
+				"the server's API refused the operator account %q, which it accepted before; over plain HTTP the operator cannot tell that endpoint from another, so it does not send the admin password: "+
+					"set spec.controlPlane.tls, or, if the server really lost the account (a restored volume), delete Secret %q to set it up again", OperatorUsername, secret.Name)}}
+		}
 		if err := c.setUpOperatorAccount(ctx, ds, baseURL, rt, password); err != nil {
 			return nil, err
 		}
 		if err := api.Login(ctx, OperatorUsername, password); err != nil {
 			return nil, fmt.Errorf("log in as %s after setting the account up: %w", OperatorUsername, classify(err))
 		}
+	}
+	if err := c.confirmAccount(ctx, ds, secret); err != nil {
+		return nil, err
 	}
 	c.sessions.put(key, &session{api: api, uid: ds.UID, baseURL: baseURL, tls: tlsID})
 	klog.FromContext(ctx).V(2).Info("Logged in to the server's API", "user", OperatorUsername, "url", baseURL)
@@ -111,7 +120,7 @@ func (c *Controller) login(ctx context.Context, ds *dittov1alpha1.DittoServer) (
 // Secret with a new one the first time. The Secret is written before the
 // account exists, so a crash in between loses nothing: the next pass finds
 // the Secret and sets the account up with it.
-func (c *Controller) operatorPassword(ctx context.Context, ds *dittov1alpha1.DittoServer) (string, error) {
+func (c *Controller) operatorPassword(ctx context.Context, ds *dittov1alpha1.DittoServer) (*corev1.Secret, string, error) {
 	name := OperatorSecretName(ds)
 	s, err := c.kube.CoreV1().Secrets(ds.Namespace).Get(ctx, name, metav1.GetOptions{})
 	if err == nil {
@@ -119,28 +128,54 @@ func (c *Controller) operatorPassword(ctx context.Context, ds *dittov1alpha1.Dit
 		// where the server remembers the account), or controlled by it (made
 		// by an earlier operator version).
 		if !metav1.IsControlledBy(s, ds) && !resources.KeptFor(s, ds) {
-			return "", &problemError{Problem{ReasonNotOwned, fmt.Sprintf("Secret %q exists and was not made by the operator for this DittoServer; the operator does not use or overwrite it", name)}}
+			return nil, "", &problemError{Problem{ReasonNotOwned, fmt.Sprintf("Secret %q exists and was not made by the operator for this DittoServer; the operator does not use or overwrite it", name)}}
 		}
 		if pw := string(s.Data[OperatorPasswordKey]); len(pw) >= minUserPasswordLength {
-			return pw, nil
+			return s, pw, nil
 		}
-		return "", &problemError{Problem{ReasonSecretInvalid, fmt.Sprintf("Secret %q has no usable key %q; delete it and the operator makes a new one", name, OperatorPasswordKey)}}
+		return nil, "", &problemError{Problem{ReasonSecretInvalid, fmt.Sprintf("Secret %q has no usable key %q; delete it and the operator makes a new one", name, OperatorPasswordKey)}}
 	}
 	if !apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("get Secret %s/%s: %w", ds.Namespace, name, err)
+		return nil, "", fmt.Errorf("get Secret %s/%s: %w", ds.Namespace, name, err)
 	}
 	pw, err := resources.RandomString(operatorPasswordLength)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	if _, err := c.kube.CoreV1().Secrets(ds.Namespace).Create(ctx, operatorSecret(ds, pw), metav1.CreateOptions{FieldManager: EventComponent}); err != nil {
+	created, err := c.kube.CoreV1().Secrets(ds.Namespace).Create(ctx, operatorSecret(ds, pw), metav1.CreateOptions{FieldManager: EventComponent})
+	if err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return c.operatorPassword(ctx, ds)
 		}
-		return "", fmt.Errorf("create Secret %s/%s: %w", ds.Namespace, name, err)
+		return nil, "", fmt.Errorf("create Secret %s/%s: %w", ds.Namespace, name, err)
 	}
 	klog.FromContext(ctx).V(2).Info("Created", "kind", "Secret", "name", name)
-	return pw, nil
+	return created, pw, nil
+}
+
+// AccountConfirmedAnnotation on the operator Secret holds the UID of the
+// DittoServer whose server accepted the account's login. From then on, a
+// server reached over plain HTTP that refuses the account is not sent the
+// admin password: without TLS, the operator cannot tell the server from
+// another endpoint that answers at its address (a pod with the Service's
+// labels, a spoofed address), and refusing the account would be that
+// endpoint's way to obtain the admin password. Over HTTPS the certificate
+// is verified first, so the fallback (a restored volume, a lost account)
+// stays automatic there.
+const AccountConfirmedAnnotation = "dittofs.dittofs.com/operator-account-confirmed-for"
+
+// confirmAccount records, once per DittoServer, that its server accepted
+// the operator account.
+func (c *Controller) confirmAccount(ctx context.Context, ds *dittov1alpha1.DittoServer, s *corev1.Secret) error {
+	if s.Annotations[AccountConfirmedAnnotation] == string(ds.UID) {
+		return nil
+	}
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, AccountConfirmedAnnotation, string(ds.UID))
+	_, err := c.kube.CoreV1().Secrets(ds.Namespace).Patch(ctx, s.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: EventComponent})
+	if err != nil {
+		return fmt.Errorf("patch Secret %s/%s: record the confirmed operator account: %w", ds.Namespace, s.Name, err)
+	}
+	return nil
 }
 
 // setUpOperatorAccount logs in as the admin and creates the operator

@@ -33,6 +33,13 @@ import (
 	dittolisters "github.com/dittofs/dittofs-operator/pkg/generated/listers/dittofs/v1alpha1"
 )
 
+// PassTimeout bounds the REST calls of one pass over a server (each call
+// is bounded too, by dfsapi.DefaultTimeout): a server that answers slowly
+// cannot hold one of the workers, which every server shares, for longer.
+// A pass cut short is retried with backoff and carries on from where the
+// server is; a converged pass takes a few requests.
+var PassTimeout = 2 * time.Minute
+
 // Informers are the shared informers the controller reads. StatefulSets
 // and Secrets (metadata only) are shared with the DittoServer controller.
 type Informers struct {

@@ -24,6 +24,8 @@ import (
 // share, a missing password Secret) become that object's condition; a
 // server that does not answer stops the pass.
 func (c *Controller) converge(ctx context.Context, p *pass) {
+	ctx, cancel := context.WithTimeout(ctx, PassTimeout)
+	defer cancel()
 	ds := p.ds
 	api, err := c.login(ctx, ds)
 	if err != nil {

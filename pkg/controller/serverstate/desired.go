@@ -85,6 +85,10 @@ func DesiredState(in Inputs) Desired {
 
 	groups := map[string]bool{}
 	for _, u := range sortedUsers(in.Users) {
+		if p, bad := userSpecProblem(u); bad {
+			d.Rejected[u.UID] = p
+			continue
+		}
 		name := Username(u)
 		if p, bad := reservedUsername(ds, name); bad {
 			d.Rejected[u.UID] = p
@@ -172,6 +176,8 @@ func desiredStores(ds *dittov1alpha1.DittoServer, sts *appsv1.StatefulSet) ([]St
 	cfg := map[string]any{
 		"bucket": s3.Bucket,
 		"region": orDefault(s3.Region, resources.DefaultS3Region),
+		// Explicit both ways, so that turning it off rewrites the store.
+		"allow_private_endpoint": s3.AllowPrivateEndpoint,
 	}
 	return append(stores, StoreDecl{dittov1alpha1.StoreKindRemote, dfsapi.Store{Name: resources.RemoteBlockStoreName, Type: "s3", Config: cfg}}), nil
 }
@@ -183,18 +189,16 @@ const (
 )
 
 // withS3Secrets returns a copy of the remote store with what the S3
-// credentials Secret holds: the endpoint (with the allowance for a private
-// one) and the keys.
+// credentials Secret holds: the endpoint and the keys. The allowance for a
+// private endpoint is not derived from it: it is spec.s3.allowPrivateEndpoint,
+// already in the store's config.
 func withS3Secrets(s dfsapi.Store, creds S3Credentials) dfsapi.Store {
-	cfg := make(map[string]any, len(s.Config)+4)
+	cfg := make(map[string]any, len(s.Config)+3)
 	for k, v := range s.Config {
 		cfg[k] = v
 	}
 	if creds.Endpoint != "" {
 		cfg["endpoint"] = creds.Endpoint
-		if PrivateEndpoint(creds.Endpoint) {
-			cfg["allow_private_endpoint"] = true
-		}
 	}
 	cfg[s3AccessKeyIDKey], cfg[s3SecretAccessKeyKey] = creds.AccessKeyID, creds.SecretAccessKey
 	s.Config = cfg
@@ -205,7 +209,8 @@ func withS3Secrets(s dfsapi.Store, creds S3Credentials) dfsapi.Store {
 // a loopback, private or otherwise non-global address, localhost, or a name
 // only a cluster or site resolver knows (one label, .svc, .cluster.local,
 // .local, .internal). The server refuses such endpoints unless the store
-// allows them; a public name gets no such allowance, so a public name that
+// allows them (spec.s3.allowPrivateEndpoint); the operator refuses them first
+// without that, with a message that names the field. A public name that
 // resolves to a private address is still refused by the server.
 func PrivateEndpoint(endpoint string) bool {
 	raw := endpoint
@@ -360,6 +365,9 @@ func snapshotPolicy(sp *dittov1alpha1.SnapshotPolicy) (*dfsapi.SnapshotPolicy, e
 	}
 	ttl, err := dfsapi.ParseSnapshotTTL(sp.TTL)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSnapshotBounds(interval, int(sp.KeepLast), ttl); err != nil {
 		return nil, err
 	}
 	return &dfsapi.SnapshotPolicy{

@@ -61,8 +61,14 @@ func TestUnreachableServerReportsOnceAndBacksOff(t *testing.T) {
 	}
 }
 
+// Over HTTPS, whose certificate the operator verifies, a refused account is
+// set up again with the admin login (a restored volume).
 func TestOperatorAccountFallsBackToTheAdminLogin(t *testing.T) {
-	f := newFixture(t, teamObjects()...)
+	objs := teamObjects()
+	objs[0] = availableServer(withAPITLS)
+	objs = append(objs, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "nas-cert", Namespace: testNamespace}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{"tls.crt": []byte("cert"), "tls.key": []byte("key")}})
+	f := newFixture(t, objs...)
 	f.converge()
 	// The server's database was restored: the account has another password.
 	f.srv.passwords[OperatorUsername] = "an-old-password"

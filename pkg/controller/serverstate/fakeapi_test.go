@@ -385,11 +385,14 @@ func (c *fakeClient) UpdateShare(_ context.Context, s dfsapi.Share) error {
 	if err := c.call("PUT share "+s.Name, true); err != nil {
 		return err
 	}
-	old, ok := c.srv.shares[s.Name]
+	cur, ok := c.srv.shares[s.Name]
 	if !ok {
 		return apiError(http.MethodPut, "/api/v1/shares"+s.Name, http.StatusNotFound, "Share not found")
 	}
-	s.ID = old.ID
+	s.ID = cur.ID
+	// Like dfsapi.UpdateShare, which never sends a store: the bindings
+	// made at creation stay.
+	s.MetadataStore, s.LocalBlockStore, s.RemoteBlockStore = cur.MetadataStore, cur.LocalBlockStore, cur.RemoteBlockStore
 	c.srv.shares[s.Name] = s
 	return nil
 }

@@ -215,7 +215,7 @@ func TestPasswordSecretChangeResetsThePassword(t *testing.T) {
 func TestS3RemoteStore(t *testing.T) {
 	objs := teamObjects()
 	ds := availableServer(func(ds *dittov1alpha1.DittoServer) {
-		ds.Spec.S3 = &dittov1alpha1.S3Spec{Bucket: "files", Region: "eu-west-1",
+		ds.Spec.S3 = &dittov1alpha1.S3Spec{Bucket: "files", Region: "eu-west-1", AllowPrivateEndpoint: true,
 			CredentialsSecretRef: &dittov1alpha1.S3CredentialsSecretRef{SecretName: "s3"}}
 	})
 	objs[0] = ds

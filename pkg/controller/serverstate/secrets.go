@@ -93,6 +93,13 @@ func (c *Controller) readS3(ctx context.Context, ds *dittov1alpha1.DittoServer) 
 		}
 		*k.into = string(v)
 	}
+	if PrivateEndpoint(creds.Endpoint) && !ds.Spec.S3.AllowPrivateEndpoint {
+		// The value is not quoted: it comes from a Secret, and conditions
+		// and events are read by more people than the Secret.
+		return S3Credentials{}, "", &problemError{Problem{ReasonInvalidSpec, fmt.Sprintf(
+			"the S3 endpoint in Secret %q key %q is a private address or an internal name, which the server refuses unless spec.s3.allowPrivateEndpoint is true (that turns off the server's guard against request forgery for private addresses)",
+			ref.SecretName, orDefault(ref.EndpointKey, resources.DefaultS3EndpointKey))}}
+	}
 	return creds, s.ResourceVersion, nil
 }
 

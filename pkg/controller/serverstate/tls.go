@@ -15,6 +15,7 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 )
 
 // A server with spec.controlPlane.tls serves its API over HTTPS. The
@@ -27,6 +28,10 @@ import (
 // the transport; it is never logged.
 
 const tlsSecretField = "spec.controlPlane.tls.secretName"
+
+// plainTransport is shared by the servers without TLS: no proxy (see
+// dfsapi.NewTransport), connections pooled per address.
+var plainTransport = dfsapi.NewTransport(nil)
 
 // tlsTransport is the transport of one server, built from one version of
 // its TLS Secret.
@@ -75,7 +80,7 @@ func (t *transports) forget(key cache.ObjectName) {
 func (c *Controller) apiTransport(ctx context.Context, ds *dittov1alpha1.DittoServer) (http.RoundTripper, string, error) {
 	name := resources.TLSSecretName(ds)
 	if name == "" {
-		return c.metrics.transport(nil), "", nil
+		return c.metrics.transport(plainTransport), "", nil
 	}
 	key := cache.MetaObjectToName(ds)
 	version := c.secretVersion(ds.Namespace, name)
@@ -93,8 +98,7 @@ func (c *Controller) apiTransport(ctx context.Context, ds *dittov1alpha1.DittoSe
 	if err != nil {
 		return nil, "", &problemError{Problem{ReasonSecretInvalid, fmt.Sprintf("Secret %q key %q (%s): %v", name, resources.TLSCAKey, tlsSecretField, err)}}
 	}
-	rt := http.DefaultTransport.(*http.Transport).Clone()
-	rt.TLSClientConfig = cfg
+	rt := dfsapi.NewTransport(cfg)
 	c.transports.put(key, tlsTransport{secret: name, version: s.ResourceVersion, rt: rt})
 	klog.FromContext(ctx).V(2).Info("Verifying the server's API certificate", "secret", klog.KRef(ds.Namespace, name),
 		"resourceVersion", s.ResourceVersion, "serverName", cfg.ServerName, "customCA", cfg.RootCAs != nil)

@@ -49,6 +49,7 @@ type DittoServer struct {
 // +kubebuilder:validation:XValidation:rule="!(has(self.database) && self.database.type == 'postgres') || has(self.database.postgresSecretRef) || (has(self.percona) && self.percona.enabled)",message="spec.database.postgresSecretRef is required when spec.database.type is postgres (or set spec.percona.enabled to run a PostgreSQL cluster)",fieldPath=".database.postgresSecretRef",reason="FieldValueRequired"
 // +kubebuilder:validation:XValidation:rule="!has(self.terminationGracePeriodSeconds) || self.terminationGracePeriodSeconds >= (has(self.preStopDelaySeconds) ? self.preStopDelaySeconds : 5) + 3 * (has(self.shutdownTimeout) ? (duration(self.shutdownTimeout) + duration('999999999ns')).getSeconds() : 30) + 5",message="spec.terminationGracePeriodSeconds must be at least spec.preStopDelaySeconds + 3 × spec.shutdownTimeout + 5 (the server exits on its own after 3 × shutdownTimeout + 5 s); remove it to get that plus a margin",fieldPath=".terminationGracePeriodSeconds",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.percona) && self.percona.enabled && has(self.database) && has(self.database.postgresSecretRef))",message="spec.database.postgresSecretRef and spec.percona.enabled are mutually exclusive: the Percona cluster provides the database",fieldPath=".database.postgresSecretRef",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.s3) || has(self.s3)",message="spec.s3 cannot be removed once set: shares keep their blocks in its bucket and stay bound to the remote store",fieldPath=".s3",reason="FieldValueForbidden"
 type DittoServerSpec struct {
 	// Image is the DittoFS server image.
 	// +kubebuilder:default="marmos91c/dittofs:v0.29.0"
@@ -169,7 +170,10 @@ type DittoServerSpec struct {
 	// +optional
 	Portmapper *PortmapperSpec `json:"portmapper,omitempty"`
 
-	// S3 gives the server credentials for S3 payload stores.
+	// S3 gives the server credentials for S3 payload stores. It can be added
+	// to a server without it; once set it cannot be removed, nor its bucket
+	// or region changed: every share created with it keeps its blocks in
+	// that bucket (a share's stores are bound at its creation, never after).
 	// +optional
 	S3 *S3Spec `json:"s3,omitempty"`
 

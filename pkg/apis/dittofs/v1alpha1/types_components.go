@@ -50,7 +50,7 @@ type SQLiteSpec struct {
 	// the metadata volume (on servers created before the two-volume layout,
 	// their controlplane volume).
 	// +kubebuilder:default="/data/controlplane/controlplane.db"
-	// +kubebuilder:validation:XValidation:rule="self.startsWith('/data/controlplane/') && size(self) > size('/data/controlplane/')",message="spec.database.sqlite.path must be a file under /data/controlplane/, the persistent control-plane volume"
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/data/controlplane/') && size(self) > size('/data/controlplane/') && !self.contains('/../') && !self.endsWith('/..')",message="spec.database.sqlite.path must be a file under /data/controlplane/, the persistent control-plane volume, with no '..' segment"
 	// +optional
 	Path string `json:"path,omitempty"`
 }
@@ -256,6 +256,8 @@ type PortmapperSpec struct {
 }
 
 // S3Spec gives the server access to S3 for payload stores.
+// +kubebuilder:validation:XValidation:rule="has(self.bucket) == has(oldSelf.bucket) && (!has(self.bucket) || self.bucket == oldSelf.bucket)",message="spec.s3.bucket is immutable: shares keep their blocks in that bucket",fieldPath=".bucket",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="(has(self.region) ? self.region : 'eu-west-1') == (has(oldSelf.region) ? oldSelf.region : 'eu-west-1')",message="spec.s3.region is immutable: shares keep their blocks in the bucket of that region",fieldPath=".region",reason="FieldValueForbidden"
 type S3Spec struct {
 	// CredentialsSecretRef names the Secret with the S3 credentials and endpoint.
 	// +optional
@@ -270,6 +272,20 @@ type S3Spec struct {
 	// configured through its API; the operator shows it on the server's Service.
 	// +optional
 	Bucket string `json:"bucket,omitempty"`
+
+	// AllowPrivateEndpoint lets the endpoint be a loopback, private or other
+	// non-global address, or a name that resolves to one (an S3 service inside
+	// the cluster, such as MinIO at minio.minio.svc). It turns off the DittoFS
+	// server's guard against server-side request forgery for private addresses
+	// (allow_private_endpoint of the remote store): with it, whoever can write
+	// the endpoint into the credentials Secret can make the server connect to
+	// any address of the private network, except link-local ones (cloud
+	// metadata), which the server always refuses. Set it only when the
+	// endpoint is meant to be private and the Secret is written by people you
+	// trust with that. Default false: a private endpoint is refused with
+	// StoresReady=False (InvalidSpec).
+	// +optional
+	AllowPrivateEndpoint bool `json:"allowPrivateEndpoint,omitempty"`
 }
 
 // S3CredentialsSecretRef names a Secret and the keys inside it.

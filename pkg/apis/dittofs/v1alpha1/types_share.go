@@ -151,18 +151,22 @@ type DittoShareSpec struct {
 }
 
 // SnapshotPolicy is a share's scheduled snapshots and their retention.
+// +kubebuilder:validation:XValidation:rule="(has(self.keepLast) && self.keepLast > 0) || (has(self.ttl) && self.ttl.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') && duration(self.ttl) > duration('0s'))",message="spec.snapshotPolicy must set keepLast or a positive ttl (or both): snapshots without a bound fill the server's disk",reason="FieldValueRequired"
 type SnapshotPolicy struct {
-	// Interval between snapshots: a Go duration such as 6h or 90m, or one of
-	// @hourly, @daily and @weekly.
+	// Interval between snapshots: a Go duration of at least 1m such as 6h or
+	// 90m, or one of @hourly, @daily and @weekly.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=32
-	// +kubebuilder:validation:XValidation:rule="self in ['@hourly', '@daily', '@weekly'] || (self.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') && duration(self) > duration('0s'))",message="spec.snapshotPolicy.interval must be a positive duration such as 6h or 90m, or one of @hourly, @daily, @weekly"
+	// +kubebuilder:validation:XValidation:rule="self in ['@hourly', '@daily', '@weekly'] || (self.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') && duration(self) >= duration('1m'))",message="spec.snapshotPolicy.interval must be a positive duration of at least 1m such as 6h or 90m, or one of @hourly, @daily, @weekly"
 	// +required
 	Interval string `json:"interval"`
 
-	// KeepLast keeps at most this many of the policy's snapshots; 0 (the
-	// default) sets no count bound.
+	// KeepLast keeps at most this many of the policy's snapshots (at most
+	// 1000); 0 (the default) sets no count bound, and then ttl is required:
+	// a policy bounds its snapshots by count, by age or both, so that one
+	// share cannot fill the server's disk.
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	KeepLast int32 `json:"keepLast,omitempty"`
 
@@ -205,15 +209,19 @@ type ServerReference struct {
 // SharePermission grants one user or one group a level of access.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.user) != has(self.group)",message="each entry of spec.permissions names exactly one of user and group"
+// +kubebuilder:validation:XValidation:rule="!has(self.user) || self.user.matches('^[a-z_][a-z0-9_.-]*$')",message="spec.permissions[].user must start with a lowercase letter or '_' and hold only lowercase letters, digits, '_', '.' and '-'",reason="FieldValueInvalid"
+// +kubebuilder:validation:XValidation:rule="!has(self.group) || self.group.matches('^[a-z_][a-z0-9_.-]*$')",message="spec.permissions[].group must start with a lowercase letter or '_' and hold only lowercase letters, digits, '_', '.' and '-'",reason="FieldValueInvalid"
 type SharePermission struct {
-	// User is a username on the server, for example one a DittoUser declares.
+	// User is a username on the server, for example one a DittoUser declares:
+	// a lowercase letter or '_', then lowercase letters, digits, '_', '.' or
+	// '-' (the names a DittoUser can have).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	User string `json:"user,omitempty"`
 
 	// Group is a group name on the server, for example one a DittoUser lists
-	// in spec.groups.
+	// in spec.groups, with the same characters as a user.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +optional

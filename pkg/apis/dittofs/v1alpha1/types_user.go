@@ -95,13 +95,15 @@ type DittoUserSpec struct {
 
 	// Groups the user belongs to on the server; DittoShare permissions can
 	// grant a group access. Groups that do not exist on the server are
-	// created. The server's system groups admins and operators carry
-	// administrator rights and cannot be listed.
+	// created. A name starts with a lowercase letter or '_' and holds only
+	// lowercase letters, digits, '_', '.' and '-'. The server's system groups
+	// admins and operators carry administrator rights and cannot be listed.
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=64
 	// +kubebuilder:validation:XValidation:rule="!self.exists(g, g == 'admins' || g == 'operators')",message="spec.groups must not list admins or operators: these system groups of the server carry administrator rights"
+	// +kubebuilder:validation:XValidation:rule="self.all(g, g.matches('^[a-z_][a-z0-9_.-]*$'))",message="spec.groups: each group name must start with a lowercase letter or '_' and hold only lowercase letters, digits, '_', '.' and '-'"
 	// +optional
 	Groups []string `json:"groups,omitempty"`
 }

@@ -95,7 +95,10 @@ type DittoServerSpecApplyConfiguration struct {
 	// the file Service, for NFSv3 clients that discover the NFS and mount
 	// ports through it instead of being given them.
 	Portmapper *PortmapperSpecApplyConfiguration `json:"portmapper,omitempty"`
-	// S3 gives the server credentials for S3 payload stores.
+	// S3 gives the server credentials for S3 payload stores. It can be added
+	// to a server without it; once set it cannot be removed, nor its bucket
+	// or region changed: every share created with it keeps its blocks in
+	// that bucket (a share's stores are bound at its creation, never after).
 	S3 *S3SpecApplyConfiguration `json:"s3,omitempty"`
 	// Percona runs a Percona PostgreSQL cluster for the control-plane database.
 	// Requires the Percona Operator for PostgreSQL in the cluster.

@@ -53,8 +53,9 @@ type DittoUserSpecApplyConfiguration struct {
 	GID *int64 `json:"gid,omitempty"`
 	// Groups the user belongs to on the server; DittoShare permissions can
 	// grant a group access. Groups that do not exist on the server are
-	// created. The server's system groups admins and operators carry
-	// administrator rights and cannot be listed.
+	// created. A name starts with a lowercase letter or '_' and holds only
+	// lowercase letters, digits, '_', '.' and '-'. The server's system groups
+	// admins and operators carry administrator rights and cannot be listed.
 	Groups []string `json:"groups,omitempty"`
 }
 

@@ -30,6 +30,18 @@ type S3SpecApplyConfiguration struct {
 	// Bucket is the bucket that payload stores use. The server's stores are
 	// configured through its API; the operator shows it on the server's Service.
 	Bucket *string `json:"bucket,omitempty"`
+	// AllowPrivateEndpoint lets the endpoint be a loopback, private or other
+	// non-global address, or a name that resolves to one (an S3 service inside
+	// the cluster, such as MinIO at minio.minio.svc). It turns off the DittoFS
+	// server's guard against server-side request forgery for private addresses
+	// (allow_private_endpoint of the remote store): with it, whoever can write
+	// the endpoint into the credentials Secret can make the server connect to
+	// any address of the private network, except link-local ones (cloud
+	// metadata), which the server always refuses. Set it only when the
+	// endpoint is meant to be private and the Secret is written by people you
+	// trust with that. Default false: a private endpoint is refused with
+	// StoresReady=False (InvalidSpec).
+	AllowPrivateEndpoint *bool `json:"allowPrivateEndpoint,omitempty"`
 }
 
 // S3SpecApplyConfiguration constructs a declarative configuration of the S3Spec type for use with
@@ -59,5 +71,13 @@ func (b *S3SpecApplyConfiguration) WithRegion(value string) *S3SpecApplyConfigur
 // If called multiple times, the Bucket field is set to the value of the last call.
 func (b *S3SpecApplyConfiguration) WithBucket(value string) *S3SpecApplyConfiguration {
 	b.Bucket = &value
+	return b
+}
+
+// WithAllowPrivateEndpoint sets the AllowPrivateEndpoint field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the AllowPrivateEndpoint field is set to the value of the last call.
+func (b *S3SpecApplyConfiguration) WithAllowPrivateEndpoint(value bool) *S3SpecApplyConfiguration {
+	b.AllowPrivateEndpoint = &value
 	return b
 }

@@ -27,10 +27,12 @@ import (
 //
 // SharePermission grants one user or one group a level of access.
 type SharePermissionApplyConfiguration struct {
-	// User is a username on the server, for example one a DittoUser declares.
+	// User is a username on the server, for example one a DittoUser declares:
+	// a lowercase letter or '_', then lowercase letters, digits, '_', '.' or
+	// '-' (the names a DittoUser can have).
 	User *string `json:"user,omitempty"`
 	// Group is a group name on the server, for example one a DittoUser lists
-	// in spec.groups.
+	// in spec.groups, with the same characters as a user.
 	Group *string `json:"group,omitempty"`
 	// Level of access: none, read, read-write or admin.
 	Level *dittofsv1alpha1.SharePermissionLevel `json:"level,omitempty"`

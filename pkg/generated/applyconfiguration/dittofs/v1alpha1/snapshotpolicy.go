@@ -23,11 +23,13 @@ package v1alpha1
 //
 // SnapshotPolicy is a share's scheduled snapshots and their retention.
 type SnapshotPolicyApplyConfiguration struct {
-	// Interval between snapshots: a Go duration such as 6h or 90m, or one of
-	// @hourly, @daily and @weekly.
+	// Interval between snapshots: a Go duration of at least 1m such as 6h or
+	// 90m, or one of @hourly, @daily and @weekly.
 	Interval *string `json:"interval,omitempty"`
-	// KeepLast keeps at most this many of the policy's snapshots; 0 (the
-	// default) sets no count bound.
+	// KeepLast keeps at most this many of the policy's snapshots (at most
+	// 1000); 0 (the default) sets no count bound, and then ttl is required:
+	// a policy bounds its snapshots by count, by age or both, so that one
+	// share cannot fill the server's disk.
 	KeepLast *int32 `json:"keepLast,omitempty"`
 	// TTL deletes the policy's snapshots older than this duration (for
 	// example 720h); unset, snapshots do not expire by age.
