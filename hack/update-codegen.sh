@@ -44,3 +44,4 @@ rm -f "${chart}"/crds/*.yaml
 cp artifacts/crds/*.yaml "${chart}/crds/"
 go run ./hack/chart-rules artifacts/deploy/rbac.yaml dittofs-operator "${chart}/files/rules.yaml"
 go run ./hack/chart-rules artifacts/deploy/cluster-rbac.yaml dittofs-operator-cluster "${chart}/files/cluster-rules.yaml"
+go run ./hack/chart-rules artifacts/deploy/tenants-rbac.yaml dittofs-operator-tenants "${chart}/files/tenants-rules.yaml"
