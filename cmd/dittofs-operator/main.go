@@ -142,21 +142,22 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	var ready atomic.Bool
-	servers, err := startServers(ctx, o, op.registry, &ready)
+	servers, err := startServers(ctx, o, op.registry, op.readiness)
 	if err != nil {
 		return err
 	}
 	defer servers.shutdown()
 
+	// Each controller starts on its own caches: the DittoServer controller's
+	// make the replica ready; the server state controller waits in its Run
+	// for its CRDs and caches.
 	op.startInformers(ctx)
-	if !op.waitForCacheSync(ctx) {
+	if !op.controller.WaitForCacheSync(ctx) {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return fmt.Errorf("caches did not sync")
 	}
-	ready.Store(true)
 	logger.Info("Caches synced")
 
 	if !o.leaderElect {

@@ -184,6 +184,16 @@ func (c *Controller) WaitForCacheSync(ctx context.Context) bool {
 	return cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...)
 }
 
+// HasSynced reports whether every informer the controller reads has synced.
+func (c *Controller) HasSynced() bool {
+	for _, synced := range c.synced {
+		if !synced() {
+			return false
+		}
+	}
+	return true
+}
+
 // Run starts the event sink, the Percona watch and the workers, and blocks
 // until ctx is done. It then stops taking work and lets in-flight syncs
 // finish for at most drainTimeout, on a context that ctx's cancellation does

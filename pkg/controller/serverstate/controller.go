@@ -130,9 +130,21 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 	return c, nil
 }
 
-// WaitForCacheSync waits for every informer the controller reads.
+// WaitForCacheSync waits for every informer the controller reads. The
+// DittoShare and DittoUser informers start only once their CRDs are
+// installed (the operator's CRDGate), so Run waits here until then.
 func (c *Controller) WaitForCacheSync(ctx context.Context) bool {
 	return cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...)
+}
+
+// HasSynced reports whether every informer the controller reads has synced.
+func (c *Controller) HasSynced() bool {
+	for _, synced := range c.synced {
+		if !synced() {
+			return false
+		}
+	}
+	return true
 }
 
 // Run starts the event sink and the workers and blocks until ctx is done;
