@@ -24,7 +24,8 @@ generate: ## Regenerate deepcopy, clients, listers, informers, applyconfiguratio
 verify: lint ## Check that generated code and the CRD are up to date, and lint.
 	hack/verify-codegen.sh
 
-lint: ## go vet and gofmt.
+lint: ## go vet, gofmt, and no binaries or files over 1 MB in the index.
+	hack/check-tracked-files.sh
 	go vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^pkg/generated/')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

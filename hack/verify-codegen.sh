@@ -6,8 +6,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# Copy the sources the generators read (not caches or build output).
-tar -C "$ROOT" --exclude=./_output --exclude=./bin --exclude=./.git -cf - . | tar -C "$TMP" -xf -
+# Copy the sources the generators read: the files git tracks or would track
+# (new, not ignored), so no build output, cache or binary comes along. A
+# tracked file deleted in the work tree is skipped.
+(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
+  while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) |
+  tar -C "$ROOT" --null -T - -cf - | tar -C "$TMP" -xf -
 OUT_ROOT="$TMP" "$ROOT/hack/update-codegen.sh" >/dev/null
 
 status=0

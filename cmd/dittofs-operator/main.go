@@ -57,7 +57,8 @@ func parseFlags() options {
 		"at most --workers syncs run at once, each making one request at a time, and the API server's Priority and Fairness "+
 		"protects it, so a client-side limit only slows convergence (docs/benchmarks.md).")
 	flag.IntVar(&o.burst, "kube-api-burst", 100, "Burst of queries above --kube-api-qps, when that is positive.")
-	flag.DurationVar(&o.drainTimeout, "shutdown-drain-timeout", 20*time.Second, "How long in-flight syncs may run after a shutdown signal.")
+	flag.DurationVar(&o.drainTimeout, "shutdown-drain-timeout", 20*time.Second, "How long in-flight syncs may go on after a shutdown signal: "+
+		"no new sync starts, the API requests of those in flight still succeed, and when this time runs out they are cancelled.")
 	flag.DurationVar(&o.statusInterval, "status-progress-interval", time.Minute, "Minimum time between status writes that only follow a healthy rollout's progress "+
 		"(a replica count while pods start, nothing kubectl get prints); the first status of a new DittoServer or a new spec, problems "+
 		"and the end of a rollout are written at once. 0 writes every change.")
@@ -141,21 +142,22 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	var ready atomic.Bool
-	servers, err := startServers(ctx, o, op.registry, &ready)
+	servers, err := startServers(ctx, o, op.registry, op.readiness)
 	if err != nil {
 		return err
 	}
 	defer servers.shutdown()
 
+	// Each controller starts on its own caches: the DittoServer controller's
+	// make the replica ready; the server state controller waits in its Run
+	// for its CRDs and caches.
 	op.startInformers(ctx)
-	if !op.waitForCacheSync(ctx) {
+	if !op.controller.WaitForCacheSync(ctx) {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return fmt.Errorf("caches did not sync")
 	}
-	ready.Store(true)
 	logger.Info("Caches synced")
 
 	if !o.leaderElect {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,19 +18,10 @@ import (
 // Go profiles under /debug/pprof/ on the metrics address too.
 type servers struct{ list []*http.Server }
 
-func startServers(ctx context.Context, o options, reg *prometheus.Registry, ready *atomic.Bool) (*servers, error) {
+func startServers(ctx context.Context, o options, reg *prometheus.Registry, readiness func() (bool, string)) (*servers, error) {
 	s := &servers{}
 	if o.healthAddr != "0" && o.healthAddr != "" {
-		mux := http.NewServeMux()
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-			if !ready.Load() {
-				http.Error(w, "caches not synced", http.StatusServiceUnavailable)
-				return
-			}
-			_, _ = w.Write([]byte("ok"))
-		})
-		if err := s.serve(ctx, "health", o.healthAddr, mux); err != nil {
+		if err := s.serve(ctx, "health", o.healthAddr, healthMux(readiness)); err != nil {
 			return nil, err
 		}
 	}
@@ -66,6 +56,23 @@ func (s *servers) shutdown() {
 	for _, srv := range s.list {
 		_ = srv.Shutdown(ctx)
 	}
+}
+
+// healthMux serves /healthz and /readyz. /readyz answers 200 when readiness
+// says ready and 503 otherwise, with readiness's lines (what each controller
+// waits for) as the body either way.
+func healthMux(readiness func() (bool, string)) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		ready, body := readiness()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_, _ = w.Write([]byte(body))
+	})
+	return mux
 }
 
 // metricsMux serves /metrics, and the profiles when profiling is on.

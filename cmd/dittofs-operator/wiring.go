@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
+	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller"
 	"github.com/dittofs/dittofs-operator/pkg/controller/serverstate"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
@@ -84,8 +85,11 @@ func newClients(o options) (*clients, error) {
 type operator struct {
 	controller  *controller.Controller
 	serverState *serverstate.Controller
-	registry    *prometheus.Registry
-	start       func(stop <-chan struct{})
+	// serverStateCRDs holds the server state controller's DittoShare and
+	// DittoUser informers back until their CRDs are installed.
+	serverStateCRDs *controller.CRDGate
+	registry        *prometheus.Registry
+	start           func(ctx context.Context)
 }
 
 // operatorMetrics are the controllers' own metrics.
@@ -126,24 +130,38 @@ func newOperator(ctx context.Context, c *clients, o options, reg *prometheus.Reg
 	if err != nil {
 		return nil, err
 	}
-	op := &operator{controller: ctrl, registry: reg, start: startInformers}
+	op := &operator{controller: ctrl, registry: reg, start: func(ctx context.Context) { startInformers(ctx.Done()) }}
 	if !o.manageServerState {
 		return op, nil
 	}
-	if op.serverState, op.start, err = newServerState(ctx, c, o, inf, startInformers, m.serverState); err != nil {
+	if op.serverState, op.serverStateCRDs, op.start, err = newServerState(ctx, c, o, inf, startInformers, m.serverState); err != nil {
 		return nil, err
 	}
 	return op, nil
 }
 
+// serverStateCRDs are the CRDs the server state controller reads beside
+// the DittoServers.
+var serverStateCRDs = []string{
+	"dittoshares." + dittov1alpha1.SchemeGroupVersion.Group,
+	"dittousers." + dittov1alpha1.SchemeGroupVersion.Group,
+}
+
 // newServerState builds the server state controller on the shared
 // DittoServer, StatefulSet and Secret informers and its own DittoShare and
-// DittoUser informers, and returns the start function of all informers.
+// DittoUser informers, and returns the gate on their CRDs and the start
+// function of all informers: the shared ones start at once, the DittoShare
+// and DittoUser ones when their CRDs are installed, so that a missing CRD
+// holds back this controller only.
 func newServerState(ctx context.Context, c *clients, o options, inf controller.Informers,
-	startShared func(<-chan struct{}), metrics *serverstate.Metrics) (*serverstate.Controller, func(<-chan struct{}), error) {
+	startShared func(<-chan struct{}), metrics *serverstate.Metrics) (*serverstate.Controller, *controller.CRDGate, func(context.Context), error) {
 	access, err := serverstate.ParseAccess(o.serverAccess)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	gate, err := controller.NewCRDGate(c.metadata, o.resync, serverStateCRDs...)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	factory := dittoinformers.NewSharedInformerFactoryWithOptions(c.ditto, o.resync, dittoinformers.WithNamespace(o.namespace),
 		dittoinformers.WithTransform(dropManagedFields))
@@ -165,16 +183,21 @@ func newServerState(ctx context.Context, c *clients, o options, inf controller.I
 	}
 	ctrl, err := serverstate.New(ctx, c.kube, c.ditto, stateInf, serverstate.Options{Endpoints: endpoints, NewAPI: newServerAPI, Metrics: metrics})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	start := func(stop <-chan struct{}) {
-		startShared(stop)
-		factory.Start(stop)
+	start := func(ctx context.Context) {
+		startShared(ctx.Done())
 		if nsFactory != nil {
-			nsFactory.Start(stop)
+			nsFactory.Start(ctx.Done())
 		}
+		gate.Start(ctx.Done())
+		go func() {
+			if gate.Wait(ctx, serverstate.ControllerName) {
+				factory.Start(ctx.Done())
+			}
+		}()
 	}
-	return ctrl, start, nil
+	return ctrl, gate, start, nil
 }
 
 // dropManagedFields keeps managed fields out of the cache: nothing reads them.
@@ -186,11 +209,38 @@ func dropManagedFields(obj interface{}) (interface{}, error) {
 }
 
 func (op *operator) startInformers(ctx context.Context) {
-	op.start(ctx.Done())
+	op.start(ctx)
 }
 
-func (op *operator) waitForCacheSync(ctx context.Context) bool {
-	return op.controller.WaitForCacheSync(ctx) && (op.serverState == nil || op.serverState.WaitForCacheSync(ctx))
+// readiness is what /readyz answers: ready once the DittoServer controller
+// has synced its caches, whatever the server state controller waits for (a
+// missing DittoShare or DittoUser CRD holds back that controller only), with
+// one line per controller saying what it waits for.
+func (op *operator) readiness() (bool, string) {
+	ready := op.controller.HasSynced()
+	state := "ready"
+	if !ready {
+		state = "caches syncing"
+	}
+	lines := []string{controller.ControllerName + ": " + state}
+	if op.serverState != nil {
+		missing, known := op.serverStateCRDs.Missing()
+		lines = append(lines, serverstate.ControllerName+": "+gatedState(missing, known, op.serverState.HasSynced()))
+	}
+	return ready, strings.Join(lines, "\n") + "\n"
+}
+
+// gatedState says what a controller behind a CRDGate waits for.
+func gatedState(missingCRDs []string, known, synced bool) string {
+	switch {
+	case !known:
+		return "looking for its CRDs"
+	case len(missingCRDs) > 0:
+		return fmt.Sprintf("waiting for CRDs %s (install them: %s)", strings.Join(missingCRDs, ", "), controller.InstallCRDsCommand)
+	case !synced:
+		return "caches syncing"
+	}
+	return "ready"
 }
 
 // run runs both controllers until ctx is done and both have drained.

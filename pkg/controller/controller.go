@@ -7,13 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	appsinformers "k8s.io/client-go/informers/apps/v1"
@@ -117,7 +115,9 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 	logger := klog.FromContext(ctx)
 	utilruntime.Must(dittoscheme.AddToScheme(kubescheme.Scheme))
 
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	// The broadcaster outlives ctx: events of syncs that drain after a stop
+	// signal are still sent; Run shuts it down when the workers are done.
+	broadcaster := record.NewBroadcaster(record.WithContext(context.WithoutCancel(ctx)))
 	c := &Controller{
 		kube:       kube,
 		ditto:      ditto,
@@ -184,9 +184,20 @@ func (c *Controller) WaitForCacheSync(ctx context.Context) bool {
 	return cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...)
 }
 
+// HasSynced reports whether every informer the controller reads has synced.
+func (c *Controller) HasSynced() bool {
+	for _, synced := range c.synced {
+		if !synced() {
+			return false
+		}
+	}
+	return true
+}
+
 // Run starts the event sink, the Percona watch and the workers, and blocks
-// until ctx is done. It then stops taking work, lets in-flight syncs finish
-// for at most drainTimeout, and returns.
+// until ctx is done. It then stops taking work and lets in-flight syncs
+// finish for at most drainTimeout, on a context that ctx's cancellation does
+// not reach (kit.RunWorkers), and returns.
 func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Duration) error {
 	defer utilruntime.HandleCrash()
 	logger := klog.FromContext(ctx)
@@ -210,39 +221,13 @@ func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Dur
 	}
 
 	logger.Info("Starting workers", "count", workers)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.runWorker, time.Second) })
-	}
-	<-ctx.Done()
-
-	logger.Info("Shutting down workers", "drainTimeout", drainTimeout)
-	drained := make(chan struct{})
-	go func() { c.queue.ShutDownWithDrain(); wg.Wait(); close(drained) }()
-	select {
-	case <-drained:
-		logger.Info("Workers stopped")
-	case <-time.After(drainTimeout):
-		c.queue.ShutDown()
-		logger.Info("Drain timeout reached; abandoning in-flight syncs")
-	}
+	kit.RunWorkers(ctx, c.queue, workers, drainTimeout, c.processItem)
 	return nil
 }
 
-func (c *Controller) runWorker(ctx context.Context) {
-	for c.processNextWorkItem(ctx) {
-	}
-}
-
-// processNextWorkItem syncs one DittoServer. Errors requeue with per-item
+// processItem syncs one DittoServer. Errors requeue with per-item
 // exponential backoff; success forgets the item's backoff.
-func (c *Controller) processNextWorkItem(ctx context.Context) bool {
-	key, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(key)
-
+func (c *Controller) processItem(ctx context.Context, key cache.ObjectName) {
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "dittoserver", klog.KRef(key.Namespace, key.Name))
 	ctx = klog.NewContext(ctx, logger)
 	start := time.Now()
@@ -260,7 +245,6 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 		logger.Error(err, "Sync failed; requeued with backoff")
 		c.queue.AddRateLimited(key)
 	}
-	return true
 }
 
 func (c *Controller) enqueue(ds cache.ObjectName) { c.queue.Add(ds) }

@@ -20,7 +20,7 @@ import (
 const CleanupTimeout = 60 * time.Second
 
 // finalize runs the deletion path: phase Deleting, the PostgreSQL cluster
-// deleted or orphaned as the spec says, then the finalizer released so that
+// deleted or kept as the spec says, then the finalizer released so that
 // garbage collection removes the owned children. Volume claims, generated
 // Secrets and a kept Percona cluster stay, unless deletionPolicy is Delete.
 func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
@@ -44,7 +44,7 @@ func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer
 		}
 	}
 
-	mustKeep, err := c.cleanupPercona(ctx, ds)
+	kept, err := c.cleanupPercona(ctx, ds)
 	if err == nil && deletesData(ds) {
 		err = c.deleteData(ctx, ds)
 	}
@@ -53,64 +53,81 @@ func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer
 		if elapsed < CleanupTimeout {
 			return kit.In("cleanup", err)
 		}
-		if mustKeep {
+		if kept != "" {
 			// Releasing the finalizer now would let the garbage collector
 			// delete a database the user asked to keep.
 			c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonDeletionBlocked,
 				"Deletion blocked: PerconaPGCluster %s must be kept (deleteWithServer=false) but still has this DittoServer as owner (%v). "+
 					"Remove its ownerReference to this DittoServer, or set spec.percona.deleteWithServer=true to delete it",
-				resources.PerconaClusterName(ds), err)
-			return kit.Waitf("deletion blocked: PerconaPGCluster %s must be kept: %v", resources.PerconaClusterName(ds), err)
+				kept, err)
+			return kit.Waitf("deletion blocked: PerconaPGCluster %s must be kept: %v", kept, err)
 		}
 		c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonCleanupTimeout,
 			"Cleanup timeout exceeded (%v), forcing finalizer removal: %v", CleanupTimeout, err)
 	}
-	return kit.In("remove finalizer", c.removeFinalizer(ctx, ds))
+	if err := c.removeFinalizer(ctx, ds); err != nil {
+		return kit.In("remove finalizer", err)
+	}
+	if kept != "" {
+		// Said once per deletion: only the pass that releases the finalizer
+		// gets here, and no pass follows it (nor one of a restarted operator).
+		c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonPerconaOrphaned,
+			"PerconaPGCluster %s kept, with its data (deleteWithServer=false); a DittoServer created again as %s uses it, "+
+				"or delete it when no longer needed: kubectl -n %s delete perconapgcluster %s", kept, ds.Name, ds.Namespace, kept)
+	}
+	return nil
 }
 
 // cleanupPercona deletes the DittoServer's PerconaPGCluster when it goes
-// with the server (deleteWithServer), and otherwise makes sure the cluster is
-// kept: a reference to this DittoServer that a kept cluster still carries (an
-// older operator set it, or deleteWithServer was true until just now) is
-// removed before the finalizer is. mustKeep reports that a failure left a
-// cluster the user wants kept still owned by this DittoServer.
-func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.DittoServer) (mustKeep bool, err error) {
+// with the server (deleteWithServer, or deletionPolicy Delete), and
+// otherwise makes sure the cluster is kept. It returns the name of the
+// cluster kept, "" when none is. A kept cluster carries no owner reference,
+// except when deleteWithServer was true until just before the deletion and
+// no pass has removed it since: it is removed here, before the finalizer
+// is, else the garbage collector would delete the database. On an error, a
+// non-empty name says that the cluster must be kept and may still be owned
+// by this DittoServer.
+func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.DittoServer) (kept string, err error) {
 	// The cluster is looked for even when spec.percona is no longer enabled
 	// (which also clears status.perconaClusterName): a cluster created earlier
-	// may still be owned by this DittoServer.
+	// may still be there, kept for this DittoServer.
 	name := ds.Status.PerconaClusterName
 	if name == "" {
 		name = resources.PerconaClusterName(ds)
 	}
 	usedPercona := ds.Status.PerconaClusterName != "" || ds.Spec.Percona != nil
 	keep := !resources.PerconaDeletedWithServer(ds) && !deletesData(ds)
+	mustKeep := ""
+	if keep {
+		mustKeep = name
+	}
 	lister, state := c.percona.Lister()
 	switch state {
 	case crdNotInstalled:
-		return false, nil
+		return "", nil
 	case crdSyncing:
 		if !usedPercona {
-			return false, nil // never ran a cluster: nothing to wait for
+			return "", nil // never ran a cluster: nothing to wait for
 		}
-		return keep, fmt.Errorf("the PerconaPGCluster cache has not synced yet")
+		return mustKeep, fmt.Errorf("the PerconaPGCluster cache has not synced yet")
 	}
 	obj, err := lister.ByNamespace(ds.Namespace).Get(name)
 	if apierrors.IsNotFound(err) {
-		return false, nil
+		return "", nil
 	}
 	if err != nil {
-		return keep, err
+		return mustKeep, fmt.Errorf("read PerconaPGCluster %s: %w", name, err)
 	}
 	cluster, ok := obj.(*unstructured.Unstructured)
 	if !ok || !ownedOrKept(cluster, ds) {
-		return false, nil // never ours
+		return "", nil // never ours
 	}
 	client := c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ds.Namespace)
 	if !keep {
 		uid := cluster.GetUID()
 		err := client.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return false, fmt.Errorf("delete PerconaPGCluster %s: %w", name, err)
+			return "", fmt.Errorf("delete PerconaPGCluster %s: %w", name, err)
 		}
 		// The user asked for it: a Normal event, not an alarm.
 		why := "deleteWithServer=true"
@@ -118,18 +135,20 @@ func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.Ditto
 			why = "deletionPolicy=Delete"
 		}
 		c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonPerconaDeleted, "PerconaPGCluster %s deleted (%s)", name, why)
-		return false, nil
+		return "", nil
 	}
 	if !controlledBy(cluster, ds) {
-		return false, nil // kept already: no reference the garbage collector could follow
+		return name, nil // no reference the garbage collector could follow
 	}
 	data, pt, err := ownerRefsPatch(cluster, ds, false)
 	if err != nil {
-		return true, err
+		return name, err
 	}
-	if _, err := client.Patch(ctx, name, pt, data, metav1.PatchOptions{FieldManager: FieldManager}); err != nil && !apierrors.IsNotFound(err) {
-		return true, fmt.Errorf("orphan PerconaPGCluster %s: %w", name, err)
+	if _, err := client.Patch(ctx, name, pt, data, metav1.PatchOptions{FieldManager: FieldManager}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		return name, fmt.Errorf("orphan PerconaPGCluster %s: %w", name, err)
 	}
-	c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonPerconaOrphaned, "PerconaPGCluster %s orphaned and will be preserved", name)
-	return false, nil
+	return name, nil
 }

@@ -1,8 +1,9 @@
 package controller
 
 // Deletion: phase Deleting and one Deleting event, the PostgreSQL cluster
-// deleted or orphaned as the spec says, then the finalizer released — and
-// never released while that would lose a cluster the user wants kept.
+// deleted or kept as the spec says, then the finalizer released — and never
+// released while that would lose a cluster the user wants kept. A kept
+// cluster is named in one PerconaOrphaned event, when the finalizer goes.
 
 import (
 	"encoding/json"
@@ -25,7 +26,7 @@ func TestDeletion(t *testing.T) {
 	const (
 		noCluster cluster = iota
 		// ownedCluster has this DittoServer as controller: deleteWithServer
-		// true, or set by an operator version that owned kept clusters too.
+		// true, or true until just before the deletion.
 		ownedCluster
 		// keptCluster has no owner reference, only the kept-for label.
 		keptCluster
@@ -68,7 +69,9 @@ func TestDeletion(t *testing.T) {
 			name: "deleteWithServer false", percona: true, crdInstalled: true, cluster: ownedCluster, deletedAgo: time.Second,
 			actions: []string{"update dittoservers/status nas", "patch perconapgclusters nas-postgres", "patch dittoservers nas"},
 			events: []string{"Normal Deleting DittoServer is being deleted",
-				"Normal PerconaOrphaned PerconaPGCluster nas-postgres orphaned and will be preserved"},
+				"Normal PerconaOrphaned PerconaPGCluster nas-postgres kept, with its data (deleteWithServer=false); " +
+					"a DittoServer created again as nas uses it, or delete it when no longer needed: " +
+					"kubectl -n storage delete perconapgcluster nas-postgres"},
 			clusterOrphaned: true,
 		},
 		{
@@ -79,10 +82,25 @@ func TestDeletion(t *testing.T) {
 			clusterOrphaned: true,
 		},
 		{
+			// The normal case: the cluster never had an owner reference.
 			name: "kept cluster: nothing to release", percona: true, crdInstalled: true, cluster: keptCluster,
+			deletedAgo: time.Second,
+			actions:    []string{"update dittoservers/status nas", "patch dittoservers nas"},
+			events: []string{"Normal Deleting DittoServer is being deleted",
+				"Normal PerconaOrphaned PerconaPGCluster nas-postgres kept, with its data"},
+			clusterOrphaned: true,
+		},
+		{
+			name: "kept cluster, second pass: Deleting already recorded", percona: true, crdInstalled: true, cluster: keptCluster,
 			deletedAgo: time.Second, alreadyDeleting: true,
 			actions:         []string{"patch dittoservers nas"},
+			events:          []string{"Normal PerconaOrphaned PerconaPGCluster nas-postgres kept, with its data"},
 			clusterOrphaned: true,
+		},
+		{
+			name: "Percona cluster gone before the deletion", percona: true, crdInstalled: true, cluster: noCluster,
+			deletedAgo: time.Second, alreadyDeleting: true,
+			actions: []string{"patch dittoservers nas"},
 		},
 		{
 			name: "CRD gone", percona: true, cluster: noCluster, deletedAgo: time.Second, alreadyDeleting: true,
@@ -94,7 +112,7 @@ func TestDeletion(t *testing.T) {
 			name: "Percona disabled after the cluster was created", perconaDisabled: true, crdInstalled: true, cluster: ownedCluster,
 			deletedAgo: time.Second, alreadyDeleting: true,
 			actions:         []string{"patch perconapgclusters nas-postgres", "patch dittoservers nas"},
-			events:          []string{"Normal PerconaOrphaned PerconaPGCluster nas-postgres orphaned and will be preserved"},
+			events:          []string{"Normal PerconaOrphaned PerconaPGCluster nas-postgres kept, with its data"},
 			clusterOrphaned: true,
 		},
 		{
@@ -261,4 +279,65 @@ func TestSyncOfAGoneDittoServer(t *testing.T) {
 	expectErr(t, f.sync(), nil)
 	expectActions(t, f.actions())
 	expectEvents(t, f.events())
+}
+
+// A DittoServer stuck in deletion says nothing about its kept cluster until
+// the pass that releases its finalizer, and says it once: passes that fail
+// before (the Percona cache syncing, the finalizer patch refused) say
+// nothing, and no pass follows the release.
+func TestPerconaOrphanedOncePerDeletion(t *testing.T) {
+	ds := newDittoServer(withFinalizer, withPercona(false), func(ds *dittov1alpha1.DittoServer) {
+		ds.DeletionTimestamp = &metav1.Time{Time: t0.Add(-time.Second)}
+		ds.Status.PerconaClusterName = "nas-postgres"
+	})
+	pg := perconaCluster(ds, "ready")
+	pg.SetOwnerReferences(nil)
+	f := newFixture(t, true, ds, pg)
+	orphaned := func(events []string) (n int) {
+		for _, e := range events {
+			if strings.HasPrefix(e, "Normal PerconaOrphaned ") {
+				n++
+			}
+		}
+		return n
+	}
+
+	f.c.percona.synced = func() bool { return false }
+	expectErr(t, f.sync(), errAny)
+	if evs := f.events(); orphaned(evs) != 0 {
+		t.Errorf("pass with the Percona cache syncing: events %q, want no PerconaOrphaned", evs)
+	}
+	f.c.percona.synced = func() bool { return true }
+
+	refuse := true
+	f.dittoClient.PrependReactor("patch", "dittoservers", func(clienttesting.Action) (bool, runtime.Object, error) {
+		if refuse {
+			return true, nil, errors.New("injected failure")
+		}
+		return false, nil, nil
+	})
+	f.catchUp()
+	for range 2 {
+		expectErr(t, f.sync(), errAny)
+		if evs := f.events(); orphaned(evs) != 0 {
+			t.Errorf("pass whose finalizer patch failed: events %q, want no PerconaOrphaned", evs)
+		}
+	}
+
+	refuse = false
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	expectEvents(t, f.events(), "Normal PerconaOrphaned PerconaPGCluster nas-postgres kept, with its data")
+	if hasFinalizer(f.dittoServer()) {
+		t.Fatal("finalizer kept")
+	}
+
+	// Another pass over the released DittoServer (a resync, an operator
+	// restarted) says nothing more.
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	expectEvents(t, f.events())
+	if !f.exists(f.dyn, resources.PerconaGVR, "nas-postgres") {
+		t.Error("the kept PerconaPGCluster was deleted")
+	}
 }

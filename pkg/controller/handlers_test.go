@@ -26,6 +26,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/test/harness/promtest"
 )
@@ -229,11 +230,11 @@ func TestProcessNextWorkItem(t *testing.T) {
 	next := func() {
 		t.Helper()
 		done := make(chan bool)
-		go func() { done <- f.c.processNextWorkItem(ctx) }()
+		go func() { done <- kit.ProcessNext(ctx, nil, f.c.queue, f.c.processItem) }()
 		select {
 		case ok := <-done:
 			if !ok {
-				t.Fatal("processNextWorkItem reported a shut-down queue")
+				t.Fatal("ProcessNext reported a shut-down queue")
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("the item was not requeued")

@@ -253,8 +253,8 @@ func TestDeletionPolicy(t *testing.T) {
 		wantDeleted []string
 		events      []string
 	}{
-		{policy: "", events: []string{"Normal Deleting ", "Normal PerconaOrphaned PerconaPGCluster nas-postgres orphaned"}},
-		{policy: dittov1alpha1.DeletionRetain, events: []string{"Normal Deleting ", "Normal PerconaOrphaned PerconaPGCluster nas-postgres orphaned"}},
+		{policy: "", events: []string{"Normal Deleting ", "Normal PerconaOrphaned PerconaPGCluster nas-postgres kept, with its data"}},
+		{policy: dittov1alpha1.DeletionRetain, events: []string{"Normal Deleting ", "Normal PerconaOrphaned PerconaPGCluster nas-postgres kept, with its data"}},
 		{policy: dittov1alpha1.DeletionDelete,
 			wantDeleted: []string{"delete perconapgclusters nas-postgres", "delete persistentvolumeclaims metadata-nas-0",
 				"delete persistentvolumeclaims content-nas-0", "delete secrets nas-jwt", "delete secrets nas-admin", "delete secrets nas-operator"},
@@ -266,7 +266,8 @@ func TestDeletionPolicy(t *testing.T) {
 				ds.DeletionTimestamp = &metav1.Time{Time: t0}
 				ds.Spec.DeletionPolicy = tc.policy
 			})
-			// An owned cluster (an older operator's) is orphaned on Retain.
+			// A cluster still owned (deleteWithServer true until just before the
+			// deletion) is released and kept on Retain.
 			pg := perconaCluster(ds, "ready")
 			pg.SetOwnerReferences([]metav1.OwnerReference{resources.OwnerReference(ds)})
 			f := newFixture(t, true, ds, pg,

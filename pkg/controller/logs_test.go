@@ -13,6 +13,8 @@ import (
 	"github.com/go-logr/logr/funcr"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 )
 
 func TestLogsNameObjectsWithTheirNamespace(t *testing.T) {
@@ -25,7 +27,7 @@ func TestLogsNameObjectsWithTheirNamespace(t *testing.T) {
 		lines = append(lines, args)
 	}, funcr.Options{Verbosity: 10})
 	f.c.queue.Add(cache.ObjectName{Namespace: testNamespace, Name: testName})
-	if !f.c.processNextWorkItem(klog.NewContext(f.ctx, logger)) {
+	if !kit.ProcessNext(klog.NewContext(f.ctx, logger), nil, f.c.queue, f.c.processItem) {
 		t.Fatal("queue shut down")
 	}
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +58,7 @@ func TestDeletionKeepsPerconaCluster(t *testing.T) {
 					t.Errorf("%d %s events: %s", got, reason, eventSummary(evs))
 				}
 			}
+			n.assertPerconaOrphanedOnce(ds, clusterName)
 			if policy != metav1.DeletePropagationOrphan {
 				n.waitChildrenGone(ds)
 			}
@@ -190,7 +192,30 @@ func TestDeletionAcrossOperatorRestart(t *testing.T) {
 	if got := countEvents(evs, controller.ReasonPerconaDeleted); got != 0 {
 		t.Errorf("%d PerconaDeleted events, want none: %s", got, eventSummary(evs))
 	}
+	n.assertPerconaOrphanedOnce(ds, clusterName)
 	n.waitChildrenGone(ds)
+}
+
+// assertPerconaOrphanedOnce checks that the deletion of ds said once that
+// its Percona cluster was kept, as `kubectl get events` shows it (the
+// DittoServer is gone, so `kubectl describe` has nothing to describe), and
+// says nothing more for a resync period.
+func (n *testNS) assertPerconaOrphanedOnce(ds *dittov1alpha1.DittoServer, clusterName string) {
+	n.t.Helper()
+	evs := n.waitEvents(ds.UID, controller.ReasonPerconaOrphaned, 1)
+	consistently(n.t, resyncPeriod, "one PerconaOrphaned event", func() (bool, string) {
+		evs = n.events(ds.UID)
+		return countEvents(evs, controller.ReasonPerconaOrphaned) == 1, eventSummary(evs)
+	})
+	out := n.kubectl("get", "events", "--field-selector", "reason="+controller.ReasonPerconaOrphaned+",involvedObject.uid="+string(ds.UID),
+		"-o", "custom-columns=TYPE:.type,REASON:.reason,OBJECT:.involvedObject.name,MESSAGE:.message", "--no-headers")
+	for _, want := range []string{"Normal", controller.ReasonPerconaOrphaned, ds.Name,
+		"PerconaPGCluster " + clusterName + " kept, with its data",
+		"kubectl -n " + n.name + " delete perconapgcluster " + clusterName} {
+		if !strings.Contains(out, want) {
+			n.t.Errorf("kubectl get events does not show %q:\n%s", want, out)
+		}
+	}
 }
 
 func (n *testNS) deleteDS(name string) {

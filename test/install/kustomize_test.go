@@ -105,8 +105,9 @@ func TestDefaultInstallRendersEverything(t *testing.T) {
 	}
 	for _, rule := range cluster.Rules {
 		if slices.Contains(rule.Resources, "customresourcedefinitions") &&
-			!slices.Equal(rule.ResourceNames, []string{"perconapgclusters.pgv2.percona.com", "servicemonitors.monitoring.coreos.com"}) {
-			t.Errorf("the CRD watch is not narrowed to the PerconaPGCluster and ServiceMonitor CRDs: %+v", rule)
+			!slices.Equal(rule.ResourceNames, []string{"perconapgclusters.pgv2.percona.com", "servicemonitors.monitoring.coreos.com",
+				"dittoshares.dittofs.dittofs.com", "dittousers.dittofs.dittofs.com"}) {
+			t.Errorf("the CRD watch is not narrowed to the PerconaPGCluster, ServiceMonitor, DittoShare and DittoUser CRDs: %+v", rule)
 		}
 	}
 	// kubectl applies in this order: the CRDs before the operator that

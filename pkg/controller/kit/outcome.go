@@ -1,6 +1,7 @@
-// Package kit holds the parts of a controller pass that do not depend on the
-// resource being reconciled: how a step ended (Kind, Error) and the memory of
-// the operator's own writes (OwnWrites). A controller built on it classifies
+// Package kit holds the parts of a controller that do not depend on the
+// resource being reconciled: how a step ended (Kind, Error), the memory of
+// the operator's own writes (OwnWrites), and the workers with their shutdown
+// drain (RunWorkers). A controller built on it classifies
 // a pass's outcome in one place, and lets only its write helpers consult and
 // feed the read-your-writes memory.
 package kit

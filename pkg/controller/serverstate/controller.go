@@ -9,12 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	"k8s.io/client-go/kubernetes"
@@ -103,7 +101,9 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		return nil, errors.New("serverstate: Options.NewAPI and Options.Endpoints are required")
 	}
 	utilruntime.Must(dittoscheme.AddToScheme(kubescheme.Scheme))
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	// The broadcaster outlives ctx: events of passes that drain after a
+	// stop signal are still sent; Run shuts it down when the workers are done.
+	broadcaster := record.NewBroadcaster(record.WithContext(context.WithoutCancel(ctx)))
 	c := &Controller{
 		kube:         kube,
 		ditto:        ditto,
@@ -146,14 +146,27 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 	return c, nil
 }
 
-// WaitForCacheSync waits for every informer the controller reads.
+// WaitForCacheSync waits for every informer the controller reads. The
+// DittoShare and DittoUser informers start only once their CRDs are
+// installed (the operator's CRDGate), so Run waits here until then.
 func (c *Controller) WaitForCacheSync(ctx context.Context) bool {
 	return cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...)
 }
 
+// HasSynced reports whether every informer the controller reads has synced.
+func (c *Controller) HasSynced() bool {
+	for _, synced := range c.synced {
+		if !synced() {
+			return false
+		}
+	}
+	return true
+}
+
 // Run starts the event sink and the workers and blocks until ctx is done;
 // then it stops taking work and lets in-flight passes finish for at most
-// drainTimeout.
+// drainTimeout, on a context that ctx's cancellation does not reach
+// (kit.RunWorkers).
 func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Duration) error {
 	defer utilruntime.HandleCrash()
 	logger := klog.FromContext(ctx).WithName("serverstate")
@@ -170,25 +183,8 @@ func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Dur
 		return errors.New("serverstate: caches did not sync")
 	}
 	logger.Info("Starting workers", "count", workers, "access", c.endpoints.Mode())
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.runWorker, time.Second) })
-	}
-	<-ctx.Done()
-	drained := make(chan struct{})
-	go func() { c.queue.ShutDownWithDrain(); wg.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(drainTimeout):
-		c.queue.ShutDown()
-		logger.Info("Drain timeout reached; abandoning in-flight passes")
-	}
+	kit.RunWorkers(ctx, c.queue, workers, drainTimeout, c.processItem)
 	return nil
-}
-
-func (c *Controller) runWorker(ctx context.Context) {
-	for c.processNextWorkItem(ctx) {
-	}
 }
 
 // errRequeue marks a pass that reported its problem in conditions and must
@@ -196,12 +192,9 @@ func (c *Controller) runWorker(ctx context.Context) {
 // that waits for the server.
 var errRequeue = errors.New("requeue with backoff")
 
-func (c *Controller) processNextWorkItem(ctx context.Context) bool {
-	key, shutdown := c.queue.Get()
-	if shutdown {
-		return false
-	}
-	defer c.queue.Done(key)
+// processItem runs one pass for a DittoServer. Errors requeue with per-item
+// exponential backoff; success forgets the item's backoff.
+func (c *Controller) processItem(ctx context.Context, key cache.ObjectName) {
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "dittoserver", key)
 	ctx = klog.NewContext(ctx, logger)
 	start := time.Now()
@@ -217,7 +210,6 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 		logger.Error(err, "Server state pass failed; requeued with backoff")
 		c.queue.AddRateLimited(key)
 	}
-	return true
 }
 
 func (c *Controller) enqueue(key cache.ObjectName) { c.queue.Add(key) }
