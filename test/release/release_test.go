@@ -30,6 +30,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/dittofs/dittofs-operator/test/harness/proc"
 	"github.com/dittofs/dittofs-operator/test/localcluster"
 	"github.com/dittofs/dittofs-operator/test/operator"
 )
@@ -62,16 +63,17 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 	for i := range dirs {
 		dirs[i] = filepath.Join(tmp, fmt.Sprint(i))
+		// Run from the spawner thread, like every child of the tests
+		// (test/README.md): it dies with the test binary.
 		cmd := exec.Command("make", "--no-print-directory", "release", "RELEASE_DIR="+dirs[i], "RELEASE_REPOSITORY="+repository)
 		cmd.Dir = root
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := proc.Run(cmd); err != nil {
 			fmt.Fprintf(os.Stderr, "make release: %v\n%s", err, stderr.String())
 			return 1
 		}
-		lines := strings.Fields(string(out))
+		lines := strings.Fields(stdout.String())
 		digests[i] = lines[len(lines)-1]
 	}
 	return m.Run()
@@ -244,6 +246,27 @@ func TestInstallsPinTheDigest(t *testing.T) {
 		if !strings.Contains(values, line+"\n") {
 			t.Errorf("the packaged chart's values.yaml lacks %q", line)
 		}
+	}
+	// The packaged chart, as helm renders it with its defaults.
+	helm, err := proc.BuildScript("build-helm.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgz, _ := filepath.Glob(filepath.Join(dirs[0], "dittofs-operator-*.tgz"))
+	home := t.TempDir()
+	cmd := exec.Command(helm, "template", "r", tgz[0], "--namespace", "dittofs-system")
+	cmd.Env = append(cmd.Environ(), "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := proc.Run(cmd); err != nil {
+		t.Fatalf("helm template %s: %v\n%s", tgz[0], err, stderr.String())
+	}
+	rendered := filepath.Join(home, "chart.yaml")
+	if err := os.WriteFile(rendered, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := deployment(t, rendered).Spec.Template.Spec.Containers[0].Image; got != want {
+		t.Errorf("the packaged chart runs image %q, want %q", got, want)
 	}
 	index, err := os.ReadFile(filepath.Join(dirs[0], "index.yaml"))
 	if err != nil || !strings.Contains(string(index), "dittofs-operator-") {
