@@ -1,6 +1,14 @@
 # DittoFS operator. `make help` lists the targets.
 SHELL := /usr/bin/env bash
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+# The version: the git tag when HEAD has one, else the VERSION file.
+VERSION ?= $(shell git describe --tags --dirty 2>/dev/null || cat VERSION)
+# The commit, and its time: stamped on the image so that a rebuild gives the
+# same digest.
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+# Where a release's image would be pushed; install.yaml and the chart name it by digest.
+RELEASE_REPOSITORY ?= ghcr.io/dittofs/dittofs-operator
+RELEASE_DIR ?= _output/release
 LDFLAGS := -X github.com/dittofs/dittofs-operator/pkg/version.Version=$(VERSION)
 BIN := bin/dittofs-operator
 # The operator image `make image` builds and `make image-push` pushes; set it to
@@ -10,7 +18,7 @@ IMG ?= dittofs-operator:$(VERSION)
 CONTAINER_TOOL ?= docker
 GO_TEST_FLAGS ?=
 
-.PHONY: help build generate verify lint test test-unit test-e2e test-dfs run bench image image-push clean
+.PHONY: help build generate verify lint test test-unit test-e2e test-dfs run bench image image-push release test-release clean
 
 help: ## Show the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,7 +38,7 @@ lint: ## go vet, gofmt, and no binaries or files over 1 MB in the index.
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^pkg/generated/')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-test: verify test-unit test-dfs test-e2e ## Everything that must pass: verify, unit, real-server contract and end-to-end tests.
+test: verify test-unit test-dfs test-e2e test-release ## Everything that must pass: verify, unit, real-server contract and end-to-end tests.
 
 test-unit: ## Unit tests (fake clientsets, builders, golden files), the shared test harness and the docs' field paths and links.
 	go test $(GO_TEST_FLAGS) ./cmd/... ./pkg/... ./test/harness/... ./test/docs/...
@@ -64,10 +72,19 @@ bench: build ## Benchmark API cost, convergence time and memory on the local con
 	go run ./test/bench --operator-binary $(BIN) $(if $(N),--n $(N))
 
 image: ## Build the operator image $(IMG) (needs a container engine: CONTAINER_TOOL=docker or podman).
-	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) -t $(IMG) .
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMG) .
 
 image-push: ## Push $(IMG) to its registry (log in first).
 	$(CONTAINER_TOOL) push $(IMG)
+
+release: ## Build a release into $(RELEASE_DIR): the multi-platform OCI image, install.yaml files, the Helm chart, checksums (no container engine).
+	VERSION=$(VERSION) REVISION=$(REVISION) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
+	  RELEASE_REPOSITORY=$(RELEASE_REPOSITORY) RELEASE_DIR=$(RELEASE_DIR) hack/release.sh
+
+test-release: build ## The release: its image's config, reproducibility, checksums, and its install.yaml converging a sample on the local control plane.
+	hack/build-control-plane.sh
+	hack/build-helm.sh
+	go test $(GO_TEST_FLAGS) -count=1 -timeout 10m ./hack/release/... ./test/release/...
 
 clean: ## Remove build output (the control-plane and dfs caches stay).
 	rm -rf bin _output

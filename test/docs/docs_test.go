@@ -23,7 +23,7 @@ func pages(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := []string{filepath.Join(root, "README.md"), filepath.Join(root, "test", "README.md")}
+	out := []string{filepath.Join(root, "README.md"), filepath.Join(root, "test", "README.md"), filepath.Join(root, "CHANGELOG.md")}
 	for _, d := range docs {
 		if filepath.Base(d) != "api-reference.md" {
 			out = append(out, d)

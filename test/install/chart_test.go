@@ -149,6 +149,12 @@ func TestChartValues(t *testing.T) {
 	if c.Image != "registry.example.com/dittofs-operator:v9.9.9" {
 		t.Errorf("image %s", c.Image)
 	}
+	// A release's chart pins the image by digest; the tag then plays no part.
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	pinned := helmRender(t, "image.repository=registry.example.com/dittofs-operator", "image.tag=v9.9.9", "image.digest="+digest).deployment()
+	if got := pinned.Spec.Template.Spec.Containers[0].Image; got != "registry.example.com/dittofs-operator@"+digest {
+		t.Errorf("image with image.digest set: %s", got)
+	}
 	for _, want := range []string{"-v=2", "--workers=8", "--leader-elect=true"} {
 		if !slices.Contains(c.Args, want) {
 			t.Errorf("args %v lack %s", c.Args, want)
