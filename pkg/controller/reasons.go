@@ -1,20 +1,22 @@
 package controller
 
+import dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+
 // Event and condition reasons. Every reason the operator emits is a constant
 // here so that it can be grepped for and matched in alerts.
 const (
 	// Events.
-	ReasonCreated         = "Created"
+	ReasonCreated         = dittov1alpha1.ReasonCreated
 	ReasonConfigUpdated   = "ConfigUpdated"
 	ReasonDeleting        = "Deleting"
 	ReasonCleanupTimeout  = "CleanupTimeout"
-	ReasonDeletionBlocked = "DeletionBlocked"
+	ReasonDeletionBlocked = dittov1alpha1.ReasonDeletionBlocked
 	ReasonPerconaDeleted  = "PerconaDeleted"
 	ReasonPerconaOrphaned = "PerconaOrphaned"
 	ReasonDataDeleted     = "DataDeleted" // deletionPolicy Delete: volume claims and generated Secrets deleted
 	ReasonPerconaNotReady = "PerconaNotReady"
 	ReasonDatabaseReady   = "DatabaseReady"
-	ReasonReconcileFailed = "ReconcileFailed"
+	ReasonReconcileFailed = dittov1alpha1.ReasonReconcileFailed
 	ReasonAdopted         = "Adopted" // a child left without owner by a namesake (--cascade=orphan) taken back
 	// Pod problems (Warning, once per problem and pod; the PodsHealthy
 	// condition carries the kubelet's or scheduler's own reason).
@@ -28,12 +30,12 @@ const (
 	ReasonServiceMonitorUnavailable = "ServiceMonitorUnavailable"
 
 	// Condition reasons (some double as Warning event reasons).
-	ReasonSecretNotFound         = "SecretNotFound"
-	ReasonSecretKeyMissing       = "SecretKeyMissing"
-	ReasonSecretInvalid          = "SecretInvalid"
+	ReasonSecretNotFound         = dittov1alpha1.ReasonSecretNotFound
+	ReasonSecretKeyMissing       = dittov1alpha1.ReasonSecretKeyMissing
+	ReasonSecretInvalid          = dittov1alpha1.ReasonSecretInvalid
 	ReasonStorageClassNotFound   = "StorageClassNotFound"
-	ReasonInvalidSpec            = "InvalidSpec"
-	ReasonResourceNotOwned       = "ResourceNotOwned"
+	ReasonInvalidSpec            = dittov1alpha1.ReasonInvalidSpec
+	ReasonResourceNotOwned       = dittov1alpha1.ReasonResourceNotOwned
 	ReasonPerconaNotInstalled    = "PerconaNotInstalled"
 	ReasonInputsResolved         = "InputsResolved"
 	ReasonPerconaReady           = "PerconaReady"
@@ -60,18 +62,17 @@ const (
 	ReasonVolumeExpansionNotAllowed = "VolumeExpansionNotAllowed" // StorageResized=False (and one Warning)
 )
 
-// Condition types of DittoServer status.
+// Condition types of DittoServer status this controller owns (defined in
+// the API package).
 const (
-	ConditionReady         = "Ready"
-	ConditionAvailable     = "Available"
-	ConditionProgressing   = "Progressing"
-	ConditionConfigReady   = "ConfigReady"
-	ConditionDatabaseReady = "DatabaseReady"
-	ConditionPodsHealthy   = "PodsHealthy"
-	ConditionPaused        = "Paused"
-	// ConditionStorageResized appears once a volume size grew: whether
-	// every claim has the size the spec asks for.
-	ConditionStorageResized = "StorageResized"
+	ConditionReady          = dittov1alpha1.ConditionReady
+	ConditionAvailable      = dittov1alpha1.ConditionAvailable
+	ConditionProgressing    = dittov1alpha1.ConditionProgressing
+	ConditionConfigReady    = dittov1alpha1.ConditionConfigReady
+	ConditionDatabaseReady  = dittov1alpha1.ConditionDatabaseReady
+	ConditionPodsHealthy    = dittov1alpha1.ConditionPodsHealthy
+	ConditionPaused         = dittov1alpha1.ConditionPaused
+	ConditionStorageResized = dittov1alpha1.ConditionStorageResized
 )
 
 const (

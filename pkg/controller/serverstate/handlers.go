@@ -201,7 +201,7 @@ func unchanged(oldObj, newObj interface{}) bool {
 // controller's Available condition is True with a replica available (True
 // also describes a server scaled to zero, which answers nothing).
 func serverAvailable(ds *dittov1alpha1.DittoServer) bool {
-	return meta.IsStatusConditionTrue(ds.Status.Conditions, conditionAvailable) && ds.Status.AvailableReplicas > 0
+	return meta.IsStatusConditionTrue(ds.Status.Conditions, dittov1alpha1.ConditionAvailable) && ds.Status.AvailableReplicas > 0
 }
 
 // sharesOf and usersOf list the objects that reference the server.

@@ -1,22 +1,21 @@
 package serverstate
 
+import dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+
 // Condition types, event and condition reasons. Every reason this controller
 // emits is a constant here so that it can be grepped for and matched in alerts.
 const (
 	// ConditionReady on DittoShares and DittoUsers.
-	ConditionReady = "Ready"
+	ConditionReady = dittov1alpha1.ConditionReady
 	// ConditionStoresReady on the DittoServer: its stores exist on the server as declared.
-	ConditionStoresReady = "StoresReady"
+	ConditionStoresReady = dittov1alpha1.ConditionStoresReady
 	// ConditionSharesReady on the DittoServer: every DittoShare of it is Ready.
-	ConditionSharesReady = "SharesReady"
-	// conditionAvailable is the main controller's DittoServer condition this
-	// controller waits for.
-	conditionAvailable = "Available"
+	ConditionSharesReady = dittov1alpha1.ConditionSharesReady
 )
 
 const (
 	// Ready conditions and Normal events.
-	ReasonCreated        = "Created"
+	ReasonCreated        = dittov1alpha1.ReasonCreated
 	ReasonInSync         = "InSync"
 	ReasonUpdated        = "Updated"
 	ReasonStoresInSync   = "StoresInSync"
@@ -39,10 +38,10 @@ const (
 	ReasonServerUnreachable = "ServerUnreachable"
 	ReasonServerError       = "ServerError"
 	ReasonLoginFailed       = "LoginFailed"
-	ReasonSecretNotFound    = "SecretNotFound"
-	ReasonSecretKeyMissing  = "SecretKeyMissing"
-	ReasonSecretInvalid     = "SecretInvalid"
-	ReasonInvalidSpec       = "InvalidSpec"
+	ReasonSecretNotFound    = dittov1alpha1.ReasonSecretNotFound
+	ReasonSecretKeyMissing  = dittov1alpha1.ReasonSecretKeyMissing
+	ReasonSecretInvalid     = dittov1alpha1.ReasonSecretInvalid
+	ReasonInvalidSpec       = dittov1alpha1.ReasonInvalidSpec
 	ReasonNameConflict      = "NameConflict"
 	// ReasonNotAllowedByServer: the DittoServer's spec.tenants does not
 	// accept objects from this namespace.
@@ -51,9 +50,9 @@ const (
 	ReasonStoresNotReady     = "StoresNotReady"
 	ReasonPrincipalNotFound  = "PrincipalNotFound"
 	ReasonSharesNotReady     = "SharesNotReady"
-	ReasonDeletionBlocked    = "DeletionBlocked"
-	ReasonReconcileFailed    = "ReconcileFailed"
-	ReasonNotOwned           = "ResourceNotOwned"
+	ReasonDeletionBlocked    = dittov1alpha1.ReasonDeletionBlocked
+	ReasonReconcileFailed    = dittov1alpha1.ReasonReconcileFailed
+	ReasonNotOwned           = dittov1alpha1.ReasonResourceNotOwned
 	ReasonOperatorAccount    = "OperatorAccountCreated"
 	ReasonOperatorAccountSet = "OperatorAccountReset"
 )
