@@ -2,8 +2,6 @@ package controller
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -231,15 +229,7 @@ func controlledBy(obj metav1.Object, ds *dittov1alpha1.DittoServer) bool {
 }
 
 // specHash is a short hash of the desired object as the builders made it.
-func specHash(obj interface{}) string {
-	data, err := json.Marshal(obj)
-	if err != nil {
-		// Builders produce plain API structs; marshalling cannot fail.
-		panic(fmt.Sprintf("marshal desired object: %v", err))
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:8])
-}
+func specHash(obj interface{}) string { return resources.HashJSON(obj) }
 
 func setAnnotation(obj metav1.Object, key, value string) {
 	a := obj.GetAnnotations()

@@ -53,17 +53,18 @@ func TemplateInputsHash(in Inputs) string {
 }
 
 func templateInputsHash(in Inputs, revision int) string {
-	return hashJSON(struct {
+	return HashJSON(struct {
 		Revision int    `json:"revision"`
 		Inputs   Inputs `json:"inputs"`
 	}{revision, in})
 }
 
 // TemplateRenderHash hashes a pod template as the builder rendered it.
-func TemplateRenderHash(t *corev1.PodTemplateSpec) string { return hashJSON(t) }
+func TemplateRenderHash(t *corev1.PodTemplateSpec) string { return HashJSON(t) }
 
-// hashJSON is a short hash of v's JSON form (map keys sorted).
-func hashJSON(v interface{}) string {
+// HashJSON is a short hash of v's JSON form (map keys sorted): the hash of
+// every desired object and rendered template.
+func HashJSON(v interface{}) string {
 	data, err := json.Marshal(v)
 	if err != nil {
 		// API structs and plain values: marshalling cannot fail.
