@@ -199,32 +199,35 @@ func (c *Controller) handleStorageClass(obj interface{}) {
 	if !ok {
 		return
 	}
-	all, err := c.dsLister.List(everything)
-	if err != nil {
-		utilruntime.HandleError(err)
-		return
-	}
-	for _, ds := range all {
+	c.enqueueServersWhere(func(ds *dittov1alpha1.DittoServer) bool {
 		for _, sc := range []*string{ds.Spec.Storage.StorageClassName, perconaStorageClass(ds)} {
 			if sc != nil && *sc == m.GetName() {
-				c.enqueue(cache.ObjectName{Namespace: ds.Namespace, Name: ds.Name})
-				break
+				return true
 			}
 		}
-	}
+		return false
+	})
 }
 
 // enqueuePerconaUsers requeues every DittoServer that runs a Percona cluster;
 // called when the PerconaPGCluster CRD appears or goes away.
 func (c *Controller) enqueuePerconaUsers() {
+	c.enqueueServersWhere(func(ds *dittov1alpha1.DittoServer) bool {
+		return resources.PerconaEnabled(ds) || ds.Status.PerconaClusterName != ""
+	})
+}
+
+// enqueueServersWhere enqueues every cached DittoServer that want selects:
+// the one place a cluster-wide change (a StorageClass, a CRD) fans out.
+func (c *Controller) enqueueServersWhere(want func(*dittov1alpha1.DittoServer) bool) {
 	all, err := c.dsLister.List(everything)
 	if err != nil {
 		utilruntime.HandleError(err)
 		return
 	}
 	for _, ds := range all {
-		if resources.PerconaEnabled(ds) || ds.Status.PerconaClusterName != "" {
-			c.enqueue(cache.ObjectName{Namespace: ds.Namespace, Name: ds.Name})
+		if want(ds) {
+			c.enqueue(cache.MetaObjectToName(ds))
 		}
 	}
 }

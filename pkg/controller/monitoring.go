@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 
@@ -88,16 +87,7 @@ func (c *Controller) ensureServiceMonitor(ctx context.Context, ds *dittov1alpha1
 // enqueueServiceMonitorUsers requeues the DittoServers that ask for a
 // ServiceMonitor, when its CRD appears or goes away.
 func (c *Controller) enqueueServiceMonitorUsers() {
-	all, err := c.dsLister.List(everything)
-	if err != nil {
-		utilruntime.HandleError(err)
-		return
-	}
-	for _, ds := range all {
-		if resources.ServiceMonitorEnabled(ds) {
-			c.enqueue(cache.ObjectName{Namespace: ds.Namespace, Name: ds.Name})
-		}
-	}
+	c.enqueueServersWhere(resources.ServiceMonitorEnabled)
 }
 
 func (c *Controller) networkPolicyWriter() writer[*networkingv1.NetworkPolicy] {

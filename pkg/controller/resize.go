@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -396,14 +395,7 @@ func (c *Controller) handleStorageClassUpdate(oldObj, newObj interface{}) {
 	if !ok1 || !ok2 || (o.AllowVolumeExpansion != nil && *o.AllowVolumeExpansion) == (n.AllowVolumeExpansion != nil && *n.AllowVolumeExpansion) {
 		return
 	}
-	all, err := c.dsLister.List(everything)
-	if err != nil {
-		utilruntime.HandleError(err)
-		return
-	}
-	for _, ds := range all {
-		if meta.IsStatusConditionFalse(ds.Status.Conditions, ConditionStorageResized) {
-			c.enqueue(cache.MetaObjectToName(ds))
-		}
-	}
+	c.enqueueServersWhere(func(ds *dittov1alpha1.DittoServer) bool {
+		return meta.IsStatusConditionFalse(ds.Status.Conditions, ConditionStorageResized)
+	})
 }
