@@ -91,25 +91,18 @@ func (c *Controller) enqueueServiceMonitorUsers() {
 }
 
 func (c *Controller) networkPolicyWriter() writer[*networkingv1.NetworkPolicy] {
-	return writer[*networkingv1.NetworkPolicy]{
-		kind: "NetworkPolicy",
-		own:  c.ownWrites,
-		cached: func(ns, name string) (*networkingv1.NetworkPolicy, error) {
+	w := typedWriter(c, "NetworkPolicy",
+		func(ns, name string) (*networkingv1.NetworkPolicy, error) {
 			return c.npLister.NetworkPolicies(ns).Get(name)
 		},
-		live: func(ctx context.Context, ns, name string) (*networkingv1.NetworkPolicy, error) {
-			return c.kube.NetworkingV1().NetworkPolicies(ns).Get(ctx, name, metav1.GetOptions{})
-		},
-		create: func(ctx context.Context, o *networkingv1.NetworkPolicy) (*networkingv1.NetworkPolicy, error) {
-			return c.kube.NetworkingV1().NetworkPolicies(o.Namespace).Create(ctx, o, createOpts)
-		},
-		update: func(ctx context.Context, o *networkingv1.NetworkPolicy) (*networkingv1.NetworkPolicy, error) {
-			return c.kube.NetworkingV1().NetworkPolicies(o.Namespace).Update(ctx, o, updateOpts)
-		},
-		inSync: func(desired, existing *networkingv1.NetworkPolicy) bool {
-			return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Spec, existing.Spec)
-		},
+		func(ns string) typedClient[*networkingv1.NetworkPolicy] {
+			return c.kube.NetworkingV1().NetworkPolicies(ns)
+		})
+	w.recorder = nil
+	w.inSync = func(desired, existing *networkingv1.NetworkPolicy) bool {
+		return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Spec, existing.Spec)
 	}
+	return w
 }
 
 // serviceMonitorWriter writes ServiceMonitors through the dynamic client;

@@ -20,55 +20,57 @@ import (
 
 // The write path of each kind of child, built on the generic writer.
 
-func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
-	return writer[*corev1.ConfigMap]{
-		kind:     "ConfigMap",
+// typedClient is what a typed client-go client of one kind in one namespace
+// offers the writer.
+type typedClient[T object] interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (T, error)
+	Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error)
+	Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
+}
+
+// typedWriter is the writer of a kind with a typed client and a lister:
+// cached reads from the lister, live reads and writes through the client.
+func typedWriter[T object](c *Controller, kind string, cached func(ns, name string) (T, error), client func(ns string) typedClient[T]) writer[T] {
+	return writer[T]{
+		kind:     kind,
 		own:      c.ownWrites,
-		adopts:   controlledOrAdoptable[*corev1.ConfigMap],
 		recorder: c.recorder,
-		cached:   func(ns, name string) (*corev1.ConfigMap, error) { return c.cmLister.ConfigMaps(ns).Get(name) },
-		live: func(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
-			return c.kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		cached:   cached,
+		live: func(ctx context.Context, ns, name string) (T, error) {
+			return client(ns).Get(ctx, name, metav1.GetOptions{})
 		},
-		create: func(ctx context.Context, o *corev1.ConfigMap) (*corev1.ConfigMap, error) {
-			return c.kube.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, createOpts)
-		},
-		update: func(ctx context.Context, o *corev1.ConfigMap) (*corev1.ConfigMap, error) {
-			return c.kube.CoreV1().ConfigMaps(o.Namespace).Update(ctx, o, updateOpts)
-		},
-		inSync: func(desired, existing *corev1.ConfigMap) bool {
-			// The cache holds digests of the values (digestConfigMap); a
-			// ConfigMap read live is digested alike.
-			return labelsKept(desired, existing) && equality.Semantic.DeepEqual(dataDigests(desired.Data), dataDigests(existing.Data))
-		},
+		create: func(ctx context.Context, o T) (T, error) { return client(o.GetNamespace()).Create(ctx, o, createOpts) },
+		update: func(ctx context.Context, o T) (T, error) { return client(o.GetNamespace()).Update(ctx, o, updateOpts) },
 	}
 }
 
-func (c *Controller) serviceWriter() writer[*corev1.Service] {
-	return writer[*corev1.Service]{
-		kind:     "Service",
-		own:      c.ownWrites,
-		adopts:   controlledOrAdoptable[*corev1.Service],
-		recorder: c.recorder,
-		cached:   func(ns, name string) (*corev1.Service, error) { return c.svcLister.Services(ns).Get(name) },
-		live: func(ctx context.Context, ns, name string) (*corev1.Service, error) {
-			return c.kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-		},
-		create: func(ctx context.Context, o *corev1.Service) (*corev1.Service, error) {
-			return c.kube.CoreV1().Services(o.Namespace).Create(ctx, o, createOpts)
-		},
-		update: func(ctx context.Context, o *corev1.Service) (*corev1.Service, error) {
-			return c.kube.CoreV1().Services(o.Namespace).Update(ctx, o, updateOpts)
-		},
-		preserve: preserveServiceAllocations,
-		inSync: func(desired, existing *corev1.Service) bool {
-			// Compared with what the API server allocated (node ports,
-			// cluster IPs) filled in, as an update would keep it.
-			d := desired.DeepCopy()
-			preserveServiceAllocations(d, existing)
-			return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(d.Spec, existing.Spec)
-		},
+func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
+	w := typedWriter(c, "ConfigMap",
+		func(ns, name string) (*corev1.ConfigMap, error) { return c.cmLister.ConfigMaps(ns).Get(name) },
+		func(ns string) typedClient[*corev1.ConfigMap] { return c.kube.CoreV1().ConfigMaps(ns) })
+	w.adopts = controlledOrAdoptable[*corev1.ConfigMap]
+	w.inSync = func(desired, existing *corev1.ConfigMap) bool {
+		// The cache holds digests of the values (digestConfigMap); a
+		// ConfigMap read live is digested alike.
+		return labelsKept(desired, existing) && equality.Semantic.DeepEqual(dataDigests(desired.Data), dataDigests(existing.Data))
 	}
+	return w
+}
+
+func (c *Controller) serviceWriter() writer[*corev1.Service] {
+	w := typedWriter(c, "Service",
+		func(ns, name string) (*corev1.Service, error) { return c.svcLister.Services(ns).Get(name) },
+		func(ns string) typedClient[*corev1.Service] { return c.kube.CoreV1().Services(ns) })
+	w.adopts = controlledOrAdoptable[*corev1.Service]
+	w.preserve = preserveServiceAllocations
+	w.inSync = func(desired, existing *corev1.Service) bool {
+		// Compared with what the API server allocated (node ports,
+		// cluster IPs) filled in, as an update would keep it.
+		d := desired.DeepCopy()
+		preserveServiceAllocations(d, existing)
+		return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(d.Spec, existing.Spec)
+	}
+	return w
 }
 
 // preserveServiceAllocations keeps what the API server allocated: cluster
@@ -106,25 +108,14 @@ func preserveServiceAllocations(desired, existing *corev1.Service) {
 }
 
 func (c *Controller) statefulSetWriter() writer[*appsv1.StatefulSet] {
-	return writer[*appsv1.StatefulSet]{
-		kind:     "StatefulSet",
-		own:      c.ownWrites,
-		adopts:   controlledOrAdoptable[*appsv1.StatefulSet],
-		recorder: c.recorder,
-		cached:   func(ns, name string) (*appsv1.StatefulSet, error) { return c.stsLister.StatefulSets(ns).Get(name) },
-		live: func(ctx context.Context, ns, name string) (*appsv1.StatefulSet, error) {
-			return c.kube.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
-		},
-		create: func(ctx context.Context, o *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
-			return c.kube.AppsV1().StatefulSets(o.Namespace).Create(ctx, o, createOpts)
-		},
-		update: func(ctx context.Context, o *appsv1.StatefulSet) (*appsv1.StatefulSet, error) {
-			return c.kube.AppsV1().StatefulSets(o.Namespace).Update(ctx, o, updateOpts)
-		},
-		inSync: func(desired, existing *appsv1.StatefulSet) bool {
-			return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Spec, existing.Spec)
-		},
+	w := typedWriter(c, "StatefulSet",
+		func(ns, name string) (*appsv1.StatefulSet, error) { return c.stsLister.StatefulSets(ns).Get(name) },
+		func(ns string) typedClient[*appsv1.StatefulSet] { return c.kube.AppsV1().StatefulSets(ns) })
+	w.adopts = controlledOrAdoptable[*appsv1.StatefulSet]
+	w.inSync = func(desired, existing *appsv1.StatefulSet) bool {
+		return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Spec, existing.Spec)
 	}
+	return w
 }
 
 // labelsKept reports whether existing still has every label desired sets:
@@ -148,31 +139,23 @@ var (
 // kept for this name or left without owner under it (adopt.go). The cache holds
 // Secret metadata only, so a cached Secret carries no data.
 func (c *Controller) secretWriter() writer[*corev1.Secret] {
-	return writer[*corev1.Secret]{
-		kind: "Secret",
-		own:  c.ownWrites,
-		adopts: func(s *corev1.Secret, ds *dittov1alpha1.DittoServer) bool {
-			return ownedOrKept(s, ds) || adoptable(s, ds)
-		},
-		cached: func(ns, name string) (*corev1.Secret, error) {
-			obj, err := c.secretMeta.ByNamespace(ns).Get(name)
-			if err != nil {
-				return nil, err
-			}
-			m, ok := obj.(metav1.Object)
-			if !ok {
-				return nil, fmt.Errorf("unexpected object %T in the Secret cache", obj)
-			}
-			return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: m.GetNamespace(), Name: m.GetName(), UID: m.GetUID(),
-				ResourceVersion: m.GetResourceVersion(), Labels: m.GetLabels(), OwnerReferences: m.GetOwnerReferences()}}, nil
-		},
-		live: func(ctx context.Context, ns, name string) (*corev1.Secret, error) {
-			return c.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-		},
-		create: func(ctx context.Context, o *corev1.Secret) (*corev1.Secret, error) {
-			return c.kube.CoreV1().Secrets(o.Namespace).Create(ctx, o, createOpts)
-		},
+	w := typedWriter(c, "Secret", func(ns, name string) (*corev1.Secret, error) {
+		obj, err := c.secretMeta.ByNamespace(ns).Get(name)
+		if err != nil {
+			return nil, err
+		}
+		m, ok := obj.(metav1.Object)
+		if !ok {
+			return nil, fmt.Errorf("unexpected object %T in the Secret cache", obj)
+		}
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: m.GetNamespace(), Name: m.GetName(), UID: m.GetUID(),
+			ResourceVersion: m.GetResourceVersion(), Labels: m.GetLabels(), OwnerReferences: m.GetOwnerReferences()}}, nil
+	}, func(ns string) typedClient[*corev1.Secret] { return c.kube.CoreV1().Secrets(ns) })
+	w.recorder, w.update = nil, nil
+	w.adopts = func(s *corev1.Secret, ds *dittov1alpha1.DittoServer) bool {
+		return ownedOrKept(s, ds) || adoptable(s, ds)
 	}
+	return w
 }
 
 // perconaWriter creates the PerconaPGCluster (createOnce): later edits of
