@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -124,38 +123,30 @@ func (c *Controller) serviceMonitorWriter(lister cache.GenericLister) writer[*un
 // spec the operator has already acted on (status.observedGeneration) was
 // told about then, so a restart says nothing again. Bounded: one entry per
 // DittoServer asking for a ServiceMonitor, dropped when it is gone.
-type serviceMonitorNotices struct {
-	mu   sync.Mutex
-	said map[cache.ObjectName]int64
-}
+type serviceMonitorNotices struct{ said *kit.PerServer[int64] }
 
 func newServiceMonitorNotices() *serviceMonitorNotices {
-	return &serviceMonitorNotices{said: map[cache.ObjectName]int64{}}
+	return &serviceMonitorNotices{said: kit.NewPerServer[int64]()}
 }
 
 // first reports whether ds's current generation has not been told yet, and
 // records that it now is.
 func (n *serviceMonitorNotices) first(ds *dittov1alpha1.DittoServer) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	key := cache.MetaObjectToName(ds)
-	g, seen := n.said[key]
-	n.said[key] = ds.Generation
-	if !seen {
-		return ds.Status.ObservedGeneration != ds.Generation
-	}
-	return g != ds.Generation
+	first := false
+	n.said.Update(cache.MetaObjectToName(ds), func(g int64, seen bool) (int64, bool) {
+		if seen {
+			first = g != ds.Generation
+		} else {
+			first = ds.Status.ObservedGeneration != ds.Generation
+		}
+		return ds.Generation, true
+	})
+	return first
 }
 
 // installed records that the CRD is installed for ds's ServiceMonitor.
 func (n *serviceMonitorNotices) installed(ds *dittov1alpha1.DittoServer) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.said[cache.MetaObjectToName(ds)] = 0
+	n.said.Update(cache.MetaObjectToName(ds), func(int64, bool) (int64, bool) { return 0, true })
 }
 
-func (n *serviceMonitorNotices) forget(key cache.ObjectName) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	delete(n.said, key)
-}
+func (n *serviceMonitorNotices) forget(key cache.ObjectName) { n.said.Forget(key) }
