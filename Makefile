@@ -17,6 +17,9 @@ BIN := bin/dittofs-operator
 IMG ?= dittofs-operator:$(VERSION)
 CONTAINER_TOOL ?= docker
 GO_TEST_FLAGS ?=
+# Extra golangci-lint flags, e.g. GOLANGCI_LINT_FLAGS=--concurrency=1. Its
+# configuration, .golangci.yml, also lints the realdfs and localcluster tests.
+GOLANGCI_LINT_FLAGS ?=
 
 .PHONY: help build generate verify lint test test-unit test-e2e test-dfs run bench image image-push release test-release clean
 
@@ -32,11 +35,13 @@ generate: ## Regenerate deepcopy, clients, listers, informers, applyconfiguratio
 verify: lint ## Check that generated code and the CRD are up to date, and lint.
 	hack/verify-codegen.sh
 
-lint: ## go vet, gofmt, and no binaries or files over 1 MB in the index.
+lint: ## No binaries or files over 1 MB in the index, go vet, gofmt, then golangci-lint (.golangci.yml, pinned version).
 	hack/check-tracked-files.sh
 	go vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^pkg/generated/')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@set -o pipefail; lint=$$(hack/build-golangci-lint.sh | tail -1) && \
+	  "$$lint" run $(GOLANGCI_LINT_FLAGS) ./...
 
 test: verify test-unit test-dfs test-e2e test-release ## Everything that must pass: verify, unit, real-server contract and end-to-end tests.
 

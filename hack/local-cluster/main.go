@@ -40,7 +40,7 @@ func run() int {
 		numPVs      = flag.Int("pvs", 50, "number of static PersistentVolumes to create")
 	)
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] [-- operator args...]\n", os.Args[0])
+		_, _ = fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] [-- operator args...]\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()

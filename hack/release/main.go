@@ -54,7 +54,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	defer func() { _ = os.RemoveAll(work) }()
 	var platforms []image.Platform
 	for _, arch := range []struct{ arch, variant string }{{"amd64", ""}, {"arm64", "v8"}} {
 		bin := filepath.Join(work, "linux-"+arch.arch, "dittofs-operator")
@@ -82,7 +82,7 @@ func run() error {
 		return err
 	}
 	if err := image.WriteArchive(f, dir, created); err != nil {
-		f.Close()
+		_ = f.Close()
 		return fmt.Errorf("write %s: %w", archive, err)
 	}
 	if err := f.Close(); err != nil {

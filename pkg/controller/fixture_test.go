@@ -67,17 +67,16 @@ type fixture struct {
 	t   *testing.T
 	ctx context.Context
 
-	kube, ditto, dyn             versionedTracker
-	kubeClient                   *kubefake.Clientset
-	dittoClient                  *dittofake.Clientset
-	dynClient                    *dynamicfake.FakeDynamicClient
-	inf                          Informers
-	perconaIndexer               cache.Indexer // nil: the Percona CRD is not installed
-	serviceMonitorIndexer        cache.Indexer // nil: the ServiceMonitor CRD is not installed (installServiceMonitorCRD)
-	recorder                     *record.FakeRecorder
-	clock                        time.Time
-	c                            *Controller
-	kubeObjs, dittoObjs, dynObjs []runtime.Object
+	kube, ditto, dyn      versionedTracker
+	kubeClient            *kubefake.Clientset
+	dittoClient           *dittofake.Clientset
+	dynClient             *dynamicfake.FakeDynamicClient
+	inf                   Informers
+	perconaIndexer        cache.Indexer // nil: the Percona CRD is not installed
+	serviceMonitorIndexer cache.Indexer // nil: the ServiceMonitor CRD is not installed (installServiceMonitorCRD)
+	recorder              *record.FakeRecorder
+	clock                 time.Time
+	c                     *Controller
 }
 
 // newFixture builds a controller over a cluster holding objects. With
@@ -281,20 +280,14 @@ func describeAction(a clienttesting.Action) string {
 }
 
 func actionName(a clienttesting.Action) string {
+	// CreateAction also matches updates, GetAction also patches and
+	// deletes: the interfaces have the same methods.
 	switch a := a.(type) {
 	case clienttesting.CreateAction:
 		if m, err := meta.Accessor(a.GetObject()); err == nil {
 			return m.GetName()
 		}
-	case clienttesting.UpdateAction:
-		if m, err := meta.Accessor(a.GetObject()); err == nil {
-			return m.GetName()
-		}
 	case clienttesting.GetAction:
-		return a.GetName()
-	case clienttesting.PatchAction:
-		return a.GetName()
-	case clienttesting.DeleteAction:
 		return a.GetName()
 	}
 	return "?"

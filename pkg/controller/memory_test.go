@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 )
@@ -54,7 +53,7 @@ func TestSecretKeysForgottenWhenNoDittoServerReadsThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.catchUp()
-	f.c.forgetSecretsNoLongerRead(other.(runtime.Object), nil)
+	f.c.forgetSecretsNoLongerRead(other, nil)
 	// nas reads its own generated Secret, and nothing else any more.
 	if n := f.c.secretKeys.len(); n != 1 || !remembered("nas-generated") {
 		t.Errorf("%d Secrets remembered, want only nas-generated, which nas reads", n)

@@ -21,9 +21,9 @@ const (
 // controller_runtime_reconcile_time_seconds{controller}. Several controllers
 // share the vectors of one registry. A nil *Reconcile records nothing.
 type Reconcile struct {
-	total, errors prometheus.Counter
-	byResult      map[string]prometheus.Counter
-	duration      prometheus.Observer
+	errors   prometheus.Counter
+	byResult map[string]prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewReconcile registers (or reuses) the reconcile vectors on reg and

@@ -52,7 +52,10 @@ func summaryRows(r *Result) []row {
 	}
 }
 
-// printReport writes the human-readable tables.
+// printReport writes the human-readable tables. Best effort: the figures are
+// also written to the JSON result, whose write is checked.
+//
+//nolint:errcheck // a failed write to the terminal has nowhere better to go
 func printReport(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "\nDittoFS operator benchmark — %s\n", r.Date.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "machine: %d cores, %s, %d MiB, %s, %s; load average %.2f before, %.2f when converged\n", r.Machine.Cores,

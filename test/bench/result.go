@@ -193,7 +193,7 @@ func machine() Machine {
 				break
 			}
 		}
-		f.Close()
+		_ = f.Close()
 	}
 	if f, err := os.Open("/proc/meminfo"); err == nil {
 		sc := bufio.NewScanner(f)
@@ -205,7 +205,7 @@ func machine() Machine {
 				break
 			}
 		}
-		f.Close()
+		_ = f.Close()
 	}
 	return m
 }

@@ -60,20 +60,6 @@ type rendered struct {
 	perconaClusters  []unstructured.Unstructured
 }
 
-// configMap is the ConfigMap that the server container's config volume mounts.
-func (r *rendered) configMap(t *testing.T) (string, map[string]string) {
-	t.Helper()
-	for _, v := range r.statefulSet.Spec.Template.Spec.Volumes {
-		if v.ConfigMap != nil {
-			if data, ok := r.configMaps[v.ConfigMap.Name]; ok {
-				return v.ConfigMap.Name, data
-			}
-		}
-	}
-	t.Fatalf("the StatefulSet mounts no ConfigMap the operator created (ConfigMaps: %v)", keys(r.configMaps))
-	return "", nil
-}
-
 // perconaUser plays the Percona operator: given the PerconaPGCluster the
 // operator created, it returns the user Secret Percona would write.
 type perconaUser func(cluster *unstructured.Unstructured) *corev1.Secret

@@ -263,7 +263,7 @@ func apiCall(apiPort int, token, method, path string, body any) (int, string, er
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, string(raw), err
 }

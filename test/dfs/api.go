@@ -35,7 +35,7 @@ func PostLogin(apiPort int, user, password string) (LoginReply, error) {
 	if err != nil {
 		return LoginReply{}, fmt.Errorf("login as %q: %w", user, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	r := LoginReply{Status: resp.StatusCode}
 	if r.Body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20)); err != nil {
 		return r, fmt.Errorf("login as %q: %w", user, err)
@@ -90,7 +90,7 @@ func Request(apiPort int, token, method, path string, body []byte) (int, []byte,
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return resp.StatusCode, nil, fmt.Errorf("%s %s: %w", method, path, err)

@@ -76,7 +76,7 @@ func TestShutdownWithOpenConnections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		if port == apiPort {
 			_, _ = c.Write([]byte("GET /health HTTP/1.1\r\nHost: dittofs\r\n")) // headers never finished
 		}

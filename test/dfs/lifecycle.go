@@ -48,7 +48,7 @@ func (p *Process) Stop(sig syscall.Signal, timeout time.Duration) (exitCode int,
 		return p.proc.ExitCode(), 0, fmt.Errorf("dfs: process %d had already exited", p.PID)
 	}
 	sent := time.Now()
-	if err := p.proc.Stop(sig, timeout); errors.Is(err, proc.ErrKilled) {
+	if err = p.proc.Stop(sig, timeout); errors.Is(err, proc.ErrKilled) {
 		err = fmt.Errorf("dfs: process %d did not exit within %s after %s; killed", p.PID, timeout, sig)
 	} else if err != nil {
 		return 0, 0, fmt.Errorf("dfs: stop: %w", err)

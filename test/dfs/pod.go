@@ -97,7 +97,7 @@ func addMount(opts *Options, m corev1.VolumeMount, v corev1.Volume, in PodInputs
 	case v.Secret != nil:
 		s, ok := in.Secrets[v.Secret.SecretName]
 		if !ok && !deref(v.Secret.Optional) {
-			return fmt.Errorf("Secret %q not given", v.Secret.SecretName)
+			return fmt.Errorf("Secret %q not given", v.Secret.SecretName) //nolint:staticcheck // ST1005: "Secret" is the Kubernetes kind, as in the ConfigMap case above
 		}
 		data, items = s, v.Secret.Items
 	case v.Name == "" || v.PersistentVolumeClaim != nil || v.EmptyDir != nil:

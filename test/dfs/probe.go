@@ -51,7 +51,7 @@ func probeHTTP(scheme string, port int, path string, headers []corev1.HTTPHeader
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, probeBodyLimit))
 	return resp.StatusCode, body, err
 }

@@ -23,10 +23,10 @@ func TestLifecycleMinimal(t *testing.T) {
 	n := newNamespace(t, nil)
 	name := n.applySample("minimal")
 
-	ds := n.waitDS(name, "finalizer added", func(ds *dittov1alpha1.DittoServer) (bool, string) {
+	n.waitDS(name, "finalizer added", func(ds *dittov1alpha1.DittoServer) (bool, string) {
 		return slices.Contains(ds.Finalizers, controller.Finalizer), fmt.Sprintf("finalizers %v", ds.Finalizers)
 	})
-	ds = n.waitReady(name)
+	ds := n.waitReady(name)
 	if want := fmt.Sprintf("%s-file.%s.svc.cluster.local:2049", name, n.name); ds.Status.NFSEndpoint != want {
 		t.Errorf("status.nfsEndpoint = %q, want %q", ds.Status.NFSEndpoint, want)
 	}
@@ -66,7 +66,7 @@ func TestLifecycleMinimal(t *testing.T) {
 
 	// Scaled to zero: the server stops, the volumes stay.
 	n.kubectl("scale", "ditto", name, "--replicas=0")
-	ds = n.waitDS(name, "phase Stopped with Available=True", func(ds *dittov1alpha1.DittoServer) (bool, string) {
+	n.waitDS(name, "phase Stopped with Available=True", func(ds *dittov1alpha1.DittoServer) (bool, string) {
 		return ds.Status.Phase == dittov1alpha1.PhaseStopped && ds.Status.ObservedGeneration == ds.Generation &&
 			hasCondition(ds, controller.ConditionAvailable, metav1.ConditionTrue, controller.ReasonScaledToZero), statusSummary(ds)
 	})

@@ -209,11 +209,11 @@ func (e *testEnv) startOperator(ctx context.Context, extraArgs ...string) error 
 		Log:        f,
 	})
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return fmt.Errorf("start operator: %w", err)
 	}
 	e.op = p
-	go func() { <-p.Done(); f.Close() }()
+	go func() { <-p.Done(); _ = f.Close() }()
 	return nil
 }
 

@@ -281,7 +281,7 @@ func lifecycleAsInstalled(t *testing.T, n *testNS, sa string, args []string, log
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { log.Close() })
+	t.Cleanup(func() { _ = log.Close() })
 	p, err := operator.Start(ctx, operator.Options{
 		Binary:     env.binary,
 		Kubeconfig: kubeconfig,

@@ -162,9 +162,9 @@ func (n *testNS) startStandby(args []string) *operator.Process {
 		Binary: env.binary, Kubeconfig: env.operatorKubeconfig, Args: suiteOperatorArgs(args...), Log: f,
 	})
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		n.t.Fatalf("start the standby: %v", err)
 	}
-	go func() { <-p.Done(); f.Close() }()
+	go func() { <-p.Done(); _ = f.Close() }()
 	return p
 }

@@ -69,7 +69,7 @@ func smbRead(port int, export, name, user, password string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial SMB port %d: %w", port, err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
 	d := &smb2.Dialer{Initiator: &smb2.NTLMInitiator{User: user, Password: password}}
 	session, err := d.Dial(conn)

@@ -151,7 +151,7 @@ func TestImageIsChosenInOnePlace(t *testing.T) {
 					lines = append(lines, filepath.Base(f)+": "+m[1])
 				}
 			}
-			fh.Close()
+			_ = fh.Close()
 		}
 	}
 	if !slices.Equal(lines, []string{"deployment.yaml: " + imageName}) {

@@ -137,7 +137,7 @@ func EnsureBinaries(ctx context.Context, b Binaries, log io.Writer) (Binaries, e
 	if log == nil {
 		log = os.Stderr
 	}
-	fmt.Fprintf(log, "localcluster: missing %s; running %s\n", strings.Join(missing, ", "), buildScript)
+	_, _ = fmt.Fprintf(log, "localcluster: missing %s; running %s\n", strings.Join(missing, ", "), buildScript)
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, buildScript))
 	cmd.Dir = root
 	cmd.Stdout = log

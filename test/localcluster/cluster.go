@@ -356,7 +356,7 @@ func (c *Cluster) waitHTTP(ctx context.Context, what, url string, client *http.C
 		resp, err := client.Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}

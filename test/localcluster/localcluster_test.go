@@ -133,7 +133,7 @@ func TestStatefulSetOnLocalCluster(t *testing.T) {
 	}
 	for _, port := range ports {
 		if conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second); err == nil {
-			conn.Close()
+			_ = conn.Close()
 			t.Errorf("port %d still accepts connections after Stop", port)
 		}
 	}
@@ -340,7 +340,7 @@ func TestComponentsDieWithParent(t *testing.T) {
 		_ = cmd.Wait()
 		t.Fatalf("helper reported pids %v", pids)
 	}
-	defer os.RemoveAll(workDir)
+	defer func() { _ = os.RemoveAll(workDir) }()
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	deadline := time.Now().Add(10 * time.Second)

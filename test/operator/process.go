@@ -89,7 +89,7 @@ func (p *Process) copyLogs(r io.Reader, w io.Writer) {
 	for sc.Scan() {
 		line := sc.Text()
 		if w != nil {
-			fmt.Fprintln(w, line)
+			_, _ = fmt.Fprintln(w, line)
 		}
 		p.mu.Lock()
 		p.logs = append(p.logs, line)
@@ -119,7 +119,7 @@ func (p *Process) waitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		resp, err := http.Get("http://" + p.HealthAddr + "/readyz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -139,7 +139,7 @@ func (p *Process) Get(path string) (int, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body), err
 }

@@ -60,7 +60,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	for i := range dirs {
 		dirs[i] = filepath.Join(tmp, fmt.Sprint(i))
 		// Run from the spawner thread, like every child of the tests
@@ -207,7 +207,7 @@ func TestArchiveIsTheLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	tr := tar.NewReader(f)
 	n := 0
 	for {
@@ -280,7 +280,7 @@ func TestChecksums(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	listed := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -354,7 +354,7 @@ func chartFile(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatal(err)

@@ -230,7 +230,7 @@ func WriteArchive(w io.Writer, dir string, created time.Time) error {
 			return err
 		}
 		_, err = io.Copy(tw, fh)
-		fh.Close()
+		_ = fh.Close()
 		if err != nil {
 			return err
 		}

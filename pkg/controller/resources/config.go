@@ -188,7 +188,7 @@ func ConfigHash(configYAML []byte, secretVersions map[string]string) string {
 	sort.Strings(names)
 	for _, name := range names {
 		// NUL cannot occur in names or versions, so pairs cannot run together.
-		fmt.Fprintf(h, "\x00%s=%s", name, secretVersions[name])
+		h.Write([]byte("\x00" + name + "=" + secretVersions[name]))
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -129,17 +129,17 @@ func TestRealWaitForPostgres(t *testing.T) {
 	if len(bins) == 0 {
 		t.Fatal("pg_isready not found under /usr/lib/postgresql")
 	}
-	run := func(script string, port int) (string, error, time.Duration) {
+	run := func(script string, port int) (string, time.Duration, error) {
 		cmd := exec.Command("/bin/sh", "-c", script)
 		cmd.Env = []string{"PATH=" + filepath.Dir(bins[len(bins)-1]) + ":/usr/bin:/bin",
 			"PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(port), "PGUSER=dittofs", "PGPASSWORD=unused", "PGDATABASE=dittofs"}
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
-		return string(out), err, time.Since(start)
+		return string(out), time.Since(start), err
 	}
 
 	t.Run("gives up after its budget", func(t *testing.T) {
-		out, err, took := run(waitScript(3, 1, 1), proc.FreePortForTest(t))
+		out, took, err := run(waitScript(3, 1, 1), proc.FreePortForTest(t))
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "did not accept connections after 3 attempts") {
 			t.Fatalf("exit %v after %s:\n%s", err, took, out)
@@ -161,7 +161,7 @@ func TestRealWaitForPostgres(t *testing.T) {
 			}
 			started <- pg
 		}()
-		out, err, took := run(waitForPostgresScript, port)
+		out, took, err := run(waitForPostgresScript, port)
 		if pg := <-started; pg != nil {
 			defer pg.Stop()
 		}

@@ -28,7 +28,7 @@ func TestRequestsAreCounted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 	}
 	if got := promtest.Value(t, reg, "dittofs_operator_server_api_requests_total", map[string]string{"method": "GET", "code": "200"}); got != 2 {
 		t.Errorf("GET 200 = %v, want 2", got)

@@ -48,7 +48,7 @@ func TestRealServerTLS(t *testing.T) {
 	for {
 		resp, err := probe.Get(baseURL + resources.ReadyPath)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				break
 			}

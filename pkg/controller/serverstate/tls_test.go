@@ -99,7 +99,7 @@ func TestAPITransportVerifiesTheServer(t *testing.T) {
 		}
 		resp, err := (&http.Client{Transport: rt}).Get(target + "/health")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 		return err
 	}

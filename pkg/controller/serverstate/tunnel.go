@@ -10,7 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/httpstream"
+	// Deprecated for k8s.io/streaming/pkg/httpstream, but client-go v0.37's
+	// spdy.NewDialer and portforward.New/NewFallbackDialer still take and
+	// return this package's Dialer: moving means their *ForStreaming variants.
+	"k8s.io/apimachinery/pkg/util/httpstream" //nolint:staticcheck // SA1019: see above
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/portforward"
@@ -101,7 +104,7 @@ func (t *PortForwardTunnel) start(ctx context.Context, namespace, pod string, po
 	}
 	spdyDialer := spdy.NewDialer(upgrader, &http.Client{Transport: rt}, http.MethodPost, target)
 	wsDialer, err := portforward.NewSPDYOverWebsocketDialer(target, t.config)
-	var dialer httpstream.Dialer = spdyDialer
+	dialer := spdyDialer
 	if err == nil {
 		dialer = portforward.NewFallbackDialer(wsDialer, spdyDialer, func(err error) bool {
 			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)

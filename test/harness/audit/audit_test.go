@@ -65,7 +65,7 @@ func TestTailFollowsOneClientFromWhereItOpened(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	write := func(s string) {
 		t.Helper()
 		if _, err := f.WriteString(s); err != nil {
@@ -78,7 +78,7 @@ func TestTailFollowsOneClientFromWhereItOpened(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tail.Close()
+	defer func() { _ = tail.Close() }()
 	write(before[40:])
 
 	watch := record(ResponseStarted, "dittofs-operator/v1", "watch", "statefulsets", "", 200)
