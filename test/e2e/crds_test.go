@@ -49,7 +49,10 @@ func TestMissingShareCRDsHoldBackOnlyTheServerStateController(t *testing.T) {
 	}
 
 	// startOperator waits for /readyz to answer 200.
-	if err := env.startOperator(t.Context(), "--manage-server-state=true"); err != nil {
+	// No DittoFS server runs behind the sample: the operator reaches for it
+	// by its Service name, as in a pod, not through a port-forward (which
+	// the in-cluster install does not grant).
+	if err := env.startOperator(t.Context(), "--manage-server-state=true", "--server-access=service"); err != nil {
 		t.Fatal(err)
 	}
 	waitsFor := "waiting for CRDs " + strings.Join(missing, ", ") + " (install them: " + controller.InstallCRDsCommand + ")"
@@ -73,6 +76,9 @@ func TestMissingShareCRDsHoldBackOnlyTheServerStateController(t *testing.T) {
 	name := sampleDittoServer(t, sample).GetName()
 	n.waitReady(name)
 
+	eventually(t, waitShort, "the operator says it waits for CRDs", func() (bool, string) {
+		return strings.Contains(operatorLogs(), "Waiting for CRDs to be installed"), "not yet"
+	})
 	if got := strings.Count(operatorLogs(), "Waiting for CRDs to be installed"); got != 1 {
 		t.Errorf("the operator said %d times that it waits for CRDs, want once:\n%s", got, operatorLogs())
 	}

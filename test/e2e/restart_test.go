@@ -32,10 +32,10 @@ func TestRestartAndLeaderChangeAreQuiet(t *testing.T) {
 	names := n.convergeEverySample()
 	n.settle()
 
-	// Both replicas elect a leader on a Lease of this test's own, where the
-	// install's RBAC lets the operator keep one.
+	// Both replicas elect a leader on the Lease the install's RBAC grants
+	// (by name, in its namespace); the test deletes it when it ends.
 	electing := []string{"--leader-elect=true", "--leader-election-namespace=" + installNamespace,
-		"--leader-election-id=dittofs-operator-" + n.name}
+		"--leader-election-id=dittofs-operator"}
 	var standby *operator.Process
 	t.Cleanup(func() {
 		if standby != nil {
@@ -43,6 +43,7 @@ func TestRestartAndLeaderChangeAreQuiet(t *testing.T) {
 		}
 		// The suite's operator, as the other tests expect it.
 		env.stopOperator()
+		_ = env.kube.CoordinationV1().Leases(installNamespace).Delete(context.Background(), "dittofs-operator", metav1.DeleteOptions{})
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := env.startOperator(ctx); err != nil {

@@ -11,7 +11,6 @@ import (
 // +kubebuilder:resource:shortName=dshare
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Server",type=string,JSONPath=`.spec.serverRef.name`
-// +kubebuilder:printcolumn:name="Server-Namespace",type=string,JSONPath=`.spec.serverRef.namespace`,priority=1
 // +kubebuilder:printcolumn:name="Export",type=string,JSONPath=`.status.exportName`
 // +kubebuilder:printcolumn:name="Read-only",type=boolean,JSONPath=`.spec.readOnly`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

@@ -11,7 +11,6 @@ import (
 // +kubebuilder:resource:shortName=duser
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Server",type=string,JSONPath=`.spec.serverRef.name`
-// +kubebuilder:printcolumn:name="Server-Namespace",type=string,JSONPath=`.spec.serverRef.namespace`,priority=1
 // +kubebuilder:printcolumn:name="Username",type=string,JSONPath=`.status.username`
 // +kubebuilder:printcolumn:name="UID",type=integer,JSONPath=`.spec.uid`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
