@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -295,6 +296,12 @@ func (c *Controller) convergeUsers(ctx context.Context, p *pass, api dfsapi.API,
 		switch {
 		case !exists:
 			if u, werr = c.recordUserIntent(ctx, p, u); werr != nil {
+				if apierrors.IsConflict(werr) {
+					// Another writer changed the DittoUser since the cache
+					// read: the next pass, on the newer object, goes on.
+					p.requeue = "the DittoUser changed while its creation was being recorded"
+					continue
+				}
 				return nil, werr
 			}
 			var id string
@@ -388,6 +395,12 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 		switch {
 		case !exists:
 			if s, werr = c.recordShareIntent(ctx, p, s); werr != nil {
+				if apierrors.IsConflict(werr) {
+					// Another writer changed the DittoShare since the cache
+					// read: the next pass, on the newer object, goes on.
+					p.requeue = "the DittoShare changed while its creation was being recorded"
+					continue
+				}
 				return werr
 			}
 			var id string

@@ -1,12 +1,16 @@
 package serverstate
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -280,5 +284,57 @@ func TestAUserPasswordNeverComesFromTheServersCredentials(t *testing.T) {
 				t.Errorf("Ready = %+v, want SecretInvalid naming the server's own credentials", r)
 			}
 		})
+	}
+}
+
+// A Conflict on the write that records the intent to create (another writer
+// changed the object since the cache read) is retried quietly: nothing is
+// created, no Warning, no failure on the DittoServer, and the next pass
+// creates the share and user.
+func TestAConflictRecordingTheIntentIsRetriedQuietly(t *testing.T) {
+	f := newFixture(t, teamObjects()...)
+	// The intent writes are the status updates that record a creation with
+	// no id yet; the first two are refused as stale.
+	intent := func(o runtime.Object) bool {
+		switch x := o.(type) {
+		case *dittov1alpha1.DittoShare:
+			return x.Status.CreatedOnServer != nil && x.Status.CreatedOnServer.ID == ""
+		case *dittov1alpha1.DittoUser:
+			return x.Status.CreatedOnServer != nil && x.Status.CreatedOnServer.ID == ""
+		}
+		return false
+	}
+	conflicts := 0
+	f.dittoCS.PrependReactor("update", "*", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		u, ok := a.(clienttesting.UpdateAction)
+		if !ok || u.GetSubresource() != "status" || !intent(u.GetObject()) || conflicts >= 2 {
+			return false, nil, nil
+		}
+		conflicts++
+		return true, nil, apierrors.NewConflict(a.GetResource().GroupResource(), "x", errors.New("changed"))
+	})
+	err := f.sync()
+	if !errors.Is(err, errRequeue) {
+		t.Fatalf("sync err = %v, want a quiet backoff requeue", err)
+	}
+	for _, w := range f.srv.writes() {
+		if strings.HasPrefix(w, "POST user alice") || strings.HasPrefix(w, "POST share") {
+			t.Errorf("%s without a recorded intent", w)
+		}
+	}
+	for _, e := range f.events() {
+		if strings.HasPrefix(e, "Warning") {
+			t.Errorf("a Conflict raised %q", e)
+		}
+	}
+	if c := condition(f.server().Status.Conditions, ConditionStoresReady); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("StoresReady = %+v, want True: a Conflict is no failure of the server", c)
+	}
+	f.converge()
+	if _, ok := f.srv.shares["/projects"]; !ok {
+		t.Error("the next passes did not create the share")
+	}
+	if rec := f.share("projects").Status.CreatedOnServer; rec == nil || rec.ID == "" {
+		t.Errorf("status records %+v, want the share's id", rec)
 	}
 }
