@@ -58,10 +58,6 @@ type Informers struct {
 	// ServiceMonitorCRD watches the ServiceMonitor CRD alone; nil never
 	// makes ServiceMonitors.
 	ServiceMonitorCRD CRDWatch
-
-	// shared is the pool the child caches share their common parts through
-	// (sharePool); nil shares nothing.
-	shared *sharePool
 }
 
 // Controller reconciles DittoServers.
@@ -137,7 +133,6 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 			pacer:       newStatusPacer(opts.StatusProgressInterval),
 			podWarnings: newPodWarnings(),
 			smNotices:   newServiceMonitorNotices(),
-			shared:      inf.shared,
 		},
 		broadcaster: broadcaster,
 		recorder:    broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),

@@ -125,7 +125,6 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 		PersistentVolumeClaims: kubeFactory.Core().V1().PersistentVolumeClaims(),
 
 		NetworkPolicies: kubeFactory.Networking().V1().NetworkPolicies(),
-		shared:          newSharePool(),
 	}
 	c, err := New(ctx, f.kubeClient, f.dittoClient, f.dynClient, f.inf, nil, Options{})
 	if err != nil {
@@ -163,19 +162,15 @@ func (f *fixture) catchUp() {
 		return m.GetLabels()[resources.ManagedByLabel] == resources.ManagedByValue
 	}
 	all := func(runtime.Object) bool { return true }
-	pool := f.inf.shared
-	f.fill(f.inf.DittoServers.Informer().GetIndexer(), f.ditto, gvrDittoServers, "DittoServer", all, transformed(pool.transform(dropManagedFields)))
-	f.fill(f.inf.StatefulSets.Informer().GetIndexer(), f.kube, gvrStatefulSets, "StatefulSet", managed, transformed(pool.transform(dropManagedFields)))
-	f.fill(f.inf.Services.Informer().GetIndexer(), f.kube, gvrServices, "Service", managed, transformed(pool.transform(dropManagedFields)))
-	f.fill(f.inf.ConfigMaps.Informer().GetIndexer(), f.kube, gvrConfigMaps, "ConfigMap", managed, transformed(pool.transform(digestConfigMap)))
+	f.fill(f.inf.DittoServers.Informer().GetIndexer(), f.ditto, gvrDittoServers, "DittoServer", all, transformed(dropManagedFields))
+	f.fill(f.inf.StatefulSets.Informer().GetIndexer(), f.kube, gvrStatefulSets, "StatefulSet", managed, transformed(dropManagedFields))
+	f.fill(f.inf.Services.Informer().GetIndexer(), f.kube, gvrServices, "Service", managed, transformed(dropManagedFields))
+	f.fill(f.inf.ConfigMaps.Informer().GetIndexer(), f.kube, gvrConfigMaps, "ConfigMap", managed, transformed(digestConfigMap))
 	f.fill(f.inf.StorageClasses.Informer().GetIndexer(), f.kube, gvrStorageClasses, "StorageClass", all, nil)
 	f.fill(f.inf.Pods.Informer().GetIndexer(), f.kube, gvrPods, "Pod", managed, trimmedPod)
-	f.fill(f.inf.PersistentVolumeClaims.Informer().GetIndexer(), f.kube, gvrClaims, "PersistentVolumeClaim", managed, transformed(pool.transform(trimClaim)))
+	f.fill(f.inf.PersistentVolumeClaims.Informer().GetIndexer(), f.kube, gvrClaims, "PersistentVolumeClaim", managed, transformed(trimClaim))
 	f.fill(f.inf.NetworkPolicies.Informer().GetIndexer(), f.kube, gvrNetworkPolicies, "NetworkPolicy", managed, nil)
-	f.fill(f.inf.Secrets.Informer().GetIndexer(), f.kube, gvrSecrets, "Secret", all, func(o runtime.Object) runtime.Object {
-		out, _ := pool.transform(func(obj interface{}) (interface{}, error) { return obj, nil })(secretMetadata(o))
-		return out.(runtime.Object)
-	})
+	f.fill(f.inf.Secrets.Informer().GetIndexer(), f.kube, gvrSecrets, "Secret", all, secretMetadata)
 	if f.perconaIndexer != nil {
 		f.fill(f.perconaIndexer, f.dyn, resources.PerconaGVR, resources.PerconaKind, all, nil)
 	}

@@ -36,9 +36,6 @@ import (
 //   - Pods: the server pods (managed-by label), trimmed to what the operator
 //     reads of them (trimPod); volume claims likewise (trimClaim);
 //     ConfigMaps with digests in place of their values (digestConfigMap).
-//   - The cached children share the parts they hold in common: the label
-//     maps and owner references of one DittoServer's children, and the probes,
-//     ports and sizes many servers render alike (sharePool).
 //
 // No cached object keeps its managed fields (see dropManagedFields).
 func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta metadata.Interface,
@@ -56,7 +53,6 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 	crdFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, crdFieldSelector)
 	smCRDFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, serviceMonitorCRDSelector)
 
-	shared := newSharePool()
 	// The child caches are read by name only (pods also by their
 	// controller, podControllerIndex): registered first, without the
 	// namespace index the factory would add, which costs an entry per object.
@@ -82,13 +78,13 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 		informer  cache.SharedIndexInformer
 		transform cache.TransformFunc
 	}{
-		{dittoServers.Informer(), shared.transform(dropManagedFields)},
-		{secrets.Informer(), shared.transform(stripMetadata)},
+		{dittoServers.Informer(), dropManagedFields},
+		{secrets.Informer(), stripMetadata},
 		{pods.Informer(), trimPod}, // each pod's labels are its own
-		{configMaps.Informer(), shared.transform(digestConfigMap)},
-		{claims.Informer(), shared.transform(trimClaim)},
-		{statefulSets.Informer(), shared.transform(dropManagedFields)},
-		{services.Informer(), shared.transform(dropManagedFields)},
+		{configMaps.Informer(), digestConfigMap},
+		{claims.Informer(), trimClaim},
+		{statefulSets.Informer(), dropManagedFields},
+		{services.Informer(), dropManagedFields},
 	} {
 		if err := t.informer.SetTransform(t.transform); err != nil {
 			return Informers{}, nil, nil, err
@@ -107,7 +103,6 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 
 		NetworkPolicies:   childFactory.Networking().V1().NetworkPolicies(),
 		ServiceMonitorCRD: smCRDFactory.ForResource(CRDGVR).Informer(),
-		shared:            shared,
 	}
 	crdWatch := crdFactory.ForResource(CRDGVR).Informer()
 	start := func(stop <-chan struct{}) {

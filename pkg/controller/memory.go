@@ -59,12 +59,6 @@ type memory struct {
 	// smNotices: which generation of each DittoServer was told its
 	// ServiceMonitor CRD is missing (serviceMonitorNotices).
 	smNotices *serviceMonitorNotices
-
-	// shared: the parts the child caches share (sharePool). Lost on
-	// restart: the informers share them again as they list. Bounded: a few
-	// entries per DittoServer, dropped when it is gone, a few dozen shared by
-	// content, and never more than maxPooledParts.
-	shared *sharePool
 }
 
 // forgetDittoServer drops what was kept for a DittoServer that is gone.
@@ -74,7 +68,6 @@ func (m *memory) forgetDittoServer(key cache.ObjectName) {
 	m.conflicts.reset(key)
 	m.podWarnings.forget(key)
 	m.smNotices.forget(key)
-	m.shared.forget(key.Name)
 }
 
 // forgetUnreferencedSecrets drops the key names of Secrets among names that
