@@ -24,6 +24,8 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
+	"github.com/dittofs/dittofs-operator/pkg/controller/crdwatch"
 	"github.com/dittofs/dittofs-operator/pkg/controller/serverstate"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
 	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions"
@@ -87,7 +89,7 @@ type operator struct {
 	serverState *serverstate.Controller
 	// serverStateCRDs holds the server state controller's DittoShare and
 	// DittoUser informers back until their CRDs are installed.
-	serverStateCRDs *controller.CRDGate
+	serverStateCRDs *crdwatch.Gate
 	registry        *prometheus.Registry
 	start           func(ctx context.Context)
 }
@@ -119,11 +121,11 @@ func registerMetrics(reg prometheus.Registerer) operatorMetrics {
 
 // newOperator builds the controllers, which record into m.
 func newOperator(ctx context.Context, c *clients, o options, reg *prometheus.Registry, m operatorMetrics) (*operator, error) {
-	inf, crdWatch, startInformers, err := controller.NewInformers(c.kube, c.ditto, c.metadata, o.namespace, o.resync)
+	inf, startInformers, err := caches.New(c.kube, c.ditto, c.metadata, o.namespace, o.resync)
 	if err != nil {
 		return nil, err
 	}
-	ctrl, err := controller.New(ctx, c.kube, c.ditto, c.dynamic, inf, crdWatch, controller.Options{
+	ctrl, err := controller.New(ctx, c.kube, c.ditto, c.dynamic, inf, controller.Options{
 		Namespace: o.namespace, ResyncPeriod: o.resync, Metrics: m.controller,
 		StatusProgressInterval: o.statusInterval,
 	})
@@ -153,18 +155,18 @@ var serverStateCRDs = []string{
 // function of all informers: the shared ones start at once, the DittoShare
 // and DittoUser ones when their CRDs are installed, so that a missing CRD
 // holds back this controller only.
-func newServerState(ctx context.Context, c *clients, o options, inf controller.Informers,
-	startShared func(<-chan struct{}), metrics *serverstate.Metrics) (*serverstate.Controller, *controller.CRDGate, func(context.Context), error) {
+func newServerState(ctx context.Context, c *clients, o options, inf caches.Informers,
+	startShared func(<-chan struct{}), metrics *serverstate.Metrics) (*serverstate.Controller, *crdwatch.Gate, func(context.Context), error) {
 	access, err := serverstate.ParseAccess(o.serverAccess)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	gate, err := controller.NewCRDGate(c.metadata, o.resync, serverStateCRDs...)
+	gate, err := crdwatch.NewGate(c.metadata, o.resync, serverStateCRDs...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	factory := dittoinformers.NewSharedInformerFactoryWithOptions(c.ditto, o.resync, dittoinformers.WithNamespace(o.namespace),
-		dittoinformers.WithTransform(dropManagedFields))
+		dittoinformers.WithTransform(caches.DropManagedFields))
 	endpoints := serverstate.NewEndpoints(access, serverstate.NewPortForwardTunnel(c.config), o.serverEndpoints)
 	stateInf := serverstate.Informers{
 		DittoServers: inf.DittoServers,
@@ -178,7 +180,7 @@ func newServerState(ctx context.Context, c *clients, o options, inf controller.I
 	var nsFactory metadatainformer.SharedInformerFactory
 	if o.namespace == "" {
 		nsFactory = metadatainformer.NewSharedInformerFactoryWithOptions(c.metadata, o.resync,
-			metadatainformer.WithTransform(dropManagedFields))
+			metadatainformer.WithTransform(caches.DropManagedFields))
 		stateInf.Namespaces = nsFactory.ForResource(corev1.SchemeGroupVersion.WithResource("namespaces"))
 	}
 	ctrl, err := serverstate.New(ctx, c.kube, c.ditto, stateInf, serverstate.Options{Endpoints: endpoints, NewAPI: newServerAPI, Metrics: metrics})
@@ -198,14 +200,6 @@ func newServerState(ctx context.Context, c *clients, o options, inf controller.I
 		}()
 	}
 	return ctrl, gate, start, nil
-}
-
-// dropManagedFields keeps managed fields out of the cache: nothing reads them.
-func dropManagedFields(obj interface{}) (interface{}, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-	}
-	return obj, nil
 }
 
 func (op *operator) startInformers(ctx context.Context) {
@@ -230,13 +224,13 @@ func (op *operator) readiness() (bool, string) {
 	return ready, strings.Join(lines, "\n") + "\n"
 }
 
-// gatedState says what a controller behind a CRDGate waits for.
+// gatedState says what a controller behind a crdwatch.Gate waits for.
 func gatedState(missingCRDs []string, known, synced bool) string {
 	switch {
 	case !known:
 		return "looking for its CRDs"
 	case len(missingCRDs) > 0:
-		return fmt.Sprintf("waiting for CRDs %s (install them: %s)", strings.Join(missingCRDs, ", "), controller.InstallCRDsCommand)
+		return fmt.Sprintf("waiting for CRDs %s (install them: %s)", strings.Join(missingCRDs, ", "), crdwatch.InstallCRDsCommand)
 	case !synced:
 		return "caches syncing"
 	}

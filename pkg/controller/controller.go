@@ -13,11 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/informers"
-	appsinformers "k8s.io/client-go/informers/apps/v1"
-	coreinformers "k8s.io/client-go/informers/core/v1"
-	networkinginformers "k8s.io/client-go/informers/networking/v1"
-	storageinformers "k8s.io/client-go/informers/storage/v1"
 	"k8s.io/client-go/kubernetes"
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -31,39 +26,21 @@ import (
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
+	"github.com/dittofs/dittofs-operator/pkg/controller/crdwatch"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
 	dittoscheme "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/scheme"
-	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions/dittofs/v1alpha1"
 	dittolisters "github.com/dittofs/dittofs-operator/pkg/generated/listers/dittofs/v1alpha1"
 )
-
-// Informers are the shared informers the controller reads from. The child
-// informers must be filtered by the operator's managed-by label; Secrets are
-// watched as metadata only, so no Secret data is cached.
-type Informers struct {
-	DittoServers   dittoinformers.DittoServerInformer
-	StatefulSets   appsinformers.StatefulSetInformer
-	Services       coreinformers.ServiceInformer
-	ConfigMaps     coreinformers.ConfigMapInformer
-	Secrets        informers.GenericInformer
-	StorageClasses storageinformers.StorageClassInformer
-	// Pods are the server pods (managed-by label), trimmed by trimPod.
-	Pods coreinformers.PodInformer
-	// PersistentVolumeClaims: the server's volume claims, for resizing (resize.go).
-	PersistentVolumeClaims coreinformers.PersistentVolumeClaimInformer
-	// NetworkPolicies, label-filtered like the other children (monitoring.go).
-	NetworkPolicies networkinginformers.NetworkPolicyInformer
-	// ServiceMonitorCRD watches the ServiceMonitor CRD alone; nil never
-	// makes ServiceMonitors.
-	ServiceMonitorCRD CRDWatch
-}
 
 // Controller reconciles DittoServers.
 type Controller struct {
 	kube  kubernetes.Interface
 	ditto clientset.Interface
+	// dyn writes the optional kinds (PerconaPGClusters, ServiceMonitors).
+	dyn dynamic.Interface
 
 	dsLister   dittolisters.DittoServerLister
 	dsIndexer  cache.Indexer
@@ -107,7 +84,7 @@ type Options struct {
 
 // New builds a controller and registers its event handlers on the informers.
 func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interface, dyn dynamic.Interface,
-	inf Informers, crdWatch CRDWatch, opts Options) (*Controller, error) {
+	inf caches.Informers, opts Options) (*Controller, error) {
 	logger := klog.FromContext(ctx)
 	utilruntime.Must(dittoscheme.AddToScheme(kubescheme.Scheme))
 
@@ -117,6 +94,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 	c := &Controller{
 		kube:       kube,
 		ditto:      ditto,
+		dyn:        dyn,
 		dsLister:   inf.DittoServers.Lister(),
 		dsIndexer:  inf.DittoServers.Informer().GetIndexer(),
 		stsLister:  inf.StatefulSets.Lister(),
@@ -145,7 +123,8 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		renderStatefulSet: resources.StatefulSet,
 	}
 	c.metrics.watchConditions(c.dsLister)
-	c.percona = newPerconaWatch(dyn, crdWatch, opts.Namespace, opts.ResyncPeriod, c.enqueuePerconaUsers, c.handlePerconaCluster)
+	c.percona = crdwatch.New(dyn, inf.PerconaCRD, resources.PerconaCRDName, resources.PerconaGVR, nil,
+		opts.Namespace, opts.ResyncPeriod, c.enqueuePerconaUsers, c.handlePerconaCluster)
 	c.serviceMonitors = newServiceMonitorWatch(dyn, inf.ServiceMonitorCRD, opts.Namespace, opts.ResyncPeriod, c.enqueueServiceMonitorUsers, c.handleOwnedObject)
 
 	if err := inf.DittoServers.Informer().AddIndexers(cache.Indexers{secretIndex: indexBySecret}); err != nil {
@@ -208,10 +187,10 @@ func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Dur
 	}
 	c.percona.Start(ctx)
 	c.serviceMonitors.Start(ctx)
-	if !c.percona.WaitForClusterCache(ctx) {
+	if !c.percona.WaitForObjectCache(ctx) {
 		return stoppedOr(ctx, errors.New("the PerconaPGCluster cache did not sync"))
 	}
-	if !c.serviceMonitors.WaitForClusterCache(ctx) {
+	if !c.serviceMonitors.WaitForObjectCache(ctx) {
 		return stoppedOr(ctx, errors.New("the ServiceMonitor cache did not sync"))
 	}
 

@@ -11,6 +11,7 @@ import (
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/crdwatch"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
@@ -33,10 +34,10 @@ func (c *Controller) resolveDatabase(ctx context.Context, ds *dittov1alpha1.Ditt
 	clusterName := resources.PerconaClusterName(ds)
 	lister, state := c.percona.Lister()
 	switch state {
-	case crdNotInstalled:
+	case crdwatch.NotInstalled:
 		return &dbState{failed: true, reason: ReasonPerconaNotInstalled,
 			message: "spec.percona.enabled is true but the PerconaPGCluster CRD (pgv2.percona.com/v2) is not installed: install the Percona Operator for PostgreSQL, or disable spec.percona"}, "", nil
-	case crdSyncing:
+	case crdwatch.Syncing:
 		return &dbState{reason: ReasonPerconaNotReady, message: "Waiting for the PerconaPGCluster cache to sync"}, "", nil
 	}
 
@@ -81,7 +82,7 @@ func (c *Controller) settlePerconaOwner(ctx context.Context, w writer[*unstructu
 	if err != nil || data == nil {
 		return cluster, err
 	}
-	client := c.percona.dyn.Resource(resources.PerconaGVR).Namespace(cluster.GetNamespace())
+	client := c.dyn.Resource(resources.PerconaGVR).Namespace(cluster.GetNamespace())
 	patched, err := client.Patch(ctx, cluster.GetName(), pt, data, metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil {
 		return nil, fmt.Errorf("set the owner of PerconaPGCluster %s/%s: %w", cluster.GetNamespace(), cluster.GetName(), err)
@@ -97,7 +98,7 @@ func (c *Controller) settlePerconaOwner(ctx context.Context, w writer[*unstructu
 // removing spec.percona keeps the database, it never deletes it.
 func (c *Controller) releasePercona(ctx context.Context, ds *dittov1alpha1.DittoServer) error {
 	lister, state := c.percona.Lister()
-	if state != crdReady {
+	if state != crdwatch.Ready {
 		return nil
 	}
 	w := c.perconaWriter(lister)

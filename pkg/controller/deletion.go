@@ -12,6 +12,7 @@ import (
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/crdwatch"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
@@ -103,9 +104,9 @@ func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.Ditto
 	}
 	lister, state := c.percona.Lister()
 	switch state {
-	case crdNotInstalled:
+	case crdwatch.NotInstalled:
 		return "", nil
-	case crdSyncing:
+	case crdwatch.Syncing:
 		if !usedPercona {
 			return "", nil // never ran a cluster: nothing to wait for
 		}
@@ -122,7 +123,7 @@ func (c *Controller) cleanupPercona(ctx context.Context, ds *dittov1alpha1.Ditto
 	if !ok || !ownedOrKept(cluster, ds) {
 		return "", nil // never ours
 	}
-	client := c.percona.dyn.Resource(resources.PerconaGVR).Namespace(ds.Namespace)
+	client := c.dyn.Resource(resources.PerconaGVR).Namespace(ds.Namespace)
 	if !keep {
 		uid := cluster.GetUID()
 		err := client.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})

@@ -194,7 +194,7 @@ func TestDeletion(t *testing.T) {
 			}
 			f := newFixture(t, tc.crdInstalled, objects...)
 			if tc.cacheSyncing {
-				f.c.percona.synced = func() bool { return false }
+				f.c.percona.SetSyncedForTest(false)
 			}
 			if tc.failing != "" {
 				f.dynClient.PrependReactor(tc.failing, resources.PerconaGVR.Resource, func(clienttesting.Action) (bool, runtime.Object, error) {
@@ -302,12 +302,12 @@ func TestPerconaOrphanedOncePerDeletion(t *testing.T) {
 		return n
 	}
 
-	f.c.percona.synced = func() bool { return false }
+	f.c.percona.SetSyncedForTest(false)
 	expectErr(t, f.sync(), errAny)
 	if evs := f.events(); orphaned(evs) != 0 {
 		t.Errorf("pass with the Percona cache syncing: events %q, want no PerconaOrphaned", evs)
 	}
-	f.c.percona.synced = func() bool { return true }
+	f.c.percona.SetSyncedForTest(true)
 
 	refuse := true
 	f.dittoClient.PrependReactor("patch", "dittoservers", func(clienttesting.Action) (bool, runtime.Object, error) {

@@ -31,6 +31,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	dittofake "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/fake"
 	dittoscheme "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/scheme"
@@ -71,7 +72,7 @@ type fixture struct {
 	kubeClient            *kubefake.Clientset
 	dittoClient           *dittofake.Clientset
 	dynClient             *dynamicfake.FakeDynamicClient
-	inf                   Informers
+	inf                   caches.Informers
 	perconaIndexer        cache.Indexer // nil: the Percona CRD is not installed
 	serviceMonitorIndexer cache.Indexer // nil: the ServiceMonitor CRD is not installed (installServiceMonitorCRD)
 	recorder              *record.FakeRecorder
@@ -114,7 +115,7 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 	kubeFactory := kubeinformers.NewSharedInformerFactory(f.kubeClient, 0)
 	dittoFactory := dittoinformers.NewSharedInformerFactory(f.dittoClient, 0)
 	metaFactory := metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), 0)
-	f.inf = Informers{
+	f.inf = caches.Informers{
 		DittoServers:           dittoFactory.Dittofs().V1alpha1().DittoServers(),
 		StatefulSets:           kubeFactory.Apps().V1().StatefulSets(),
 		Services:               kubeFactory.Core().V1().Services(),
@@ -126,7 +127,7 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 
 		NetworkPolicies: kubeFactory.Networking().V1().NetworkPolicies(),
 	}
-	c, err := New(ctx, f.kubeClient, f.dittoClient, f.dynClient, f.inf, nil, Options{})
+	c, err := New(ctx, f.kubeClient, f.dittoClient, f.dynClient, f.inf, Options{})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -137,7 +138,7 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 	c.now = func() time.Time { return f.clock }
 	if percona {
 		f.perconaIndexer = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-		c.percona.setListerForTest(cache.NewGenericLister(f.perconaIndexer, resources.PerconaGVR.GroupResource()))
+		c.percona.SetListerForTest(cache.NewGenericLister(f.perconaIndexer, resources.PerconaGVR.GroupResource()))
 	}
 	f.c = c
 	f.catchUp()
@@ -162,13 +163,13 @@ func (f *fixture) catchUp() {
 		return m.GetLabels()[resources.ManagedByLabel] == resources.ManagedByValue
 	}
 	all := func(runtime.Object) bool { return true }
-	f.fill(f.inf.DittoServers.Informer().GetIndexer(), f.ditto, gvrDittoServers, "DittoServer", all, transformed(dropManagedFields))
-	f.fill(f.inf.StatefulSets.Informer().GetIndexer(), f.kube, gvrStatefulSets, "StatefulSet", managed, transformed(dropManagedFields))
-	f.fill(f.inf.Services.Informer().GetIndexer(), f.kube, gvrServices, "Service", managed, transformed(dropManagedFields))
-	f.fill(f.inf.ConfigMaps.Informer().GetIndexer(), f.kube, gvrConfigMaps, "ConfigMap", managed, transformed(digestConfigMap))
+	f.fill(f.inf.DittoServers.Informer().GetIndexer(), f.ditto, gvrDittoServers, "DittoServer", all, transformed(caches.DropManagedFields))
+	f.fill(f.inf.StatefulSets.Informer().GetIndexer(), f.kube, gvrStatefulSets, "StatefulSet", managed, transformed(caches.DropManagedFields))
+	f.fill(f.inf.Services.Informer().GetIndexer(), f.kube, gvrServices, "Service", managed, transformed(caches.DropManagedFields))
+	f.fill(f.inf.ConfigMaps.Informer().GetIndexer(), f.kube, gvrConfigMaps, "ConfigMap", managed, transformed(caches.DigestConfigMap))
 	f.fill(f.inf.StorageClasses.Informer().GetIndexer(), f.kube, gvrStorageClasses, "StorageClass", all, nil)
 	f.fill(f.inf.Pods.Informer().GetIndexer(), f.kube, gvrPods, "Pod", managed, trimmedPod)
-	f.fill(f.inf.PersistentVolumeClaims.Informer().GetIndexer(), f.kube, gvrClaims, "PersistentVolumeClaim", managed, transformed(trimClaim))
+	f.fill(f.inf.PersistentVolumeClaims.Informer().GetIndexer(), f.kube, gvrClaims, "PersistentVolumeClaim", managed, transformed(caches.TrimClaim))
 	f.fill(f.inf.NetworkPolicies.Informer().GetIndexer(), f.kube, gvrNetworkPolicies, "NetworkPolicy", managed, nil)
 	f.fill(f.inf.Secrets.Informer().GetIndexer(), f.kube, gvrSecrets, "Secret", all, secretMetadata)
 	if f.perconaIndexer != nil {
@@ -204,9 +205,9 @@ func transformed(transform cache.TransformFunc) func(runtime.Object) runtime.Obj
 	}
 }
 
-// trimmedPod is what the pod informer (with trimPod) caches of a pod.
+// trimmedPod is what the pod informer (with caches.TrimPod) caches of a pod.
 func trimmedPod(obj runtime.Object) runtime.Object {
-	out, _ := trimPod(obj)
+	out, _ := caches.TrimPod(obj)
 	return out.(*corev1.Pod)
 }
 

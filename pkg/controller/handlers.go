@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
@@ -27,7 +28,7 @@ func indexBySecret(obj interface{}) ([]string, error) {
 	return keys, nil
 }
 
-func (c *Controller) registerHandlers(inf Informers) error {
+func (c *Controller) registerHandlers(inf caches.Informers) error {
 	if _, err := inf.DittoServers.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.enqueueDittoServer,
 		// Resyncs are enqueued too: a converged DittoServer costs no request,
@@ -111,15 +112,8 @@ func metaOf(obj interface{}) (metav1.Object, bool) {
 	return m, ok
 }
 
-// unchanged tells an informer resync apart from a real change.
-func unchanged(oldObj, newObj interface{}) bool {
-	o, ok1 := metaOf(oldObj)
-	n, ok2 := metaOf(newObj)
-	return ok1 && ok2 && o.GetResourceVersion() == n.GetResourceVersion()
-}
-
 func (c *Controller) handleOwnedUpdate(oldObj, newObj interface{}) {
-	if unchanged(oldObj, newObj) {
+	if caches.Unchanged(oldObj, newObj) {
 		return
 	}
 	c.handleOwnedObject(newObj)
@@ -157,7 +151,7 @@ func (c *Controller) handleOwnedObject(obj interface{}) {
 }
 
 func (c *Controller) handleSecretUpdate(oldObj, newObj interface{}) {
-	if unchanged(oldObj, newObj) {
+	if caches.Unchanged(oldObj, newObj) {
 		return
 	}
 	c.handleSecret(newObj)

@@ -6,6 +6,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/crdwatch"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 )
 
@@ -46,15 +47,15 @@ type memory struct {
 	podWarnings *podWarnings
 
 	// percona: whether the PerconaPGCluster CRD is installed, and the
-	// informer over PerconaPGClusters while it is (crdGatedWatch). Lost on
+	// informer over PerconaPGClusters while it is (crdwatch.Watch). Lost on
 	// restart: rebuilt from the CRD watch before any worker starts. Bounded:
 	// one informer, limited to the operator's namespace when it has one,
 	// caching clusters without their managed fields.
-	percona *crdGatedWatch
+	percona *crdwatch.Watch
 
 	// serviceMonitors: the same for the ServiceMonitor CRD, caching only the
 	// ServiceMonitors the operator made (managed-by label) (monitoring.go).
-	serviceMonitors *crdGatedWatch
+	serviceMonitors *crdwatch.Watch
 
 	// smNotices: which generation of each DittoServer was told its
 	// ServiceMonitor CRD is missing (serviceMonitorNotices).

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/crdwatch"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
@@ -23,12 +24,12 @@ import (
 
 // newServiceMonitorWatch watches the operator's own ServiceMonitors while
 // their CRD is installed; others' ServiceMonitors are never cached.
-func newServiceMonitorWatch(dyn dynamic.Interface, crd CRDWatch, namespace string, resync time.Duration,
-	onCRDChange func(), onObject func(interface{})) *crdGatedWatch {
+func newServiceMonitorWatch(dyn dynamic.Interface, crd cache.SharedIndexInformer, namespace string, resync time.Duration,
+	onCRDChange func(), onObject func(interface{})) *crdwatch.Watch {
 	managed := func(o *metav1.ListOptions) {
 		o.LabelSelector = resources.ManagedByLabel + "=" + resources.ManagedByValue
 	}
-	return newCRDGatedWatch(dyn, crd, resources.ServiceMonitorCRDName, resources.ServiceMonitorGVR, managed,
+	return crdwatch.New(dyn, crd, resources.ServiceMonitorCRDName, resources.ServiceMonitorGVR, managed,
 		namespace, resync, onCRDChange, onObject)
 }
 
@@ -55,14 +56,14 @@ func (c *Controller) ensureServiceMonitor(ctx context.Context, ds *dittov1alpha1
 	lister, state := c.serviceMonitors.Lister()
 	want := resources.ServiceMonitorEnabled(ds)
 	switch state {
-	case crdNotInstalled:
+	case crdwatch.NotInstalled:
 		if want && c.smNotices.first(ds) {
 			c.recorder.Eventf(ds, corev1.EventTypeWarning, ReasonServiceMonitorUnavailable,
 				"spec.metrics.serviceMonitor.enabled is true but the ServiceMonitor CRD (%s) is not installed: "+
 					"install the Prometheus Operator's CRDs, and the ServiceMonitor follows", resources.ServiceMonitorCRDName)
 		}
 		return nil
-	case crdSyncing:
+	case crdwatch.Syncing:
 		return kit.Waitf("the ServiceMonitor cache is syncing")
 	}
 	if want {
@@ -75,7 +76,7 @@ func (c *Controller) ensureServiceMonitor(ctx context.Context, ds *dittov1alpha1
 		_, _, err := ensure(ctx, w, ds, resources.ServiceMonitor(ds))
 		return err
 	}
-	client := c.serviceMonitors.dyn.Resource(resources.ServiceMonitorGVR).Namespace(ds.Namespace)
+	client := c.dyn.Resource(resources.ServiceMonitorGVR).Namespace(ds.Namespace)
 	_, err := deleteOwned(ctx, w, ds, ds.Namespace, resources.ServiceMonitorName(ds),
 		func(ctx context.Context, name string, opts metav1.DeleteOptions) error {
 			return client.Delete(ctx, name, opts)
@@ -107,7 +108,7 @@ func (c *Controller) networkPolicyWriter() writer[*networkingv1.NetworkPolicy] {
 // serviceMonitorWriter writes ServiceMonitors through the dynamic client;
 // lister is the synced ServiceMonitor cache.
 func (c *Controller) serviceMonitorWriter(lister cache.GenericLister) writer[*unstructured.Unstructured] {
-	w := dynamicWriter(c.serviceMonitors.dyn, resources.ServiceMonitorGVR, resources.ServiceMonitorKind, lister, c.ownWrites)
+	w := dynamicWriter(c.dyn, resources.ServiceMonitorGVR, resources.ServiceMonitorKind, lister, c.ownWrites)
 	w.inSync = func(desired, existing *unstructured.Unstructured) bool {
 		// Fields the CRD defaults are not compared (DeepDerivative).
 		return labelsKept(desired, existing) && equality.Semantic.DeepDerivative(desired.Object["spec"], existing.Object["spec"])

@@ -29,7 +29,7 @@ func withServiceMonitor(ds *dittov1alpha1.DittoServer) {
 // with a synced cache over the fake cluster's ServiceMonitors.
 func (f *fixture) installServiceMonitorCRD() {
 	f.serviceMonitorIndexer = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	f.c.serviceMonitors.setListerForTest(cache.NewGenericLister(f.serviceMonitorIndexer, resources.ServiceMonitorGVR.GroupResource()))
+	f.c.serviceMonitors.SetListerForTest(cache.NewGenericLister(f.serviceMonitorIndexer, resources.ServiceMonitorGVR.GroupResource()))
 	f.catchUp()
 }
 
@@ -128,10 +128,7 @@ func TestServiceMonitorCRDArrivalRequeuesItsUsers(t *testing.T) {
 
 // uninstallServiceMonitorCRD plays the CRD going away while the operator runs.
 func (f *fixture) uninstallServiceMonitorCRD() {
-	w := f.c.serviceMonitors
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.present, w.lister = false, nil
+	f.c.serviceMonitors.SetListerForTest(nil)
 }
 
 // ServiceMonitorUnavailable is said when the operator first acts on a spec

@@ -180,7 +180,7 @@ func TestDriftedChildIsRestored(t *testing.T) {
 	f.expectQuiet(t)
 }
 
-// The ConfigMap cache holds digests of the values (digestConfigMap): an edit
+// The ConfigMap cache holds digests of the values (caches.DigestConfigMap): an edit
 // of config.yaml behind the operator's back is still seen and undone, and an
 // untouched ConfigMap still costs no write.
 func TestDriftedConfigMapIsRestored(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
@@ -81,10 +82,6 @@ const claimBindGrace = 5 * time.Minute
 // whose claims are not bound yet.
 const unboundClaimsMessage = "unbound immediate PersistentVolumeClaims"
 
-// maxTerminationMessage bounds the part of a crashed container's
-// termination message (its last log lines) that the status repeats.
-const maxTerminationMessage = 512
-
 // podProblems lists what keeps pods from running at now, in pod and
 // container order, and how soon a pod that is not a problem yet (an
 // unschedulable one within its grace) should be looked at again (0: none).
@@ -134,7 +131,7 @@ func containerProblem(cs corev1.ContainerStatus) (podProblem, bool) {
 		if t := cs.LastTerminationState.Terminated; t != nil {
 			msg += fmt.Sprintf("; last exit: %s (exit code %d)", t.Reason, t.ExitCode)
 			if m := strings.TrimSpace(t.Message); m != "" {
-				msg += ": " + tail(m, maxTerminationMessage)
+				msg += ": " + caches.Tail(m, caches.MaxTerminationMessage)
 			}
 		}
 		return podProblem{event: ReasonPodCrashLooping, reason: w.Reason, message: msg}, true
@@ -142,14 +139,6 @@ func containerProblem(cs corev1.ContainerStatus) (podProblem, bool) {
 		return podProblem{event: ReasonPodContainerFailed, reason: w.Reason, message: w.Message}, true
 	}
 	return podProblem{}, false
-}
-
-// tail keeps the last n bytes of s: a server that exits says why last.
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }
 
 func podCondition(pod *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
@@ -315,7 +304,7 @@ func (c *Controller) registerPodHandler(pods cache.SharedIndexInformer) error {
 	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.handlePod,
 		UpdateFunc: func(oldObj, newObj interface{}) {
-			if !unchanged(oldObj, newObj) {
+			if !caches.Unchanged(oldObj, newObj) {
 				c.handlePod(newObj)
 			}
 		},
@@ -339,55 +328,4 @@ func indexByController(obj interface{}) ([]string, error) {
 		return []string{string(ref.UID)}, nil
 	}
 	return nil, nil
-}
-
-// trimPod is the pod informer's transform: it keeps only what the operator
-// reads (identity, labels, owners, deletion, conditions and the containers'
-// states) so that a cached pod costs little memory.
-func trimPod(obj interface{}) (interface{}, error) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return obj, nil
-	}
-	trimmed := &corev1.Pod{
-		TypeMeta:   pod.TypeMeta,
-		ObjectMeta: trimmedMeta(&pod.ObjectMeta),
-		Status: corev1.PodStatus{
-			Conditions:            make([]corev1.PodCondition, 0, len(pod.Status.Conditions)),
-			InitContainerStatuses: trimContainerStatuses(pod.Status.InitContainerStatuses),
-			ContainerStatuses:     trimContainerStatuses(pod.Status.ContainerStatuses),
-		},
-	}
-	for _, c := range pod.Status.Conditions {
-		trimmed.Status.Conditions = append(trimmed.Status.Conditions,
-			corev1.PodCondition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message, LastTransitionTime: c.LastTransitionTime})
-	}
-	return trimmed, nil
-}
-
-func trimContainerStatuses(in []corev1.ContainerStatus) []corev1.ContainerStatus {
-	if in == nil {
-		return nil
-	}
-	out := make([]corev1.ContainerStatus, 0, len(in))
-	for _, cs := range in {
-		t := corev1.ContainerStatus{Name: cs.Name, Ready: cs.Ready, Image: cs.Image, RestartCount: cs.RestartCount}
-		if w := cs.State.Waiting; w != nil {
-			t.State.Waiting = &corev1.ContainerStateWaiting{Reason: w.Reason, Message: w.Message}
-		}
-		if cs.State.Running != nil {
-			t.State.Running = &corev1.ContainerStateRunning{}
-		}
-		t.State.Terminated = trimTerminated(cs.State.Terminated)
-		t.LastTerminationState.Terminated = trimTerminated(cs.LastTerminationState.Terminated)
-		out = append(out, t)
-	}
-	return out
-}
-
-func trimTerminated(t *corev1.ContainerStateTerminated) *corev1.ContainerStateTerminated {
-	if t == nil {
-		return nil
-	}
-	return &corev1.ContainerStateTerminated{Reason: t.Reason, ExitCode: t.ExitCode, Message: tail(t.Message, maxTerminationMessage)}
 }

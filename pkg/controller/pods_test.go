@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
@@ -341,7 +342,7 @@ func TestTrimPodKeepsWhatTheOperatorReads(t *testing.T) {
 				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Error", ExitCode: 2, Message: "bad", ContainerID: "c"}}}},
 		},
 	}
-	out, err := trimPod(pod)
+	out, err := caches.TrimPod(pod)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +363,7 @@ func TestTrimPodKeepsWhatTheOperatorReads(t *testing.T) {
 		t.Errorf("container status = %+v", cs)
 	}
 	if pod.Annotations == nil || pod.Status.PodIP == "" {
-		t.Error("trimPod changed its input")
+		t.Error("caches.TrimPod changed its input")
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
@@ -352,11 +353,11 @@ func (c *Controller) emitResizeEvents(ds *dittov1alpha1.DittoServer, next dittov
 // registerResizeHandlers requeues a DittoServer when one of its claims
 // changes (a capacity that grew) and, when a StorageClass starts or stops
 // allowing expansion, every DittoServer waiting on that.
-func (c *Controller) registerResizeHandlers(inf Informers) error {
+func (c *Controller) registerResizeHandlers(inf caches.Informers) error {
 	if _, err := inf.PersistentVolumeClaims.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.handleClaim,
 		UpdateFunc: func(oldObj, newObj interface{}) {
-			if !unchanged(oldObj, newObj) {
+			if !caches.Unchanged(oldObj, newObj) {
 				c.handleClaim(newObj)
 			}
 		},

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
@@ -50,9 +51,9 @@ func (c *Controller) configMapWriter() writer[*corev1.ConfigMap] {
 		func(ns string) typedClient[*corev1.ConfigMap] { return c.kube.CoreV1().ConfigMaps(ns) })
 	w.adopts = controlledOrAdoptable[*corev1.ConfigMap]
 	w.inSync = func(desired, existing *corev1.ConfigMap) bool {
-		// The cache holds digests of the values (digestConfigMap); a
+		// The cache holds digests of the values (caches.DigestConfigMap); a
 		// ConfigMap read live is digested alike.
-		return labelsKept(desired, existing) && equality.Semantic.DeepEqual(dataDigests(desired.Data), dataDigests(existing.Data))
+		return labelsKept(desired, existing) && equality.Semantic.DeepEqual(caches.DataDigests(desired.Data), caches.DataDigests(existing.Data))
 	}
 	return w
 }
@@ -161,7 +162,7 @@ func (c *Controller) secretWriter() writer[*corev1.Secret] {
 // perconaWriter creates the PerconaPGCluster (createOnce): later edits of
 // the cluster are the user's. It adopts a cluster kept for this name. lister is the synced Percona cache.
 func (c *Controller) perconaWriter(lister cache.GenericLister) writer[*unstructured.Unstructured] {
-	w := dynamicWriter(c.percona.dyn, resources.PerconaGVR, resources.PerconaKind, lister, c.ownWrites)
+	w := dynamicWriter(c.dyn, resources.PerconaGVR, resources.PerconaKind, lister, c.ownWrites)
 	w.adopts = ownedOrKept[*unstructured.Unstructured]
 	w.update = nil
 	return w

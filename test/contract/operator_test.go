@@ -37,6 +37,7 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	dittofake "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/fake"
 	"github.com/dittofs/dittofs-operator/test/harness/fakeapi"
@@ -44,7 +45,7 @@ import (
 
 var (
 	gvrSecrets = corev1.SchemeGroupVersion.WithResource("secrets")
-	gvrCRDs    = controller.CRDGVR
+	gvrCRDs    = caches.CRDGVR
 )
 
 // rendered is the operator's output for one DittoServer, as the kubelet
@@ -85,7 +86,7 @@ func runOperator(t *testing.T, ds *dittov1alpha1.DittoServer, objects []runtime.
 	if percona != nil {
 		crd := &metav1.PartialObjectMetadata{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
-			ObjectMeta: metav1.ObjectMeta{Name: controller.PerconaCRDName, UID: "uid-percona-crd", ResourceVersion: fakeapi.NextResourceVersion()},
+			ObjectMeta: metav1.ObjectMeta{Name: resources.PerconaCRDName, UID: "uid-percona-crd", ResourceVersion: fakeapi.NextResourceVersion()},
 		}
 		if err := c.meta.Tracker().Create(gvrCRDs, crd, ""); err != nil {
 			t.Fatal(err)
@@ -162,11 +163,11 @@ func (c *fakeCluster) startOperator(t *testing.T, ctx context.Context) <-chan st
 	t.Helper()
 	const resync = 10 * time.Minute
 	namespace := metav1.NamespaceAll
-	inf, crdWatch, startInformers, err := controller.NewInformers(c.kube, c.ditto, c.meta, namespace, resync)
+	inf, startInformers, err := caches.New(c.kube, c.ditto, c.meta, namespace, resync)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrl, err := controller.New(ctx, c.kube, c.ditto, c.dyn, inf, crdWatch, controller.Options{
+	ctrl, err := controller.New(ctx, c.kube, c.ditto, c.dyn, inf, controller.Options{
 		Namespace: namespace, ResyncPeriod: resync, Metrics: controller.NewMetrics(prometheus.NewRegistry()),
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/dittofs/dittofs-operator/pkg/controller"
+	"github.com/dittofs/dittofs-operator/pkg/controller/crdwatch"
 	"github.com/dittofs/dittofs-operator/pkg/controller/serverstate"
 )
 
@@ -55,7 +56,7 @@ func TestMissingShareCRDsHoldBackOnlyTheServerStateController(t *testing.T) {
 	if err := env.startOperator(t.Context(), "--manage-server-state=true", "--server-access=service"); err != nil {
 		t.Fatal(err)
 	}
-	waitsFor := "waiting for CRDs " + strings.Join(missing, ", ") + " (install them: " + controller.InstallCRDsCommand + ")"
+	waitsFor := "waiting for CRDs " + strings.Join(missing, ", ") + " (install them: " + crdwatch.InstallCRDsCommand + ")"
 	code, body := readyz(t)
 	if code != 200 || !strings.Contains(body, controller.ControllerName+": ready") ||
 		!strings.Contains(body, serverstate.ControllerName+": "+waitsFor) {
@@ -82,7 +83,7 @@ func TestMissingShareCRDsHoldBackOnlyTheServerStateController(t *testing.T) {
 	if got := strings.Count(operatorLogs(), "Waiting for CRDs to be installed"); got != 1 {
 		t.Errorf("the operator said %d times that it waits for CRDs, want once:\n%s", got, operatorLogs())
 	}
-	if logs := operatorLogs(); !strings.Contains(logs, controller.InstallCRDsCommand) || !strings.Contains(logs, missing[0]) {
+	if logs := operatorLogs(); !strings.Contains(logs, crdwatch.InstallCRDsCommand) || !strings.Contains(logs, missing[0]) {
 		t.Errorf("the operator's log does not name the missing CRD and the command that installs it:\n%s", logs)
 	}
 

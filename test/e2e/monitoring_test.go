@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/dittofs/dittofs-operator/pkg/controller"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
@@ -106,7 +107,7 @@ func installServiceMonitorCRD(t *testing.T) {
 		// t.Context() is already cancelled while cleanups run.
 		ctx, cancel := context.WithTimeout(context.Background(), waitShort)
 		defer cancel()
-		crds := env.dyn.Resource(controller.CRDGVR)
+		crds := env.dyn.Resource(caches.CRDGVR)
 		if err := crds.Delete(ctx, resources.ServiceMonitorCRDName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			t.Errorf("delete the ServiceMonitor CRD: %v", err)
 			return

@@ -12,6 +12,9 @@ import (
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 )
 
+// PerconaCRDName is the CRD whose presence turns the Percona watch on.
+const PerconaCRDName = "perconapgclusters.pgv2.percona.com"
+
 // PerconaGVR is the resource of the Percona Operator for PostgreSQL's clusters.
 var PerconaGVR = schema.GroupVersionResource{Group: "pgv2.percona.com", Version: "v2", Resource: "perconapgclusters"}
 

@@ -148,7 +148,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 
 // WaitForCacheSync waits for every informer the controller reads. The
 // DittoShare and DittoUser informers start only once their CRDs are
-// installed (the operator's CRDGate), so Run waits here until then.
+// installed (the operator's crdwatch.Gate), so Run waits here until then.
 func (c *Controller) WaitForCacheSync(ctx context.Context) bool {
 	return cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...)
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 )
 
 // Index names. DittoShares and DittoUsers are indexed by the server they
@@ -88,7 +89,7 @@ func (c *Controller) registerHandlers(inf Informers) error {
 	if _, err := inf.Secrets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: c.handleSecret,
 		UpdateFunc: func(oldObj, newObj interface{}) {
-			if !unchanged(oldObj, newObj) {
+			if !caches.Unchanged(oldObj, newObj) {
 				c.handleSecret(newObj)
 			}
 		},
@@ -188,13 +189,6 @@ func specOrLifecycleChanged(oldObj, newObj interface{}) bool {
 	return o.GetGeneration() != n.GetGeneration() ||
 		(o.GetDeletionTimestamp() == nil) != (n.GetDeletionTimestamp() == nil) ||
 		!slices.Equal(o.GetFinalizers(), n.GetFinalizers())
-}
-
-// unchanged tells an informer resync apart from a real change.
-func unchanged(oldObj, newObj interface{}) bool {
-	o, err1 := meta.Accessor(oldObj)
-	n, err2 := meta.Accessor(newObj)
-	return err1 == nil && err2 == nil && o.GetResourceVersion() == n.GetResourceVersion()
 }
 
 // serverAvailable tells whether the server runs and answers: the main

@@ -1,4 +1,4 @@
-package controller
+package caches
 
 import (
 	"strings"
@@ -18,13 +18,13 @@ import (
 func TestDigestConfigMap(t *testing.T) {
 	meta := metav1.ObjectMeta{Name: "nas-config", Namespace: "storage", ResourceVersion: "7", UID: "u1",
 		Labels:          map[string]string{"app.kubernetes.io/managed-by": "dittofs-operator"},
-		Annotations:     map[string]string{SpecHashAnnotation: "abc"},
+		Annotations:     map[string]string{"dittofs.dittofs.com/spec-hash": "abc"},
 		OwnerReferences: []metav1.OwnerReference{{Kind: "DittoServer", Name: "nas", Controller: ptr.To(true)}},
-		ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: FieldManager}}}
+		ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "dittofs-operator"}}}
 	cm := &corev1.ConfigMap{ObjectMeta: *meta.DeepCopy(),
 		Data:       map[string]string{"config.yaml": "logging:\n  level: INFO\n"},
 		BinaryData: map[string][]byte{"blob": []byte{1, 2, 3}}}
-	out, err := digestConfigMap(cm.DeepCopy())
+	out, err := DigestConfigMap(cm.DeepCopy())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,25 +37,25 @@ func TestDigestConfigMap(t *testing.T) {
 		t.Errorf("binary data kept: %v", got.BinaryData)
 	}
 	d := got.Data["config.yaml"]
-	if !strings.HasPrefix(d, digestPrefix) || len(d) != len(digestPrefix)+64 || strings.Contains(d, "logging") {
+	if !strings.HasPrefix(d, DigestPrefix) || len(d) != len(DigestPrefix)+64 || strings.Contains(d, "logging") {
 		t.Errorf("config.yaml cached as %q, want its digest", d)
 	}
-	if !equality.Semantic.DeepEqual(dataDigests(cm.Data), got.Data) {
-		t.Errorf("the live ConfigMap's digests %v differ from the cached ones %v", dataDigests(cm.Data), got.Data)
+	if !equality.Semantic.DeepEqual(DataDigests(cm.Data), got.Data) {
+		t.Errorf("the live ConfigMap's digests %v differ from the cached ones %v", DataDigests(cm.Data), got.Data)
 	}
-	if again := dataDigests(got.Data); !equality.Semantic.DeepEqual(again, got.Data) {
+	if again := DataDigests(got.Data); !equality.Semantic.DeepEqual(again, got.Data) {
 		t.Errorf("digesting a cached ConfigMap again changed it: %v", again)
 	}
 	edited := map[string]string{"config.yaml": "logging:\n  level: DEBUG\n"}
-	if equality.Semantic.DeepEqual(dataDigests(edited), got.Data) {
+	if equality.Semantic.DeepEqual(DataDigests(edited), got.Data) {
 		t.Error("an edited value has the same digest")
 	}
-	if dataDigests(nil) != nil {
+	if DataDigests(nil) != nil {
 		t.Error("no data digested into some")
 	}
 
 	tomb := cache.DeletedFinalStateUnknown{Key: "storage/nas-config", Obj: cm}
-	if out, err := digestConfigMap(tomb); err != nil || out != any(tomb) {
+	if out, err := DigestConfigMap(tomb); err != nil || out != any(tomb) {
 		t.Errorf("tombstone: got %v, %v; want it unchanged", out, err)
 	}
 }
@@ -89,7 +89,7 @@ func TestTrimClaim(t *testing.T) {
 				Status: corev1.ConditionTrue, Reason: "Waiting", Message: "waiting for the node", LastTransitionTime: deleting}},
 		},
 	}
-	out, err := trimClaim(pvc.DeepCopy())
+	out, err := TrimClaim(pvc.DeepCopy())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,11 +106,29 @@ func TestTrimClaim(t *testing.T) {
 		},
 	}
 	if !equality.Semantic.DeepEqual(want, out) {
-		t.Errorf("trimClaim = %+v\nwant %+v", out, want)
+		t.Errorf("TrimClaim = %+v\nwant %+v", out, want)
 	}
 
 	tomb := cache.DeletedFinalStateUnknown{Key: "storage/metadata-nas-0", Obj: pvc}
-	if out, err := trimClaim(tomb); err != nil || out != any(tomb) {
+	if out, err := TrimClaim(tomb); err != nil || out != any(tomb) {
 		t.Errorf("tombstone: got %v, %v; want it unchanged", out, err)
+	}
+}
+
+// A resync delivers the same object again: Unchanged; a new resourceVersion
+// is a change, a tombstone is compared by the object it holds.
+func TestUnchanged(t *testing.T) {
+	at := func(rv string) *corev1.Pod { return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", ResourceVersion: rv}} }
+	if !Unchanged(at("1"), at("1")) {
+		t.Error("a resync is reported as a change")
+	}
+	if Unchanged(at("1"), at("2")) {
+		t.Error("a new resourceVersion is reported as unchanged")
+	}
+	if !Unchanged(cache.DeletedFinalStateUnknown{Key: "p", Obj: at("3")}, at("3")) {
+		t.Error("a tombstone is not unwrapped")
+	}
+	if Unchanged("not an object", at("1")) {
+		t.Error("a value without metadata is reported as unchanged")
 	}
 }

@@ -1,4 +1,4 @@
-package controller
+package crdwatch
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 )
 
@@ -17,10 +18,10 @@ import (
 // both watches have handled their initial list; then it names the missing
 // CRDs; Wait says once which CRDs it waits for and the command that
 // installs them, and returns when both are installed.
-func TestCRDGate(t *testing.T) {
+func TestGate(t *testing.T) {
 	const shares, users = "dittoshares.dittofs.dittofs.com", "dittousers.dittofs.dittofs.com"
 	watches := map[string]*listedNotHandled{shares: {}, users: {}}
-	gate, err := newCRDGate([]string{shares, users}, map[string]CRDWatch{shares: watches[shares], users: watches[users]}, nil)
+	gate, err := newGate([]string{shares, users}, map[string]cache.SharedIndexInformer{shares: watches[shares], users: watches[users]}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +86,9 @@ func TestCRDGate(t *testing.T) {
 }
 
 // Wait gives up when its context ends.
-func TestCRDGateWaitStops(t *testing.T) {
+func TestGateWaitStops(t *testing.T) {
 	w := &listedNotHandled{delivered: true}
-	gate, err := newCRDGate([]string{"x.example.com"}, map[string]CRDWatch{"x.example.com": w}, nil)
+	gate, err := newGate([]string{"x.example.com"}, map[string]cache.SharedIndexInformer{"x.example.com": w}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

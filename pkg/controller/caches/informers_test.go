@@ -1,4 +1,4 @@
-package controller
+package caches
 
 import (
 	"testing"
@@ -15,17 +15,17 @@ import (
 
 func TestDropManagedFields(t *testing.T) {
 	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "nas", ResourceVersion: "7",
-		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationUpdate}}}}
-	out, err := dropManagedFields(sts)
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "dittofs-operator", Operation: metav1.ManagedFieldsOperationUpdate}}}}
+	out, err := DropManagedFields(sts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := out.(*appsv1.StatefulSet); got.ManagedFields != nil || got.Name != "nas" || got.ResourceVersion != "7" {
-		t.Errorf("dropManagedFields = %+v, want the object without managed fields", got.ObjectMeta)
+		t.Errorf("DropManagedFields = %+v, want the object without managed fields", got.ObjectMeta)
 	}
 
 	tomb := cache.DeletedFinalStateUnknown{Key: "storage/nas", Obj: sts}
-	if out, err := dropManagedFields(tomb); err != nil || out != any(tomb) {
+	if out, err := DropManagedFields(tomb); err != nil || out != any(tomb) {
 		t.Errorf("tombstone: got %v, %v; want it unchanged", out, err)
 	}
 }
@@ -34,7 +34,7 @@ func TestDropManagedFields(t *testing.T) {
 // no namespace index, which would cost an entry per cached object; the
 // DittoServer cache keeps its indexes.
 func TestChildInformersCarryNoNamespaceIndex(t *testing.T) {
-	inf, _, _, err := NewInformers(kubefake.NewSimpleClientset(), dittofake.NewSimpleClientset(),
+	inf, _, err := New(kubefake.NewSimpleClientset(), dittofake.NewSimpleClientset(),
 		metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), "storage", time.Minute)
 	if err != nil {
 		t.Fatal(err)

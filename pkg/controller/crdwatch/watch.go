@@ -1,39 +1,32 @@
-package controller
+// Package crdwatch follows CRDs that may be missing from the cluster: Watch
+// runs an informer over an optional kind (PerconaPGClusters,
+// ServiceMonitors) while its CRD is installed, and Gate holds a controller
+// back until the CRDs it reads are installed. Both watch the metadata of
+// each CRD alone (caches.CRDInformer) and know whether one exists only once
+// the handler that records it has seen the initial list.
+package crdwatch
 
 import (
 	"context"
 	"sync"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
-	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 )
 
-// PerconaCRDName is the CRD whose presence turns the Percona watch on.
-const PerconaCRDName = "perconapgclusters.pgv2.percona.com"
-
-// CRDGVR is the resource of CustomResourceDefinitions, watched as metadata
-// with a field selector on PerconaCRDName.
-var CRDGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-
-// CRDWatch is an informer over the metadata of one CRD alone, the
-// PerconaPGCluster or the ServiceMonitor CRD (nil when the operator should
-// never watch objects of that kind).
-type CRDWatch cache.SharedIndexInformer
-
-// crdGatedWatch runs a dynamic informer over the objects of an optional
+// Watch runs a dynamic informer over the objects of an optional
 // CRD (PerconaPGClusters, ServiceMonitors) while that CRD is installed: it
 // starts when the CRD appears, stops when it goes away, and requeues the
 // DittoServers that use the kind at each change.
-type crdGatedWatch struct {
+type Watch struct {
 	dyn         dynamic.Interface
-	crd         CRDWatch
+	crd         cache.SharedIndexInformer
 	crdName     string
 	gvr         schema.GroupVersionResource
 	namespace   string
@@ -53,15 +46,14 @@ type crdGatedWatch struct {
 	synced  cache.InformerSynced
 }
 
-func newPerconaWatch(dyn dynamic.Interface, crd CRDWatch, namespace string, resync time.Duration,
-	onCRDChange func(), onCluster func(interface{})) *crdGatedWatch {
-	return newCRDGatedWatch(dyn, crd, PerconaCRDName, resources.PerconaGVR, nil, namespace, resync, onCRDChange, onCluster)
-}
-
-func newCRDGatedWatch(dyn dynamic.Interface, crd CRDWatch, crdName string, gvr schema.GroupVersionResource,
+// New builds the watch of the objects of gvr (in namespace, "" for all,
+// filtered by tweak) while the CRD named crdName is installed, as crd (an
+// informer over that CRD alone; nil never watches) sees it. onCRDChange runs
+// when the CRD appears or goes; onCluster on each change of an object.
+func New(dyn dynamic.Interface, crd cache.SharedIndexInformer, crdName string, gvr schema.GroupVersionResource,
 	tweak dynamicinformer.TweakListOptionsFunc, namespace string, resync time.Duration,
-	onCRDChange func(), onCluster func(interface{})) *crdGatedWatch {
-	w := &crdGatedWatch{dyn: dyn, crd: crd, crdName: crdName, gvr: gvr, tweak: tweak, namespace: namespace, resync: resync,
+	onCRDChange func(), onCluster func(interface{})) *Watch {
+	w := &Watch{dyn: dyn, crd: crd, crdName: crdName, gvr: gvr, tweak: tweak, namespace: namespace, resync: resync,
 		onCRDChange: onCRDChange, onCluster: onCluster}
 	if crd != nil {
 		w.crdHandled = crd.HasSynced
@@ -81,32 +73,32 @@ func newCRDGatedWatch(dyn dynamic.Interface, crd CRDWatch, crdName string, gvr s
 // records it has run. Between the two, a worker would find no CRD and report
 // it missing (PerconaNotInstalled, ServiceMonitorUnavailable) while it is
 // installed: a false alarm on every restart or leader change.
-func (w *crdGatedWatch) HasSynced() bool { return w.crd == nil || w.crdHandled() }
+func (w *Watch) HasSynced() bool { return w.crd == nil || w.crdHandled() }
 
-// clusterCacheSynced reports whether the object cache is usable:
+// objectCacheSynced reports whether the object cache is usable:
 // the CRD is absent, or its informer has synced.
-func (w *crdGatedWatch) clusterCacheSynced() bool {
+func (w *Watch) objectCacheSynced() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return !w.present || (w.synced != nil && w.synced())
 }
 
-// WaitForClusterCache waits until clusterCacheSynced, so that workers never
+// WaitForObjectCache waits until objectCacheSynced, so that workers never
 // see a cache still syncing after a restart or a leader change (for
 // Percona: a PerconaNotReady status for a cluster that is ready).
-func (w *crdGatedWatch) WaitForClusterCache(ctx context.Context) bool {
-	return cache.WaitForNamedCacheSyncWithContext(ctx, w.clusterCacheSynced)
+func (w *Watch) WaitForObjectCache(ctx context.Context) bool {
+	return cache.WaitForNamedCacheSyncWithContext(ctx, w.objectCacheSynced)
 }
 
 // Start lets the watch run informers under ctx.
-func (w *crdGatedWatch) Start(ctx context.Context) {
+func (w *Watch) Start(ctx context.Context) {
 	w.mu.Lock()
 	w.ctx = ctx
 	w.mu.Unlock()
 	w.reconcileInformer()
 }
 
-func (w *crdGatedWatch) setPresent(present bool) {
+func (w *Watch) setPresent(present bool) {
 	w.mu.Lock()
 	changed := w.present != present
 	w.present = present
@@ -118,7 +110,7 @@ func (w *crdGatedWatch) setPresent(present bool) {
 }
 
 // reconcileInformer starts or stops the cluster informer to match the CRD.
-func (w *crdGatedWatch) reconcileInformer() {
+func (w *Watch) reconcileInformer() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.ctx == nil || w.dyn == nil {
@@ -131,13 +123,13 @@ func (w *crdGatedWatch) reconcileInformer() {
 		inf := factory.ForResource(w.gvr)
 		// Managed fields are never read; dropping them bounds what each
 		// cached object costs (see memory).
-		if err := inf.Informer().SetTransform(dropManagedFields); err != nil {
+		if err := inf.Informer().SetTransform(caches.DropManagedFields); err != nil {
 			klog.FromContext(ctx).Error(err, "Could not set the cache transform", "resource", w.gvr.String())
 		}
 		_, _ = inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: w.onCluster,
 			UpdateFunc: func(oldObj, newObj interface{}) {
-				if !unchanged(oldObj, newObj) {
+				if !caches.Unchanged(oldObj, newObj) {
 					w.onCluster(newObj)
 				}
 			},
@@ -153,41 +145,46 @@ func (w *crdGatedWatch) reconcileInformer() {
 	}
 }
 
-// crdState is what the sync knows about an optional CRD's support in
-// the cluster.
-type crdState int
+// State is what a watch knows about an optional CRD in the cluster.
+type State int
 
 const (
-	crdNotInstalled crdState = iota
-	crdSyncing
-	crdReady
+	// NotInstalled: the CRD is not installed.
+	NotInstalled State = iota
+	// Syncing: the CRD is installed (or not known yet) and the object cache
+	// has not synced.
+	Syncing
+	// Ready: the CRD is installed and the object cache synced.
+	Ready
 )
 
 // Lister returns the cluster lister when the CRD is installed and the cache synced.
-func (w *crdGatedWatch) Lister() (cache.GenericLister, crdState) {
+func (w *Watch) Lister() (cache.GenericLister, State) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
 	case !w.present:
-		return nil, crdNotInstalled
+		return nil, NotInstalled
 	case w.lister == nil || !w.synced():
-		return nil, crdSyncing
+		return nil, Syncing
 	default:
-		return w.lister, crdReady
+		return w.lister, Ready
 	}
 }
 
-// setListerForTest installs a fixed lister, as if the CRD were present.
-func (w *crdGatedWatch) setListerForTest(l cache.GenericLister) {
+// SetListerForTest installs a fixed lister, as if the CRD were present and
+// its cache synced, or, with nil, as if the CRD were not installed: the
+// controllers' tests fill it from a fake cluster.
+func (w *Watch) SetListerForTest(l cache.GenericLister) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.present, w.lister, w.synced = true, l, func() bool { return true }
+	w.present, w.lister, w.synced = l != nil, l, func() bool { return true }
 }
 
-// crdFieldSelector restricts the CRD watch to the PerconaPGCluster CRD.
-func crdFieldSelector(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + PerconaCRDName }
-
-// serviceMonitorCRDSelector restricts a CRD watch to the ServiceMonitor CRD.
-func serviceMonitorCRDSelector(o *metav1.ListOptions) {
-	o.FieldSelector = "metadata.name=" + resources.ServiceMonitorCRDName
+// SetSyncedForTest makes the object cache of a watch that SetListerForTest
+// filled look synced or still syncing.
+func (w *Watch) SetSyncedForTest(synced bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.synced = func() bool { return synced }
 }

@@ -1,4 +1,4 @@
-package controller
+package crdwatch
 
 import (
 	"context"
@@ -13,43 +13,43 @@ import (
 
 // Workers start only once the PerconaPGCluster cache is usable: right away
 // without the CRD, after the cluster informer synced with it.
-func TestWaitForClusterCache(t *testing.T) {
-	w := &crdGatedWatch{}
-	if !w.clusterCacheSynced() {
+func TestWaitForObjectCache(t *testing.T) {
+	w := &Watch{}
+	if !w.objectCacheSynced() {
 		t.Error("without the CRD there is no cache to wait for")
 	}
 	synced := false
 	w.present, w.lister, w.synced = true, cache.NewGenericLister(cache.NewIndexer(cache.MetaNamespaceKeyFunc, nil), resources.PerconaGVR.GroupResource()),
 		func() bool { return synced }
-	if w.clusterCacheSynced() {
+	if w.objectCacheSynced() {
 		t.Error("the CRD is there and its cache has not synced: not ready")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if w.WaitForClusterCache(ctx) {
-		t.Error("WaitForClusterCache returned before the cache synced")
+	if w.WaitForObjectCache(ctx) {
+		t.Error("WaitForObjectCache returned before the cache synced")
 	}
 	synced = true
-	if !w.WaitForClusterCache(context.Background()) {
-		t.Error("WaitForClusterCache did not return once the cache synced")
+	if !w.WaitForObjectCache(context.Background()) {
+		t.Error("WaitForObjectCache did not return once the cache synced")
 	}
 }
 
 // The CRD informer has listed the CRD (its own HasSynced is true) before its
 // handler has recorded it: the watch is not synced until the handler ran, so
 // a worker never takes a present CRD for a missing one.
-func TestPerconaWatchSyncedOnlyOnceTheCRDHandlerRan(t *testing.T) {
+func TestWatchSyncedOnlyOnceTheCRDHandlerRan(t *testing.T) {
 	crd := &listedNotHandled{}
-	w := newPerconaWatch(nil, crd, "", 0, func() {}, func(interface{}) {})
+	w := New(nil, crd, resources.PerconaCRDName, resources.PerconaGVR, nil, "", 0, func() {}, func(interface{}) {})
 	if w.HasSynced() {
 		t.Fatal("synced while the CRD handler has not seen the initial list")
 	}
-	crd.handler.OnAdd(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: PerconaCRDName}}, true)
+	crd.handler.OnAdd(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: resources.PerconaCRDName}}, true)
 	crd.delivered = true
 	if !w.HasSynced() {
 		t.Fatal("not synced after the CRD handler ran")
 	}
-	if _, state := w.Lister(); state == crdNotInstalled {
+	if _, state := w.Lister(); state == NotInstalled {
 		t.Error("the CRD is installed but the watch says it is not")
 	}
 }

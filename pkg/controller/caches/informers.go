@@ -1,4 +1,9 @@
-package controller
+// Package caches builds the informer caches the operator reads, each shaped
+// to what the operator reads of its kind: children filtered by the
+// managed-by label, Secrets as metadata only, pods and claims trimmed,
+// ConfigMap values replaced by their digests, no managed fields anywhere.
+// The transforms are pure functions of one object.
+package caches
 
 import (
 	"time"
@@ -7,10 +12,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kubeinformers "k8s.io/client-go/informers"
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/informers/internalinterfaces"
+	networkinginformers "k8s.io/client-go/informers/networking/v1"
+	storageinformers "k8s.io/client-go/informers/storage/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -19,9 +27,43 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
 	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions"
+	dittov1alpha1informers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions/dittofs/v1alpha1"
 )
 
-// NewInformers builds the shared informers the controller reads, for one
+// Informers are the shared informers the DittoServer controller reads from.
+// The child informers are filtered by the operator's managed-by label;
+// Secrets are watched as metadata only, so no Secret data is cached.
+type Informers struct {
+	DittoServers   dittov1alpha1informers.DittoServerInformer
+	StatefulSets   appsinformers.StatefulSetInformer
+	Services       coreinformers.ServiceInformer
+	ConfigMaps     coreinformers.ConfigMapInformer
+	Secrets        kubeinformers.GenericInformer
+	StorageClasses storageinformers.StorageClassInformer
+	// Pods are the server pods (managed-by label), trimmed by TrimPod.
+	Pods coreinformers.PodInformer
+	// PersistentVolumeClaims: the server's volume claims, for resizing.
+	PersistentVolumeClaims coreinformers.PersistentVolumeClaimInformer
+	// NetworkPolicies, label-filtered like the other children.
+	NetworkPolicies networkinginformers.NetworkPolicyInformer
+	// PerconaCRD and ServiceMonitorCRD watch the metadata of one CRD each
+	// (CRDInformer); nil never watches objects of that kind.
+	PerconaCRD        cache.SharedIndexInformer
+	ServiceMonitorCRD cache.SharedIndexInformer
+}
+
+// CRDGVR is the resource of CustomResourceDefinitions.
+var CRDGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// CRDInformer is an informer over the metadata of the CRD named name
+// (plural.group) alone, and the factory that starts it.
+func CRDInformer(meta metadata.Interface, resync time.Duration, name string) (cache.SharedIndexInformer, metadatainformer.SharedInformerFactory) {
+	factory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll,
+		func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + name })
+	return factory.ForResource(CRDGVR).Informer(), factory
+}
+
+// New builds the shared informers the controller reads, for one
 // namespace or all (""), and returns a function that starts them.
 //
 //   - DittoServers: the generated informer.
@@ -34,24 +76,24 @@ import (
 //   - StorageClasses (cluster-scoped), and the PerconaPGCluster and
 //     ServiceMonitor CRDs, each alone.
 //   - Pods: the server pods (managed-by label), trimmed to what the operator
-//     reads of them (trimPod); volume claims likewise (trimClaim);
-//     ConfigMaps with digests in place of their values (digestConfigMap).
+//     reads of them (TrimPod); volume claims likewise (TrimClaim);
+//     ConfigMaps with digests in place of their values (DigestConfigMap).
 //
-// No cached object keeps its managed fields (see dropManagedFields).
-func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta metadata.Interface,
-	namespace string, resync time.Duration) (Informers, CRDWatch, func(stop <-chan struct{}), error) {
+// No cached object keeps its managed fields (see DropManagedFields).
+func New(kube kubernetes.Interface, ditto clientset.Interface, meta metadata.Interface,
+	namespace string, resync time.Duration) (Informers, func(stop <-chan struct{}), error) {
 	dittoFactory := dittoinformers.NewSharedInformerFactoryWithOptions(ditto, resync, dittoinformers.WithNamespace(namespace),
-		dittoinformers.WithTransform(dropManagedFields))
+		dittoinformers.WithTransform(DropManagedFields))
 	managed := func(lo *metav1.ListOptions) {
 		lo.LabelSelector = resources.ManagedByLabel + "=" + resources.ManagedByValue
 	}
 	childFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync,
 		kubeinformers.WithNamespace(namespace), kubeinformers.WithTweakListOptions(managed),
-		kubeinformers.WithTransform(dropManagedFields))
-	clusterFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync, kubeinformers.WithTransform(dropManagedFields))
+		kubeinformers.WithTransform(DropManagedFields))
+	clusterFactory := kubeinformers.NewSharedInformerFactoryWithOptions(kube, resync, kubeinformers.WithTransform(DropManagedFields))
 	metaFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, namespace, nil)
-	crdFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, crdFieldSelector)
-	smCRDFactory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll, serviceMonitorCRDSelector)
+	perconaCRD, perconaCRDFactory := CRDInformer(meta, resync, resources.PerconaCRDName)
+	smCRD, smCRDFactory := CRDInformer(meta, resync, resources.ServiceMonitorCRDName)
 
 	// The child caches are read by name only (pods also by their
 	// controller, podControllerIndex): registered first, without the
@@ -78,16 +120,16 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 		informer  cache.SharedIndexInformer
 		transform cache.TransformFunc
 	}{
-		{dittoServers.Informer(), dropManagedFields},
-		{secrets.Informer(), stripMetadata},
-		{pods.Informer(), trimPod}, // each pod's labels are its own
-		{configMaps.Informer(), digestConfigMap},
-		{claims.Informer(), trimClaim},
-		{statefulSets.Informer(), dropManagedFields},
-		{services.Informer(), dropManagedFields},
+		{dittoServers.Informer(), DropManagedFields},
+		{secrets.Informer(), StripMetadata},
+		{pods.Informer(), TrimPod},
+		{configMaps.Informer(), DigestConfigMap},
+		{claims.Informer(), TrimClaim},
+		{statefulSets.Informer(), DropManagedFields},
+		{services.Informer(), DropManagedFields},
 	} {
 		if err := t.informer.SetTransform(t.transform); err != nil {
-			return Informers{}, nil, nil, err
+			return Informers{}, nil, err
 		}
 	}
 	inf := Informers{
@@ -102,37 +144,17 @@ func NewInformers(kube kubernetes.Interface, ditto clientset.Interface, meta met
 		PersistentVolumeClaims: claims,
 
 		NetworkPolicies:   childFactory.Networking().V1().NetworkPolicies(),
-		ServiceMonitorCRD: smCRDFactory.ForResource(CRDGVR).Informer(),
+		PerconaCRD:        perconaCRD,
+		ServiceMonitorCRD: smCRD,
 	}
-	crdWatch := crdFactory.ForResource(CRDGVR).Informer()
 	start := func(stop <-chan struct{}) {
-		for _, f := range []interface{ Start(<-chan struct{}) }{dittoFactory, childFactory, clusterFactory, metaFactory, crdFactory, smCRDFactory} {
+		for _, f := range []interface{ Start(<-chan struct{}) }{dittoFactory, childFactory, clusterFactory, metaFactory, perconaCRDFactory, smCRDFactory} {
 			f.Start(stop)
 		}
 	}
-	return inf, crdWatch, start, nil
+	return inf, start, nil
 }
 
 // newFilteredInformer is the constructor client-go has for each kind.
 type newFilteredInformer func(kubernetes.Interface, string, time.Duration, cache.Indexers,
 	internalinterfaces.TweakListOptionsFunc) cache.SharedIndexInformer
-
-// dropManagedFields drops managed fields from cached objects: the operator
-// never reads them, and an update that omits them leaves them unchanged on
-// the server. They are a large part of every cached StatefulSet and Service.
-func dropManagedFields(obj interface{}) (interface{}, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-	}
-	return obj, nil
-}
-
-// stripMetadata drops managed fields and annotations from cached Secret
-// metadata: the operator needs names, owners and resourceVersions only.
-func stripMetadata(obj interface{}) (interface{}, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-		m.SetAnnotations(nil)
-	}
-	return obj, nil
-}

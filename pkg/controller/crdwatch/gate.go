@@ -1,4 +1,4 @@
-package controller
+package crdwatch
 
 import (
 	"context"
@@ -7,24 +7,25 @@ import (
 	"sync"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 )
 
 // InstallCRDsCommand is what installs the operator's own CRDs.
 const InstallCRDsCommand = "kubectl apply --server-side -f artifacts/crds/"
 
-// CRDGate holds a controller back until the CRDs it reads are installed,
+// Gate holds a controller back until the CRDs it reads are installed,
 // so that a missing CRD (a Helm upgrade never upgrades crds/) stops that
 // controller only, not the others. Like the CRD-gated watch of the Percona
-// and ServiceMonitor objects (percona_watch.go), it watches the metadata of
-// each CRD alone (a CRDWatch) and knows whether one exists only once the
+// and ServiceMonitor objects (Watch), it watches the metadata of
+// each CRD alone (caches.CRDInformer) and knows whether one exists only once the
 // handler that records it has seen the initial list.
-type CRDGate struct {
+type Gate struct {
 	crds []*gatedCRD
 	// start starts the CRD informers.
 	start func(stop <-chan struct{})
@@ -43,41 +44,40 @@ func (g *gatedCRD) set(present bool) {
 	g.present = present
 }
 
-// state says whether the CRD is installed; crdSyncing until its watch has
+// state says whether the CRD is installed; Syncing until its watch has
 // listed it.
-func (g *gatedCRD) state() crdState {
+func (g *gatedCRD) state() State {
 	if !g.handled() {
-		return crdSyncing
+		return Syncing
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.present {
-		return crdNotInstalled
+		return NotInstalled
 	}
-	return crdReady
+	return Ready
 }
 
-// NewCRDGate builds a gate over the CRDs named (plural.group), each watched
+// NewGate builds a gate over the CRDs named (plural.group), each watched
 // alone with a field selector on its name.
-func NewCRDGate(meta metadata.Interface, resync time.Duration, names ...string) (*CRDGate, error) {
-	watches := map[string]CRDWatch{}
+func NewGate(meta metadata.Interface, resync time.Duration, names ...string) (*Gate, error) {
+	watches := map[string]cache.SharedIndexInformer{}
 	var factories []metadatainformer.SharedInformerFactory
 	for _, name := range names {
-		factory := metadatainformer.NewFilteredSharedInformerFactory(meta, resync, metav1.NamespaceAll,
-			func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + name })
-		watches[name] = factory.ForResource(CRDGVR).Informer()
+		informer, factory := caches.CRDInformer(meta, resync, name)
+		watches[name] = informer
 		factories = append(factories, factory)
 	}
-	return newCRDGate(names, watches, func(stop <-chan struct{}) {
+	return newGate(names, watches, func(stop <-chan struct{}) {
 		for _, f := range factories {
 			f.Start(stop)
 		}
 	})
 }
 
-// newCRDGate builds the gate on one watch per CRD name; start starts them.
-func newCRDGate(names []string, watches map[string]CRDWatch, start func(stop <-chan struct{})) (*CRDGate, error) {
-	g := &CRDGate{start: start}
+// newGate builds the gate on one watch per CRD name; start starts them.
+func newGate(names []string, watches map[string]cache.SharedIndexInformer, start func(stop <-chan struct{})) (*Gate, error) {
+	g := &Gate{start: start}
 	for _, name := range names {
 		crd := &gatedCRD{name: name}
 		reg, err := watches[name].AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -94,17 +94,17 @@ func newCRDGate(names []string, watches map[string]CRDWatch, start func(stop <-c
 }
 
 // Start starts the watches of the CRDs.
-func (g *CRDGate) Start(stop <-chan struct{}) { g.start(stop) }
+func (g *Gate) Start(stop <-chan struct{}) { g.start(stop) }
 
 // Missing returns the CRDs known not to be installed, and whether the gate
 // knows yet (every watch has listed its CRD).
-func (g *CRDGate) Missing() (missing []string, known bool) {
+func (g *Gate) Missing() (missing []string, known bool) {
 	known = true
 	for _, crd := range g.crds {
 		switch crd.state() {
-		case crdSyncing:
+		case Syncing:
 			known = false
-		case crdNotInstalled:
+		case NotInstalled:
 			missing = append(missing, crd.name)
 		}
 	}
@@ -114,7 +114,7 @@ func (g *CRDGate) Missing() (missing []string, known bool) {
 // Wait blocks until every CRD is installed, and reports false when ctx ends
 // first. While CRDs are missing it says once which, and the command that
 // installs them; it says once more when they are there.
-func (g *CRDGate) Wait(ctx context.Context, controller string) bool {
+func (g *Gate) Wait(ctx context.Context, controller string) bool {
 	logger := klog.FromContext(ctx)
 	var reported []string
 	err := wait.PollUntilContextCancel(ctx, time.Second, true, func(context.Context) (bool, error) {
