@@ -318,19 +318,6 @@ func requestOf(pvc *corev1.PersistentVolumeClaim) resource.Quantity {
 	return pvc.Spec.Resources.Requests[corev1.ResourceStorage]
 }
 
-// storageLayout is the layout of the server's StatefulSet or, while there
-// is none (between an orphan deletion and the re-creation, or after a
-// DittoServer was deleted with Retain and created again), of its claims.
-func (c *Controller) storageLayout(ds *dittov1alpha1.DittoServer, sts *appsv1.StatefulSet) resources.StorageLayout {
-	if sts != nil {
-		return resources.StorageLayoutOf(sts)
-	}
-	return resources.StorageLayoutOfClaims(func(template string) bool {
-		_, err := c.pvcLister.PersistentVolumeClaims(ds.Namespace).Get(resources.ClaimName(ds, template))
-		return err == nil
-	})
-}
-
 // emitResizeEvents marks StorageResized transitions: one Warning when it
 // turns False because the volumes cannot grow (again only when the message
 // changes: another size asked for), one Normal event when it turns True.

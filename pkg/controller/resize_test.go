@@ -22,7 +22,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
-	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
 func storageClass(name string, expandable, isDefault bool) *storagev1.StorageClass {
@@ -41,10 +40,10 @@ func withStorageClass(name string) func(*dittov1alpha1.DittoServer) {
 }
 
 // grow asks for a 2Gi metadata volume (from 1Gi) and an 8Gi content volume
-// (cacheSize, from the 5Gi default).
+// (contentSize, from the 5Gi default).
 func grow(ds *dittov1alpha1.DittoServer) {
 	ds.Spec.Storage.MetadataSize = resource.MustParse("2Gi")
-	ds.Spec.Storage.CacheSize = ptr.To(resource.MustParse("8Gi"))
+	ds.Spec.Storage.ContentSize = ptr.To(resource.MustParse("8Gi"))
 }
 
 // runningServer is a converged server whose StatefulSet controller made and
@@ -377,38 +376,6 @@ func TestResizeResumesAfterARestart(t *testing.T) {
 			}
 		}
 	})
-}
-
-// A server created with the legacy layout keeps it when its StatefulSet is
-// re-created: while there is no StatefulSet, its claims tell the layout.
-func TestResizeKeepsTheLegacyLayout(t *testing.T) {
-	ds := newDittoServer(withFinalizer, withStorageClass("fast"))
-	legacy := &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: resources.VolumeCache}}}}}
-	if resources.StorageLayoutOf(legacy) != resources.LayoutLegacy {
-		t.Fatal("fixture is not a legacy StatefulSet")
-	}
-	var objs []runtime.Object
-	for i, tmpl := range []string{resources.VolumeMetadata, resources.VolumeCache, resources.VolumeControlPlane} {
-		objs = append(objs, &corev1.PersistentVolumeClaim{
-			ObjectMeta: metav1.ObjectMeta{Name: resources.ClaimName(ds, tmpl), Namespace: testNamespace,
-				UID: types.UID(tmpl + "-uid"), Labels: resources.Labels(ds, resources.ComponentStorage)},
-			Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: ptr.To("fast"),
-				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse([]string{"1Gi", "5Gi", "1Gi"}[i])}}},
-		})
-	}
-	grown := ds.DeepCopy()
-	grow(grown)
-	f := newFixture(t, false, append(objs, grown, storageClass("fast", true, false))...)
-	f.converge()
-	if got := templateSizes(f.statefulSet()); got != "metadata=2Gi cache=8Gi controlplane=1Gi" {
-		t.Errorf("templates = %s, want the legacy layout with the grown sizes", got)
-	}
-	expectRequest(t, f.claim("metadata-nas-0"), "2Gi")
-	expectRequest(t, f.claim("cache-nas-0"), "8Gi")
-	expectRequest(t, f.claim("controlplane-nas-0"), "1Gi")
-	if f.exists(f.kube, gvrClaims, "content-nas-0") {
-		t.Error("a content claim appeared on a legacy server")
-	}
 }
 
 // A smaller size (an object stored before admission refused shrinking)

@@ -197,7 +197,6 @@ func (c *Controller) resolveInputs(ctx context.Context, ds *dittov1alpha1.DittoS
 	}
 	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds, layout), AdminPassword: resources.AdminPasswordSelector(ds, layout),
 		SecretVersions: versions, Credentials: layout}
-	in.Layout = c.storageLayout(ds, obs.sts) // claim templates are immutable: keep the server's layout
 
 	// The database: an external Secret, or a Percona cluster and its user Secret.
 	if resources.UsesPostgres(ds) {

@@ -77,7 +77,7 @@ func TestEveryClaimHasAJob(t *testing.T) {
 			p := StartForTest(t, opts)
 			waitHealthy(t, p, apiPort, 60*time.Second)
 			token := LoginForTest(t, apiPort, "admin", testPassword)
-			blockPath := resources.LocalBlockStorePath(sts)
+			blockPath := resources.LocalBlockStorePath()
 			apiCreate(t, apiPort, token, "/api/v1/store/metadata", map[string]any{
 				"name": resources.MetadataStoreName, "type": "badger",
 				"config": jsonString(t, map[string]string{"path": resources.MetadataStorePath()})})

@@ -136,7 +136,7 @@ func TestResizeGrowsVolumesWithoutRestartingThePod(t *testing.T) {
 	since := time.Now()
 
 	// Above the volumes' 100Gi, so that the claims wait for the storage side.
-	n.patchDS(name, `{"spec":{"storage":{"metadataSize":"150Gi","cacheSize":"120Gi"}}}`)
+	n.patchDS(name, `{"spec":{"storage":{"metadataSize":"150Gi","contentSize":"120Gi"}}}`)
 
 	eventually(t, waitShort, "the claims' requests raised on the API server", func() (bool, string) {
 		m, c := n.claim(metaClaim), n.claim(contentClaim)
@@ -251,22 +251,20 @@ func TestResizeWithoutExpansionWarnsOnce(t *testing.T) {
 	}
 }
 
-// Sizes grow and never shrink; the StorageClass and whether contentSize is
-// set cannot change. Each refusal names the field.
+// Sizes grow and never shrink (an unset contentSize is its 5Gi default); the
+// StorageClass cannot change. Each refusal names the field.
 func TestAdmissionStorageGrowsNeverShrinks(t *testing.T) {
 	n := newNamespace(t, nil)
 	ds := sampleDittoServer(t, readSample(t, "minimal"))
-	mergeSpec(t, ds, `{replicas: 0, storage: {metadataSize: 10Gi, cacheSize: 8Gi, controlPlaneSize: 2Gi}}`) // no pod needed to test admission
+	mergeSpec(t, ds, `{replicas: 0, storage: {metadataSize: 10Gi, contentSize: 8Gi}}`) // no pod needed to test admission
 	n.create(ds)
 	client := env.dyn.Resource(dittoServerGVR).Namespace(n.name)
 
 	for _, tc := range []struct{ name, patch, field, msg string }{
 		{"metadataSize shrinks", `{"spec":{"storage":{"metadataSize":"5Gi"}}}`, "spec.storage.metadataSize", "spec.storage.metadataSize cannot shrink"},
 		{"metadataSize shrinks, in bytes", `{"spec":{"storage":{"metadataSize":1073741824}}}`, "spec.storage.metadataSize", "cannot shrink"},
-		{"cacheSize shrinks", `{"spec":{"storage":{"cacheSize":"4Gi"}}}`, "spec.storage.cacheSize", "spec.storage.cacheSize cannot shrink"},
-		{"cacheSize removed (back to the 5Gi default)", `{"spec":{"storage":{"cacheSize":null}}}`, "spec.storage.cacheSize", "cannot shrink"},
-		{"controlPlaneSize shrinks", `{"spec":{"storage":{"controlPlaneSize":"1Gi"}}}`, "spec.storage.controlPlaneSize", "cannot shrink"},
-		{"contentSize added", `{"spec":{"storage":{"contentSize":"100Gi"}}}`, "spec.storage.contentSize", "cannot be set or unset after creation"},
+		{"contentSize shrinks", `{"spec":{"storage":{"contentSize":"4Gi"}}}`, "spec.storage.contentSize", "spec.storage.contentSize cannot shrink"},
+		{"contentSize removed (back to the 5Gi default)", `{"spec":{"storage":{"contentSize":null}}}`, "spec.storage.contentSize", "cannot shrink"},
 		{"storageClassName added", `{"spec":{"storage":{"storageClassName":"standard"}}}`, "spec.storage.storageClassName", "spec.storage.storageClassName is immutable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,7 +273,7 @@ func TestAdmissionStorageGrowsNeverShrinks(t *testing.T) {
 		})
 	}
 	for _, tc := range []struct{ name, patch string }{
-		{"every size grows", `{"spec":{"storage":{"metadataSize":"20Gi","cacheSize":"16Gi","controlPlaneSize":"3Gi"}}}`},
+		{"every size grows", `{"spec":{"storage":{"metadataSize":"20Gi","contentSize":"16Gi"}}}`},
 		{"a size grows, in bytes", `{"spec":{"storage":{"metadataSize":21474836480}}}`},
 		{"the same size, written differently", `{"spec":{"storage":{"metadataSize":"10240Mi"}}}`},
 		{"other fields with the sizes kept", `{"spec":{"shutdownTimeout":"45s","storage":{"metadataSize":"10Gi"}}}`},
@@ -295,7 +293,7 @@ func TestAdmissionStorageGrowsNeverShrinks(t *testing.T) {
 		_, err := client.Patch(t.Context(), "with-content", types.MergePatchType, []byte(`{"spec":{"storage":{"contentSize":"40Gi"}}}`), metav1.PatchOptions{DryRun: dryRun})
 		assertInvalid(t, err, "spec.storage.contentSize", "spec.storage.contentSize cannot shrink")
 		_, err = client.Patch(t.Context(), "with-content", types.MergePatchType, []byte(`{"spec":{"storage":{"contentSize":null}}}`), metav1.PatchOptions{DryRun: dryRun})
-		assertInvalid(t, err, "spec.storage.contentSize", "cannot be set or unset after creation")
+		assertInvalid(t, err, "spec.storage.contentSize", "cannot shrink")
 		if _, err := client.Patch(t.Context(), "with-content", types.MergePatchType, []byte(`{"spec":{"storage":{"contentSize":"60Gi"}}}`), metav1.PatchOptions{DryRun: dryRun}); err != nil {
 			t.Errorf("growing contentSize rejected: %v", err)
 		}

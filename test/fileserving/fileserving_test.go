@@ -56,7 +56,7 @@ func declaration() declared {
 		metadata: dfsapi.Store{Name: resources.MetadataStoreName, Type: "badger",
 			Config: map[string]any{"path": resources.MetadataStorePath()}},
 		local: dfsapi.Store{Name: resources.LocalBlockStoreName, Type: "fs",
-			Config: map[string]any{"path": resources.LocalBlockStorePath(nil)}},
+			Config: map[string]any{"path": resources.LocalBlockStorePath()}},
 		user: dfsapi.User{Username: userName, Role: "user", UID: ptr.To[uint32](userUID), GID: ptr.To[uint32](userGID), Enabled: true},
 		share: dfsapi.Share{Name: shareName, MetadataStore: resources.MetadataStoreName,
 			LocalBlockStore: resources.LocalBlockStoreName, DefaultPermission: "none", Enabled: true, Owner: userName},
@@ -228,7 +228,7 @@ func TestAFileWrittenOverNFSIsReadOverSMBAndSurvivesARestart(t *testing.T) {
 	if !bytes.Equal(got, content) {
 		t.Fatalf("after the restart NFS read %d bytes, not the %d written", len(got), len(content))
 	}
-	blocks, err := filesUnder(vols.hostPath(t, resources.LocalBlockStorePath(nil)))
+	blocks, err := filesUnder(vols.hostPath(t, resources.LocalBlockStorePath()))
 	must(t, "list the local block store", err)
 	if len(blocks) == 0 {
 		t.Errorf("no file in the local block store's directory on the content volume")

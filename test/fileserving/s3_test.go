@@ -164,7 +164,7 @@ func TestAFilesBlocksReachTheS3Bucket(t *testing.T) {
 	// the server cannot rebuild, and its volume must be persistent. This
 	// fails, on purpose, the day the server reads the bucket instead.
 	srv.stop()
-	local := vols.hostPath(t, resources.LocalBlockStorePath(nil))
+	local := vols.hostPath(t, resources.LocalBlockStorePath())
 	entries, err := os.ReadDir(local)
 	must(t, "read the local block store", err)
 	for _, e := range entries {

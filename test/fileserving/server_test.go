@@ -36,7 +36,7 @@ type volumes map[string]string
 func newVolumes(t *testing.T) volumes {
 	base := t.TempDir()
 	v := volumes{}
-	for _, name := range []string{resources.VolumeMetadata, resources.VolumeContent, resources.VolumeControlPlane} {
+	for _, name := range []string{resources.VolumeMetadata, resources.VolumeContent, "controlplane"} {
 		v[filepath.Join(resources.DataDir, name)] = filepath.Join(base, name)
 	}
 	return v

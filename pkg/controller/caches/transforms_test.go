@@ -118,7 +118,9 @@ func TestTrimClaim(t *testing.T) {
 // A resync delivers the same object again: Unchanged; a new resourceVersion
 // is a change, a tombstone is compared by the object it holds.
 func TestUnchanged(t *testing.T) {
-	at := func(rv string) *corev1.Pod { return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", ResourceVersion: rv}} }
+	at := func(rv string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", ResourceVersion: rv}}
+	}
 	if !Unchanged(at("1"), at("1")) {
 		t.Error("a resync is reported as a change")
 	}

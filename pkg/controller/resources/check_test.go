@@ -181,7 +181,7 @@ func checkClaimsHaveJobs(fail failFunc, sts *appsv1.StatefulSet) {
 			fail("claim %q is not mounted by the server container", c.Name)
 		}
 	}
-	if n := len(sts.Spec.VolumeClaimTemplates); StorageLayoutOf(sts) == LayoutTwoVolumes && n > 2 {
+	if n := len(sts.Spec.VolumeClaimTemplates); n > 2 {
 		fail("%d claims; a server claims at most two (metadata and content)", n)
 	}
 }

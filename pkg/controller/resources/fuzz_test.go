@@ -51,9 +51,6 @@ func FuzzBuilders(f *testing.F) {
 			t.Fatal(err)
 		}
 		in := inputsFor(ds)
-		if sum(data)%2 == 1 { // a server created with the legacy layout
-			in.Layout = LayoutLegacy
-		}
 		cfg, err := ConfigYAML(ds, in)
 		if err != nil {
 			t.Fatal(err)

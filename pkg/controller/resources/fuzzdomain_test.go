@@ -51,7 +51,7 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 
 	st := &s.Storage
 	st.MetadataSize = positive(st.MetadataSize)
-	for _, q := range []**resource.Quantity{&st.ContentSize, &st.CacheSize, &st.ControlPlaneSize} {
+	for _, q := range []**resource.Quantity{&st.ContentSize} {
 		if *q != nil {
 			*q = ptr.To(positive(**q))
 		}

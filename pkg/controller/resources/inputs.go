@@ -24,10 +24,6 @@ type Inputs struct {
 	// SecretVersions maps the name of every Secret the pod reads to its
 	// resourceVersion; it feeds the config hash so a changed Secret rolls the pod.
 	SecretVersions map[string]string
-	// Layout is the server's storage layout: StorageLayoutOf its existing
-	// StatefulSet, whose volume claim templates cannot change. The zero
-	// value is the current layout (LayoutTwoVolumes), for new servers.
-	Layout StorageLayout
 	// Credentials is the server's credentials layout: CredentialsLayoutOf
 	// the Secrets that exist. The zero value is the current layout
 	// (CredentialsOneSecret, <name>-generated), for new servers. It is

@@ -43,7 +43,7 @@ const TemplateRevision = 1
 const PodManagementPolicy = appsv1.ParallelPodManagement
 
 // TemplateInputsHash hashes the inputs resolved from the cluster (the
-// Secrets' versions, the database Secret, the storage layout) with
+// Secrets' versions, the database Secret) with
 // TemplateRevision. The spec is not in it: a newer CRD adds its defaults to
 // every stored spec when it is read, and a default the user did not ask for
 // must not count as their change (the generation, which only the user's

@@ -18,10 +18,9 @@ func TestTemplateInputsHash(t *testing.T) {
 		t.Fatal("the hash is not a function of the inputs")
 	}
 	for name, h := range map[string]string{
-		"Secret rotated":   TemplateInputsHash(Inputs{SecretVersions: map[string]string{"nas-jwt": "11"}}),
-		"database Secret":  TemplateInputsHash(Inputs{SecretVersions: in.SecretVersions, PostgresSecretName: "pg"}),
-		"revision bumped":  templateInputsHash(in, TemplateRevision+1),
-		"layout of before": TemplateInputsHash(Inputs{SecretVersions: in.SecretVersions, Layout: LayoutLegacy}),
+		"Secret rotated":  TemplateInputsHash(Inputs{SecretVersions: map[string]string{"nas-jwt": "11"}}),
+		"database Secret": TemplateInputsHash(Inputs{SecretVersions: in.SecretVersions, PostgresSecretName: "pg"}),
+		"revision bumped": templateInputsHash(in, TemplateRevision+1),
 	} {
 		if h == base {
 			t.Errorf("%s: hash unchanged", name)

@@ -22,8 +22,8 @@ var (
 	serverArgs    = []string{"start", "--foreground", "--config", ConfigPath}
 )
 
-// StatefulSet runs the server: one pod with stable volumes, claimed as
-// in.Layout says (the layout the server was created with). configHash
+// StatefulSet runs the server: one pod with two stable volumes (metadata
+// and content). configHash
 // (ConfigHash) goes on the pod template, so the pod restarts exactly when
 // the configuration or a Secret it reads changes. The only error is an
 // invalid grace-period override (ErrGracePeriodTooShort). The StatefulSet
@@ -52,7 +52,7 @@ func StatefulSet(ds *dittov1alpha1.DittoServer, in Inputs, configHash string) (*
 				WhenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 				WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
 			},
-			VolumeClaimTemplates: volumeClaimTemplates(ds, in.Layout),
+			VolumeClaimTemplates: volumeClaimTemplates(ds),
 			Template:             podTemplate(ds, in, configHash, grace),
 		},
 	}
@@ -108,7 +108,7 @@ func serverContainer(ds *dittov1alpha1.DittoServer, in Inputs) corev1.Container 
 		Ports:           containerPorts(ds),
 		Env:             withUserEnv(ds, serverEnv(ds, in)),
 		Resources:       *ds.Spec.Resources.DeepCopy(),
-		VolumeMounts:    volumeMounts(ds, in.Layout),
+		VolumeMounts:    volumeMounts(ds),
 		LivenessProbe:   livenessProbe(ds),
 		ReadinessProbe:  readinessProbe(ds),
 		StartupProbe:    startupProbe(ds),

@@ -21,28 +21,23 @@ const (
 // Names of the volume claim templates, also their directories under DataDir.
 // They are part of every PVC's name (<volume>-<name>-0), so they never change.
 const (
-	VolumeMetadata     = "metadata"
-	VolumeContent      = "content"
-	VolumeCache        = "cache"
-	VolumeControlPlane = "controlplane"
-	volumeConfig       = "config"
+	VolumeMetadata = "metadata"
+	VolumeContent  = "content"
+	volumeConfig   = "config"
 )
 
 // The control-plane directory: SQLite's file lives here (spec.database.sqlite.path
-// must be under it). New servers keep it on the metadata volume, mounted a
-// second time at this path from its subdirectory controlPlaneSubPath; legacy
-// servers have a controlplane volume of their own mounted here. The kubelet
-// creates a missing subPath directory with the volume root's mode (setgid,
+// must be under it), on the metadata volume, mounted a second time at this
+// path from its subdirectory controlPlaneSubPath. The kubelet creates a
+// missing subPath directory with the volume root's mode (setgid,
 // group-writable under fsGroup), so the non-root server can write there.
 const (
-	ControlPlaneDir     = DataDir + "/" + VolumeControlPlane
-	controlPlaneSubPath = VolumeControlPlane
+	ControlPlaneDir     = DataDir + "/controlplane"
+	controlPlaneSubPath = "controlplane"
 )
 
-var (
-	defaultCacheSize        = resource.MustParse("5Gi")
-	defaultControlPlaneSize = resource.MustParse("1Gi")
-)
+// defaultContentSize is the CRD's default of spec.storage.contentSize.
+var defaultContentSize = resource.MustParse("5Gi")
 
 // dataVolume is one persistent volume claim of the server.
 type dataVolume struct {
@@ -50,39 +45,21 @@ type dataVolume struct {
 	size resource.Quantity
 }
 
-// dataVolumes are the claims of a server with the given layout, in a fixed
-// order. The zero layout is the current one.
-//
-// Current layout: metadata (the badger metadata store and, when the server
-// uses SQLite, the control-plane database) and content (the local block
-// store). Every server needs both, so a minimal server claims two volumes.
-//
-// Legacy layout: metadata, content when sized, cache and controlplane, as
-// the StatefulSets created before hold them in their immutable claim templates.
-func dataVolumes(ds *dittov1alpha1.DittoServer, layout StorageLayout) []dataVolume {
-	st := ds.Spec.Storage
-	if layout == LayoutLegacy {
-		vols := []dataVolume{{VolumeMetadata, st.MetadataSize}}
-		if hasContentSize(ds) {
-			vols = append(vols, dataVolume{VolumeContent, *st.ContentSize})
-		}
-		return append(vols,
-			dataVolume{VolumeCache, quantityOr(st.CacheSize, defaultCacheSize)},
-			dataVolume{VolumeControlPlane, quantityOr(st.ControlPlaneSize, defaultControlPlaneSize)},
-		)
-	}
-	return []dataVolume{{VolumeMetadata, st.MetadataSize}, {VolumeContent, ContentVolumeSize(ds)}}
+// dataVolumes are the claims of a server, in a fixed order: metadata (the
+// badger metadata store and, when the server uses SQLite, the control-plane
+// database) and content (the local block store). Every server needs both,
+// so a minimal server claims two volumes.
+func dataVolumes(ds *dittov1alpha1.DittoServer) []dataVolume {
+	return []dataVolume{{VolumeMetadata, ds.Spec.Storage.MetadataSize}, {VolumeContent, ContentVolumeSize(ds)}}
 }
 
 // ContentVolumeSize is the size of the volume that holds the local block
-// store: spec.storage.contentSize when set, else spec.storage.cacheSize
-// (default 5Gi). It is the same in both layouts: a legacy server keeps its
-// block store on its content volume when it has one, else on its cache volume.
+// store: spec.storage.contentSize (default 5Gi; 0 also means the default).
 func ContentVolumeSize(ds *dittov1alpha1.DittoServer) resource.Quantity {
-	if hasContentSize(ds) {
-		return ds.Spec.Storage.ContentSize.DeepCopy()
+	if q := ds.Spec.Storage.ContentSize; q != nil && !q.IsZero() {
+		return q.DeepCopy()
 	}
-	return quantityOr(ds.Spec.Storage.CacheSize, defaultCacheSize)
+	return defaultContentSize.DeepCopy()
 }
 
 // RemoteCacheSize is the bound, in bytes, of the local block store's
@@ -98,11 +75,6 @@ func RemoteCacheSize(ds *dittov1alpha1.DittoServer) int64 {
 	return bytes - headroom
 }
 
-func hasContentSize(ds *dittov1alpha1.DittoServer) bool {
-	q := ds.Spec.Storage.ContentSize
-	return q != nil && !q.IsZero()
-}
-
 func quantityOr(q *resource.Quantity, def resource.Quantity) resource.Quantity {
 	if q == nil {
 		return def.DeepCopy()
@@ -110,14 +82,14 @@ func quantityOr(q *resource.Quantity, def resource.Quantity) resource.Quantity {
 	return q.DeepCopy()
 }
 
-// volumeClaimTemplates cannot be updated once the StatefulSet exists: an
-// existing server keeps its layout, and a grown size reaches the templates
+// volumeClaimTemplates cannot be updated once the StatefulSet exists: a
+// grown size reaches the templates
 // by re-creating the StatefulSet with orphan deletion (pkg/controller,
 // resize.go); the pod keeps running. The fields the API server would default are written out so the desired
 // object equals the stored one.
-func volumeClaimTemplates(ds *dittov1alpha1.DittoServer, layout StorageLayout) []corev1.PersistentVolumeClaim {
+func volumeClaimTemplates(ds *dittov1alpha1.DittoServer) []corev1.PersistentVolumeClaim {
 	var claims []corev1.PersistentVolumeClaim
-	for _, v := range dataVolumes(ds, layout) {
+	for _, v := range dataVolumes(ds) {
 		claims = append(claims, corev1.PersistentVolumeClaim{
 			ObjectMeta: metav1.ObjectMeta{
 				Name:   v.name,
@@ -151,16 +123,14 @@ func volumes(ds *dittov1alpha1.DittoServer) []corev1.Volume {
 
 // volumeMounts mount the configuration read-only and each claim at
 // /data/<claim>, where the stores' paths point (MetadataStorePath,
-// LocalBlockStorePath, SQLitePath). In the current layout the metadata claim
-// is mounted a second time at /data/controlplane from its subdirectory
-// "controlplane", only when the server keeps its database in SQLite; a
-// legacy server's controlplane claim is mounted whatever the database, as
-// every claim it has. With TLS the certificate is mounted read-only at /tls.
-func volumeMounts(ds *dittov1alpha1.DittoServer, layout StorageLayout) []corev1.VolumeMount {
+// LocalBlockStorePath, SQLitePath). The metadata claim is mounted a second
+// time at /data/controlplane from its subdirectory "controlplane", only when
+// the server keeps its database in SQLite. With TLS the certificate is mounted read-only at /tls.
+func volumeMounts(ds *dittov1alpha1.DittoServer) []corev1.VolumeMount {
 	mounts := append([]corev1.VolumeMount{{Name: volumeConfig, MountPath: ConfigDir, ReadOnly: true}}, tlsVolumeMount(ds)...)
-	for _, v := range dataVolumes(ds, layout) {
+	for _, v := range dataVolumes(ds) {
 		mounts = append(mounts, corev1.VolumeMount{Name: v.name, MountPath: path.Join(DataDir, v.name)})
-		if v.name == VolumeMetadata && layout != LayoutLegacy && !UsesPostgres(ds) {
+		if v.name == VolumeMetadata && !UsesPostgres(ds) {
 			mounts = append(mounts, corev1.VolumeMount{Name: VolumeMetadata, MountPath: ControlPlaneDir, SubPath: controlPlaneSubPath})
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
-	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 )
 
@@ -33,12 +32,7 @@ func (c *Controller) converge(ctx context.Context, p *pass) {
 		c.failure(ctx, p, err)
 		return
 	}
-	sts, err := c.stsLister.StatefulSets(ds.Namespace).Get(resources.StatefulSetName(ds))
-	if err != nil {
-		sts = nil
-		p.keepLocalStore = true
-	}
-	want := DesiredState(Inputs{Server: ds, StatefulSet: sts, Shares: p.shares, Users: p.users})
+	want := DesiredState(Inputs{Server: ds, Shares: p.shares, Users: p.users})
 	for uid, prob := range want.Rejected {
 		p.shareResults[uid] = notReady(prob.Reason, prob.Message)
 		p.userResults[uid] = notReady(prob.Reason, prob.Message)
@@ -112,9 +106,6 @@ func (c *Controller) convergeStores(ctx context.Context, p *pass, api dfsapi.API
 		got, exists := findStore(observed[decl.Kind], decl.Store.Name)
 		store := decl.Store
 		write := !exists || storeDiffers(store, got)
-		if exists && decl.Kind == dittov1alpha1.StoreKindLocal && p.keepLocalStore {
-			write = false
-		}
 		if decl.Kind == dittov1alpha1.StoreKindRemote {
 			current := c.secretVersion(ds.Namespace, s3SecretName(ds))
 			write = write || current == "" || current != ds.Status.S3CredentialsVersion

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -19,8 +18,6 @@ import (
 // Inputs are what the desired state of one server is derived from.
 type Inputs struct {
 	Server *dittov1alpha1.DittoServer
-	// StatefulSet decides the storage layout (nil: the current layout).
-	StatefulSet *appsv1.StatefulSet
 	// Shares and Users are every DittoShare and DittoUser that reference
 	// Server, including those being deleted.
 	Shares []*dittov1alpha1.DittoShare
@@ -81,7 +78,7 @@ const adminUsername = "admin"
 func DesiredState(in Inputs) Desired {
 	ds := in.Server
 	d := Desired{Rejected: map[types.UID]Problem{}}
-	d.Stores, d.StoresProblem = desiredStores(ds, in.StatefulSet)
+	d.Stores, d.StoresProblem = desiredStores(ds)
 
 	groups := map[string]bool{}
 	for _, u := range sortedUsers(in.Users) {
@@ -156,12 +153,12 @@ func DesiredState(in Inputs) Desired {
 
 // desiredStores are the metadata store on the metadata volume, the local
 // block store on the content volume and, with spec.s3, the remote S3 store.
-func desiredStores(ds *dittov1alpha1.DittoServer, sts *appsv1.StatefulSet) ([]StoreDecl, *Problem) {
+func desiredStores(ds *dittov1alpha1.DittoServer) ([]StoreDecl, *Problem) {
 	stores := []StoreDecl{
 		{dittov1alpha1.StoreKindMetadata, dfsapi.Store{Name: resources.MetadataStoreName, Type: "badger",
 			Config: map[string]any{"path": resources.MetadataStorePath()}}},
 		{dittov1alpha1.StoreKindLocal, dfsapi.Store{Name: resources.LocalBlockStoreName, Type: "fs",
-			Config: map[string]any{"path": resources.LocalBlockStorePath(sts)}}},
+			Config: map[string]any{"path": resources.LocalBlockStorePath()}}},
 	}
 	s3 := ds.Spec.S3
 	if s3 == nil {

@@ -3,8 +3,6 @@ package serverstate
 import (
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -62,28 +60,24 @@ func TestReportedQuota(t *testing.T) {
 }
 
 func TestDesiredStores(t *testing.T) {
-	legacy := &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{VolumeClaimTemplates: []corev1.PersistentVolumeClaim{
-		{ObjectMeta: metav1.ObjectMeta{Name: resources.VolumeMetadata}}, {ObjectMeta: metav1.ObjectMeta{Name: resources.VolumeCache}}}}}
 	creds := &dittov1alpha1.S3CredentialsSecretRef{SecretName: "s"}
 	for _, tc := range []struct {
 		name       string
 		s3         *dittov1alpha1.S3Spec
-		sts        *appsv1.StatefulSet
 		wantStores int
 		wantLocal  string
 		wantReason string
 	}{
-		{name: "no S3", wantStores: 2, wantLocal: resources.LocalBlockStorePath(nil)},
-		{name: "legacy layout keeps blocks on the cache volume", sts: legacy, wantStores: 2, wantLocal: resources.LocalBlockStorePath(legacy)},
-		{name: "S3", s3: &dittov1alpha1.S3Spec{Bucket: "b", CredentialsSecretRef: creds}, wantStores: 3, wantLocal: resources.LocalBlockStorePath(nil)},
+		{name: "no S3", wantStores: 2, wantLocal: resources.LocalBlockStorePath()},
+		{name: "S3", s3: &dittov1alpha1.S3Spec{Bucket: "b", CredentialsSecretRef: creds}, wantStores: 3, wantLocal: resources.LocalBlockStorePath()},
 		{name: "S3 without bucket", s3: &dittov1alpha1.S3Spec{CredentialsSecretRef: creds},
-			wantStores: 2, wantLocal: resources.LocalBlockStorePath(nil), wantReason: ReasonInvalidSpec},
+			wantStores: 2, wantLocal: resources.LocalBlockStorePath(), wantReason: ReasonInvalidSpec},
 		{name: "S3 without credentials", s3: &dittov1alpha1.S3Spec{Bucket: "b"},
-			wantStores: 2, wantLocal: resources.LocalBlockStorePath(nil), wantReason: ReasonInvalidSpec},
+			wantStores: 2, wantLocal: resources.LocalBlockStorePath(), wantReason: ReasonInvalidSpec},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ds := availableServer(func(ds *dittov1alpha1.DittoServer) { ds.Spec.S3 = tc.s3 })
-			d := DesiredState(Inputs{Server: ds, StatefulSet: tc.sts})
+			d := DesiredState(Inputs{Server: ds})
 			if len(d.Stores) != tc.wantStores {
 				t.Fatalf("%d stores, want %d: %+v", len(d.Stores), tc.wantStores, d.Stores)
 			}

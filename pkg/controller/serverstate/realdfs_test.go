@@ -35,7 +35,7 @@ func startRealServer(t *testing.T, spec func(*dittov1alpha1.DittoServer), files 
 	port := proc.FreePortForTest(t)
 	base := t.TempDir()
 	vols := map[string]string{}
-	for _, name := range []string{resources.VolumeMetadata, resources.VolumeContent, resources.VolumeControlPlane} {
+	for _, name := range []string{resources.VolumeMetadata, resources.VolumeContent, "controlplane"} {
 		vols[filepath.Join(resources.DataDir, name)] = filepath.Join(base, name)
 	}
 	ds := availableServer(func(ds *dittov1alpha1.DittoServer) {

@@ -29,11 +29,6 @@ type pass struct {
 	stores      []dittov1alpha1.ServerStore
 	storesReady result
 	s3Version   string
-	// keepLocalStore: the StatefulSet is missing while the server runs
-	// (re-created with orphan deletion after a volume resize), so the local
-	// block store's path, which its claim templates decide, is unknown: an
-	// existing local store is left as the server has it.
-	keepLocalStore bool
 	// requeue is why the pass must look again with backoff ("" for no need).
 	requeue string
 }

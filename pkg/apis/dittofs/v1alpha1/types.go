@@ -292,15 +292,9 @@ type DittoServerSpec struct {
 //     /data/content/blocks, which holds every share's data without S3 and is
 //     the write-through cache in front of S3 with it.
 //
-// Servers created before this layout keep the volumes they were created
-// with (metadata, content when contentSize was set, cache and controlplane):
-// their claims are neither deleted nor re-pointed.
-//
-// Sizes can grow and never shrink; the StorageClass and whether contentSize
-// is set are fixed at creation.
+// Sizes can grow and never shrink; the StorageClass is fixed at creation.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",message="spec.storage.storageClassName is immutable: a volume cannot move to another StorageClass; only sizes can grow",fieldPath=".storageClassName",reason="FieldValueForbidden"
-// +kubebuilder:validation:XValidation:rule="(has(self.contentSize) && quantity(string(self.contentSize)).compareTo(quantity('0')) != 0) == (has(oldSelf.contentSize) && quantity(string(oldSelf.contentSize)).compareTo(quantity('0')) != 0)",message="spec.storage.contentSize cannot be set or unset after creation: it decides which volume holds the block store; grow spec.storage.cacheSize instead when it is unset",fieldPath=".contentSize",reason="FieldValueForbidden"
 type StorageSpec struct {
 	// MetadataSize is the size of the metadata volume (mounted at
 	// /data/metadata): the metadata store and, with SQLite, the control-plane
@@ -312,31 +306,13 @@ type StorageSpec struct {
 
 	// ContentSize is the size of the content volume (mounted at
 	// /data/content), which holds the local block store: all file data
-	// without S3, the write-through cache with S3. When unset (or 0) the
-	// content volume is cacheSize large. Can grow, never shrink; cannot be
-	// set or unset after creation.
+	// without S3, the write-through cache with S3 (the server bounds that
+	// cache to the volume less 10%, at least 1Gi, at most half, of
+	// headroom). Can grow, never shrink.
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity(string(oldSelf))) >= 0",message="spec.storage.contentSize cannot shrink: volume sizes can grow, never shrink",reason="FieldValueForbidden"
-	// +optional
-	ContentSize *resource.Quantity `json:"contentSize,omitempty"`
-
-	// CacheSize sizes the content volume when contentSize is unset. With S3
-	// the server bounds its local cache to the content volume less 10%
-	// (at least 1Gi, at most half) of headroom.
-	// Servers created before the two-volume layout have a separate cache
-	// volume (mounted at /data/cache) of this size. Can grow, never shrink.
-	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity(string(oldSelf))) >= 0",message="spec.storage.cacheSize cannot shrink: volume sizes can grow, never shrink",reason="FieldValueForbidden"
 	// +kubebuilder:default="5Gi"
 	// +optional
-	CacheSize *resource.Quantity `json:"cacheSize,omitempty"`
-
-	// ControlPlaneSize only matters for servers created before the
-	// two-volume layout: the size of their controlplane volume (mounted at
-	// /data/controlplane). New servers keep the control-plane database on
-	// the metadata volume and claim nothing for it. Can grow, never shrink.
-	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).compareTo(quantity(string(oldSelf))) >= 0",message="spec.storage.controlPlaneSize cannot shrink: volume sizes can grow, never shrink",reason="FieldValueForbidden"
-	// +kubebuilder:default="1Gi"
-	// +optional
-	ControlPlaneSize *resource.Quantity `json:"controlPlaneSize,omitempty"`
+	ContentSize *resource.Quantity `json:"contentSize,omitempty"`
 
 	// StorageClassName is the StorageClass of every volume; the cluster's
 	// default StorageClass when unset. Immutable. Growing a size needs a

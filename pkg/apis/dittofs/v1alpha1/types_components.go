@@ -47,8 +47,7 @@ type DatabaseSpec struct {
 // SQLiteSpec configures the SQLite control-plane database.
 type SQLiteSpec struct {
 	// Path of the database file, under /data/controlplane: a subdirectory of
-	// the metadata volume (on servers created before the two-volume layout,
-	// their controlplane volume).
+	// the metadata volume.
 	// +kubebuilder:default="/data/controlplane/controlplane.db"
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('/data/controlplane/') && size(self) > size('/data/controlplane/') && !self.contains('/../') && !self.endsWith('/..')",message="spec.database.sqlite.path must be a file under /data/controlplane/, the persistent control-plane volume, with no '..' segment"
 	// +optional

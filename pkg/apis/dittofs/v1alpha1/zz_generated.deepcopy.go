@@ -1148,16 +1148,6 @@ func (in *StorageSpec) DeepCopyInto(out *StorageSpec) {
 		x := (*in).DeepCopy()
 		*out = &x
 	}
-	if in.CacheSize != nil {
-		in, out := &in.CacheSize, &out.CacheSize
-		x := (*in).DeepCopy()
-		*out = &x
-	}
-	if in.ControlPlaneSize != nil {
-		in, out := &in.ControlPlaneSize, &out.ControlPlaneSize
-		x := (*in).DeepCopy()
-		*out = &x
-	}
 	if in.StorageClassName != nil {
 		in, out := &in.StorageClassName, &out.StorageClassName
 		*out = new(string)

@@ -24,8 +24,7 @@ package v1alpha1
 // SQLiteSpec configures the SQLite control-plane database.
 type SQLiteSpecApplyConfiguration struct {
 	// Path of the database file, under /data/controlplane: a subdirectory of
-	// the metadata volume (on servers created before the two-volume layout,
-	// their controlplane volume).
+	// the metadata volume.
 	Path *string `json:"path,omitempty"`
 }
 

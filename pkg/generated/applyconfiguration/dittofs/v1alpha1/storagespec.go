@@ -34,12 +34,7 @@ import (
 // /data/content/blocks, which holds every share's data without S3 and is
 // the write-through cache in front of S3 with it.
 //
-// Servers created before this layout keep the volumes they were created
-// with (metadata, content when contentSize was set, cache and controlplane):
-// their claims are neither deleted nor re-pointed.
-//
-// Sizes can grow and never shrink; the StorageClass and whether contentSize
-// is set are fixed at creation.
+// Sizes can grow and never shrink; the StorageClass is fixed at creation.
 type StorageSpecApplyConfiguration struct {
 	// MetadataSize is the size of the metadata volume (mounted at
 	// /data/metadata): the metadata store and, with SQLite, the control-plane
@@ -48,21 +43,10 @@ type StorageSpecApplyConfiguration struct {
 	MetadataSize *resource.Quantity `json:"metadataSize,omitempty"`
 	// ContentSize is the size of the content volume (mounted at
 	// /data/content), which holds the local block store: all file data
-	// without S3, the write-through cache with S3. When unset (or 0) the
-	// content volume is cacheSize large. Can grow, never shrink; cannot be
-	// set or unset after creation.
+	// without S3, the write-through cache with S3 (the server bounds that
+	// cache to the volume less 10%, at least 1Gi, at most half, of
+	// headroom). Can grow, never shrink.
 	ContentSize *resource.Quantity `json:"contentSize,omitempty"`
-	// CacheSize sizes the content volume when contentSize is unset. With S3
-	// the server bounds its local cache to the content volume less 10%
-	// (at least 1Gi, at most half) of headroom.
-	// Servers created before the two-volume layout have a separate cache
-	// volume (mounted at /data/cache) of this size. Can grow, never shrink.
-	CacheSize *resource.Quantity `json:"cacheSize,omitempty"`
-	// ControlPlaneSize only matters for servers created before the
-	// two-volume layout: the size of their controlplane volume (mounted at
-	// /data/controlplane). New servers keep the control-plane database on
-	// the metadata volume and claim nothing for it. Can grow, never shrink.
-	ControlPlaneSize *resource.Quantity `json:"controlPlaneSize,omitempty"`
 	// StorageClassName is the StorageClass of every volume; the cluster's
 	// default StorageClass when unset. Immutable. Growing a size needs a
 	// StorageClass with allowVolumeExpansion: true.
@@ -88,22 +72,6 @@ func (b *StorageSpecApplyConfiguration) WithMetadataSize(value resource.Quantity
 // If called multiple times, the ContentSize field is set to the value of the last call.
 func (b *StorageSpecApplyConfiguration) WithContentSize(value resource.Quantity) *StorageSpecApplyConfiguration {
 	b.ContentSize = &value
-	return b
-}
-
-// WithCacheSize sets the CacheSize field in the declarative configuration to the given value
-// and returns the receiver, so that objects can be built by chaining "With" function invocations.
-// If called multiple times, the CacheSize field is set to the value of the last call.
-func (b *StorageSpecApplyConfiguration) WithCacheSize(value resource.Quantity) *StorageSpecApplyConfiguration {
-	b.CacheSize = &value
-	return b
-}
-
-// WithControlPlaneSize sets the ControlPlaneSize field in the declarative configuration to the given value
-// and returns the receiver, so that objects can be built by chaining "With" function invocations.
-// If called multiple times, the ControlPlaneSize field is set to the value of the last call.
-func (b *StorageSpecApplyConfiguration) WithControlPlaneSize(value resource.Quantity) *StorageSpecApplyConfiguration {
-	b.ControlPlaneSize = &value
 	return b
 }
 
