@@ -30,6 +30,7 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/crdwatch"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	"github.com/dittofs/dittofs-operator/pkg/controller/volumes"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
 	dittoscheme "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/scheme"
 	dittolisters "github.com/dittofs/dittofs-operator/pkg/generated/listers/dittofs/v1alpha1"
@@ -53,6 +54,8 @@ type Controller struct {
 	pvcLister  corelisters.PersistentVolumeClaimLister
 	npLister   networkinglisters.NetworkPolicyLister
 	synced     []cache.InformerSynced
+	// volumeReader plans volume growth from the claim and StorageClass caches.
+	volumeReader volumes.Reader
 
 	// memory is what the controller keeps between passes (memory.go).
 	memory
@@ -92,18 +95,19 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 	// signal are still sent; Run shuts it down when the workers are done.
 	broadcaster := record.NewBroadcaster(record.WithContext(context.WithoutCancel(ctx)))
 	c := &Controller{
-		kube:       kube,
-		ditto:      ditto,
-		dyn:        dyn,
-		dsLister:   inf.DittoServers.Lister(),
-		dsIndexer:  inf.DittoServers.Informer().GetIndexer(),
-		stsLister:  inf.StatefulSets.Lister(),
-		svcLister:  inf.Services.Lister(),
-		cmLister:   inf.ConfigMaps.Lister(),
-		secretMeta: inf.Secrets.Lister(),
-		scLister:   inf.StorageClasses.Lister(),
-		pvcLister:  inf.PersistentVolumeClaims.Lister(),
-		npLister:   inf.NetworkPolicies.Lister(),
+		kube:         kube,
+		ditto:        ditto,
+		dyn:          dyn,
+		dsLister:     inf.DittoServers.Lister(),
+		dsIndexer:    inf.DittoServers.Informer().GetIndexer(),
+		stsLister:    inf.StatefulSets.Lister(),
+		svcLister:    inf.Services.Lister(),
+		cmLister:     inf.ConfigMaps.Lister(),
+		secretMeta:   inf.Secrets.Lister(),
+		scLister:     inf.StorageClasses.Lister(),
+		pvcLister:    inf.PersistentVolumeClaims.Lister(),
+		npLister:     inf.NetworkPolicies.Lister(),
+		volumeReader: volumes.Reader{Claims: inf.PersistentVolumeClaims.Lister(), Classes: inf.StorageClasses.Lister()},
 		memory: memory{
 			secretKeys:  newSecretKeyCache(),
 			ownWrites:   kit.NewOwnWrites(kit.DefaultOwnWritesTTL),

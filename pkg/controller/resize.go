@@ -9,7 +9,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,42 +20,19 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	"github.com/dittofs/dittofs-operator/pkg/controller/volumes"
 )
 
-// Growing the server's volumes.
-//
-// spec.storage's sizes can grow (admission refuses a shrink). The sizes reach
-// three places, in this order, each step safe to repeat after a restart:
-//  1. the running server's claims (<template>-<name>-0): their requests are
-//     raised, when the StorageClass allows volume expansion; the storage
-//     side then grows the volume and the claim's status.capacity follows;
-//  2. the StatefulSet's volume claim templates, which an update cannot
-//     change: the StatefulSet is re-created with orphan deletion
-//     (recreate.go), so the pod keeps running;
-//  3. the StorageResized condition, False with the claims still growing
-//     until every claim's capacity has its size, then True.
-//
-// When the StorageClass does not allow expansion (or no StorageClass is
-// known), nothing changes: the StatefulSet keeps its templates, the claims
-// their requests, and the condition with one Warning event says why.
+// Growing the server's volumes: pkg/controller/volumes plans it from the
+// caches; the controller raises the claims' requests (raiseClaimRequest),
+// re-creates the StatefulSet when its templates grow (recreate.go), and
+// reports with the StorageResized condition and its events.
 
 // resizeState is what the StorageResized condition says.
 type resizeState struct {
 	done    bool
 	reason  string
 	message string
-}
-
-// claimSize is one volume claim of the server and the size the spec asks for.
-type claimSize struct {
-	template string
-	claim    string
-	want     resource.Quantity
-	// current is the template's request in the existing StatefulSet; nil
-	// when there is no StatefulSet or it has no such template.
-	current *resource.Quantity
-	// pvc is the cached claim; nil when the StatefulSet has not made it yet.
-	pvc *corev1.PersistentVolumeClaim
 }
 
 // resizeVolumes brings the claims and desired's templates to the spec's
@@ -66,148 +42,47 @@ type claimSize struct {
 // than the existing ones: a StatefulSet whose templates cannot grow keeps
 // them, so the update that follows leaves them alone.
 func (c *Controller) resizeVolumes(ctx context.Context, ds *dittov1alpha1.DittoServer, desired *appsv1.StatefulSet, obs *observation) (bool, error) {
-	claims, err := c.claimSizes(ds, desired, obs.sts)
+	owner := cache.MetaObjectToName(ds)
+	plan, err := c.volumeReader.Plan(ds, desired, obs.sts, func(claim, version string) error {
+		if c.ownWrites.Behind(owner, claimKey(ds, claim), version) {
+			return kit.ErrCacheBehind
+		}
+		return nil
+	})
 	if err != nil {
 		return false, err
 	}
-	var growing []*claimSize
-	templatesGrow := false
-	for i := range claims {
-		cl := &claims[i]
-		templateGrows := cl.current != nil && cl.want.Cmp(*cl.current) > 0
-		if templateGrows || (cl.pvc != nil && cl.want.Cmp(requestOf(cl.pvc)) > 0) {
-			growing = append(growing, cl)
-		}
-		templatesGrow = templatesGrow || templateGrows
-	}
-	if len(growing) == 0 {
-		obs.resize = resizeProgress(ds, claims)
+	if len(plan.Growing) == 0 {
+		obs.resize = resizeProgress(ds, plan.Claims)
 		return false, nil
 	}
-	class, refusal, err := c.expansionClass(ds, claims)
+	class, refusal, err := c.volumeReader.ExpansionClass(ds, plan.Claims)
 	if err != nil {
 		return false, err
 	}
 	if refusal != "" {
-		keepTemplateSizes(desired, obs.sts)
+		volumes.KeepTemplateSizes(desired, obs.sts)
 		obs.resize = &resizeState{reason: ReasonVolumeExpansionNotAllowed, message: fmt.Sprintf(
-			"%s: %s keep their size; set allowVolumeExpansion: true on the StorageClass to grow them", refusal, describeGrowth(growing))}
+			"%s: %s keep their size; set allowVolumeExpansion: true on the StorageClass to grow them", refusal, volumes.DescribeGrowth(plan.Growing))}
 		return false, nil
 	}
 	var raised []string
-	for _, cl := range growing {
-		if cl.pvc == nil || cl.want.Cmp(requestOf(cl.pvc)) <= 0 {
+	for _, cl := range plan.Growing {
+		if cl.PVC == nil || cl.Want.Cmp(volumes.RequestOf(cl.PVC)) <= 0 {
 			continue
 		}
-		before := requestOf(cl.pvc)
-		if cl.pvc, err = c.raiseClaimRequest(ctx, ds, cl.pvc, cl.want); err != nil {
+		before := volumes.RequestOf(cl.PVC)
+		if cl.PVC, err = c.raiseClaimRequest(ctx, ds, cl.PVC, cl.Want); err != nil {
 			return false, err
 		}
-		raised = append(raised, fmt.Sprintf("%s %s → %s", cl.claim, before.String(), cl.want.String()))
+		raised = append(raised, fmt.Sprintf("%s %s → %s", cl.Name, before.String(), cl.Want.String()))
 	}
 	if len(raised) > 0 {
 		c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonResizingVolumes,
 			"Raised the requests of volume claims (StorageClass %q allows expansion): %s", class, strings.Join(raised, ", "))
 	}
-	obs.resize = resizeProgress(ds, claims)
-	return templatesGrow, nil
-}
-
-// claimSizes lists desired's claim templates with what exists of each. A
-// template that would shrink is set back to the existing size: volumes never
-// shrink, whatever an object stored before admission refused it says.
-func (c *Controller) claimSizes(ds *dittov1alpha1.DittoServer, desired, existing *appsv1.StatefulSet) ([]claimSize, error) {
-	current := map[string]resource.Quantity{}
-	if existing != nil {
-		for _, t := range existing.Spec.VolumeClaimTemplates {
-			current[t.Name] = requestOf(&t)
-		}
-	}
-	owner := cache.MetaObjectToName(ds)
-	var claims []claimSize
-	for i := range desired.Spec.VolumeClaimTemplates {
-		t := &desired.Spec.VolumeClaimTemplates[i]
-		cl := claimSize{template: t.Name, claim: resources.ClaimName(ds, t.Name), want: requestOf(t)}
-		if cur, ok := current[t.Name]; ok {
-			cl.current = &cur
-			if cl.want.Cmp(cur) < 0 {
-				t.Spec.Resources.Requests[corev1.ResourceStorage] = cur.DeepCopy()
-				cl.want = cur.DeepCopy()
-			}
-		}
-		pvc, err := c.pvcLister.PersistentVolumeClaims(ds.Namespace).Get(cl.claim)
-		if v, ok := cachedVersion(pvc, err); ok && c.ownWrites.Behind(owner, claimKey(ds, cl.claim), v) {
-			return nil, kit.ErrCacheBehind
-		}
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
-			return nil, fmt.Errorf("read PersistentVolumeClaim %s/%s from cache: %w", ds.Namespace, cl.claim, err)
-		case pvc.DeletionTimestamp == nil:
-			cl.pvc = pvc
-		}
-		claims = append(claims, cl)
-	}
-	return claims, nil
-}
-
-// expansionClass names the StorageClass of the claims, or says why they
-// cannot grow. The class is the one a claim was made with (the API server
-// fills in the default class at creation), else spec.storage's, else the
-// cluster's default.
-func (c *Controller) expansionClass(ds *dittov1alpha1.DittoServer, claims []claimSize) (string, string, error) {
-	name := ""
-	for _, cl := range claims {
-		if cl.pvc != nil && cl.pvc.Spec.StorageClassName != nil && *cl.pvc.Spec.StorageClassName != "" {
-			name = *cl.pvc.Spec.StorageClassName
-			break
-		}
-	}
-	if name == "" && ds.Spec.Storage.StorageClassName != nil {
-		name = *ds.Spec.Storage.StorageClassName
-	}
-	if name == "" {
-		def, err := c.defaultStorageClass()
-		if err != nil {
-			return "", "", err
-		}
-		if def == nil {
-			return "", "No StorageClass is known for the volumes (spec.storage.storageClassName is unset and the cluster has no default StorageClass)", nil
-		}
-		name = def.Name
-	}
-	sc, err := c.scLister.Get(name)
-	switch {
-	case apierrors.IsNotFound(err):
-		return name, fmt.Sprintf("StorageClass %q of the volumes does not exist", name), nil
-	case err != nil:
-		return "", "", fmt.Errorf("read StorageClass %s from cache: %w", name, err)
-	case sc.AllowVolumeExpansion == nil || !*sc.AllowVolumeExpansion:
-		return name, fmt.Sprintf("StorageClass %q does not allow volume expansion (allowVolumeExpansion is not true)", name), nil
-	}
-	return name, "", nil
-}
-
-// defaultStorageClass is the class the API server gives a claim without one:
-// the newest marked default, as the DefaultStorageClass admission plugin
-// chooses; nil when none is.
-func (c *Controller) defaultStorageClass() (*storagev1.StorageClass, error) {
-	all, err := c.scLister.List(everything)
-	if err != nil {
-		return nil, fmt.Errorf("list StorageClasses from cache: %w", err)
-	}
-	var def *storagev1.StorageClass
-	for _, sc := range all {
-		a := sc.Annotations
-		if a["storageclass.kubernetes.io/is-default-class"] != "true" && a["storageclass.beta.kubernetes.io/is-default-class"] != "true" {
-			continue
-		}
-		if def == nil || sc.CreationTimestamp.After(def.CreationTimestamp.Time) ||
-			(sc.CreationTimestamp.Equal(&def.CreationTimestamp) && sc.Name < def.Name) {
-			def = sc
-		}
-	}
-	return def, nil
+	obs.resize = resizeProgress(ds, plan.Claims)
+	return plan.TemplatesGrow, nil
 }
 
 // raiseClaimRequest is the one write of a claim: its storage request, raised
@@ -237,40 +112,11 @@ func claimKey(ds *dittov1alpha1.DittoServer, name string) kit.ObjectKey {
 }
 
 // resizeProgress is the condition once the requests are raised: False while
-// a claim's capacity is below its size, naming each such claim with the
-// claim's own conditions (FileSystemResizePending: the node grows the file
-// system when the pod next mounts it); True when every claim has its size,
-// once the condition exists. A server that never grew gets no condition.
-func resizeProgress(ds *dittov1alpha1.DittoServer, claims []claimSize) *resizeState {
-	var pending []string
-	for _, cl := range claims {
-		if cl.pvc == nil {
-			continue
-		}
-		capacity, bound := cl.pvc.Status.Capacity[corev1.ResourceStorage]
-		if !bound || capacity.IsZero() {
-			continue // not provisioned yet: nothing to grow
-		}
-		target := cl.want
-		if r := requestOf(cl.pvc); r.Cmp(target) > 0 {
-			target = r
-		}
-		if capacity.Cmp(target) >= 0 {
-			continue
-		}
-		desc := fmt.Sprintf("%s %s of %s", cl.claim, capacity.String(), target.String())
-		for _, cond := range cl.pvc.Status.Conditions {
-			if cond.Status == corev1.ConditionTrue {
-				desc += fmt.Sprintf(" (%s", cond.Type)
-				if cond.Message != "" {
-					desc += ": " + cond.Message
-				}
-				desc += ")"
-			}
-		}
-		pending = append(pending, desc)
-	}
-	switch {
+// a claim's capacity is below its size (volumes.Pending); True when every
+// claim has its size, once the condition exists. A server that never grew
+// gets no condition.
+func resizeProgress(ds *dittov1alpha1.DittoServer, claims []volumes.Claim) *resizeState {
+	switch pending := volumes.Pending(claims); {
 	case len(pending) > 0:
 		return &resizeState{reason: ReasonVolumesResizing,
 			message: "Waiting for the storage to grow volume claims: " + strings.Join(pending, "; ")}
@@ -278,44 +124,6 @@ func resizeProgress(ds *dittov1alpha1.DittoServer, claims []claimSize) *resizeSt
 		return &resizeState{done: true, reason: ReasonVolumesResized, message: "Every volume claim has the size the spec asks for"}
 	}
 	return nil
-}
-
-// keepTemplateSizes sets desired's templates back to existing's sizes.
-func keepTemplateSizes(desired, existing *appsv1.StatefulSet) {
-	if existing == nil {
-		return
-	}
-	current := map[string]resource.Quantity{}
-	for _, t := range existing.Spec.VolumeClaimTemplates {
-		current[t.Name] = requestOf(&t)
-	}
-	for i := range desired.Spec.VolumeClaimTemplates {
-		t := &desired.Spec.VolumeClaimTemplates[i]
-		if cur, ok := current[t.Name]; ok {
-			t.Spec.Resources.Requests[corev1.ResourceStorage] = cur.DeepCopy()
-		}
-	}
-}
-
-func describeGrowth(growing []*claimSize) string {
-	var parts []string
-	for _, cl := range growing {
-		from := cl.current
-		if cl.pvc != nil {
-			r := requestOf(cl.pvc)
-			from = &r
-		}
-		if from == nil {
-			parts = append(parts, fmt.Sprintf("%s (spec asks %s)", cl.claim, cl.want.String()))
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%s %s (spec asks %s)", cl.claim, from.String(), cl.want.String()))
-	}
-	return "volume claims " + strings.Join(parts, ", ")
-}
-
-func requestOf(pvc *corev1.PersistentVolumeClaim) resource.Quantity {
-	return pvc.Spec.Resources.Requests[corev1.ResourceStorage]
 }
 
 // emitResizeEvents marks StorageResized transitions: one Warning when it
