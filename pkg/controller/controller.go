@@ -95,19 +95,18 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 	// signal are still sent; Run shuts it down when the workers are done.
 	broadcaster := record.NewBroadcaster(record.WithContext(context.WithoutCancel(ctx)))
 	c := &Controller{
-		kube:         kube,
-		ditto:        ditto,
-		dyn:          dyn,
-		dsLister:     inf.DittoServers.Lister(),
-		dsIndexer:    inf.DittoServers.Informer().GetIndexer(),
-		stsLister:    inf.StatefulSets.Lister(),
-		svcLister:    inf.Services.Lister(),
-		cmLister:     inf.ConfigMaps.Lister(),
-		secretMeta:   inf.Secrets.Lister(),
-		scLister:     inf.StorageClasses.Lister(),
-		pvcLister:    inf.PersistentVolumeClaims.Lister(),
-		npLister:     inf.NetworkPolicies.Lister(),
-		volumeReader: volumes.Reader{Claims: inf.PersistentVolumeClaims.Lister(), Classes: inf.StorageClasses.Lister()},
+		kube:       kube,
+		ditto:      ditto,
+		dyn:        dyn,
+		dsLister:   inf.DittoServers.Lister(),
+		dsIndexer:  inf.DittoServers.Informer().GetIndexer(),
+		stsLister:  inf.StatefulSets.Lister(),
+		svcLister:  inf.Services.Lister(),
+		cmLister:   inf.ConfigMaps.Lister(),
+		secretMeta: inf.Secrets.Lister(),
+		scLister:   inf.StorageClasses.Lister(),
+		pvcLister:  inf.PersistentVolumeClaims.Lister(),
+		npLister:   inf.NetworkPolicies.Lister(),
 		memory: memory{
 			secretKeys:  newSecretKeyCache(),
 			ownWrites:   kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
@@ -127,6 +126,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		renderStatefulSet: resources.StatefulSet,
 	}
 	c.metrics.watchConditions(c.dsLister)
+	c.volumeReader = volumes.Reader{Claims: c.pvcLister, Classes: c.scLister}
 	c.percona = crdwatch.New(dyn, inf.PerconaCRD, resources.PerconaCRDName, resources.PerconaGVR, nil,
 		opts.Namespace, opts.ResyncPeriod, c.enqueuePerconaUsers, c.handlePerconaCluster)
 	c.serviceMonitors = newServiceMonitorWatch(dyn, inf.ServiceMonitorCRD, opts.Namespace, opts.ResyncPeriod, c.enqueueServiceMonitorUsers, c.handleOwnedObject)
