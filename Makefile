@@ -26,8 +26,9 @@ GOLANGCI_LINT_FLAGS ?=
 help: ## Show the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## Build the operator binary into bin/.
+build: ## Build the operator binary and the kubectl plugin (bin/kubectl-ditto) into bin/.
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dittofs-operator
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-ditto ./cmd/kubectl-ditto
 
 generate: ## Regenerate deepcopy, clients, listers, informers, applyconfigurations, the CRDs and docs/api-reference.md.
 	hack/update-codegen.sh
