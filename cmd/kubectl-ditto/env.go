@@ -20,7 +20,9 @@ type env struct {
 	ditto         versioned.Interface
 	namespace     string
 	allNamespaces bool
-	out           io.Writer
+	// output is -o: "yaml" makes mount print only the objects.
+	output string
+	out    io.Writer
 	// now dates events and conditions; tests fix it.
 	now time.Time
 }
@@ -52,7 +54,7 @@ var commands = map[string]command{
 		help: "a DittoServer with its endpoints, conditions, volumes, shares, users and recent warnings"},
 	"shares": {usage: "shares [-A]", args: 0, run: shares,
 		help: "the DittoShares, each with its server, readiness and NFS address"},
-	"mount": {usage: "mount SHARE", args: 1, run: mount,
+	"mount": {usage: "mount SHARE [-o yaml]", args: 1, run: mount,
 		help: "the NFS and SMB mount commands and a PersistentVolume for a DittoShare"},
 	"version": {usage: "version [-A]", args: 0, run: versions,
 		help: "this plugin's version, the operator's, and the DittoFS image each server runs"},

@@ -46,6 +46,7 @@ func runAt(ctx context.Context, args []string, stdout, stderr io.Writer, connect
 	overrides := &clientcmd.ConfigOverrides{}
 	clientcmd.BindOverrideFlags(overrides, fs, clientcmd.RecommendedConfigOverrideFlags(""))
 	all := fs.BoolP("all-namespaces", "A", false, "List across all namespaces (shares, version).")
+	output := fs.StringP("output", "o", "", "mount: yaml prints only the PersistentVolume and its claim, for kubectl apply -f -.")
 	fs.Usage = func() { usage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -69,8 +70,15 @@ func runAt(ctx context.Context, args []string, stdout, stderr io.Writer, connect
 		complain(stderr, "usage: kubectl ditto %s\n", cmd.usage)
 		return 2
 	}
+	if *output != "" && (fs.Arg(0) != "mount" || *output != "yaml") {
+		complain(stderr, "kubectl ditto: -o %s: only mount takes -o, and only -o yaml\n", *output)
+		return 2
+	}
 	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loading, overrides)
 	e, err := newEnv(cfg, *all, stdout, connect, now)
+	if e != nil {
+		e.output = *output
+	}
 	if err == nil {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()

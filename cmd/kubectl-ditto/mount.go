@@ -46,6 +46,11 @@ func mount(ctx context.Context, e *env, args []string) error {
 	for _, u := range users {
 		v.uids[usernameOf(&u)] = ptrInt(u.Spec.UID)
 	}
+	if e.output == "yaml" {
+		p := &printer{w: e.out}
+		writeYAML(p, persistentVolume(s, v.service), persistentVolumeClaim(s))
+		return p.err
+	}
 	return writeMount(e.out, v)
 }
 

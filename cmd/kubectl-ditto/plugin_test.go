@@ -25,6 +25,7 @@ func TestGolden(t *testing.T) {
 		{"shares-all.txt", []string{"shares", "-A"}},
 		{"mount.txt", []string{"mount", "projects"}},
 		{"mount-tenant.txt", []string{"-n", "team-b", "mount", "scratch"}},
+		{"mount-yaml.txt", []string{"mount", "projects", "-o", "yaml"}},
 		{"version.txt", []string{"version", "-A"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
@@ -154,6 +155,8 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"--no-such-flag", "shares"}, 2, "unknown flag: --no-such-flag"},
 		{[]string{"mount", "nope"}, 1, `DittoShare team-a/nope: dittoshares.dittofs.dittofs.com "nope" not found`},
 		{[]string{"--help"}, 0, "mount SHARE"},
+		{[]string{"shares", "-o", "yaml"}, 2, "only mount takes -o"},
+		{[]string{"mount", "projects", "-o", "json"}, 2, "only -o yaml"},
 	} {
 		code, out, errOut := plugin(t, kube, ditto, tc.args...)
 		if code != tc.code || !strings.Contains(out+errOut, tc.in) {

@@ -33,7 +33,7 @@ func versions(ctx context.Context, e *env, _ []string) error {
 	p := &printer{w: tw}
 	p.printf("kubectl-ditto %s\n", version.Version)
 	if len(deps) == 0 {
-		p.println("\nOperator:\tno Deployment labelled "+operatorSelector)
+		p.println("\nOperator:\tno Deployment labelled " + operatorSelector)
 	} else {
 		p.println("\nOperator:\n  DEPLOYMENT\tVERSION\tREADY\tIMAGE")
 	}
