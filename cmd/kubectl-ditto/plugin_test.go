@@ -1,15 +1,23 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
-	corev1 "k8s.io/api/core/v1"
-
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
+	dittofake "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned/fake"
 )
 
 // Each subcommand's whole output, for the team-a cluster, against its
@@ -178,5 +186,20 @@ func TestImageVersion(t *testing.T) {
 		if got := imageVersion(tc.label, tc.image); got != tc.want {
 			t.Errorf("imageVersion(%q, %q) = %q, want %q", tc.label, tc.image, got, tc.want)
 		}
+	}
+}
+
+// version prints the plugin's own version even when the cluster cannot be
+// read, then fails.
+func TestVersionWithoutACluster(t *testing.T) {
+	kc, dc := kubefake.NewClientset(), dittofake.NewClientset()
+	kc.PrependReactor("list", "deployments", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("connection refused")
+	})
+	connect := func(clientcmd.ClientConfig) (kubernetes.Interface, versioned.Interface, error) { return kc, dc, nil }
+	var out, errOut bytes.Buffer
+	code := runAt(context.Background(), []string{"--kubeconfig", kubeconfig(t, "team-a"), "version"}, &out, &errOut, connect, now)
+	if code != 1 || out.String() != "kubectl-ditto v0.0.0-dev\n" || !strings.Contains(errOut.String(), "connection refused") {
+		t.Errorf("exit %d, stdout %q, stderr %q: want 1, the plugin's version, the error", code, out.String(), errOut.String())
 	}
 }

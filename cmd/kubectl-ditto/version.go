@@ -25,13 +25,17 @@ const operatorSelector = "app.kubernetes.io/name=dittofs-operator"
 const versionLabel = "app.kubernetes.io/version"
 
 func versions(ctx context.Context, e *env, _ []string) error {
+	// The plugin's own version first, so that it shows even when the
+	// cluster cannot be reached.
+	if _, err := fmt.Fprintf(e.out, "kubectl-ditto %s\n", version.Version); err != nil {
+		return err
+	}
 	deps, err := operatorDeployments(ctx, e)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
 	p := &printer{w: tw}
-	p.printf("kubectl-ditto %s\n", version.Version)
 	if len(deps) == 0 {
 		p.println("\nOperator:\tno Deployment labelled " + operatorSelector)
 	} else {
