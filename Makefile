@@ -9,6 +9,9 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 # Where a release's image would be pushed; install.yaml and the chart name it by digest.
 RELEASE_REPOSITORY ?= ghcr.io/dittofs/dittofs-operator
 RELEASE_DIR ?= _output/release
+# Where the kubectl plugin's archives are downloaded from: the krew
+# manifest (plugin.yaml) names each archive under it.
+RELEASE_URL ?= https://github.com/dittofs/dittofs-operator/releases/download/$(VERSION)
 LDFLAGS := -X github.com/dittofs/dittofs-operator/pkg/version.Version=$(VERSION)
 BIN := bin/dittofs-operator
 # The operator image `make image` builds and `make image-push` pushes; set it to
@@ -26,8 +29,9 @@ GOLANGCI_LINT_FLAGS ?=
 help: ## Show the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## Build the operator binary into bin/.
+build: ## Build the operator binary and the kubectl plugin (bin/kubectl-ditto) into bin/.
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/dittofs-operator
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-ditto ./cmd/kubectl-ditto
 
 generate: ## Regenerate deepcopy, clients, listers, informers, applyconfigurations, the CRDs and docs/api-reference.md.
 	hack/update-codegen.sh
@@ -82,9 +86,9 @@ image: ## Build the operator image $(IMG) (needs a container engine: CONTAINER_T
 image-push: ## Push $(IMG) to its registry (log in first).
 	$(CONTAINER_TOOL) push $(IMG)
 
-release: ## Build a release into $(RELEASE_DIR): the multi-platform OCI image, install.yaml files, the Helm chart, checksums (no container engine).
+release: ## Build a release into $(RELEASE_DIR): the multi-platform OCI image, install.yaml files, the Helm chart, the kubectl plugin and its krew manifest, checksums (no container engine).
 	VERSION=$(VERSION) REVISION=$(REVISION) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
-	  RELEASE_REPOSITORY=$(RELEASE_REPOSITORY) RELEASE_DIR=$(RELEASE_DIR) hack/release.sh
+	  RELEASE_REPOSITORY=$(RELEASE_REPOSITORY) RELEASE_DIR=$(RELEASE_DIR) RELEASE_URL=$(RELEASE_URL) hack/release.sh
 
 test-release: build ## The release: its image's config, reproducibility, checksums, and its install.yaml converging a sample on the local control plane.
 	hack/build-control-plane.sh

@@ -8,6 +8,9 @@
 #   install-namespaced.yaml                 artifacts/namespaced, likewise
 #   dittofs-operator-<version>.tgz          the Helm chart, its image pinned by digest
 #   index.yaml                              a Helm repository index of that chart
+#   kubectl-ditto_<version>_<os>_<arch>.tar.gz, plugin.yaml
+#                                           the kubectl plugin and its krew manifest
+#                                           (hack/release-plugin.sh)
 #   VERSION, CHANGELOG.md, LICENSE, SHA256SUMS
 #
 # Environment (the Makefile sets them):
@@ -16,6 +19,8 @@
 #   SOURCE_DATE_EPOCH    the time stamped on the image (the commit's time)
 #   RELEASE_REPOSITORY   where the image would be pushed (default ghcr.io/dittofs/dittofs-operator)
 #   RELEASE_DIR          the output directory
+#   RELEASE_URL          where the plugin's archives are downloaded from (the
+#                        krew manifest's URLs; default the GitHub release)
 #
 # kustomize runs as `kubectl kustomize` with the kubectl that
 # hack/build-control-plane.sh builds and caches: the renderer the install
@@ -51,6 +56,9 @@ apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
   - $(realpath --relative-to="${k}" "$1")
+labels:
+  - pairs:
+      app.kubernetes.io/version: ${VERSION}
 images:
   - name: dittofs-operator
     newName: ${repo}
@@ -70,6 +78,8 @@ sed -i -e "s|^  repository: .*|  repository: ${repo}|" -e "s|^  digest: .*|  dig
 export HELM_CACHE_HOME="${work}/helm/cache" HELM_CONFIG_HOME="${work}/helm/config" HELM_DATA_HOME="${work}/helm/data"
 "${helm}" package "${chart}" --destination "${out}" >&2
 "${helm}" repo index "${out}"
+
+RELEASE_DIR="${out}" hack/release-plugin.sh
 
 cp VERSION CHANGELOG.md LICENSE "${out}/"
 echo "${VERSION}" >"${out}/VERSION"

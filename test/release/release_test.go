@@ -2,9 +2,11 @@
 // image (platforms, user, entrypoint, no shell, a static binary per
 // architecture), that a second build gives the same digest, that install.yaml,
 // install-namespaced.yaml and the chart name the image by that digest, that
-// SHA256SUMS holds, and (install_test.go) that the release's install.yaml
-// installs an operator that takes a sample to Ready on the local control
-// plane. Run with `make test-release`.
+// SHA256SUMS holds, that the kubectl plugin's archives and krew manifest
+// agree and are reproducible (plugin_test.go), and (install_test.go) that the
+// release's install.yaml installs an operator that takes a sample to Ready on
+// the local control plane, which the release's kubectl ditto then shows.
+// Run with `make test-release`.
 package release
 
 import (
@@ -37,6 +39,9 @@ import (
 
 const repository = "ghcr.io/dittofs/dittofs-operator"
 
+// releaseURL is where the krew manifest says the plugin's archives are.
+const releaseURL = "https://downloads.example.test/dittofs-operator/release"
+
 // Two release builds of the same tree, shared by the tests: dirs[0] is
 // checked, dirs[1] only compared with it.
 var (
@@ -65,7 +70,7 @@ func run(m *testing.M) int {
 		dirs[i] = filepath.Join(tmp, fmt.Sprint(i))
 		// Run from the spawner thread, like every child of the tests
 		// (test/README.md): it dies with the test binary.
-		cmd := exec.Command("make", "--no-print-directory", "release", "RELEASE_DIR="+dirs[i], "RELEASE_REPOSITORY="+repository)
+		cmd := exec.Command("make", "--no-print-directory", "release", "RELEASE_DIR="+dirs[i], "RELEASE_REPOSITORY="+repository, "RELEASE_URL="+releaseURL+"/")
 		cmd.Dir = root
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -306,7 +311,7 @@ func TestChecksums(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, need := range []string{"install.yaml", "install-namespaced.yaml", "index.yaml", "LICENSE", "CHANGELOG.md", "VERSION", "dittofs-operator-image.oci.tar"} {
+	for _, need := range []string{"install.yaml", "install-namespaced.yaml", "index.yaml", "LICENSE", "CHANGELOG.md", "VERSION", "dittofs-operator-image.oci.tar", "plugin.yaml"} {
 		if !listed[need] {
 			t.Errorf("the release has no %s", need)
 		}

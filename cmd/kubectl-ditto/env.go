@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
+)
+
+// env is what a subcommand runs with: the clients, the namespace chosen
+// like kubectl chooses it (-n, else the context's, else default), and where
+// it prints.
+type env struct {
+	kube          kubernetes.Interface
+	ditto         versioned.Interface
+	namespace     string
+	allNamespaces bool
+	// output is -o: "yaml" makes mount print only the objects.
+	output string
+	out    io.Writer
+	// now dates events and conditions; tests fix it.
+	now time.Time
+}
+
+func newEnv(cfg clientcmd.ClientConfig, all bool, out io.Writer, connect connectFunc, now time.Time) (*env, error) {
+	ns, _, err := cfg.Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("namespace: %w", err)
+	}
+	kube, ditto, err := connect(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &env{kube: kube, ditto: ditto, namespace: ns, allNamespaces: all, out: out, now: now}, nil
+}
+
+// command is one subcommand: its positional arguments and what it does.
+type command struct {
+	usage string
+	help  string
+	args  int
+	run   func(ctx context.Context, e *env, args []string) error
+}
+
+var commandOrder = []string{"status", "shares", "mount", "version"}
+
+var commands = map[string]command{
+	"status": {usage: "status SERVER", args: 1, run: status,
+		help: "a DittoServer with its endpoints, conditions, volumes, shares, users and recent warnings"},
+	"shares": {usage: "shares [-A]", args: 0, run: shares,
+		help: "the DittoShares, each with its server, readiness and NFS address"},
+	"mount": {usage: "mount SHARE [-o yaml]", args: 1, run: mount,
+		help: "the NFS and SMB mount commands and a PersistentVolume for a DittoShare"},
+	"version": {usage: "version [-A]", args: 0, run: versions,
+		help: "this plugin's version, the operator's, and the DittoFS image each server runs"},
+}
