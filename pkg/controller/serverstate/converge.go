@@ -379,6 +379,9 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 			continue
 		}
 		exists := cl != claimCreate
+		if exists {
+			p.shareUsage[s.UID] = observedUsage(got)
+		}
 		if !exists && !storesExist {
 			p.shareResults[s.UID] = notReady(ReasonStoresNotReady, "Waiting for the server's stores: see the DittoServer's StoresReady condition")
 			continue

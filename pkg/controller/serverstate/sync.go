@@ -24,6 +24,9 @@ type pass struct {
 
 	shareResults map[types.UID]result
 	userResults  map[types.UID]result
+	// shareUsage is each share's usage as the server reported it in this
+	// pass (absent: not read, the status keeps its figure).
+	shareUsage map[types.UID]*dittov1alpha1.ShareUsage
 
 	// Server-level outcome.
 	stores      []dittov1alpha1.ServerStore
@@ -66,7 +69,8 @@ func notReady(reason, message string) result { return result{reason: reason, mes
 
 func newPass(ds *dittov1alpha1.DittoServer, shares []*dittov1alpha1.DittoShare, users []*dittov1alpha1.DittoUser) *pass {
 	return &pass{ds: ds, shares: shares, users: users,
-		shareResults: map[types.UID]result{}, userResults: map[types.UID]result{}}
+		shareResults: map[types.UID]result{}, userResults: map[types.UID]result{},
+		shareUsage: map[types.UID]*dittov1alpha1.ShareUsage{}}
 }
 
 // everyone sets the same result on every share and user not decided yet,
