@@ -58,6 +58,7 @@ func computeShareStatus(s *dittov1alpha1.DittoShare, r result, server string, no
 	st := *s.Status.DeepCopy()
 	st.ObservedGeneration = s.Generation
 	st.Usage = nextUsage(st.Usage, seen.usage, now, seen.usageInterval)
+	applyVolumeOutcome(&st, seen.volume, s.Generation, now)
 	if r.name != "" {
 		st.ExportName = r.name
 	}
@@ -111,7 +112,7 @@ func (c *Controller) writeObjectStatuses(ctx context.Context, p *pass) error {
 		if !ok || r.reason == reasonReleasedMark {
 			continue
 		}
-		seen := shareSeen{usage: p.shareUsage[s.UID], usageInterval: c.usageInterval}
+		seen := shareSeen{usage: p.shareUsage[s.UID], usageInterval: c.usageInterval, volume: p.volumes[s.UID]}
 		if err := c.writeShareStatus(ctx, s, r, now, seen); err != nil {
 			return err
 		}
@@ -132,6 +133,7 @@ func (c *Controller) writeObjectStatuses(ctx context.Context, p *pass) error {
 type shareSeen struct {
 	usage         *dittov1alpha1.ShareUsage
 	usageInterval time.Duration
+	volume        *volumeOutcome
 }
 
 func (c *Controller) writeShareStatus(ctx context.Context, s *dittov1alpha1.DittoShare, r result, now metav1.Time, seen shareSeen) error {
@@ -229,6 +231,9 @@ func writeReadyStatus[O statusObject](ctx context.Context, c *Controller, w stat
 		cond := meta.FindStatusCondition(w.conditions(obj), ConditionReady)
 		if cond != nil && transitionWarning(before, *cond, r) {
 			c.recorder.Event(o, corev1.EventTypeWarning, cond.Reason, cond.Message)
+		}
+		if vol := meta.FindStatusCondition(w.conditions(obj), ConditionVolumeReady); volumeWarning(before, vol) {
+			c.recorder.Event(o, corev1.EventTypeWarning, vol.Reason, vol.Message)
 		}
 		return nil
 	})

@@ -27,6 +27,8 @@ type pass struct {
 	// shareUsage is each share's usage as the server reported it in this
 	// pass (absent: not read, the status keeps its figure).
 	shareUsage map[types.UID]*dittov1alpha1.ShareUsage
+	// volumes is each share's volume outcome (absent: status kept).
+	volumes map[types.UID]*volumeOutcome
 
 	// Server-level outcome.
 	stores      []dittov1alpha1.ServerStore
@@ -70,7 +72,7 @@ func notReady(reason, message string) result { return result{reason: reason, mes
 func newPass(ds *dittov1alpha1.DittoServer, shares []*dittov1alpha1.DittoShare, users []*dittov1alpha1.DittoUser) *pass {
 	return &pass{ds: ds, shares: shares, users: users,
 		shareResults: map[types.UID]result{}, userResults: map[types.UID]result{},
-		shareUsage: map[types.UID]*dittov1alpha1.ShareUsage{}}
+		shareUsage: map[types.UID]*dittov1alpha1.ShareUsage{}, volumes: map[types.UID]*volumeOutcome{}}
 }
 
 // everyone sets the same result on every share and user not decided yet,
@@ -150,6 +152,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	} else {
 		c.converge(ctx, p)
 	}
+	c.convergeVolumes(ctx, p)
 	if err := c.writeStatuses(ctx, p); err != nil {
 		return err
 	}
