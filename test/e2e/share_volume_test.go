@@ -106,6 +106,22 @@ func TestShareVolumesBindAndFollowTheDeletionPolicy(t *testing.T) {
 		t.Errorf("kubectl describe dshare scratch does not tell about its volume:\n%s", out)
 	}
 
+	t.Run("usage is in the status and in the operator's metrics", func(t *testing.T) {
+		s := n.waitShare("projects", "status.usage", func(s *dittov1alpha1.DittoShare) (bool, string) {
+			return s.Status.Usage != nil, fmt.Sprintf("%+v", s.Status)
+		})
+		if u := s.Status.Usage; u.QuotaBytes != 50<<30 || u.UsedBytes != 0 {
+			t.Errorf("status.usage = %+v, want 0 bytes used of a 50Gi quota", u)
+		}
+		labels := []string{`namespace="` + n.name + `"`, `name="projects"`}
+		eventually(t, waitShort, "the usage gauges", func() (bool, string) {
+			q := operatorMetric(t, "dittofs_operator_dittoshare_quota_bytes", labels...)
+			return q == 50<<30, fmt.Sprintf("quota gauge %v", q)
+		})
+		t.Logf("status.usage %+v; dittofs_operator_dittoshare_used_bytes %v", s.Status.Usage,
+			operatorMetric(t, "dittofs_operator_dittoshare_used_bytes", labels...))
+	})
+
 	t.Run("converged volumes cost no write", func(t *testing.T) {
 		since := time.Now()
 		time.Sleep(quietWindow)
