@@ -16,10 +16,7 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
-var (
-	gvrPVs  = corev1.SchemeGroupVersion.WithResource("persistentvolumes")
-	gvrPVCs = corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims")
-)
+var gvrPVCs = corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims")
 
 // volumeObjects: teamObjects with spec.volume on the share, and the file
 // Service with its cluster IP.
