@@ -215,3 +215,37 @@ func TestShareVolumeNotPermitted(t *testing.T) {
 		t.Errorf("second pass: writes %v, events %v, want none", w, ev)
 	}
 }
+
+// A re-created file Service has a new cluster IP: the PV's NFS source cannot
+// change in place, so the PV is deleted and made again for the new address.
+func TestShareVolumeFollowsANewServiceAddress(t *testing.T) {
+	f := newFixture(t, volumeObjects(dittov1alpha1.DeletionRetain)...)
+	_ = f.sync()
+	f.bind("projects-data")
+	if err := f.sync(); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := f.kubeCS.CoreV1().Services(testNamespace).Get(f.ctx, resources.FileServiceName(f.server()), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.ClusterIP = "10.96.0.99"
+	f.update(svc, corev1.SchemeGroupVersion.WithResource("services"))
+	pvName := ShareVolumeName(f.share("projects"))
+	if err := f.sync(); !errors.Is(err, errRequeue) {
+		t.Fatalf("replacing the PV must requeue, err = %v", err)
+	}
+	if !hasEvent(f.events(), "Normal "+ReasonVolumeReplaced) {
+		t.Errorf("no %s event", ReasonVolumeReplaced)
+	}
+	if err := f.sync(); err != nil {
+		t.Fatal(err)
+	}
+	pv, err := f.pv(pvName)
+	if err != nil || pv.Spec.NFS.Server != "10.96.0.99" {
+		t.Fatalf("PV after the Service's new address: %+v, %v", pv, err)
+	}
+	if c := volumeCondition(t, f.share("projects")); c.Reason != ReasonVolumeBound {
+		t.Errorf("VolumeReady = %+v, want VolumeBound", c)
+	}
+}
