@@ -239,7 +239,7 @@ func TestShareKubectlColumnsAndExplain(t *testing.T) {
 		row     []string // leading cells of the object's row (spec-derived only)
 	}{
 		{[]string{"get", "dshare"}, []string{"NAME", "SERVER", "EXPORT", "READ-ONLY", "READY", "REASON", "AGE"}, []string{"projects", "dittofs-files"}},
-		{[]string{"get", "dshare", "-o", "wide"}, []string{"NAME", "SERVER", "EXPORT", "READ-ONLY", "READY", "REASON", "DELETION", "MESSAGE", "AGE"}, []string{"projects", "dittofs-files"}},
+		{[]string{"get", "dshare", "-o", "wide"}, []string{"NAME", "SERVER", "EXPORT", "READ-ONLY", "READY", "REASON", "CLAIM", "USED", "DELETION", "MESSAGE", "AGE"}, []string{"projects", "dittofs-files"}},
 		{[]string{"get", "duser"}, []string{"NAME", "SERVER", "USERNAME", "UID", "READY", "REASON", "AGE"}, []string{"alice", "dittofs-files"}},
 		{[]string{"get", "duser", "-o", "wide"}, []string{"NAME", "SERVER", "USERNAME", "UID", "READY", "REASON", "GID", "MESSAGE", "AGE"}, []string{"alice", "dittofs-files"}},
 	} {
