@@ -44,7 +44,9 @@ func nextUsage(cur, seen *dittov1alpha1.ShareUsage, now metav1.Time, interval ti
 	}
 	fresh := *seen
 	fresh.ObservedTime = now
-	if cur == nil || cur.QuotaBytes != seen.QuotaBytes {
+	// Quotas compare as the server reports them (two decimals of a binary
+	// unit), so a quota that is not a round number does not look changed.
+	if cur == nil || reportedQuota(cur.QuotaBytes) != reportedQuota(seen.QuotaBytes) {
 		return &fresh
 	}
 	step := usageStepNoQuota

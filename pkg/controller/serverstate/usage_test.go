@@ -109,3 +109,21 @@ dittofs_operator_dittoshare_quota_bytes{dittoserver="` + testServer + `",name="p
 		t.Errorf("usage series = %d, want 3 (used, physical, quota)", n)
 	}
 }
+
+// A share created in a pass gets its first (empty) usage with the creation's
+// status write: the next pass has nothing to write.
+func TestNewShareUsageCostsNoWriteOfItsOwn(t *testing.T) {
+	f := newFixture(t, teamObjects()...)
+	if err := f.sync(); err != nil {
+		t.Fatal(err)
+	}
+	if u := f.share("projects").Status.Usage; u == nil || u.UsedBytes != 0 || u.QuotaBytes != 10<<30 {
+		t.Fatalf("status.usage after the creating pass = %+v, want 0 of 10 GiB", u)
+	}
+	if err := f.sync(); err != nil {
+		t.Fatal(err)
+	}
+	if w := f.kubeWrites(); len(w) != 0 {
+		t.Errorf("the pass after the creation wrote %v", w)
+	}
+}

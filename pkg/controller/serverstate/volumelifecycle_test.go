@@ -195,7 +195,7 @@ func TestShareVolumeNotPermitted(t *testing.T) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "persistentvolumes"}, "", errors.New("namespaced install"))
 	})
 	var events []string
-	for range 2 { // the second pass records the share's first usage
+	for range 2 { // one Warning over both passes
 		if err := f.sync(); err != nil {
 			t.Fatalf("a forbidden PV must not requeue: %v", err)
 		}
