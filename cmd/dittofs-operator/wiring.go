@@ -183,7 +183,7 @@ func newServerState(ctx context.Context, c *clients, o options, inf caches.Infor
 			metadatainformer.WithTransform(caches.DropManagedFields))
 		stateInf.Namespaces = nsFactory.ForResource(corev1.SchemeGroupVersion.WithResource("namespaces"))
 	}
-	ctrl, err := serverstate.New(ctx, c.kube, c.ditto, stateInf, serverstate.Options{Endpoints: endpoints, NewAPI: newServerAPI, Metrics: metrics})
+	ctrl, err := serverstate.New(ctx, c.kube, c.ditto, stateInf, serverstate.Options{Endpoints: endpoints, NewAPI: newServerAPI, Metrics: metrics, UsageInterval: o.resync})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -116,6 +116,10 @@ type Share struct {
 	// set when the share is created ("" leaves it owned by root). The
 	// server cannot change it later; it is not read back.
 	Owner string
+	// UsedBytes (the sum of the files' sizes, what the quota caps) and
+	// PhysicalBytes (what its blocks take in the block store) are what the
+	// server reports; read only.
+	UsedBytes, PhysicalBytes int64
 }
 
 // Permission is one grant on a share: Type is "user" or "group", Level is

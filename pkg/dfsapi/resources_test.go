@@ -124,7 +124,7 @@ func TestCreateShareNamesItsStoresAndSendsTheExactQuota(t *testing.T) {
 func TestListSharesResolvesStoreIDsOnceThenCostsOneGET(t *testing.T) {
 	f := newFake(t, map[string]http.HandlerFunc{
 		"GET /api/v1/shares": reply(200, `[
-			{"name":"/a","metadata_store_id":"m1","local_block_store_id":"l1","remote_block_store_id":null,"read_only":false,"enabled":true,"default_permission":"none","quota_bytes":"10.00GiB"},
+			{"name":"/a","metadata_store_id":"m1","local_block_store_id":"l1","remote_block_store_id":null,"read_only":false,"enabled":true,"default_permission":"none","quota_bytes":"10.00GiB","used_bytes":1536,"physical_bytes":4096,"usage_percent":0.01},
 			{"name":"/b","metadata_store_id":"m1","local_block_store_id":"l1","remote_block_store_id":"r1","read_only":true,"enabled":false,"default_permission":"read"}]`),
 		"GET /api/v1/store/metadata":     reply(200, `[{"id":"m1","name":"meta","type":"badger","config":{"path":"/m"}}]`),
 		"GET /api/v1/store/block/local":  reply(200, `[{"id":"l1","name":"local","type":"fs","config":{"path":"/c"}}]`),
@@ -132,7 +132,7 @@ func TestListSharesResolvesStoreIDsOnceThenCostsOneGET(t *testing.T) {
 	})
 	c := New(f.URL)
 	want := []Share{
-		{Name: "/a", MetadataStore: "meta", LocalBlockStore: "local", DefaultPermission: "none", QuotaBytes: 10 << 30, Enabled: true},
+		{Name: "/a", MetadataStore: "meta", LocalBlockStore: "local", DefaultPermission: "none", QuotaBytes: 10 << 30, Enabled: true, UsedBytes: 1536, PhysicalBytes: 4096},
 		{Name: "/b", MetadataStore: "meta", LocalBlockStore: "local", RemoteBlockStore: "s3", ReadOnly: true, DefaultPermission: "read"},
 	}
 	for i := range 2 {

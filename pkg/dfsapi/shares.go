@@ -35,6 +35,8 @@ type shareWire struct {
 	Enabled            bool    `json:"enabled"`
 	DefaultPermission  string  `json:"default_permission"`
 	QuotaBytes         string  `json:"quota_bytes"`
+	UsedBytes          int64   `json:"used_bytes"`
+	PhysicalBytes      int64   `json:"physical_bytes"`
 }
 
 type createShareBody struct {
@@ -70,7 +72,8 @@ func (c *Client) ListShares(ctx context.Context) ([]Share, error) {
 	}
 	out := make([]Share, 0, len(wire))
 	for _, w := range wire {
-		s := Share{ID: w.ID, Name: w.Name, ReadOnly: w.ReadOnly, Enabled: w.Enabled, DefaultPermission: w.DefaultPermission}
+		s := Share{ID: w.ID, Name: w.Name, ReadOnly: w.ReadOnly, Enabled: w.Enabled, DefaultPermission: w.DefaultPermission,
+			UsedBytes: w.UsedBytes, PhysicalBytes: w.PhysicalBytes}
 		var err error
 		if s.QuotaBytes, err = quotaFromServer(w.QuotaBytes); err != nil {
 			return nil, fmt.Errorf("GET /api/v1/shares: share %s: %w", w.Name, err)

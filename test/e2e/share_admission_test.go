@@ -98,6 +98,9 @@ func TestShareAdmissionRejectsInvalidSpecs(t *testing.T) {
 		{"unknown permission level", "DittoShare", "", `permissions: [{user: alice, level: write}]`, "spec.permissions[0].level", "Unsupported value"},
 		{"user listed twice", "DittoShare", "", `permissions: [{user: alice, level: read}, {group: staff, level: read}, {user: alice, level: admin}]`, "spec.permissions", "each user and each group at most once"},
 		{"group listed twice", "DittoShare", "", `permissions: [{group: staff, level: read}, {group: staff, level: read-write}]`, "spec.permissions", "each user and each group at most once"},
+		{"volume without a claim name", "DittoShare", "", `volume: {mountOptions: [hard]}`, "spec.volume.claimName", "Required value"},
+		{"volume claim name not a DNS subdomain", "DittoShare", "", `volume: {claimName: Projects_Data}`, "spec.volume.claimName", "must be a DNS subdomain"},
+		{"volume mount option with a space", "DittoShare", "", `volume: {claimName: data, mountOptions: ["ro ,hard"]}`, "spec.volume.mountOptions[0]", "should match"},
 		{"too many permissions", "DittoShare", "", `permissions: [` + permissionList(65) + `]`, "spec.permissions", "Too many"},
 		// DittoUser
 		{"user without serverRef", "DittoUser", "", `serverRef: null`, "spec.serverRef", "Required value"},
@@ -159,6 +162,7 @@ func TestShareAdmissionAcceptsEdgeCases(t *testing.T) {
 		{"groups with '_' and '.'", "DittoUser", `groups: [_svc, team.a]`},
 		{"snapshots every minute, kept by count", "DittoShare", `snapshotPolicy: {interval: 1m, keepLast: 1000}`},
 		{"snapshots kept by age", "DittoShare", `snapshotPolicy: {interval: "@hourly", ttl: 720h}`},
+		{"volume with a dotted claim name and options", "DittoShare", `volume: {claimName: projects.data, mountOptions: [hard, "rsize=1048576", "nfsvers=4.1", lock]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			obj := sampleObject(t, "shares", tc.kind)
@@ -178,7 +182,10 @@ func TestShareAdmissionIdentityIsImmutable(t *testing.T) {
 	explicit.SetName("explicit")
 	mergeSpec(t, explicit, `exportName: /data`)
 	user := sampleObject(t, "shares", "DittoUser") // no username: "alice" by default
-	n.create(share, explicit, user)
+	mounted := sampleObject(t, "shares", "DittoShare")
+	mounted.SetName("mounted")
+	mergeSpec(t, mounted, `volume: {claimName: data}`)
+	n.create(share, explicit, user, mounted)
 
 	for _, tc := range []struct {
 		name, kind, object, patch string
@@ -191,6 +198,10 @@ func TestShareAdmissionIdentityIsImmutable(t *testing.T) {
 		{"explicit export removed", "DittoShare", "explicit", `{"spec":{"exportName":null}}`, "spec.exportName", "spec.exportName is immutable"},
 		{"owner changed", "DittoShare", share.GetName(), `{"spec":{"owner":"bob"}}`, "spec.owner", "spec.owner is immutable"},
 		{"owner removed", "DittoShare", share.GetName(), `{"spec":{"owner":null}}`, "spec.owner", "spec.owner is immutable"},
+		{"volume added", "DittoShare", "explicit", `{"spec":{"volume":{"claimName":"data"}}}`, "", ""},
+		{"volume claim renamed", "DittoShare", "mounted", `{"spec":{"volume":{"claimName":"other"}}}`, "spec.volume.claimName", "spec.volume.claimName is immutable"},
+		{"volume options edited", "DittoShare", "mounted", `{"spec":{"volume":{"claimName":"data","mountOptions":["hard"]}}}`, "", ""},
+		{"volume removed", "DittoShare", "mounted", `{"spec":{"volume":null}}`, "", ""},
 		{"share settings edited", "DittoShare", share.GetName(), `{"spec":{"readOnly":true,"quota":"1Ti","defaultPermission":"read","deletionPolicy":"Delete","permissions":[{"group":"staff","level":"read"}]}}`, "", ""},
 		{"user moved to another server", "DittoUser", user.GetName(), `{"spec":{"serverRef":{"name":"other"}}}`, "spec.serverRef", "spec.serverRef is immutable"},
 		{"username changed", "DittoUser", user.GetName(), `{"spec":{"username":"bob"}}`, "spec.username", "spec.username is immutable"},
@@ -228,7 +239,7 @@ func TestShareKubectlColumnsAndExplain(t *testing.T) {
 		row     []string // leading cells of the object's row (spec-derived only)
 	}{
 		{[]string{"get", "dshare"}, []string{"NAME", "SERVER", "EXPORT", "READ-ONLY", "READY", "REASON", "AGE"}, []string{"projects", "dittofs-files"}},
-		{[]string{"get", "dshare", "-o", "wide"}, []string{"NAME", "SERVER", "EXPORT", "READ-ONLY", "READY", "REASON", "DELETION", "MESSAGE", "AGE"}, []string{"projects", "dittofs-files"}},
+		{[]string{"get", "dshare", "-o", "wide"}, []string{"NAME", "SERVER", "EXPORT", "READ-ONLY", "READY", "REASON", "CLAIM", "USED", "DELETION", "MESSAGE", "AGE"}, []string{"projects", "dittofs-files"}},
 		{[]string{"get", "duser"}, []string{"NAME", "SERVER", "USERNAME", "UID", "READY", "REASON", "AGE"}, []string{"alice", "dittofs-files"}},
 		{[]string{"get", "duser", "-o", "wide"}, []string{"NAME", "SERVER", "USERNAME", "UID", "READY", "REASON", "GID", "MESSAGE", "AGE"}, []string{"alice", "dittofs-files"}},
 	} {

@@ -136,6 +136,9 @@ func TestChartNamespacedElsewhere(t *testing.T) {
 		if grants(cr.Rules, "", "secrets", "get") || grants(cr.Rules, "", "secrets", "list") {
 			t.Errorf("ClusterRole %s grants Secret reads cluster-wide in the namespaced install", cr.Name)
 		}
+		if grants(cr.Rules, "", "persistentvolumes", "create") {
+			t.Errorf("ClusterRole %s lets the namespaced install make PersistentVolumes", cr.Name)
+		}
 	}
 	if args := r.deployment().Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--namespace=team-a") {
 		t.Errorf("operator args %v lack --namespace=team-a", args)

@@ -99,6 +99,7 @@ func TestDefaultInstallRendersEverything(t *testing.T) {
 		}
 	}
 	checkLeaseRule(t, r)
+	checkVolumeRules(t, r, "dittofs-operator-volumes")
 	var cluster rbacv1.ClusterRole
 	if !r.get("ClusterRole", clusterRoleName, &cluster) {
 		t.Fatal("no ClusterRole dittofs-operator-cluster")
@@ -174,6 +175,33 @@ func TestImageIsChosenInOnePlace(t *testing.T) {
 			t.Errorf("a user's images: over %s renders image %q", base, got)
 		}
 	}
+}
+
+// checkVolumeRules: a DittoShare's spec.volume needs PersistentVolumes
+// (cluster-scoped, in the ClusterRole name, bound cluster-wide) and claims.
+func checkVolumeRules(t *testing.T, r *rendered, name string) {
+	t.Helper()
+	var cr rbacv1.ClusterRole
+	if !r.get("ClusterRole", name, &cr) {
+		t.Fatalf("no ClusterRole %s", name)
+	}
+	for _, verb := range []string{"get", "create", "update", "delete"} {
+		if !grants(cr.Rules, "", "persistentvolumes", verb) {
+			t.Errorf("ClusterRole %s does not grant %s persistentvolumes", name, verb)
+		}
+	}
+	if grants(cr.Rules, "", "persistentvolumes", "list") || len(cr.Rules) != 1 {
+		t.Errorf("ClusterRole %s grants more than the PersistentVolume writes of spec.volume: %+v", name, cr.Rules)
+	}
+	if len(r.all("ClusterRoleBinding")) == 0 {
+		t.Errorf("no ClusterRoleBinding")
+	}
+	for _, role := range r.clusterRoles() {
+		if grants(role.Rules, "", "persistentvolumeclaims", "create") {
+			return
+		}
+	}
+	t.Errorf("no ClusterRole grants create persistentvolumeclaims (spec.volume)")
 }
 
 // The namespaced install grants nothing on a namespaced resource outside its

@@ -60,6 +60,9 @@ type Options struct {
 	NewAPI APIFactory
 	// Metrics records passes and REST requests; nil disables them.
 	Metrics *Metrics
+	// UsageInterval is the least time between two writes of a share's
+	// status.usage; DefaultUsageInterval when 0.
+	UsageInterval time.Duration
 }
 
 // Controller converges the state inside DittoFS servers.
@@ -85,6 +88,8 @@ type Controller struct {
 	transports *transports
 	ownStatus  *kit.OwnWrites
 	metrics    *Metrics
+	// usageInterval: see Options.UsageInterval.
+	usageInterval time.Duration
 
 	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	broadcaster record.EventBroadcaster
@@ -105,30 +110,35 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 	// stop signal are still sent; Run shuts it down when the workers are done.
 	broadcaster := record.NewBroadcaster(record.WithContext(context.WithoutCancel(ctx)))
 	c := &Controller{
-		kube:         kube,
-		ditto:        ditto,
-		dsLister:     inf.DittoServers.Lister(),
-		shareLister:  inf.DittoShares.Lister(),
-		userLister:   inf.DittoUsers.Lister(),
-		shareIndexer: inf.DittoShares.Informer().GetIndexer(),
-		userIndexer:  inf.DittoUsers.Informer().GetIndexer(),
-		dsIndexer:    inf.DittoServers.Informer().GetIndexer(),
-		stsLister:    inf.StatefulSets.Lister(),
-		secretMeta:   inf.Secrets.Lister(),
-		endpoints:    opts.Endpoints,
-		newAPI:       opts.NewAPI,
-		sessions:     newSessions(),
-		transports:   newTransports(),
-		ownStatus:    kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
-		metrics:      opts.Metrics,
-		broadcaster:  broadcaster,
-		recorder:     broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
+		kube:          kube,
+		ditto:         ditto,
+		dsLister:      inf.DittoServers.Lister(),
+		shareLister:   inf.DittoShares.Lister(),
+		userLister:    inf.DittoUsers.Lister(),
+		shareIndexer:  inf.DittoShares.Informer().GetIndexer(),
+		userIndexer:   inf.DittoUsers.Informer().GetIndexer(),
+		dsIndexer:     inf.DittoServers.Informer().GetIndexer(),
+		stsLister:     inf.StatefulSets.Lister(),
+		secretMeta:    inf.Secrets.Lister(),
+		endpoints:     opts.Endpoints,
+		newAPI:        opts.NewAPI,
+		sessions:      newSessions(),
+		transports:    newTransports(),
+		ownStatus:     kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
+		metrics:       opts.Metrics,
+		usageInterval: opts.UsageInterval,
+		broadcaster:   broadcaster,
+		recorder:      broadcaster.NewRecorder(kubescheme.Scheme, corev1.EventSource{Component: EventComponent}),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: ControllerName},
 		),
 		now: time.Now,
 	}
+	if c.usageInterval <= 0 {
+		c.usageInterval = DefaultUsageInterval
+	}
+	opts.Metrics.watchShares(c.shareLister)
 	if err := c.registerHandlers(inf); err != nil {
 		return nil, err
 	}

@@ -370,6 +370,9 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 			continue
 		}
 		exists := cl != claimCreate
+		if exists {
+			p.shareUsage[s.UID] = observedUsage(got)
+		}
 		if !exists && !storesExist {
 			p.shareResults[s.UID] = notReady(ReasonStoresNotReady, "Waiting for the server's stores: see the DittoServer's StoresReady condition")
 			continue
@@ -397,6 +400,9 @@ func (c *Controller) convergeShares(ctx context.Context, p *pass, api dfsapi.API
 			var id string
 			if id, werr = api.CreateShare(ctx, decl.Share); werr == nil {
 				res.reason, res.created = ReasonCreated, &dittov1alpha1.ServerObjectRecord{ID: id}
+				// A new share is empty: its first usage goes with the
+				// creation's status write, not in a write of its own.
+				p.shareUsage[s.UID] = &dittov1alpha1.ShareUsage{QuotaBytes: decl.Share.QuotaBytes}
 				c.recorder.Eventf(s, corev1.EventTypeNormal, ReasonCreated, "Created share %s on DittoServer %q", export, p.ds.Name)
 			} else if dfsapi.IsConflict(werr) {
 				// Made by someone else since the list: never this object's.

@@ -62,6 +62,9 @@ func (c *Controller) addFinalizers(ctx context.Context, shares []*dittov1alpha1.
 
 // releaseShare and releaseUser remove the finalizer; the object then goes.
 func (c *Controller) releaseShare(ctx context.Context, s *dittov1alpha1.DittoShare, eventType, reason, msg string) error {
+	if err := c.releaseShareVolume(ctx, s); err != nil {
+		return err
+	}
 	obj := s.DeepCopy()
 	obj.Finalizers = slices.DeleteFunc(obj.Finalizers, func(f string) bool { return f == Finalizer })
 	if _, err := c.ditto.DittofsV1alpha1().DittoShares(s.Namespace).Update(ctx, obj, metav1.UpdateOptions{FieldManager: EventComponent}); err != nil && !apierrors.IsNotFound(err) {

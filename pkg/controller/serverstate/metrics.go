@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	dittolisters "github.com/dittofs/dittofs-operator/pkg/generated/listers/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/metrics"
 )
 
@@ -23,6 +24,7 @@ type Metrics struct {
 	passes    *prometheus.CounterVec
 	requests  *prometheus.CounterVec
 	reconcile *metrics.Reconcile
+	usage     *usageCollector
 }
 
 // NewMetrics creates the metrics and registers them on reg; the passes are
@@ -39,9 +41,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "REST requests sent to DittoFS servers, by HTTP method and status code (\"error\" when no answer came).",
 		}, []string{"method", "code"}),
 		reconcile: metrics.NewReconcile(reg, ControllerName),
+		usage:     &usageCollector{},
 	}
-	reg.MustRegister(m.passes, m.requests)
+	reg.MustRegister(m.passes, m.requests, m.usage)
 	return m
+}
+
+// watchShares makes the usage gauges read l.
+func (m *Metrics) watchShares(l dittolisters.DittoShareLister) {
+	if m == nil {
+		return
+	}
+	m.usage.setLister(l)
 }
 
 func (m *Metrics) observePass(start time.Time, err error) {

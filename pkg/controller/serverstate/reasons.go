@@ -11,6 +11,30 @@ const (
 	ConditionStoresReady = dittov1alpha1.ConditionStoresReady
 	// ConditionSharesReady on the DittoServer: every DittoShare of it is Ready.
 	ConditionSharesReady = dittov1alpha1.ConditionSharesReady
+	// ConditionVolumeReady on DittoShares with spec.volume: the
+	// PersistentVolumeClaim pods mount is bound to the share's PersistentVolume.
+	ConditionVolumeReady = "VolumeReady"
+)
+
+// Reasons of VolumeReady and the events of share volumes.
+const (
+	ReasonVolumeBound   = "VolumeBound"
+	ReasonVolumeCreated = "VolumeCreated"
+	ReasonVolumeUpdated = "VolumeUpdated"
+	// ReasonVolumeReplaced: the PV pointed at an old address of the file
+	// Service and is made again.
+	ReasonVolumeReplaced = "VolumeReplaced"
+	ReasonVolumeDeleted  = "VolumeDeleted"
+	// ReasonVolumePending: waiting for the export, the Service's cluster IP
+	// or the binding; no Warning.
+	ReasonVolumePending = "VolumePending"
+	// ReasonVolumeConflict: a claim of spec.volume.claimName exists that the
+	// operator did not make.
+	ReasonVolumeConflict = "VolumeConflict"
+	// ReasonVolumeNotPermitted: the operator's RBAC does not let it make
+	// PersistentVolumes (the namespaced install) or claims.
+	ReasonVolumeNotPermitted = "VolumeNotPermitted"
+	ReasonVolumeLost         = "VolumeLost"
 )
 
 const (

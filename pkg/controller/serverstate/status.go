@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -53,9 +54,11 @@ func transitionWarning(prev []metav1.Condition, next metav1.Condition, r result)
 }
 
 // computeShareStatus is the status a share's result gives it.
-func computeShareStatus(s *dittov1alpha1.DittoShare, r result, server string, now metav1.Time) dittov1alpha1.DittoShareStatus {
+func computeShareStatus(s *dittov1alpha1.DittoShare, r result, server string, now metav1.Time, seen shareSeen) dittov1alpha1.DittoShareStatus {
 	st := *s.Status.DeepCopy()
 	st.ObservedGeneration = s.Generation
+	st.Usage = nextUsage(st.Usage, seen.usage, now, seen.usageInterval)
+	applyVolumeOutcome(&st, seen.volume, s.Generation, now)
 	if r.name != "" {
 		st.ExportName = r.name
 	}
@@ -109,7 +112,8 @@ func (c *Controller) writeObjectStatuses(ctx context.Context, p *pass) error {
 		if !ok || r.reason == reasonReleasedMark {
 			continue
 		}
-		if err := c.writeShareStatus(ctx, s, r, now); err != nil {
+		seen := shareSeen{usage: p.shareUsage[s.UID], usageInterval: c.usageInterval, volume: p.volumes[s.UID]}
+		if err := c.writeShareStatus(ctx, s, r, now, seen); err != nil {
 			return err
 		}
 	}
@@ -125,7 +129,14 @@ func (c *Controller) writeObjectStatuses(ctx context.Context, p *pass) error {
 	return nil
 }
 
-func (c *Controller) writeShareStatus(ctx context.Context, s *dittov1alpha1.DittoShare, r result, now metav1.Time) error {
+// shareSeen is what a pass observed of a share besides its Ready result.
+type shareSeen struct {
+	usage         *dittov1alpha1.ShareUsage
+	usageInterval time.Duration
+	volume        *volumeOutcome
+}
+
+func (c *Controller) writeShareStatus(ctx context.Context, s *dittov1alpha1.DittoShare, r result, now metav1.Time, seen shareSeen) error {
 	return writeReadyStatus(ctx, c, statusWriter[*dittov1alpha1.DittoShare]{
 		kind: "DittoShare",
 		get: func(ctx context.Context, ns, name string) (*dittov1alpha1.DittoShare, error) {
@@ -136,7 +147,7 @@ func (c *Controller) writeShareStatus(ctx context.Context, s *dittov1alpha1.Ditt
 			return err
 		},
 		next: func(base *dittov1alpha1.DittoShare) (*dittov1alpha1.DittoShare, []metav1.Condition) {
-			next := computeShareStatus(base, r, base.Spec.ServerRef.Name, now)
+			next := computeShareStatus(base, r, base.Spec.ServerRef.Name, now, seen)
 			if equality.Semantic.DeepEqual(base.Status, next) {
 				return nil, nil
 			}
@@ -220,6 +231,9 @@ func writeReadyStatus[O statusObject](ctx context.Context, c *Controller, w stat
 		cond := meta.FindStatusCondition(w.conditions(obj), ConditionReady)
 		if cond != nil && transitionWarning(before, *cond, r) {
 			c.recorder.Event(o, corev1.EventTypeWarning, cond.Reason, cond.Message)
+		}
+		if vol := meta.FindStatusCondition(w.conditions(obj), ConditionVolumeReady); volumeWarning(before, vol) {
+			c.recorder.Event(o, corev1.EventTypeWarning, vol.Reason, vol.Message)
 		}
 		return nil
 	})

@@ -24,6 +24,11 @@ type pass struct {
 
 	shareResults map[types.UID]result
 	userResults  map[types.UID]result
+	// shareUsage is each share's usage as the server reported it in this
+	// pass (absent: not read, the status keeps its figure).
+	shareUsage map[types.UID]*dittov1alpha1.ShareUsage
+	// volumes is each share's volume outcome (absent: status kept).
+	volumes map[types.UID]*volumeOutcome
 
 	// Server-level outcome.
 	stores      []dittov1alpha1.ServerStore
@@ -61,7 +66,8 @@ func notReady(reason, message string) result { return result{reason: reason, mes
 
 func newPass(ds *dittov1alpha1.DittoServer, shares []*dittov1alpha1.DittoShare, users []*dittov1alpha1.DittoUser) *pass {
 	return &pass{ds: ds, shares: shares, users: users,
-		shareResults: map[types.UID]result{}, userResults: map[types.UID]result{}}
+		shareResults: map[types.UID]result{}, userResults: map[types.UID]result{},
+		shareUsage: map[types.UID]*dittov1alpha1.ShareUsage{}, volumes: map[types.UID]*volumeOutcome{}}
 }
 
 // everyone sets the same result on every share and user not decided yet,
@@ -141,6 +147,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	} else {
 		c.converge(ctx, p)
 	}
+	c.convergeVolumes(ctx, p)
 	if err := c.writeStatuses(ctx, p); err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func (c *Controller) settleRefused(ctx context.Context, r refused) error {
 		if deleting(s) {
 			err = c.releaseShare(ctx, s, corev1.EventTypeNormal, ReasonReleased, why+": nothing deleted on the server")
 		} else if s.DeletionTimestamp == nil {
-			err = c.writeShareStatus(ctx, s, notReady(ReasonNotAllowedByServer, why), now)
+			err = c.writeShareStatus(ctx, s, notReady(ReasonNotAllowedByServer, why), now, shareSeen{})
 		}
 		if err != nil {
 			return err

@@ -96,6 +96,12 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.ServiceSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SharePermission"):
 		return &dittofsv1alpha1.SharePermissionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ShareUsage"):
+		return &dittofsv1alpha1.ShareUsageApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ShareVolume"):
+		return &dittofsv1alpha1.ShareVolumeApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ShareVolumeStatus"):
+		return &dittofsv1alpha1.ShareVolumeStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SMBSpec"):
 		return &dittofsv1alpha1.SMBSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SnapshotPolicy"):

@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // +genclient
@@ -15,6 +16,8 @@ import (
 // +kubebuilder:printcolumn:name="Read-only",type=boolean,JSONPath=`.spec.readOnly`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Claim",type=string,JSONPath=`.status.volume.claimName`,priority=1
+// +kubebuilder:printcolumn:name="Used",type=integer,JSONPath=`.status.usage.usedBytes`,priority=1
 // +kubebuilder:printcolumn:name="Deletion",type=string,JSONPath=`.spec.deletionPolicy`,priority=1
 // +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
@@ -72,6 +75,7 @@ const (
 // DittoShareSpec is the desired state of a share.
 //
 // +kubebuilder:validation:XValidation:rule="has(self.owner) == has(oldSelf.owner) && (!has(self.owner) || self.owner == oldSelf.owner)",message="spec.owner is immutable: the server fixes a share's root owner when it creates the share; create a new DittoShare for another owner",fieldPath=".owner",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="!has(self.volume) || !has(oldSelf.volume) || self.volume.claimName == oldSelf.volume.claimName",message="spec.volume.claimName is immutable while spec.volume is set: pods mount the claim by this name; remove spec.volume first, then set it with the new name",fieldPath=".volume.claimName",reason="FieldValueForbidden"
 type DittoShareSpec struct {
 	// ServerRef names the DittoServer that serves the share: in this
 	// namespace, or (with namespace) in another one whose DittoServer allows
@@ -147,6 +151,39 @@ type DittoShareSpec struct {
 	// server; snapshots already taken stay.
 	// +optional
 	SnapshotPolicy *SnapshotPolicy `json:"snapshotPolicy,omitempty"`
+
+	// Volume makes the share mountable by pods: the operator makes an NFS
+	// PersistentVolume that points at the DittoServer's file Service and a
+	// PersistentVolumeClaim of that name in this namespace, bound to it, so
+	// that a Deployment mounts the share by claim name. Neither holds data
+	// (the files stay on the server): removing spec.volume deletes both;
+	// deleting the DittoShare keeps or deletes them with spec.deletionPolicy.
+	// +optional
+	Volume *ShareVolume `json:"volume,omitempty"`
+}
+
+// ShareVolume is the PersistentVolumeClaim through which pods mount a share.
+type ShareVolume struct {
+	// ClaimName is the name of the PersistentVolumeClaim the operator makes
+	// in the share's namespace (a DNS subdomain). A claim of that name that
+	// the operator did not make is left alone and reported (VolumeReady
+	// False, reason VolumeConflict). Immutable while spec.volume is set.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')",message="spec.volume.claimName must be a DNS subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+	// +required
+	ClaimName string `json:"claimName"`
+
+	// MountOptions are added to the NFS mount options the operator sets
+	// (nfsvers=3, proto=tcp, port and mountport of the file Service's NFS
+	// port, mountproto=tcp, nolock); an option of the same name replaces
+	// the operator's (for example "nfsvers=4.1" or "lock").
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9_]+(=[A-Za-z0-9_.:/,-]+)?$`
+	// +optional
+	MountOptions []string `json:"mountOptions,omitempty"`
 }
 
 // SnapshotPolicy is a share's scheduled snapshots and their retention.
@@ -268,6 +305,18 @@ type DittoShareStatus struct {
 	// +optional
 	SnapshotPolicyApplied bool `json:"snapshotPolicyApplied,omitempty"`
 
+	// Usage is the share's size as the server last reported it. It is
+	// rewritten only when it moves by at least 1% of the quota (64 MiB
+	// without a quota), and at most once per usage interval.
+	// +optional
+	Usage *ShareUsage `json:"usage,omitempty"`
+
+	// Volume records the PersistentVolume and PersistentVolumeClaim the
+	// operator made for spec.volume, by UID: only these are ever changed or
+	// deleted.
+	// +optional
+	Volume *ShareVolumeStatus `json:"volume,omitempty"`
+
 	// Conditions: Ready tells whether the share exists on the server as
 	// declared; when False, its reason and message say why (the server's own
 	// error included).
@@ -275,6 +324,50 @@ type DittoShareStatus struct {
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ShareUsage is a share's size as reported by the server's REST API
+// (GET /api/v1/shares: used_bytes, physical_bytes).
+type ShareUsage struct {
+	// UsedBytes is the share's logical size: the sum of its files' sizes,
+	// what the quota caps.
+	UsedBytes int64 `json:"usedBytes"`
+
+	// PhysicalBytes is what the share's blocks take in its block store on
+	// the server's volume.
+	// +optional
+	PhysicalBytes int64 `json:"physicalBytes,omitempty"`
+
+	// QuotaBytes is the share's quota in bytes; 0 when unlimited.
+	// +optional
+	QuotaBytes int64 `json:"quotaBytes,omitempty"`
+
+	// ObservedTime is when these figures were read.
+	// +optional
+	ObservedTime metav1.Time `json:"observedTime,omitempty"`
+}
+
+// ShareVolumeStatus names the objects the operator made for spec.volume.
+type ShareVolumeStatus struct {
+	// PersistentVolumeName is the cluster-scoped PersistentVolume.
+	// +optional
+	PersistentVolumeName string `json:"persistentVolumeName,omitempty"`
+
+	// PersistentVolumeUID is its UID.
+	// +optional
+	PersistentVolumeUID types.UID `json:"persistentVolumeUID,omitempty"`
+
+	// ClaimName is the PersistentVolumeClaim in the share's namespace.
+	// +optional
+	ClaimName string `json:"claimName,omitempty"`
+
+	// ClaimUID is its UID.
+	// +optional
+	ClaimUID types.UID `json:"claimUID,omitempty"`
+
+	// Phase is the claim's phase (Pending, Bound, Lost).
+	// +optional
+	Phase string `json:"phase,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object

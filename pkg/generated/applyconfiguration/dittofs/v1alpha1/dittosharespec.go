@@ -72,6 +72,13 @@ type DittoShareSpecApplyConfiguration struct {
 	// schedule and prune old ones. Removing it deletes the policy on the
 	// server; snapshots already taken stay.
 	SnapshotPolicy *SnapshotPolicyApplyConfiguration `json:"snapshotPolicy,omitempty"`
+	// Volume makes the share mountable by pods: the operator makes an NFS
+	// PersistentVolume that points at the DittoServer's file Service and a
+	// PersistentVolumeClaim of that name in this namespace, bound to it, so
+	// that a Deployment mounts the share by claim name. Neither holds data
+	// (the files stay on the server): removing spec.volume deletes both;
+	// deleting the DittoShare keeps or deletes them with spec.deletionPolicy.
+	Volume *ShareVolumeApplyConfiguration `json:"volume,omitempty"`
 }
 
 // DittoShareSpecApplyConfiguration constructs a declarative configuration of the DittoShareSpec type for use with
@@ -154,5 +161,13 @@ func (b *DittoShareSpecApplyConfiguration) WithDeletionPolicy(value dittofsv1alp
 // If called multiple times, the SnapshotPolicy field is set to the value of the last call.
 func (b *DittoShareSpecApplyConfiguration) WithSnapshotPolicy(value *SnapshotPolicyApplyConfiguration) *DittoShareSpecApplyConfiguration {
 	b.SnapshotPolicy = value
+	return b
+}
+
+// WithVolume sets the Volume field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Volume field is set to the value of the last call.
+func (b *DittoShareSpecApplyConfiguration) WithVolume(value *ShareVolumeApplyConfiguration) *DittoShareSpecApplyConfiguration {
+	b.Volume = value
 	return b
 }

@@ -41,6 +41,14 @@ type DittoShareStatusApplyConfiguration struct {
 	// policy on the server for this share, so that removing
 	// spec.snapshotPolicy deletes it exactly once.
 	SnapshotPolicyApplied *bool `json:"snapshotPolicyApplied,omitempty"`
+	// Usage is the share's size as the server last reported it. It is
+	// rewritten only when it moves by at least 1% of the quota (64 MiB
+	// without a quota), and at most once per usage interval.
+	Usage *ShareUsageApplyConfiguration `json:"usage,omitempty"`
+	// Volume records the PersistentVolume and PersistentVolumeClaim the
+	// operator made for spec.volume, by UID: only these are ever changed or
+	// deleted.
+	Volume *ShareVolumeStatusApplyConfiguration `json:"volume,omitempty"`
 	// Conditions: Ready tells whether the share exists on the server as
 	// declared; when False, its reason and message say why (the server's own
 	// error included).
@@ -82,6 +90,22 @@ func (b *DittoShareStatusApplyConfiguration) WithCreatedOnServer(value *ServerOb
 // If called multiple times, the SnapshotPolicyApplied field is set to the value of the last call.
 func (b *DittoShareStatusApplyConfiguration) WithSnapshotPolicyApplied(value bool) *DittoShareStatusApplyConfiguration {
 	b.SnapshotPolicyApplied = &value
+	return b
+}
+
+// WithUsage sets the Usage field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Usage field is set to the value of the last call.
+func (b *DittoShareStatusApplyConfiguration) WithUsage(value *ShareUsageApplyConfiguration) *DittoShareStatusApplyConfiguration {
+	b.Usage = value
+	return b
+}
+
+// WithVolume sets the Volume field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Volume field is set to the value of the last call.
+func (b *DittoShareStatusApplyConfiguration) WithVolume(value *ShareVolumeStatusApplyConfiguration) *DittoShareStatusApplyConfiguration {
+	b.Volume = value
 	return b
 }
 
