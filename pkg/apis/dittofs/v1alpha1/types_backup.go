@@ -288,3 +288,17 @@ type DittoBackupList struct {
 	// Items are the DittoBackups.
 	Items []DittoBackup `json:"items"`
 }
+
+// BackupHoldAnnotation on a DittoServer names the DittoBackup that holds the
+// server stopped (method Offline): while it is set, the DittoServer
+// controller runs the StatefulSet with 0 replicas. The backup controller
+// sets it and removes it once every snapshot is cut, or when the backup
+// fails or is deleted (the backup carries BackupHoldFinalizer meanwhile).
+const BackupHoldAnnotation = "dittofs.dittofs.com/backup-hold"
+
+// BackupHoldFinalizer is on a DittoBackup while it holds its server stopped,
+// so that deleting it mid-backup still starts the server again.
+const BackupHoldFinalizer = "dittofs.dittofs.com/backup-hold"
+
+// ScheduledBackupLabel on a DittoBackup names the DittoScheduledBackup that created it.
+const ScheduledBackupLabel = "dittofs.dittofs.com/scheduled-backup"
