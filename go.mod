@@ -10,6 +10,7 @@ require (
 	github.com/kubernetes-csi/external-snapshotter/client/v8 v8.7.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/willscott/go-nfs-client v0.0.0-20251022144359-801f10d98886
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2

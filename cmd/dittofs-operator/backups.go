@@ -17,7 +17,10 @@ import (
 // informers (a cluster without them reports SnapshotCRDsNotInstalled on
 // each DittoBackup).
 var (
-	backupCRDs   = []string{"dittobackups." + dittov1alpha1.SchemeGroupVersion.Group}
+	backupCRDs = []string{
+		"dittobackups." + dittov1alpha1.SchemeGroupVersion.Group,
+		"dittoscheduledbackups." + dittov1alpha1.SchemeGroupVersion.Group,
+	}
 	snapshotCRDs = []string{
 		"volumesnapshots.snapshot.storage.k8s.io",
 		"volumesnapshotcontents.snapshot.storage.k8s.io",
@@ -25,7 +28,7 @@ var (
 	}
 )
 
-// newBackups builds the backup controller on the shared DittoServer,
+// newBackups builds the backup controller and the schedule controller on the shared DittoServer,
 // StatefulSet, pod and StorageClass informers, its DittoBackup informer
 // (started once the DittoBackup CRD is installed) and its VolumeSnapshot
 // informers (started once the snapshot CRDs are; every backup is then
@@ -57,6 +60,10 @@ func (op *operator) newBackups(ctx context.Context, c *clients, o options, inf c
 			return missing
 		}})
 	if err != nil {
+		return nil, nil, err
+	}
+	if op.scheduler, err = backup.NewScheduler(c.ditto, factory.Dittofs().V1alpha1().DittoScheduledBackups(), bi.DittoBackups,
+		ctrl.Recorder(), metrics, nil); err != nil {
 		return nil, nil, err
 	}
 	start := func(ctx context.Context) {

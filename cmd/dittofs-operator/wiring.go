@@ -97,10 +97,11 @@ type operator struct {
 	// backups runs DittoBackups once their CRD is installed; its snapshot
 	// informers start once the snapshot CRDs are.
 	backups    *backup.Controller
+	scheduler  *backup.Scheduler
 	backupCRDs *controller.CRDGate
 	snapCRDs   *controller.CRDGate
 	registry   *prometheus.Registry
-	start           func(ctx context.Context)
+	start      func(ctx context.Context)
 }
 
 // operatorMetrics are the controllers' own metrics.
@@ -240,7 +241,7 @@ func (op *operator) readiness() (bool, string) {
 	lines := []string{controller.ControllerName + ": " + state}
 	if op.backups != nil {
 		missing, known := op.backupCRDs.Missing()
-		line := backup.ControllerName + ": " + gatedState(missing, known, op.backups.HasSynced())
+		line := backup.ControllerName + ": " + gatedState(missing, known, op.backups.HasSynced() && op.scheduler.HasSynced())
 		if snap, snapKnown := op.snapCRDs.Missing(); snapKnown && len(snap) > 0 {
 			line += fmt.Sprintf("; backups wait for the snapshot CRDs %s", strings.Join(snap, ", "))
 		}
@@ -269,7 +270,7 @@ func gatedState(missingCRDs []string, known, synced bool) string {
 // run runs the controllers until ctx is done and all have drained.
 func (op *operator) run(ctx context.Context, o options) error {
 	var wg sync.WaitGroup
-	var stateErr, backupErr error
+	var stateErr, backupErr, schedErr error
 	if op.serverState != nil {
 		wg.Go(func() { stateErr = op.serverState.Run(ctx, o.workers, o.drainTimeout) })
 	}
@@ -280,10 +281,15 @@ func (op *operator) run(ctx context.Context, o options) error {
 				backupErr = op.backups.Run(ctx, o.workers, o.drainTimeout)
 			}
 		})
+		wg.Go(func() {
+			if op.backupCRDs.Wait(ctx, backup.SchedulerName) {
+				schedErr = op.scheduler.Run(ctx, 1, o.drainTimeout)
+			}
+		})
 	}
 	err := op.controller.Run(ctx, o.workers, o.drainTimeout)
 	wg.Wait()
-	return errors.Join(err, stateErr, backupErr)
+	return errors.Join(err, stateErr, backupErr, schedErr)
 }
 
 func newLeaseLock(c *clients, o options) (*resourcelock.LeaseLock, error) {

@@ -88,8 +88,8 @@ type Controller struct {
 	recorder    record.EventRecorder
 	metrics     *Metrics
 	snapSynced  cache.InformerSynced
-	now      func() time.Time
-	queue    workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	now         func() time.Time
+	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
 }
 
 // New builds the controller and registers its event handlers.
@@ -251,3 +251,6 @@ func (c *Controller) process(ctx context.Context, key cache.ObjectName) {
 		c.queue.AddRateLimited(key)
 	}
 }
+
+// Recorder is the controller's event recorder, shared with the Scheduler.
+func (c *Controller) Recorder() record.EventRecorder { return c.recorder }

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -12,6 +13,7 @@ import (
 type Metrics struct {
 	lastSuccess *prometheus.GaugeVec
 	failed      *prometheus.CounterVec
+	period      *prometheus.GaugeVec
 
 	mu   sync.Mutex
 	last map[[2]string]float64
@@ -30,7 +32,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "DittoBackups that ended Failed, by DittoServer.",
 		}, []string{"namespace", "server"}),
 	}
-	reg.MustRegister(m.lastSuccess, m.failed)
+	m.period = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "dittofs_operator_backup_schedule_period_seconds",
+		Help: "The period of a DittoScheduledBackup's cron schedule (between its next two runs), by DittoServer and schedule.",
+	}, []string{"namespace", "server", "schedule"})
+	reg.MustRegister(m.lastSuccess, m.failed, m.period)
 	return m
 }
 
@@ -60,4 +66,21 @@ func (m *Metrics) seen(namespace, server string, st *dittov1alpha1.DittoBackupSt
 		m.last[k] = t
 		m.lastSuccess.WithLabelValues(namespace, server).Set(t)
 	}
+}
+
+// schedulePeriod records the period of an active schedule.
+func (m *Metrics) schedulePeriod(sb *dittov1alpha1.DittoScheduledBackup, period time.Duration) {
+	if m == nil {
+		return
+	}
+	m.period.WithLabelValues(sb.Namespace, sb.Spec.Server.Name, sb.Name).Set(period.Seconds())
+}
+
+// forgetSchedule drops the period of a suspended or deleted schedule: no
+// alert on backups that are not expected.
+func (m *Metrics) forgetSchedule(namespace, name string) {
+	if m == nil {
+		return
+	}
+	m.period.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "schedule": name})
 }
