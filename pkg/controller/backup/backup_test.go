@@ -82,18 +82,18 @@ func verbs(actions []k8stesting.Action) string {
 // runToCut takes a fresh backup up to its snapshots being created.
 func runToCut(t *testing.T, f *fixture) {
 	t.Helper()
-	err, _ := f.pass("b1") // Running
+	_, err := f.pass("b1") // Running
 	mustKind(t, "start", err, kit.Succeeded)
-	err, _ = f.pass("b1") // finalizer
+	_, err = f.pass("b1") // finalizer
 	mustKind(t, "finalizer", err, kit.CacheBehind)
-	err, _ = f.pass("b1") // hold
+	_, err = f.pass("b1") // hold
 	mustKind(t, "hold", err, kit.Waiting)
 	if got := f.server().Annotations[dittov1alpha1.BackupHoldAnnotation]; got != "b1" {
 		t.Fatalf("hold annotation %q, want b1", got)
 	}
 	f.stopServer()
 	f.now = f.now.Add(5 * time.Second)
-	err, _ = f.pass("b1") // snapshots created
+	_, err = f.pass("b1") // snapshots created
 	mustKind(t, "snapshots", err, kit.Waiting)
 }
 
@@ -120,21 +120,21 @@ func TestBackupLifecycle(t *testing.T) {
 
 	f.now = f.now.Add(3 * time.Second)
 	f.snapshotsDo(true, false, "")
-	err, _ = f.pass("b1") // cut: hold released, waiting for the server
+	_, err = f.pass("b1") // cut: hold released, waiting for the server
 	mustKind(t, "cut", err, kit.Waiting)
 	if _, held := f.server().Annotations[dittov1alpha1.BackupHoldAnnotation]; held {
 		t.Fatal("hold kept after the cut")
 	}
 	f.now = f.now.Add(4 * time.Second)
 	f.setReady(1)
-	err, _ = f.pass("b1") // resumed, waiting for readyToUse
+	_, err = f.pass("b1") // resumed, waiting for readyToUse
 	mustKind(t, "resumed", err, kit.Waiting)
 	b = f.backup("b1")
 	if p := b.Status.Consistency.Pause; p == nil || p.Duration != 7*time.Second || !b.Status.Consistency.Consistent {
 		t.Fatalf("pause %v, want 7s (pod gone to pod Ready)", p)
 	}
 	f.snapshotsDo(true, true, "")
-	err, _ = f.pass("b1")
+	_, err = f.pass("b1")
 	mustKind(t, "completed", err, kit.Succeeded)
 	b = f.backup("b1")
 	if b.Status.Phase != dittov1alpha1.BackupCompleted || b.Status.Size != "2Gi" || ready(b).Status != metav1.ConditionTrue ||
@@ -148,7 +148,7 @@ func TestBackupLifecycle(t *testing.T) {
 	}
 
 	// Quiet when converged: no write, no event on resync.
-	err, writes := f.pass("b1")
+	writes, err := f.pass("b1")
 	mustKind(t, "resync", err, kit.Succeeded)
 	if len(writes) != 0 || len(f.events()) != 0 {
 		t.Fatalf("converged backup wrote %s", verbs(writes))
@@ -164,7 +164,7 @@ func TestBackupResumesAfterRestart(t *testing.T) {
 	// A new controller on the same cluster.
 	f2 := newFixtureOn(t, f.kube, f.ditto, f.snap)
 	f2.now = f.now
-	err, writes := f2.pass("b1")
+	writes, err := f2.pass("b1")
 	mustKind(t, "resumed pass", err, kit.Waiting)
 	for _, w := range writes {
 		if w.GetVerb() == "create" {
@@ -180,7 +180,7 @@ func TestBackupResumesAfterRestart(t *testing.T) {
 func TestBackupWaitsForSnapshotCRDs(t *testing.T) {
 	f := clusterFixture(t, newBackup("b1"))
 	f.missing = []string{"volumesnapshots.snapshot.storage.k8s.io"}
-	err, _ := f.pass("b1")
+	_, err := f.pass("b1")
 	mustKind(t, "no CRDs", err, kit.Waiting)
 	b := f.backup("b1")
 	if b.Status.Phase != dittov1alpha1.BackupPending || ready(b).Reason != ReasonSnapshotCRDsNotInstalled {
@@ -189,7 +189,7 @@ func TestBackupWaitsForSnapshotCRDs(t *testing.T) {
 	if ev := f.events(); len(ev) != 1 || !strings.HasPrefix(ev[0], "Warning SnapshotCRDsNotInstalled") {
 		t.Fatalf("events %v, want one Warning", ev)
 	}
-	err, writes := f.pass("b1")
+	writes, err := f.pass("b1")
 	mustKind(t, "still no CRDs", err, kit.Waiting)
 	if len(writes) != 0 || len(f.events()) != 0 {
 		t.Fatalf("second pass wrote %s", verbs(writes))
@@ -198,7 +198,7 @@ func TestBackupWaitsForSnapshotCRDs(t *testing.T) {
 		t.Fatal("server held without snapshot CRDs")
 	}
 	f.missing = nil
-	err, _ = f.pass("b1")
+	_, err = f.pass("b1")
 	mustKind(t, "CRDs installed", err, kit.Succeeded)
 	if f.backup("b1").Status.Phase != dittov1alpha1.BackupRunning {
 		t.Fatal("backup did not start once the CRDs appeared")
@@ -211,7 +211,7 @@ func TestBackupClassMissing(t *testing.T) {
 	b := newBackup("b1")
 	b.Spec.VolumeSnapshotClassName = "nope"
 	f := clusterFixture(t, b)
-	err, _ := f.pass("b1")
+	_, err := f.pass("b1")
 	mustKind(t, "class missing", err, kit.Waiting)
 	c := ready(f.backup("b1"))
 	if c.Reason != ReasonClassNotFound || !strings.Contains(c.Message, "spec.volumeSnapshotClassName") {
@@ -229,7 +229,7 @@ func TestBackupClassMissing(t *testing.T) {
 func TestBackupNoDefaultClass(t *testing.T) {
 	k, d, _ := cluster(newBackup("b1"))
 	f := newFixture(t, k, d, nil)
-	err, _ := f.pass("b1")
+	_, err := f.pass("b1")
 	mustKind(t, "no default", err, kit.Waiting)
 	if c := ready(f.backup("b1")); c.Reason != ReasonClassNotFound || !strings.Contains(c.Message, "dir.csi.test") {
 		t.Fatalf("condition %+v", c)
@@ -243,7 +243,7 @@ func TestBackupSnapshotFailed(t *testing.T) {
 	runToCut(t, f)
 	f.events()
 	f.snapshotsDo(false, false, "disk on fire")
-	err, _ := f.pass("b1")
+	_, err := f.pass("b1")
 	mustKind(t, "failed", err, kit.Succeeded)
 	b := f.backup("b1")
 	if b.Status.Phase != dittov1alpha1.BackupFailed || !strings.Contains(ready(b).Message, "disk on fire") || len(b.Finalizers) != 0 {
@@ -261,7 +261,7 @@ func TestBackupSnapshotFailed(t *testing.T) {
 	if warnings != 1 {
 		t.Fatalf("%d Warnings, want 1", warnings)
 	}
-	err, writes := f.pass("b1")
+	writes, err := f.pass("b1")
 	if kit.KindOf(err) != kit.Succeeded || len(writes) != 0 {
 		t.Fatalf("failed backup retried: %v %s", err, verbs(writes))
 	}
@@ -270,11 +270,11 @@ func TestBackupSnapshotFailed(t *testing.T) {
 // The server never stops in time: Failed, server released.
 func TestBackupHoldTimeout(t *testing.T) {
 	f := clusterFixture(t, newBackup("b1"))
-	f.pass("b1")
-	f.pass("b1")
-	f.pass("b1")
+	_, _ = f.pass("b1")
+	_, _ = f.pass("b1")
+	_, _ = f.pass("b1")
 	f.now = f.now.Add(HoldTimeout + time.Second)
-	err, _ := f.pass("b1")
+	_, err := f.pass("b1")
 	mustKind(t, "timeout", err, kit.Succeeded)
 	if b := f.backup("b1"); b.Status.Phase != dittov1alpha1.BackupFailed || ready(b).Reason != ReasonHoldTimeout {
 		t.Fatalf("status %+v", b.Status)
@@ -287,9 +287,9 @@ func TestBackupHoldTimeout(t *testing.T) {
 // Deleting a backup mid-way starts the server again.
 func TestBackupDeletedWhileHolding(t *testing.T) {
 	f := clusterFixture(t, newBackup("b1"))
-	f.pass("b1")
-	f.pass("b1")
-	f.pass("b1")
+	_, _ = f.pass("b1")
+	_, _ = f.pass("b1")
+	_, _ = f.pass("b1")
 	if f.server().Annotations[dittov1alpha1.BackupHoldAnnotation] != "b1" {
 		t.Fatal("server not held")
 	}
@@ -298,7 +298,7 @@ func TestBackupDeletedWhileHolding(t *testing.T) {
 	if _, err := f.ditto.DittofsV1alpha1().DittoBackups(ns).Update(context.Background(), b, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	err, _ := f.pass("b1")
+	_, err := f.pass("b1")
 	mustKind(t, "deleted", err, kit.Succeeded)
 	if _, held := f.server().Annotations[dittov1alpha1.BackupHoldAnnotation]; held {
 		t.Fatal("deleted backup left the server stopped")
@@ -313,7 +313,7 @@ func TestBackupWaitsForAnotherBackup(t *testing.T) {
 	k, d, s := cluster(newBackup("b2"))
 	d[0].(*dittov1alpha1.DittoServer).Annotations = map[string]string{dittov1alpha1.BackupHoldAnnotation: "b1"}
 	f := newFixture(t, k, d, s)
-	err, _ := f.pass("b2")
+	_, err := f.pass("b2")
 	mustKind(t, "busy", err, kit.Waiting)
 	if c := ready(f.backup("b2")); c.Reason != ReasonServerBusy {
 		t.Fatalf("condition %+v", c)

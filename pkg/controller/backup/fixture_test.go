@@ -47,7 +47,8 @@ type fixture struct {
 
 func newFixture(t *testing.T, kubeObjs, dittoObjs, snapObjs []runtime.Object) *fixture {
 	return newFixtureOn(t, kubefake.NewClientset(kubeObjs...), dittofake.NewSimpleClientset(dittoObjs...),
-		snapfake.NewSimpleClientset(snapObjs...))
+		// The snapshot client generates no applyconfigurations, so no NewClientset.
+		snapfake.NewSimpleClientset(snapObjs...)) //nolint:staticcheck // no alternative in client/v8
 }
 
 // newFixtureOn builds a controller over existing clientsets: a restarted
@@ -105,7 +106,7 @@ func items[T any](list []T) []interface{} {
 
 // pass refreshes the caches, clears the recorded actions, runs one sync
 // and returns its outcome and the writes it made.
-func (f *fixture) pass(name string) (error, []k8stesting.Action) {
+func (f *fixture) pass(name string) ([]k8stesting.Action, error) {
 	f.refresh()
 	f.kube.ClearActions()
 	f.ditto.ClearActions()
@@ -117,7 +118,7 @@ func (f *fixture) pass(name string) (error, []k8stesting.Action) {
 			writes = append(writes, a)
 		}
 	}
-	return err, writes
+	return writes, err
 }
 
 // events drains the recorded events.
