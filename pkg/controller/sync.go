@@ -71,6 +71,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		obs.paused = true
 		return c.conclude(ctx, ds, obs, nil)
 	}
+	if err := bootstrapGate(ds, obs); err != nil {
+		return c.conclude(ctx, ds, obs, err)
+	}
 	if resources.PerconaEnabled(ds) {
 		// Named from the start: a step failing before the database does not
 		// make the cluster vanish from the status.
