@@ -42,7 +42,7 @@ func TestAllocatedServiceFieldsAreNotDrift(t *testing.T) {
 			// The Services are not written again; the status shows the
 			// allocated node port once (the load balancer has no address).
 			expectErr(t, f.sync(), nil)
-			expectActions(t, f.actions(), "update dittoservers/status nas")
+			expectActions(t, f.actions(), "apply dittoservers/status nas")
 			expectEvents(t, f.events())
 			if got := f.dittoServer().Status.NFSEndpoint; got != NodeAddressPlaceholder+":30000" {
 				t.Errorf("status.nfsEndpoint = %q, want the node port", got)

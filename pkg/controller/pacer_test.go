@@ -94,7 +94,7 @@ func TestFirstPassWritesStatus(t *testing.T) {
 		"create configmaps nas-config",
 		"create services nas-headless", "create services nas-file", "create services nas-api",
 		"create statefulsets nas",
-		"update dittoservers/status nas")
+		"apply dittoservers/status nas")
 	ds := f.dittoServer()
 	expectStatus(t, ds, dittov1alpha1.PhasePending, "ConfigReady=True/InputsResolved", "Progressing=True/RolloutInProgress")
 	if ds.Status.ObservedGeneration != ds.Generation {
@@ -117,7 +117,7 @@ func TestStatusPacingWritesProblemsAtOnce(t *testing.T) {
 func statusWrites(actions []string) []string {
 	var out []string
 	for _, a := range actions {
-		if a == "update dittoservers/status "+testName {
+		if a == "apply dittoservers/status "+testName {
 			out = append(out, a)
 		}
 	}

@@ -55,7 +55,7 @@ func TestOperatorUpgradeDoesNotRollTheServer(t *testing.T) {
 	f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.Image = "example.com/dittofs:v0.30.0" }, true)
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "update statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "update statefulsets nas", "apply dittoservers/status nas")
 	rolled := f.statefulSet()
 	if img := rolled.Spec.Template.Spec.Containers[0].Image; img != "example.com/dittofs:v0.30.0" {
 		t.Errorf("image = %s, want the user's", img)
@@ -124,10 +124,10 @@ func TestStuckPodOnOrderedReadyIsReplaced(t *testing.T) {
 
 	// Not Ready on the old revision but with no problem (starting): left alone.
 	f.passWith(f.serverPod("nas-1", running))
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 
 	f.passWith(f.serverPod("nas-1", waiting("ImagePullBackOff", "Back-off pulling image")))
-	expectActions(t, f.actions(), "delete pods nas-0", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "delete pods nas-0", "apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Warning PodImagePullFailed", "Normal StuckPodReplaced Deleted pod nas-0, stuck on revision nas-1, so that the StatefulSet recreates it at revision nas-2")
 	if f.statefulSet().Spec.PodManagementPolicy != appsv1.OrderedReadyPodManagement {
 		t.Error("the immutable pod management policy was changed")
@@ -150,7 +150,7 @@ func TestStuckPodOnParallelIsLeftToTheStatefulSet(t *testing.T) {
 	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, CurrentRevision: "nas-1", UpdateRevision: "nas-2"}
 	f.put(sts)
 	f.passWith(f.serverPod("nas-1", waiting("ImagePullBackOff", "Back-off pulling image")))
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 }
 
 // A Secret the pod reads that changes after an upgrade is the user's change:
@@ -169,7 +169,7 @@ func TestSecretChangeAfterAnUpgradeRolls(t *testing.T) {
 	f.put(newSecret("user-jwt", map[string]string{"secret": strings.Repeat("b", 40)}))
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "get secrets user-jwt", "update statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "get secrets user-jwt", "update statefulsets nas", "apply dittoservers/status nas")
 	if f.podConfigHash() == oldHash || livenessPeriod(f.statefulSet()) != oldPeriod+17 {
 		t.Errorf("config hash %s (was %s), liveness period %d: want a roll with the new rendering",
 			f.podConfigHash(), oldHash, livenessPeriod(f.statefulSet()))
