@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
@@ -169,20 +168,14 @@ func notReadyMessage(configReady, dbReady, available, progressing bool) string {
 // (loadDittoServer), so a transition is announced once.
 func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, obs observation) error {
 	now := metav1.NewTime(c.now())
-	key := cache.MetaObjectToName(ds)
 	next := computeStatus(ds, obs, now)
 	if equality.Semantic.DeepEqual(ownedStatus(&ds.Status), ownedStatus(&next)) {
-		return nil
-	}
-	if d := c.pacer.delay(key, &ds.Status, &next, now.Time); d > 0 {
-		c.queue.AddAfter(key, d)
 		return nil
 	}
 	written, err := c.applyStatus(ctx, ds, &next)
 	if err != nil || written == nil {
 		return err
 	}
-	c.pacer.wrote(key, &next, now.Time)
 	c.emitTransitionEvents(ds, next)
 	c.emitPauseEvents(ds, next)
 	return nil
