@@ -50,7 +50,7 @@ type dbState struct {
 
 // sync drives one DittoServer through its lifecycle:
 // deletion → finalizer → pods → pause → inputs → children → database gate →
-// StatefulSet → stuck pod → status.
+// StatefulSet → status.
 // Each step returns its outcome (a kit.Kind, carried as an error), and
 // conclude classifies it once.
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
@@ -88,10 +88,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		// No server until its database is there.
 		return c.conclude(ctx, ds, obs, kit.Waitf("database gate: %s", obs.db.message))
 	}
-	if err := c.applyStatefulSet(ctx, ds, in, configHash, obs); err != nil {
-		return c.conclude(ctx, ds, obs, err)
-	}
-	return c.conclude(ctx, ds, obs, c.replaceStuckPod(ctx, ds, obs))
+	return c.conclude(ctx, ds, obs, c.applyStatefulSet(ctx, ds, in, configHash, obs))
 }
 
 // conclude turns a pass's outcome into what the operator writes, says and
