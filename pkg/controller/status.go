@@ -133,10 +133,12 @@ func rolloutInProgress(obs observation, desired int32) (bool, string) {
 	switch {
 	case sts == nil:
 		return true, "Waiting for the StatefulSet"
-	case sts.Status.ObservedGeneration < sts.Generation:
-		return true, "StatefulSet controller has not observed the latest spec"
-	case sts.Status.Replicas != desired:
-		return true, fmt.Sprintf("%d/%d replicas", sts.Status.Replicas, desired)
+	case sts.Status.ObservedGeneration < sts.Generation || sts.Status.Replicas != desired:
+		// One message whether the StatefulSet controller has not yet
+		// observed the spec or has not yet made the pods: its first status
+		// often comes in two steps, which would otherwise cost two status
+		// writes that show the same.
+		return true, fmt.Sprintf("Waiting for the StatefulSet controller: %d/%d replicas", sts.Status.Replicas, desired)
 	case desired > 0 && (sts.Status.UpdatedReplicas < desired || updatePending(sts)):
 		return true, fmt.Sprintf("%d/%d replicas updated", sts.Status.UpdatedReplicas, desired)
 	}

@@ -36,8 +36,17 @@ func TestStatusFollowsEachChangeOnce(t *testing.T) {
 	expectErr(t, f.sync(), nil) // the first status
 	f.catchUp()
 
-	// The StatefulSet has its pod, not ready yet.
+	// The StatefulSet controller observes the StatefulSet before it makes
+	// the pod: the status shows nothing new.
 	sts := f.statefulSet()
+	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, UpdateRevision: "nas-1"}
+	f.put(sts)
+	f.catchUp()
+	expectErr(t, f.sync(), nil)
+	expectActions(t, f.actions())
+
+	// The StatefulSet has its pod, not ready yet.
+	sts = f.statefulSet()
 	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, UpdatedReplicas: 1,
 		CurrentReplicas: 1, CurrentRevision: "nas-1", UpdateRevision: "nas-1"}
 	f.put(sts)
