@@ -88,8 +88,8 @@ func TestFirstSight(t *testing.T) {
 	for _, name := range []string{"nas-generated"} {
 		versions[name] = f.get(f.kube, gvrSecrets, name).(*corev1.Secret).ResourceVersion
 	}
-	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds, resources.CredentialsOneSecret),
-		AdminPassword: resources.AdminPasswordSelector(ds, resources.CredentialsOneSecret), SecretVersions: versions}
+	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds),
+		AdminPassword: resources.AdminPasswordSelector(ds), SecretVersions: versions}
 	configYAML, err := resources.ConfigYAML(ds, in)
 	if err != nil {
 		t.Fatal(err)

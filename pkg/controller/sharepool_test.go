@@ -104,8 +104,8 @@ func renderedChildren(t *testing.T, name string, uid types.UID) (*appsv1.Statefu
 		ds.Name, ds.UID = name, uid
 		ds.Spec.Storage.ContentSize = ptr.To(resource.MustParse("5Gi"))
 	})
-	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds, resources.CredentialsOneSecret),
-		AdminPassword: resources.AdminPasswordSelector(ds, resources.CredentialsOneSecret)}
+	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds),
+		AdminPassword: resources.AdminPasswordSelector(ds)}
 	sts, err := resources.StatefulSet(ds, in, "config-hash-"+name)
 	if err != nil {
 		t.Fatal(err)

@@ -184,16 +184,15 @@ func (c *Controller) resolveInputs(ctx context.Context, ds *dittov1alpha1.DittoS
 		obs.problem = p
 		return resources.Inputs{}, kit.Waitf("inputs: %s", p.message)
 	}
-	layout := c.credentialsLayout(ds)
-	generated, err := c.ensureGeneratedSecrets(ctx, ds, layout)
+	generated, err := c.ensureGeneratedSecrets(ctx, ds)
 	if err != nil {
 		return resources.Inputs{}, kit.In("generated Secrets", err)
 	}
 	for name, v := range generated {
 		versions[name] = v
 	}
-	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds, layout), AdminPassword: resources.AdminPasswordSelector(ds, layout),
-		SecretVersions: versions, Credentials: layout}
+	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds), AdminPassword: resources.AdminPasswordSelector(ds),
+		SecretVersions: versions}
 	in.Layout = c.storageLayout(ds, obs.sts) // claim templates are immutable: keep the server's layout
 
 	// The database: an external Secret, or a Percona cluster and its user Secret.

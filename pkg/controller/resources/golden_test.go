@@ -158,8 +158,7 @@ func TestLegacyServersKeepTheirVolumes(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			schema.admit(s.raw)
 			ds := fromMap(t, s.raw)
-			// Servers this old also keep <name>-jwt and <name>-admin.
-			in := inputsWithCredentials(ds, CredentialsTwoSecrets)
+			in := inputsFor(ds)
 			in.Layout = LayoutLegacy
 			cfg, err := ConfigYAML(ds, in)
 			if err != nil {

@@ -28,11 +28,4 @@ type Inputs struct {
 	// StatefulSet, whose volume claim templates cannot change. The zero
 	// value is the current layout (LayoutTwoVolumes), for new servers.
 	Layout StorageLayout
-	// Credentials is the server's credentials layout: CredentialsLayoutOf
-	// the Secrets that exist. The zero value is the current layout
-	// (CredentialsOneSecret, <name>-generated), for new servers. It is
-	// left out of TemplateInputsHash: the selectors and SecretVersions
-	// above already name the Secrets, and a field the hash did not have
-	// before must not roll every existing server on an operator upgrade.
-	Credentials CredentialsLayout `json:"-"`
 }

@@ -322,16 +322,6 @@ func adminSecret(ds *dittov1alpha1.DittoServer) *corev1.Secret {
 		resources.JWTSecretKey: "fake-jwt-secret-0123456789abcdef0123456789", resources.AdminPasswordKey: fakeAdminPassword})
 }
 
-// legacyAdminSecret is the admin Secret of a server made before
-// <name>-generated, owned as an early operator version made it.
-func legacyAdminSecret(ds *dittov1alpha1.DittoServer) *corev1.Secret {
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: resources.AdminSecretName(ds), Namespace: testNamespace,
-			OwnerReferences: []metav1.OwnerReference{resources.OwnerReference(ds)}},
-		Data: map[string][]byte{resources.AdminPasswordKey: []byte(fakeAdminPassword)},
-	}
-}
-
 func statefulSet(ds *dittov1alpha1.DittoServer) *appsv1.StatefulSet {
 	return &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: ds.Name, Namespace: ds.Namespace,
 		Labels: resources.Labels(ds, resources.ComponentServer)}}
