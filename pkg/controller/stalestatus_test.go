@@ -93,7 +93,7 @@ func TestStatusApplyKeepsTheOtherManagersPart(t *testing.T) {
 	owned := map[string]string{}
 	for _, e := range ds.ManagedFields {
 		if e.Operation == metav1.ManagedFieldsOperationApply && e.FieldsV1 != nil {
-			owned[e.Manager] = string(e.FieldsV1.Raw)
+			owned[e.Manager] = e.FieldsV1.GetRawString()
 		}
 	}
 	mine, theirs := owned[FieldManager], owned[serverStateManager]

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"testing"
 
@@ -59,7 +58,7 @@ func checkStatusOwners(t *testing.T, ds *dittov1alpha1.DittoServer) {
 			continue
 		}
 		s := &fieldpath.Set{}
-		if err := s.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+		if err := s.FromJSON(e.FieldsV1.GetRawReader()); err != nil {
 			t.Fatalf("managed fields of %s: %v", e.Manager, err)
 		}
 		sets[e.Manager] = s
