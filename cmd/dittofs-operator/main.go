@@ -34,7 +34,6 @@ type options struct {
 	qps                     float64
 	burst                   int
 	drainTimeout            time.Duration
-	statusInterval          time.Duration
 	manageServerState       bool
 	serverAccess            string
 	serverEndpoints         serverstate.EndpointOverrides
@@ -59,9 +58,6 @@ func parseFlags() options {
 	flag.IntVar(&o.burst, "kube-api-burst", 100, "Burst of queries above --kube-api-qps, when that is positive.")
 	flag.DurationVar(&o.drainTimeout, "shutdown-drain-timeout", 20*time.Second, "How long in-flight syncs may go on after a shutdown signal: "+
 		"no new sync starts, the API requests of those in flight still succeed, and when this time runs out they are cancelled.")
-	flag.DurationVar(&o.statusInterval, "status-progress-interval", time.Minute, "Minimum time between status writes that only follow a healthy rollout's progress "+
-		"(a replica count while pods start, nothing kubectl get prints); the first status of a new DittoServer or a new spec, problems "+
-		"and the end of a rollout are written at once. 0 writes every change.")
 	flag.BoolVar(&o.manageServerState, "manage-server-state", true, "Converge the stores, users and shares inside each server through its REST API "+
 		"(DittoShares, DittoUsers, StoresReady and SharesReady). false leaves the servers' own state alone, e.g. on a cluster whose pods run no server.")
 	flag.StringVar(&o.serverAccess, "server-access", string(serverstate.AccessAuto), "How the operator reaches each server's REST API: "+

@@ -61,7 +61,7 @@ func TestOrphanedChildrenAreAdopted(t *testing.T) {
 		"update configmaps nas-config",
 		"update services nas-headless", "update services nas-file", "update services nas-api",
 		"update statefulsets nas",
-		"update dittoservers/status nas")
+		"apply dittoservers/status nas")
 	expectEvents(t, f.events(),
 		"Normal Adopted Adopted ConfigMap nas-config",
 		"Normal Adopted Adopted Service nas-headless", "Normal Adopted Adopted Service nas-file", "Normal Adopted Adopted Service nas-api",

@@ -5,7 +5,6 @@ package controller
 // request on resync.
 
 import (
-	"fmt"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,7 +41,7 @@ func TestAllocatedServiceFieldsAreNotDrift(t *testing.T) {
 			// The Services are not written again; the status shows the
 			// allocated node port once (the load balancer has no address).
 			expectErr(t, f.sync(), nil)
-			expectActions(t, f.actions(), "update dittoservers/status nas")
+			expectActions(t, f.actions(), "apply dittoservers/status nas")
 			expectEvents(t, f.events())
 			if got := f.dittoServer().Status.NFSEndpoint; got != NodeAddressPlaceholder+":30000" {
 				t.Errorf("status.nfsEndpoint = %q, want the node port", got)
@@ -50,34 +49,4 @@ func TestAllocatedServiceFieldsAreNotDrift(t *testing.T) {
 			f.expectQuiet(t)
 		})
 	}
-}
-
-// The API and metrics Services of a server made before they became headless
-// have a cluster IP, which no update may take away: they are kept as they
-// are, with no write, no event and no error, for as long as they exist.
-func TestServicesWithAnEarlierClusterIPAreKept(t *testing.T) {
-	f := newFixture(t, false, newDittoServer(withFinalizer, func(ds *dittov1alpha1.DittoServer) {
-		ds.Spec.Metrics = &dittov1alpha1.MetricsSpec{Enabled: true}
-	}))
-	f.converge()
-
-	for i, name := range []string{"nas-api", "nas-metrics"} {
-		svc := f.get(f.kube, gvrServices, name).(*corev1.Service).DeepCopy()
-		if svc.Spec.ClusterIP != corev1.ClusterIPNone {
-			t.Fatalf("%s: clusterIP %q, want a headless Service", name, svc.Spec.ClusterIP)
-		}
-		// As an earlier version had it made, and the API server stored it.
-		ip := fmt.Sprintf("10.0.0.%d", 7+i)
-		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = ip, []string{ip}
-		svc.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
-		svc.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicySingleStack)
-		svc.Spec.SessionAffinity = corev1.ServiceAffinityNone
-		f.put(svc)
-	}
-	f.catchUp()
-
-	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions())
-	expectEvents(t, f.events())
-	f.expectQuiet(t)
 }

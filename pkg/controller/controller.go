@@ -80,9 +80,6 @@ type Options struct {
 	ResyncPeriod time.Duration
 	// Metrics records reconcile outcomes; nil disables them.
 	Metrics *Metrics
-	// StatusProgressInterval spaces the status writes that only follow a
-	// healthy rollout's progress (see statusPacer); 0 writes every change at once.
-	StatusProgressInterval time.Duration
 }
 
 // New builds a controller and registers its event handlers on the informers.
@@ -111,7 +108,6 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 			secretKeys:  newSecretKeyCache(),
 			ownWrites:   kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
 			conflicts:   newConflictStreaks(),
-			pacer:       newStatusPacer(opts.StatusProgressInterval),
 			podWarnings: newPodWarnings(),
 			smNotices:   newServiceMonitorNotices(),
 		},

@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
@@ -66,54 +65,6 @@ func TestNewServerGetsOneCredentialsSecret(t *testing.T) {
 	}
 	f.converge()
 	f.expectQuiet(t)
-}
-
-// A server whose <name>-jwt or <name>-admin exists (made by an earlier
-// operator version, or kept from an earlier server of the name) keeps the
-// two-Secret layout: its pod reads them as before and no <name>-generated
-// is made, also when one of the two must still be generated.
-func TestExistingServerKeepsTwoSecrets(t *testing.T) {
-	earlier := newDittoServer(func(ds *dittov1alpha1.DittoServer) { ds.UID = "earlier-uid" })
-	jwt, admin := resources.JWTSecret(earlier, "old-jwt-secret-0123456789abcdef0123456789"), resources.AdminSecret(earlier, "old-admin-password")
-	for _, tc := range []struct {
-		name    string
-		secrets []runtime.Object
-		created []string
-	}{
-		{name: "both exist", secrets: []runtime.Object{jwt, admin}},
-		{name: "only the admin Secret exists", secrets: []runtime.Object{admin}, created: []string{"create secrets nas-jwt"}},
-		{name: "only the JWT Secret exists", secrets: []runtime.Object{jwt}, created: []string{"create secrets nas-admin"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, false, append([]runtime.Object{newDittoServer(withFinalizer)}, tc.secrets...)...)
-			expectErr(t, f.sync(), nil)
-			expectActions(t, secretRequests(f.actions()), tc.created...)
-			if f.exists(f.kube, gvrSecrets, "nas-generated") {
-				t.Error("nas-generated created for a server with the two Secrets")
-			}
-			for _, s := range tc.secrets {
-				kept := s.(*corev1.Secret)
-				if got := f.get(f.kube, gvrSecrets, kept.Name).(*corev1.Secret); string(got.Data[firstKey(kept)]) != string(kept.Data[firstKey(kept)]) {
-					t.Errorf("Secret %s changed", kept.Name)
-				}
-			}
-			if got := envSecret(t, f, "DITTOFS_CONTROLPLANE_SECRET"); got != "nas-jwt/jwt-secret" {
-				t.Errorf("JWT secret from %s", got)
-			}
-			if got := envSecret(t, f, "DITTOFS_ADMIN_INITIAL_PASSWORD"); got != "nas-admin/password" {
-				t.Errorf("admin password from %s", got)
-			}
-			f.converge()
-			f.expectQuiet(t)
-		})
-	}
-}
-
-func firstKey(s *corev1.Secret) string {
-	for k := range s.Data {
-		return k
-	}
-	return ""
 }
 
 // A DittoServer re-created under the name of one that left its

@@ -29,11 +29,10 @@ func deletesData(ds *dittov1alpha1.DittoServer) bool {
 	return ds.Spec.DeletionPolicy == dittov1alpha1.DeletionDelete
 }
 
-// keptSecretNames are the generated Secrets ds may have, in either
-// credentials layout (resources.CredentialsLayout); deleteData skips those
-// that do not exist or were not made for ds.
+// keptSecretNames are the generated Secrets ds may have; deleteData skips
+// those that do not exist or were not made for ds.
 func keptSecretNames(ds *dittov1alpha1.DittoServer) []string {
-	return []string{resources.CredentialsSecretName(ds), resources.JWTSecretName(ds), resources.AdminSecretName(ds), resources.OperatorSecretName(ds)}
+	return []string{resources.CredentialsSecretName(ds), resources.OperatorSecretName(ds)}
 }
 
 // deleteData deletes the volume claims and the generated Secrets of ds

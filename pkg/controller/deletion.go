@@ -31,11 +31,9 @@ func (c *Controller) finalize(ctx context.Context, ds *dittov1alpha1.DittoServer
 	logger := klog.FromContext(ctx)
 	if ds.Status.Phase != dittov1alpha1.PhaseDeleting {
 		c.recorder.Event(ds, corev1.EventTypeNormal, ReasonDeleting, "DittoServer is being deleted, cleaning up resources")
-		_, written, err := c.writeStatus(ctx, ds, func(base *dittov1alpha1.DittoServer) *dittov1alpha1.DittoServerStatus {
-			status := base.Status.DeepCopy()
-			status.Phase = dittov1alpha1.PhaseDeleting
-			return status
-		})
+		status := ds.Status.DeepCopy()
+		status.Phase = dittov1alpha1.PhaseDeleting
+		written, err := c.applyStatus(ctx, ds, status)
 		switch {
 		case err != nil:
 			logger.V(2).Info("Could not record the Deleting phase", "err", err)

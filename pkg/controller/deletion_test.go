@@ -54,20 +54,20 @@ func TestDeletion(t *testing.T) {
 	}{
 		{
 			name: "SQLite server", deletedAgo: time.Second,
-			actions: []string{"update dittoservers/status nas", "patch dittoservers nas"},
+			actions: []string{"apply dittoservers/status nas", "patch dittoservers nas"},
 			events:  []string{"Normal Deleting DittoServer is being deleted, cleaning up resources"},
 		},
 		{
 			name: "deleteWithServer true", percona: true, deleteWithServer: true, crdInstalled: true, cluster: ownedCluster,
 			deletedAgo: time.Second,
-			actions:    []string{"update dittoservers/status nas", "delete perconapgclusters nas-postgres", "patch dittoservers nas"},
+			actions:    []string{"apply dittoservers/status nas", "delete perconapgclusters nas-postgres", "patch dittoservers nas"},
 			events: []string{"Normal Deleting DittoServer is being deleted",
 				"Normal PerconaDeleted PerconaPGCluster nas-postgres deleted (deleteWithServer=true)"},
 			clusterDeleted: true,
 		},
 		{
 			name: "deleteWithServer false", percona: true, crdInstalled: true, cluster: ownedCluster, deletedAgo: time.Second,
-			actions: []string{"update dittoservers/status nas", "patch perconapgclusters nas-postgres", "patch dittoservers nas"},
+			actions: []string{"apply dittoservers/status nas", "patch perconapgclusters nas-postgres", "patch dittoservers nas"},
 			events: []string{"Normal Deleting DittoServer is being deleted",
 				"Normal PerconaOrphaned PerconaPGCluster nas-postgres kept, with its data (deleteWithServer=false); " +
 					"a DittoServer created again as nas uses it, or delete it when no longer needed: " +
@@ -85,7 +85,7 @@ func TestDeletion(t *testing.T) {
 			// The normal case: the cluster never had an owner reference.
 			name: "kept cluster: nothing to release", percona: true, crdInstalled: true, cluster: keptCluster,
 			deletedAgo: time.Second,
-			actions:    []string{"update dittoservers/status nas", "patch dittoservers nas"},
+			actions:    []string{"apply dittoservers/status nas", "patch dittoservers nas"},
 			events: []string{"Normal Deleting DittoServer is being deleted",
 				"Normal PerconaOrphaned PerconaPGCluster nas-postgres kept, with its data"},
 			clusterOrphaned: true,

@@ -89,7 +89,7 @@ func TestLoadBalancerAddressReachesStatusOnce(t *testing.T) {
 	}
 	setIngress(corev1.LoadBalancerIngress{IP: "192.0.2.10", IPMode: ptr.To(corev1.LoadBalancerIPModeVIP)})
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 	expectEvents(t, f.events())
 	if st := f.dittoServer().Status; st.NFSEndpoint != "192.0.2.10:2049" || st.SMBEndpoint != "192.0.2.10:445" {
 		t.Errorf("endpoints %q, %q; want the load balancer's address", st.NFSEndpoint, st.SMBEndpoint)
@@ -105,7 +105,7 @@ func TestLoadBalancerAddressReachesStatusOnce(t *testing.T) {
 	// A new address: one write.
 	setIngress(corev1.LoadBalancerIngress{Hostname: "nas.elb.example.com"})
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 	if got := f.dittoServer().Status.NFSEndpoint; got != "nas.elb.example.com:2049" {
 		t.Errorf("status.nfsEndpoint = %q, want the new hostname", got)
 	}
@@ -131,7 +131,7 @@ func TestServiceTypeChangeRewritesEndpointInOnePass(t *testing.T) {
 	f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.Service.Type = corev1.ServiceTypeClusterIP }, true)
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "update services nas-file", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "update services nas-file", "apply dittoservers/status nas")
 	if got := f.dittoServer().Status.NFSEndpoint; got != "nas-file.storage.svc.cluster.local:2049" {
 		t.Errorf("status.nfsEndpoint = %q, want the in-cluster name", got)
 	}

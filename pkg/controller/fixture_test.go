@@ -9,6 +9,7 @@ package controller
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubeinformers "k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
@@ -89,7 +91,7 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 	f := &fixture{t: t, ctx: ctx, clock: t0}
 
 	f.kube = f.tracker(clienttesting.NewObjectTracker(kubescheme.Scheme, kubescheme.Codecs.UniversalDecoder()))
-	f.ditto = f.tracker(clienttesting.NewObjectTracker(dittoscheme.Scheme, dittoscheme.Codecs.UniversalDecoder()))
+	f.ditto = f.tracker(clienttesting.NewFieldManagedObjectTracker(dittoscheme.Scheme, dittoscheme.Codecs.UniversalDecoder(), dittoTypes(t)))
 	f.dynClient = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{resources.PerconaGVR: resources.PerconaKind + "List",
 			resources.ServiceMonitorGVR: resources.ServiceMonitorKind + "List"})
@@ -267,12 +269,28 @@ func (f *fixture) actions() []string {
 	return out
 }
 
+// dittoTypes merges apply patches of the operator's kinds as the API server
+// does: by the CRDs' schemas (conditions merged by type).
+func dittoTypes(t *testing.T) managedfields.TypeConverter {
+	t.Helper()
+	tc, err := fakeapi.CRDTypeConverter(filepath.Join("..", "..", "artifacts", "crds", "dittofs.dittofs.com_dittoservers.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tc
+}
+
+// describeAction says what a request was; a server-side apply is "apply".
 func describeAction(a clienttesting.Action) string {
 	res := a.GetResource().Resource
 	if a.GetSubresource() != "" {
 		res += "/" + a.GetSubresource()
 	}
-	return a.GetVerb() + " " + res + " " + actionName(a)
+	verb := a.GetVerb()
+	if p, ok := a.(clienttesting.PatchAction); ok && p.GetPatchType() == types.ApplyPatchType {
+		verb = "apply"
+	}
+	return verb + " " + res + " " + actionName(a)
 }
 
 func actionName(a clienttesting.Action) string {

@@ -154,7 +154,7 @@ func TestSecretEventEnqueuesItsReaders(t *testing.T) {
 		want []string
 	}{
 		{"a shared Secret", func() { f.c.handleSecret(secret(testNamespace, "shared", "1")) }, []string{"storage/a", "storage/b", "storage/c"}},
-		{"a generated Secret", func() { f.c.handleSecret(secret(testNamespace, "e-admin", "1")) }, []string{"storage/e"}},
+		{"a generated Secret", func() { f.c.handleSecret(secret(testNamespace, "e-generated", "1")) }, []string{"storage/e"}},
 		{"the Percona user Secret", func() { f.c.handleSecret(secret(testNamespace, "pg-postgres-pguser-dittofs", "1")) }, []string{"storage/pg"}},
 		{"a Secret nobody reads", func() { f.c.handleSecret(secret(testNamespace, "nobody", "1")) }, nil},
 		{"the same name in another namespace", func() { f.c.handleSecret(secret("other", "shared", "1")) }, []string{"other/far"}},

@@ -69,15 +69,11 @@ func userSecrets(ds *dittov1alpha1.DittoServer) []secretRequirement {
 var postgresSecretKeys = []string{"host", "port", "user", "password", "dbname"}
 
 // referencedSecretNames lists every Secret the pod reads, for the index that
-// maps a Secret change to the DittoServers it rolls. The generated Secrets
-// of both credentials layouts are in it: their existence decides the layout
-// (resources.CredentialsLayoutOf).
+// maps a Secret change to the DittoServers it rolls.
 func referencedSecretNames(ds *dittov1alpha1.DittoServer) []string {
 	var names []string
-	for _, layout := range []resources.CredentialsLayout{resources.CredentialsOneSecret, resources.CredentialsTwoSecrets} {
-		for _, g := range resources.GeneratedSecrets(ds, layout) {
-			names = append(names, g.Name)
-		}
+	for _, g := range resources.GeneratedSecrets(ds) {
+		names = append(names, g.Name)
 	}
 	for _, r := range userSecrets(ds) {
 		names = append(names, r.name)

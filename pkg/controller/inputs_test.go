@@ -118,7 +118,7 @@ func TestMissingInputs(t *testing.T) {
 			for pass := 1; pass <= 3; pass++ {
 				expectErr(t, f.sync(), errWaiting)
 				if pass == 1 {
-					expectActions(t, f.actions(), append(tc.reads, "update dittoservers/status nas")...)
+					expectActions(t, f.actions(), append(tc.reads, "apply dittoservers/status nas")...)
 					expectEvents(t, f.events(), "Warning "+tc.reason+" "+tc.message)
 				} else {
 					expectActions(t, f.actions())
@@ -162,7 +162,7 @@ func TestSecretDeletedUnderARunningServer(t *testing.T) {
 	}
 	f.catchUp()
 	expectErr(t, f.sync(), errWaiting)
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 	expectEvents(t, f.events(), `Warning SecretNotFound Secret "user-jwt"`)
 	if !f.exists(f.kube, gvrStatefulSets, testName) {
 		t.Error("StatefulSet gone with the Secret")
@@ -185,7 +185,7 @@ func TestInvalidNameIsRefused(t *testing.T) {
 				f.clear()
 				expectErr(t, f.c.sync(f.ctx, key), errWaiting)
 				if pass == 1 {
-					expectActions(t, f.actions(), "update dittoservers/status "+name)
+					expectActions(t, f.actions(), "apply dittoservers/status "+name)
 					expectEvents(t, f.events(), `Warning InvalidSpec metadata.name "`+name+`"`)
 				} else {
 					expectActions(t, f.actions())

@@ -164,7 +164,8 @@ func TestPerconaReattach(t *testing.T) {
 // made is refused, never overwritten.
 func TestGeneratedSecretsAreKept(t *testing.T) {
 	earlier := newDittoServer(func(ds *dittov1alpha1.DittoServer) { ds.UID = "earlier-uid" })
-	keptJWT, keptAdmin := resources.JWTSecret(earlier, "old-jwt-secret-0123456789abcdef0123456789"), resources.AdminSecret(earlier, "old-admin-password")
+	kept := resources.CredentialsSecret(earlier, "nas-generated", map[string]string{
+		resources.JWTSecretKey: "old-jwt-secret-0123456789abcdef0123456789", resources.AdminPasswordKey: "old-admin-password"})
 	owned := func(s *corev1.Secret) *corev1.Secret {
 		s = s.DeepCopy()
 		s.OwnerReferences = []metav1.OwnerReference{resources.OwnerReference(newDittoServer())}
@@ -184,12 +185,12 @@ func TestGeneratedSecretsAreKept(t *testing.T) {
 		patched  []string // Secrets whose owner reference is removed
 		notOwned bool
 	}{
-		{name: "re-created: the kept Secrets are reused", secrets: []runtime.Object{keptJWT, keptAdmin}},
-		{name: "re-created, the spec names the kept admin Secret", spec: byName("nas-admin", resources.AdminPasswordKey),
-			secrets: []runtime.Object{keptJWT, keptAdmin}},
-		{name: "owned by an earlier operator version: kept from now on", secrets: []runtime.Object{owned(keptJWT), owned(keptAdmin)},
-			patched: []string{"patch secrets nas-jwt", "patch secrets nas-admin"}},
-		{name: "a Secret of that name someone else made", secrets: []runtime.Object{keptJWT, newSecret("nas-admin", map[string]string{"password": "theirs"})},
+		{name: "re-created: the kept Secret is reused", secrets: []runtime.Object{kept}},
+		{name: "re-created, the spec names the kept Secret for the admin password", spec: byName("nas-generated", resources.AdminPasswordKey),
+			secrets: []runtime.Object{kept}},
+		{name: "owned by an earlier operator version: kept from now on", secrets: []runtime.Object{owned(kept)},
+			patched: []string{"patch secrets nas-generated"}},
+		{name: "a Secret of that name someone else made", secrets: []runtime.Object{newSecret("nas-generated", map[string]string{"password": "theirs"})},
 			notOwned: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,7 +208,7 @@ func TestGeneratedSecretsAreKept(t *testing.T) {
 			if tc.notOwned {
 				expectErr(t, err, errWaiting)
 				expectStatus(t, f.dittoServer(), dittov1alpha1.PhaseFailed, "ConfigReady=False/ResourceNotOwned")
-				if got := string(f.get(f.kube, gvrSecrets, "nas-admin").(*corev1.Secret).Data["password"]); got != "theirs" {
+				if got := string(f.get(f.kube, gvrSecrets, "nas-generated").(*corev1.Secret).Data["password"]); got != "theirs" {
 					t.Errorf("someone else's Secret was changed: %q", got)
 				}
 				return
@@ -220,16 +221,14 @@ func TestGeneratedSecretsAreKept(t *testing.T) {
 				}
 			}
 			expectActions(t, patches, tc.patched...)
-			for _, name := range []string{"nas-jwt", "nas-admin"} {
-				s := f.get(f.kube, gvrSecrets, name).(*corev1.Secret)
-				if len(s.OwnerReferences) != 0 || !resources.KeptFor(s, f.dittoServer()) {
-					t.Errorf("Secret %s owners %v labels %v, want kept", name, s.OwnerReferences, s.Labels)
-				}
+			s := f.get(f.kube, gvrSecrets, "nas-generated").(*corev1.Secret)
+			if len(s.OwnerReferences) != 0 || !resources.KeptFor(s, f.dittoServer()) {
+				t.Errorf("Secret nas-generated owners %v labels %v, want kept", s.OwnerReferences, s.Labels)
 			}
-			if got := string(f.get(f.kube, gvrSecrets, "nas-admin").(*corev1.Secret).Data["password"]); got != "old-admin-password" {
+			if got := string(s.Data["password"]); got != "old-admin-password" {
 				t.Errorf("admin password %q, want the kept one", got)
 			}
-			if !readsSecret(f.statefulSet(), "nas-admin") {
+			if !readsSecret(f.statefulSet(), "nas-generated") {
 				t.Error("the server does not read the kept admin Secret")
 			}
 			f.converge()
@@ -257,9 +256,9 @@ func TestDeletionPolicy(t *testing.T) {
 		{policy: dittov1alpha1.DeletionRetain, events: []string{"Normal Deleting ", "Normal PerconaOrphaned PerconaPGCluster nas-postgres kept, with its data"}},
 		{policy: dittov1alpha1.DeletionDelete,
 			wantDeleted: []string{"delete perconapgclusters nas-postgres", "delete persistentvolumeclaims metadata-nas-0",
-				"delete persistentvolumeclaims content-nas-0", "delete secrets nas-jwt", "delete secrets nas-admin", "delete secrets nas-operator"},
+				"delete persistentvolumeclaims content-nas-0", "delete secrets nas-generated", "delete secrets nas-operator"},
 			events: []string{"Normal Deleting ", "Normal PerconaDeleted PerconaPGCluster nas-postgres deleted (deletionPolicy=Delete)",
-				"Normal DataDeleted Deleted PersistentVolumeClaim content-nas-0, PersistentVolumeClaim metadata-nas-0, Secret nas-admin, Secret nas-jwt, Secret nas-operator (deletionPolicy=Delete)"}},
+				"Normal DataDeleted Deleted PersistentVolumeClaim content-nas-0, PersistentVolumeClaim metadata-nas-0, Secret nas-generated, Secret nas-operator (deletionPolicy=Delete)"}},
 	} {
 		t.Run(string(tc.policy), func(t *testing.T) {
 			ds := newDittoServer(withFinalizer, withPercona(false), func(ds *dittov1alpha1.DittoServer) {
@@ -272,8 +271,8 @@ func TestDeletionPolicy(t *testing.T) {
 			pg.SetOwnerReferences([]metav1.OwnerReference{resources.OwnerReference(ds)})
 			f := newFixture(t, true, ds, pg,
 				claim("metadata-nas-0", ds), claim("content-nas-0", ds), claim("metadata-other-0", other),
-				resources.JWTSecret(ds, "j"), resources.AdminSecret(ds, "a"), resources.OperatorSecret(ds, "password", "o"),
-				newSecret("nas-user-data", nil), resources.AdminSecret(other, "b"))
+				generatedSecret(ds), resources.OperatorSecret(ds, "password", "o"),
+				newSecret("nas-user-data", nil), generatedSecret(other))
 			expectErr(t, f.sync(), nil)
 			var deletes []string
 			for _, a := range f.actions() {
@@ -289,7 +288,7 @@ func TestDeletionPolicy(t *testing.T) {
 			for _, kept := range []struct {
 				gvr  schema.GroupVersionResource
 				name string
-			}{{gvrPVCs, "metadata-other-0"}, {gvrSecrets, "nas-user-data"}, {gvrSecrets, "other-admin"}} {
+			}{{gvrPVCs, "metadata-other-0"}, {gvrSecrets, "nas-user-data"}, {gvrSecrets, "other-generated"}} {
 				if !f.exists(f.kube, kept.gvr, kept.name) {
 					t.Errorf("%s %s of someone else was deleted", kept.gvr.Resource, kept.name)
 				}
@@ -315,4 +314,10 @@ func TestPerconaClusterNameSurvivesUnrelatedProblems(t *testing.T) {
 	if got := f.dittoServer().Status.PerconaClusterName; got != "nas-postgres" {
 		t.Errorf("status.perconaClusterName = %q while an unrelated Secret is missing, want nas-postgres", got)
 	}
+}
+
+// generatedSecret is the generated credentials Secret made for ds.
+func generatedSecret(ds *dittov1alpha1.DittoServer) *corev1.Secret {
+	return resources.CredentialsSecret(ds, resources.CredentialsSecretName(ds), map[string]string{
+		resources.JWTSecretKey: "j", resources.AdminPasswordKey: "a"})
 }

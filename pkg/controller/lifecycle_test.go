@@ -38,7 +38,7 @@ func TestFirstSight(t *testing.T) {
 		"create services nas-file",
 		"create services nas-api",
 		"create statefulsets nas",
-		"update dittoservers/status nas",
+		"apply dittoservers/status nas",
 	)
 	expectEvents(t, f.events(), "Normal Created DittoServer created, finalizer added")
 
@@ -88,8 +88,8 @@ func TestFirstSight(t *testing.T) {
 	for _, name := range []string{"nas-generated"} {
 		versions[name] = f.get(f.kube, gvrSecrets, name).(*corev1.Secret).ResourceVersion
 	}
-	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds, resources.CredentialsOneSecret),
-		AdminPassword: resources.AdminPasswordSelector(ds, resources.CredentialsOneSecret), SecretVersions: versions}
+	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds),
+		AdminPassword: resources.AdminPasswordSelector(ds), SecretVersions: versions}
 	configYAML, err := resources.ConfigYAML(ds, in)
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +209,7 @@ func TestSpecEditRollsThePods(t *testing.T) {
 			f.edit(tc.edit, true)
 			f.catchUp()
 			expectErr(t, f.sync(), nil)
-			want := []string{"update configmaps nas-config", "update statefulsets nas", "update dittoservers/status nas"}
+			want := []string{"update configmaps nas-config", "update statefulsets nas", "apply dittoservers/status nas"}
 			if tc.name == "metrics port" {
 				want = append(want, "update services nas-metrics")
 			}
@@ -239,10 +239,10 @@ func TestNoOpEditDoesNotRestart(t *testing.T) {
 		{name: "label", edit: func(ds *dittov1alpha1.DittoServer) { ds.Labels = map[string]string{"team": "storage"} }},
 		{name: "annotation", edit: func(ds *dittov1alpha1.DittoServer) { ds.Annotations = map[string]string{"note": "x"} }},
 		{name: "generation bump without change", edit: func(*dittov1alpha1.DittoServer) {}, specChange: true,
-			actions: []string{"update dittoservers/status nas"}},
+			actions: []string{"apply dittoservers/status nas"}},
 		{name: "file Service annotations", specChange: true, edit: func(ds *dittov1alpha1.DittoServer) {
 			ds.Spec.Service = &dittov1alpha1.ServiceSpec{Annotations: map[string]string{"lb": "internal"}}
-		}, actions: []string{"update services nas-file", "update dittoservers/status nas"}},
+		}, actions: []string{"update services nas-file", "apply dittoservers/status nas"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, false, newDittoServer(withFinalizer))
@@ -280,7 +280,7 @@ func TestReferencedSecretChangeRollsThePods(t *testing.T) {
 	f.put(newSecret("user-jwt", map[string]string{"secret": strings.Repeat("b", 40)}))
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "get secrets user-jwt", "update statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "get secrets user-jwt", "update statefulsets nas", "apply dittoservers/status nas")
 	newHash := f.podConfigHash()
 	if newHash == oldHash {
 		t.Fatalf("pod template hash unchanged after the Secret changed")
@@ -315,7 +315,7 @@ func TestReadyStatefulSetIsRunning(t *testing.T) {
 	f.clock = t0.Add(time.Minute)
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 	expectEvents(t, f.events())
 
 	ds := f.dittoServer()
@@ -350,7 +350,7 @@ func TestInvalidGracePeriodOverride(t *testing.T) {
 		for pass := 1; pass <= 3; pass++ {
 			expectErr(t, f.sync(), errWaiting)
 			if pass == 1 {
-				expectActions(t, f.actions(), "update dittoservers/status nas")
+				expectActions(t, f.actions(), "apply dittoservers/status nas")
 				expectEvents(t, f.events(), "Warning InvalidSpec termination grace period too short: spec.terminationGracePeriodSeconds is 10")
 			} else {
 				expectActions(t, f.actions())
@@ -371,7 +371,7 @@ func TestInvalidGracePeriodOverride(t *testing.T) {
 		f.edit(tooShort, true)
 		f.catchUp()
 		expectErr(t, f.sync(), errWaiting)
-		expectActions(t, f.actions(), "update dittoservers/status nas")
+		expectActions(t, f.actions(), "apply dittoservers/status nas")
 		expectEvents(t, f.events(), "Warning InvalidSpec termination grace period too short")
 		expectStatus(t, f.dittoServer(), dittov1alpha1.PhaseFailed, "ConfigReady=False/InvalidSpec")
 	})
@@ -389,7 +389,7 @@ func TestMetricsDisabledDeletesTheMetricsService(t *testing.T) {
 		f.catchUp()
 		expectErr(t, f.sync(), nil)
 		expectActions(t, f.actions(), "update configmaps nas-config", "update statefulsets nas",
-			"delete services nas-metrics", "update dittoservers/status nas")
+			"delete services nas-metrics", "apply dittoservers/status nas")
 		expectEvents(t, f.events(), "Normal ConfigUpdated ")
 		del := f.action("delete services nas-metrics").(clienttesting.DeleteAction).GetDeleteOptions()
 		if del.Preconditions == nil || del.Preconditions.UID == nil || *del.Preconditions.UID != uid {

@@ -34,12 +34,6 @@ type memory struct {
 	// references it any more, and never more than maxRememberedSecrets.
 	secretKeys *secretKeyCache
 
-	// pacer: when each DittoServer's current status pacing period began
-	// (statusPacer). Lost on restart: one status write may come sooner than
-	// the interval. Bounded: one timestamp per DittoServer in a healthy
-	// rollout, dropped when the rollout ends or the DittoServer is gone.
-	pacer *statusPacer
-
 	// podWarnings: the pod problems already announced with a Warning, per
 	// DittoServer, so that each is announced once (podWarnings). Lost on
 	// restart: a problem that persists is announced once more. Bounded: the
@@ -65,7 +59,6 @@ type memory struct {
 // forgetDittoServer drops what was kept for a DittoServer that is gone.
 func (m *memory) forgetDittoServer(key cache.ObjectName) {
 	m.ownWrites.Forget(key)
-	m.pacer.forget(key)
 	m.conflicts.reset(key)
 	m.podWarnings.forget(key)
 	m.smNotices.forget(key)

@@ -60,7 +60,7 @@ func TestNetworkPolicyFollowsTheSpec(t *testing.T) {
 	if err := f.sync(); err != nil {
 		t.Fatal(err)
 	}
-	expectActions(t, f.actions(), "delete networkpolicies "+testName, "update dittoservers/status "+testName)
+	expectActions(t, f.actions(), "delete networkpolicies "+testName, "apply dittoservers/status "+testName)
 	expectEvents(t, f.events())
 	f.catchUp()
 	f.expectQuiet(t)
@@ -103,7 +103,7 @@ func TestServiceMonitorOnlyWithItsCRD(t *testing.T) {
 	if err := f.sync(); err != nil {
 		t.Fatal(err)
 	}
-	expectActions(t, f.actions(), "update servicemonitors "+testName+"-metrics", "update dittoservers/status "+testName)
+	expectActions(t, f.actions(), "update servicemonitors "+testName+"-metrics", "apply dittoservers/status "+testName)
 	f.catchUp()
 
 	f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.Metrics.ServiceMonitor.Enabled = false }, true)
@@ -111,7 +111,7 @@ func TestServiceMonitorOnlyWithItsCRD(t *testing.T) {
 	if err := f.sync(); err != nil {
 		t.Fatal(err)
 	}
-	expectActions(t, f.actions(), "delete servicemonitors "+testName+"-metrics", "update dittoservers/status "+testName)
+	expectActions(t, f.actions(), "delete servicemonitors "+testName+"-metrics", "apply dittoservers/status "+testName)
 	f.catchUp()
 	f.expectQuiet(t)
 }

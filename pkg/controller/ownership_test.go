@@ -74,7 +74,7 @@ func TestForeignObjectInTheWay(t *testing.T) {
 			for pass := 1; pass <= 3; pass++ {
 				expectErr(t, f.sync(), errWaiting)
 				if pass == 1 {
-					expectActions(t, f.actions(), append(tc.actions, "update dittoservers/status nas")...)
+					expectActions(t, f.actions(), append(tc.actions, "apply dittoservers/status nas")...)
 					expectEvents(t, f.events(), "Warning ResourceNotOwned "+tc.message)
 				} else {
 					expectActions(t, f.actions(), tc.laterReads...)

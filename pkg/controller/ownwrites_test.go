@@ -43,7 +43,7 @@ func TestPassOnOwnStaleWriteIsSkipped(t *testing.T) {
 	f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.PreStopDelaySeconds = ptr.To[int32](7) }, true)
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "update statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "update statefulsets nas", "apply dittoservers/status nas")
 }
 
 // The DittoServer cache has the pass's writes, the child caches do not.
@@ -58,7 +58,7 @@ func TestPassOnStaleChildCacheIsSkipped(t *testing.T) {
 			f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.PreStopDelaySeconds = ptr.To[int32](7) }, true)
 			f.catchUp()
 			expectErr(t, f.sync(), nil)
-			expectActions(t, f.actions(), "update statefulsets nas", "update dittoservers/status nas")
+			expectActions(t, f.actions(), "update statefulsets nas", "apply dittoservers/status nas")
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

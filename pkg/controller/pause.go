@@ -11,7 +11,7 @@ import (
 // spec.paused holds a server's children as they are, for a cluster operator
 // working on them by hand. A paused pass reads the StatefulSet and the pods
 // and writes only the status; sync ends before the inputs step, so no child
-// is created, updated or deleted and no stuck pod is replaced. The status
+// is created, updated or deleted. The status
 // keeps the last applied observedGeneration (the spec the children follow),
 // adds Paused=True, sets Progressing=False/Paused and still reports the
 // replicas, Available, Ready and PodsHealthy. Resuming runs the usual pass,

@@ -18,7 +18,7 @@ func TestPausedServerWritesNoChild(t *testing.T) {
 	f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.Paused = true }, true)
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Normal Paused Paused: spec.paused is true")
 	ds := f.dittoServer()
 	expectStatus(t, ds, dittov1alpha1.PhasePending, "Paused=True/Paused", "Progressing=False/Paused",
@@ -37,7 +37,7 @@ func TestPausedServerWritesNoChild(t *testing.T) {
 	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, CurrentRevision: "nas-1", UpdateRevision: "nas-2"}
 	f.put(sts)
 	f.passWith(f.serverPod("nas-1", waiting("ImagePullBackOff", "Back-off pulling image")))
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Warning PodImagePullFailed")
 	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "Paused=True/Paused", "PodsHealthy=False/ImagePullBackOff",
 		"Available=False/ReplicasUnavailable")
@@ -51,7 +51,7 @@ func TestPausedServerWritesNoChild(t *testing.T) {
 	f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.Paused = false }, true)
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "create configmaps nas-config", "update statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "create configmaps nas-config", "update statefulsets nas", "apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Normal Resumed")
 	ds = f.dittoServer()
 	if img := f.statefulSet().Spec.Template.Spec.Containers[0].Image; img != "example.com/dittofs:v0.30.0" {
@@ -66,7 +66,7 @@ func TestPausedServerWritesNoChild(t *testing.T) {
 func TestCreatedPausedHasNoChild(t *testing.T) {
 	f := newFixture(t, false, newDittoServer(func(ds *dittov1alpha1.DittoServer) { ds.Spec.Paused = true }))
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "patch dittoservers nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "patch dittoservers nas", "apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Normal Created", "Normal Paused")
 	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "Paused=True/Paused", "Progressing=False/Paused")
 }

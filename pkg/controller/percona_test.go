@@ -29,7 +29,7 @@ func TestPerconaGate(t *testing.T) {
 		"create perconapgclusters nas-postgres",
 		"create secrets nas-generated", "create configmaps nas-config",
 		"create services nas-headless", "create services nas-file", "create services nas-api",
-		"update dittoservers/status nas")
+		"apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Warning PerconaNotReady Waiting for PostgreSQL cluster nas-postgres (state: unknown)")
 	created := f.action("create perconapgclusters nas-postgres").(clienttesting.CreateAction).GetObject().(*unstructured.Unstructured)
 	want := resources.PerconaCluster(ds)
@@ -60,7 +60,7 @@ func TestPerconaGate(t *testing.T) {
 	for pass := 1; pass <= 3; pass++ {
 		expectErr(t, f.sync(), errWaiting)
 		if pass == 1 {
-			expectActions(t, f.actions(), "update dittoservers/status nas")
+			expectActions(t, f.actions(), "apply dittoservers/status nas")
 			expectEvents(t, f.events())
 		} else {
 			expectActions(t, f.actions())
@@ -85,7 +85,7 @@ func TestPerconaGate(t *testing.T) {
 	f.put(postgresSecret("nas-postgres-pguser-dittofs"))
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "get secrets nas-postgres-pguser-dittofs", "create statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "get secrets nas-postgres-pguser-dittofs", "create statefulsets nas", "apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Normal DatabaseReady PostgreSQL cluster nas-postgres is ready")
 	sts := f.statefulSet()
 	if !hasInitContainer(sts, resources.WaitForPostgresContainerName) {
@@ -126,7 +126,7 @@ func TestPerconaNotInstalled(t *testing.T) {
 		expectErr(t, f.sync(), errWaiting)
 		if pass == 1 {
 			expectActions(t, f.actions(), "create secrets nas-generated", "create configmaps nas-config",
-				"create services nas-headless", "create services nas-file", "create services nas-api", "update dittoservers/status nas")
+				"create services nas-headless", "create services nas-file", "create services nas-api", "apply dittoservers/status nas")
 			expectEvents(t, f.events(), "Warning PerconaNotInstalled spec.percona.enabled is true but the PerconaPGCluster CRD (pgv2.percona.com/v2) is not installed")
 		} else {
 			expectActions(t, f.actions())

@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,14 +8,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/caches"
@@ -230,51 +227,6 @@ func setPodsHealthy(st *dittov1alpha1.DittoServerStatus, obs observation, genera
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, obs.podProblems[0].reason, strings.Join(msgs, "; ")
 	}
 	meta.SetStatusCondition(&st.Conditions, c)
-}
-
-// stuckPod is the pod a StatefulSet with the OrderedReady policy (servers
-// created before the operator chose Parallel, an immutable field) will not
-// replace by itself: on an older revision than the StatefulSet's update
-// revision, not Ready, and reporting a problem that keeps it from ever being
-// Ready. Deleting it is the StatefulSet controller's documented workaround;
-// the StatefulSet recreates it at the update revision.
-func stuckPod(sts *appsv1.StatefulSet, pods []*corev1.Pod, problems []podProblem) *corev1.Pod {
-	if sts == nil || sts.Spec.PodManagementPolicy != appsv1.OrderedReadyPodManagement ||
-		sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdateRevision == "" {
-		return nil
-	}
-	for _, pod := range pods {
-		if pod.DeletionTimestamp != nil || podReady(pod) || pod.Labels[appsv1.ControllerRevisionHashLabelKey] == sts.Status.UpdateRevision {
-			continue
-		}
-		if slices.ContainsFunc(problems, func(p podProblem) bool { return p.podUID == pod.UID }) {
-			return pod
-		}
-	}
-	return nil
-}
-
-// replaceStuckPod deletes the stuckPod, if any, guarded by its UID, and says so.
-func (c *Controller) replaceStuckPod(ctx context.Context, ds *dittov1alpha1.DittoServer, obs *observation) error {
-	pod := stuckPod(obs.sts, obs.pods, obs.podProblems)
-	if pod == nil {
-		return nil
-	}
-	uid := pod.UID
-	err := c.kube.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-	switch {
-	case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
-		// Gone already, or a successor took the name: nothing is stuck.
-		return nil
-	case err != nil:
-		return fmt.Errorf("delete stuck pod %s/%s: %w", pod.Namespace, pod.Name, err)
-	}
-	klog.FromContext(ctx).V(2).Info("Deleted a pod stuck on an old revision", "pod", klog.KObj(pod),
-		"revision", pod.Labels[appsv1.ControllerRevisionHashLabelKey], "updateRevision", obs.sts.Status.UpdateRevision)
-	c.recorder.Eventf(ds, corev1.EventTypeNormal, ReasonStuckPodReplaced,
-		"Deleted pod %s, stuck on revision %s, so that the StatefulSet recreates it at revision %s",
-		pod.Name, pod.Labels[appsv1.ControllerRevisionHashLabelKey], obs.sts.Status.UpdateRevision)
-	return nil
 }
 
 // handlePod requeues the DittoServer of a pod: the pod's controller is a

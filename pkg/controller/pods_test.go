@@ -113,7 +113,7 @@ func TestImagePullFailureIsReportedOnce(t *testing.T) {
 
 	const pullMsg = `failed to pull and unpack image "example.com/dittofs:bad": not found`
 	f.passWith(f.serverPod("nas-1", waiting("ErrImagePull", pullMsg)))
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Warning PodImagePullFailed pod nas-0 container dittofs: ErrImagePull: "+pullMsg)
 	if msg := condition(f.dittoServer(), ConditionReady).Message; msg != "A server pod reports a problem: see PodsHealthy" {
 		t.Errorf("Ready message %q, want it to point at PodsHealthy", msg)
@@ -124,7 +124,7 @@ func TestImagePullFailureIsReportedOnce(t *testing.T) {
 	}
 
 	f.passWith(f.serverPod("nas-1", waiting("ImagePullBackOff", `Back-off pulling image "example.com/dittofs:bad"`)))
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 	expectEvents(t, f.events())
 	expectStatus(t, f.dittoServer(), dittov1alpha1.PhasePending, "PodsHealthy=False/ImagePullBackOff")
 	f.passWith(f.serverPod("nas-1", waiting("ErrImagePull", pullMsg)))

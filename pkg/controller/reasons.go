@@ -24,7 +24,6 @@ const (
 	ReasonPodCrashLooping    = "PodCrashLooping"
 	ReasonPodContainerFailed = "PodContainerFailed"
 	ReasonPodUnschedulable   = "PodUnschedulable"
-	ReasonStuckPodReplaced   = "StuckPodReplaced"
 	ReasonResumed            = "Resumed"
 	// ServiceMonitor asked for while its CRD is not installed (monitoring.go).
 	ReasonServiceMonitorUnavailable = "ServiceMonitorUnavailable"

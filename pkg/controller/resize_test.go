@@ -166,7 +166,7 @@ func TestResizeGrowsClaimsAndRecreatesTheStatefulSet(t *testing.T) {
 		"patch persistentvolumeclaims metadata-nas-0",
 		"patch persistentvolumeclaims content-nas-0",
 		"delete statefulsets nas",
-		"update dittoservers/status nas",
+		"apply dittoservers/status nas",
 	)
 	expectEvents(t, f.events(),
 		`Normal ResizingVolumes Raised the requests of volume claims (StorageClass "fast" allows expansion): metadata-nas-0 1Gi → 2Gi, content-nas-0 5Gi → 8Gi`,
@@ -191,7 +191,7 @@ func TestResizeGrowsClaimsAndRecreatesTheStatefulSet(t *testing.T) {
 	// templates; the claims are not written again.
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "create statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "create statefulsets nas", "apply dittoservers/status nas")
 	expectEvents(t, f.events())
 	if got := templateSizes(f.statefulSet()); got != "metadata=2Gi content=8Gi" {
 		t.Errorf("templates after = %s", got)
@@ -217,7 +217,7 @@ func TestResizeGrowsClaimsAndRecreatesTheStatefulSet(t *testing.T) {
 	f.grown("content-nas-0", "8Gi")
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Normal VolumesResized Every volume claim has the size the spec asks for")
 	expectStatus(t, f.dittoServer(), dittov1alpha1.PhaseRunning, "StorageResized=True/VolumesResized", "Ready=True/Ready")
 	f.expectQuiet(t)
@@ -251,7 +251,7 @@ func TestResizeWithoutExpansionChangesNothing(t *testing.T) {
 			f.edit(grow, true)
 			f.catchUp()
 			expectErr(t, f.sync(), nil)
-			expectActions(t, f.actions(), "update dittoservers/status nas")
+			expectActions(t, f.actions(), "apply dittoservers/status nas")
 			events := f.events()
 			expectEvents(t, events, "Warning VolumeExpansionNotAllowed "+tc.message)
 			expectStatus(t, f.dittoServer(), dittov1alpha1.PhaseRunning, "StorageResized=False/VolumeExpansionNotAllowed", "Ready=True/Ready")
@@ -276,7 +276,7 @@ func TestResizeWithoutExpansionChangesNothing(t *testing.T) {
 		f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.ShutdownTimeout = &metav1.Duration{Duration: 45e9} }, true)
 		f.catchUp()
 		expectErr(t, f.sync(), nil)
-		expectActions(t, f.actions(), "update configmaps nas-config", "update statefulsets nas", "update dittoservers/status nas")
+		expectActions(t, f.actions(), "update configmaps nas-config", "update statefulsets nas", "apply dittoservers/status nas")
 		expectEvents(t, f.events(), "Normal ConfigUpdated")
 		if got := templateSizes(f.statefulSet()); got != "metadata=1Gi content=5Gi" {
 			t.Errorf("templates = %s, want the existing ones", got)
@@ -302,7 +302,7 @@ func TestResizeWithoutExpansionChangesNothing(t *testing.T) {
 			"patch persistentvolumeclaims metadata-nas-0",
 			"patch persistentvolumeclaims content-nas-0",
 			"delete statefulsets nas",
-			"update dittoservers/status nas",
+			"apply dittoservers/status nas",
 		)
 	})
 }
@@ -334,7 +334,7 @@ func TestResizeResumesAfterARestart(t *testing.T) {
 		expectErr(t, r.sync(), errWaiting)
 		// A restarted operator facing a spec it has not acted on yet
 		// reads the generated Secret's key names once.
-		expectActions(t, r.actions(), "get secrets nas-generated", "delete statefulsets nas", "update dittoservers/status nas")
+		expectActions(t, r.actions(), "get secrets nas-generated", "delete statefulsets nas", "apply dittoservers/status nas")
 		expectEvents(t, r.events(), "Normal RecreatingStatefulSet")
 	})
 
@@ -347,7 +347,7 @@ func TestResizeResumesAfterARestart(t *testing.T) {
 			t.Fatal("the StatefulSet should be gone before the restart")
 		}
 		expectErr(t, r.sync(), nil)
-		expectActions(t, r.actions(), "create statefulsets nas", "update dittoservers/status nas")
+		expectActions(t, r.actions(), "create statefulsets nas", "apply dittoservers/status nas")
 		if got := templateSizes(r.statefulSet()); got != "metadata=2Gi content=8Gi" {
 			t.Errorf("re-created templates = %s", got)
 		}

@@ -11,9 +11,6 @@ import (
 // (nil when there is none yet), so that writing it rolls the pods only when
 // the user asked for a change:
 //
-//   - the pod management policy is immutable: an existing StatefulSet keeps
-//     its own (servers created before Parallel keep OrderedReady, and the
-//     controller replaces their stuck pods itself: stuckPod);
 //   - the pod template is kept as it runs when only the operator's rendering
 //     changed (keepTemplate), with the render hash it was written with.
 //
@@ -21,9 +18,6 @@ import (
 func settleStatefulSet(desired, existing *appsv1.StatefulSet, ds *dittov1alpha1.DittoServer) bool {
 	if existing == nil {
 		return false
-	}
-	if existing.Spec.PodManagementPolicy != "" {
-		desired.Spec.PodManagementPolicy = existing.Spec.PodManagementPolicy
 	}
 	if !keepTemplate(desired, existing, ds) {
 		return false
@@ -44,14 +38,10 @@ func settleStatefulSet(desired, existing *appsv1.StatefulSet, ds *dittov1alpha1.
 //     rolls the pods with the current rendering;
 //   - a Secret the pod reads changed, or TemplateRevision was bumped: no;
 //   - otherwise the operator was upgraded and renders differently: yes.
-//
-// A StatefulSet written before the inputs were recorded (an older operator)
-// is judged by the spec alone.
 func keepTemplate(desired, existing *appsv1.StatefulSet, ds *dittov1alpha1.DittoServer) bool {
 	if existing.Annotations[resources.TemplateRenderAnnotation] == desired.Annotations[resources.TemplateRenderAnnotation] ||
 		ds.Status.ObservedGeneration != ds.Generation {
 		return false
 	}
-	inputs, recorded := existing.Annotations[resources.TemplateInputsAnnotation]
-	return !recorded || inputs == desired.Annotations[resources.TemplateInputsAnnotation]
+	return existing.Annotations[resources.TemplateInputsAnnotation] == desired.Annotations[resources.TemplateInputsAnnotation]
 }

@@ -1,9 +1,7 @@
 package controller
 
 // Rollouts that never strand the server: an operator upgrade that renders the
-// pod template differently restarts no server until its user changes it, and
-// a server created before the Parallel pod management policy still gets its
-// stuck pod replaced.
+// pod template differently restarts no server until its user changes it.
 
 import (
 	"strings"
@@ -55,7 +53,7 @@ func TestOperatorUpgradeDoesNotRollTheServer(t *testing.T) {
 	f.edit(func(ds *dittov1alpha1.DittoServer) { ds.Spec.Image = "example.com/dittofs:v0.30.0" }, true)
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "update statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "update statefulsets nas", "apply dittoservers/status nas")
 	rolled := f.statefulSet()
 	if img := rolled.Spec.Template.Spec.Containers[0].Image; img != "example.com/dittofs:v0.30.0" {
 		t.Errorf("image = %s, want the user's", img)
@@ -81,64 +79,6 @@ func TestTemplateDriftIsRepaired(t *testing.T) {
 	}
 }
 
-// A StatefulSet written before the operator recorded its inputs (an older
-// operator) keeps its template when the DittoServer's status says its spec
-// was applied, and keeps its immutable pod management policy; the inputs are
-// recorded for the next upgrade.
-func TestStatefulSetFromAnOlderOperatorKeepsItsTemplate(t *testing.T) {
-	f := newFixture(t, false, newDittoServer(withFinalizer))
-	f.converge()
-	legacy := f.statefulSet().DeepCopy()
-	delete(legacy.Annotations, resources.TemplateInputsAnnotation)
-	delete(legacy.Annotations, resources.TemplateRenderAnnotation)
-	legacy.Spec.PodManagementPolicy = appsv1.OrderedReadyPodManagement
-	f.put(legacy)
-	before := f.statefulSet()
-
-	f.c.renderStatefulSet = upgradedRendering
-	f.catchUp()
-	expectErr(t, f.sync(), nil)
-	after := f.statefulSet()
-	if !equality.Semantic.DeepEqual(before.Spec, after.Spec) {
-		t.Errorf("the older StatefulSet's spec changed:\n%s", diff.Diff(before.Spec, after.Spec))
-	}
-	if after.Annotations[resources.TemplateInputsAnnotation] == "" {
-		t.Error("inputs not recorded")
-	}
-	f.expectQuiet(t)
-}
-
-// A server created before Parallel keeps OrderedReady, under which the
-// StatefulSet controller never replaces a pod that is not Ready: the
-// operator deletes a pod stuck on an old revision with a problem, once.
-func TestStuckPodOnOrderedReadyIsReplaced(t *testing.T) {
-	f := newFixture(t, false, newDittoServer(withFinalizer))
-	f.converge()
-	sts := f.statefulSet().DeepCopy()
-	sts.Spec.PodManagementPolicy = appsv1.OrderedReadyPodManagement
-	f.put(sts)
-	f.converge() // the operator records the StatefulSet it now finds
-	sts = f.statefulSet().DeepCopy()
-	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, CurrentRevision: "nas-1", UpdateRevision: "nas-2"}
-	f.put(sts)
-
-	// Not Ready on the old revision but with no problem (starting): left alone.
-	f.passWith(f.serverPod("nas-1", running))
-	expectActions(t, f.actions(), "update dittoservers/status nas")
-
-	f.passWith(f.serverPod("nas-1", waiting("ImagePullBackOff", "Back-off pulling image")))
-	expectActions(t, f.actions(), "delete pods nas-0", "update dittoservers/status nas")
-	expectEvents(t, f.events(), "Warning PodImagePullFailed", "Normal StuckPodReplaced Deleted pod nas-0, stuck on revision nas-1, so that the StatefulSet recreates it at revision nas-2")
-	if f.statefulSet().Spec.PodManagementPolicy != appsv1.OrderedReadyPodManagement {
-		t.Error("the immutable pod management policy was changed")
-	}
-
-	// The successor at the update revision with the same problem is the
-	// user's to fix: not deleted.
-	f.passWith(f.serverPod("nas-2", waiting("ImagePullBackOff", "Back-off pulling image")))
-	expectActions(t, f.actions())
-}
-
 // With Parallel the StatefulSet controller replaces the stuck pod itself.
 func TestStuckPodOnParallelIsLeftToTheStatefulSet(t *testing.T) {
 	f := newFixture(t, false, newDittoServer(withFinalizer))
@@ -150,7 +90,7 @@ func TestStuckPodOnParallelIsLeftToTheStatefulSet(t *testing.T) {
 	sts.Status = appsv1.StatefulSetStatus{ObservedGeneration: sts.Generation, Replicas: 1, CurrentRevision: "nas-1", UpdateRevision: "nas-2"}
 	f.put(sts)
 	f.passWith(f.serverPod("nas-1", waiting("ImagePullBackOff", "Back-off pulling image")))
-	expectActions(t, f.actions(), "update dittoservers/status nas")
+	expectActions(t, f.actions(), "apply dittoservers/status nas")
 }
 
 // A Secret the pod reads that changes after an upgrade is the user's change:
@@ -169,7 +109,7 @@ func TestSecretChangeAfterAnUpgradeRolls(t *testing.T) {
 	f.put(newSecret("user-jwt", map[string]string{"secret": strings.Repeat("b", 40)}))
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "get secrets user-jwt", "update statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "get secrets user-jwt", "update statefulsets nas", "apply dittoservers/status nas")
 	if f.podConfigHash() == oldHash || livenessPeriod(f.statefulSet()) != oldPeriod+17 {
 		t.Errorf("config hash %s (was %s), liveness period %d: want a roll with the new rendering",
 			f.podConfigHash(), oldHash, livenessPeriod(f.statefulSet()))

@@ -16,15 +16,6 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
-// credentialsLayout decides, from the Secret metadata cache, which
-// generated Secrets hold ds's credentials (resources.CredentialsLayoutOf).
-func (c *Controller) credentialsLayout(ds *dittov1alpha1.DittoServer) resources.CredentialsLayout {
-	return resources.CredentialsLayoutOf(ds, func(name string) bool {
-		_, err := c.secretMeta.ByNamespace(ds.Namespace).Get(name)
-		return err == nil
-	})
-}
-
 // ensureGeneratedSecrets creates the generated credentials Secrets once,
 // kept (resources.KeptForLabel): a DittoServer re-created under the same
 // name reuses them, since the server on the retained volumes remembers them.
@@ -32,10 +23,10 @@ func (c *Controller) credentialsLayout(ds *dittov1alpha1.DittoServer) resources.
 // start, and a new JWT secret would log every client out. A value the
 // Secret lacks (the user dropped their own Secret for it since) is added
 // without touching the others. It returns their resourceVersions.
-func (c *Controller) ensureGeneratedSecrets(ctx context.Context, ds *dittov1alpha1.DittoServer, layout resources.CredentialsLayout) (map[string]string, error) {
+func (c *Controller) ensureGeneratedSecrets(ctx context.Context, ds *dittov1alpha1.DittoServer) (map[string]string, error) {
 	versions := map[string]string{}
 	w := c.secretWriter()
-	for _, g := range resources.GeneratedSecrets(ds, layout) {
+	for _, g := range resources.GeneratedSecrets(ds) {
 		secret, created, err := w.existingOrCreated(ctx, ds, ds.Namespace, g.Name, func() (*corev1.Secret, error) {
 			data, err := generateValues(ds, g.Name, g.Values)
 			if err != nil {

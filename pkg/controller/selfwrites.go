@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
@@ -12,6 +13,7 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
+	dittoac "github.com/dittofs/dittofs-operator/pkg/generated/applyconfiguration/dittofs/v1alpha1"
 )
 
 // The DittoServer's own writes — the finalizer patches and the status — and
@@ -117,48 +119,64 @@ func (c *Controller) removeFinalizer(ctx context.Context, ds *dittov1alpha1.Ditt
 	})
 }
 
-// writeStatus writes the status that compute derives from the DittoServer
-// through the status subresource; on a Conflict it re-reads the DittoServer
-// and computes again (compute returns nil when there is nothing to write).
-// It returns the object the write replaced and the object as written, whose
-// resourceVersion a later write needs; written is nil when nothing was
-// written or the DittoServer is gone.
-func (c *Controller) writeStatus(ctx context.Context, ds *dittov1alpha1.DittoServer,
-	compute func(base *dittov1alpha1.DittoServer) *dittov1alpha1.DittoServerStatus) (replaced, written *dittov1alpha1.DittoServer, err error) {
-	client := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace)
-	key := cache.MetaObjectToName(ds)
-	base := ds
-	first := true
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if !first {
-			c.metrics.countConflict(apierrors.NewConflict(dittov1alpha1.Resource("dittoservers"), ds.Name, nil))
-			latest, err := client.Get(ctx, ds.Name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			if latest.UID != ds.UID {
-				return nil // gone and recreated
-			}
-			base = latest
-		}
-		first = false
-		status := compute(base)
-		if status == nil {
-			return nil
-		}
-		obj := base.DeepCopy()
-		obj.Status = *status
-		w, err := client.UpdateStatus(ctx, obj, updateOpts)
-		if err != nil {
-			return err
-		}
-		written = w
-		c.ownWrites.Record(key, selfKey(key), ds.ResourceVersion, base.ResourceVersion)
-		klog.FromContext(ctx).V(2).Info("Status updated", "phase", status.Phase)
-		return nil
-	})
-	if apierrors.IsNotFound(err) {
-		return nil, nil, nil
+// applyStatus applies this controller's part of status (ownedStatus) with
+// server-side apply under FieldManager, the server state controller's part
+// being its own. It writes nothing when the DittoServer as read (the cache,
+// which has seen this controller's last write: loadDittoServer) already shows
+// that part; it returns the DittoServer as written, nil when nothing was
+// written or the DittoServer is gone. The apply carries the UID: a
+// DittoServer deleted and made again under its name is not given the old
+// one's status.
+func (c *Controller) applyStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, status *dittov1alpha1.DittoServerStatus) (*dittov1alpha1.DittoServer, error) {
+	desired := ownedStatus(status)
+	if equality.Semantic.DeepEqual(desired, ownedStatus(&ds.Status)) {
+		return nil, nil
 	}
-	return base, written, err
+	key := cache.MetaObjectToName(ds)
+	apply := dittoac.DittoServer(ds.Name, ds.Namespace).WithUID(ds.UID).WithStatus(desired)
+	written, err := c.ditto.DittofsV1alpha1().DittoServers(ds.Namespace).ApplyStatus(ctx, apply, applyOpts)
+	switch {
+	case apierrors.IsNotFound(err), apierrors.IsConflict(err):
+		// Gone, or gone and made again (another UID): its own pass writes.
+		klog.FromContext(ctx).V(2).Info("DittoServer gone; status not applied", "err", err)
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("apply status of DittoServer %s: %w", key, err)
+	}
+	c.ownWrites.Record(key, selfKey(key), ds.ResourceVersion)
+	klog.FromContext(ctx).V(2).Info("Status updated", "phase", status.Phase)
+	return written, nil
+}
+
+// applyOpts: the status fields this controller applies are its own (the
+// server state controller applies others, ServerStateOwns), so forcing only
+// takes them back from a writer that is not an operator controller.
+var applyOpts = metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
+
+// ownedStatus is the DittoServer controller's part of status as an apply
+// configuration: every field but the server state controller's (stores,
+// shares, sharesReady, s3CredentialsVersion, ServerStateOwns conditions).
+// A field it leaves out that it applied before is removed by the API server.
+func ownedStatus(st *dittov1alpha1.DittoServerStatus) *dittoac.DittoServerStatusApplyConfiguration {
+	a := dittoac.DittoServerStatus().WithReplicas(st.Replicas).WithReadyReplicas(st.ReadyReplicas).
+		WithAvailableReplicas(st.AvailableReplicas)
+	if st.ObservedGeneration != 0 {
+		a.WithObservedGeneration(st.ObservedGeneration)
+	}
+	for _, f := range []struct {
+		value string
+		set   func(string) *dittoac.DittoServerStatusApplyConfiguration
+	}{
+		{st.Selector, a.WithSelector}, {st.NFSEndpoint, a.WithNFSEndpoint}, {st.SMBEndpoint, a.WithSMBEndpoint},
+		{st.ConfigHash, a.WithConfigHash}, {st.PerconaClusterName, a.WithPerconaClusterName},
+	} {
+		if f.value != "" {
+			f.set(f.value)
+		}
+	}
+	if st.Phase != "" {
+		a.WithPhase(st.Phase)
+	}
+	a.WithConditions(kit.ConditionsApply(st.Conditions, func(t string) bool { return !dittov1alpha1.ServerStateOwns(t) })...)
+	return a
 }

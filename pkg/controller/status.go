@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
@@ -134,10 +133,12 @@ func rolloutInProgress(obs observation, desired int32) (bool, string) {
 	switch {
 	case sts == nil:
 		return true, "Waiting for the StatefulSet"
-	case sts.Status.ObservedGeneration < sts.Generation:
-		return true, "StatefulSet controller has not observed the latest spec"
-	case sts.Status.Replicas != desired:
-		return true, fmt.Sprintf("%d/%d replicas", sts.Status.Replicas, desired)
+	case sts.Status.ObservedGeneration < sts.Generation || sts.Status.Replicas != desired:
+		// One message whether the StatefulSet controller has not yet
+		// observed the spec or has not yet made the pods: its first status
+		// often comes in two steps, which would otherwise cost two status
+		// writes that show the same.
+		return true, fmt.Sprintf("Waiting for the StatefulSet controller: %d/%d replicas", sts.Status.Replicas, desired)
 	case desired > 0 && (sts.Status.UpdatedReplicas < desired || updatePending(sts)):
 		return true, fmt.Sprintf("%d/%d replicas updated", sts.Status.UpdatedReplicas, desired)
 	}
@@ -162,39 +163,23 @@ func notReadyMessage(configReady, dbReady, available, progressing bool) string {
 	return "Not ready"
 }
 
-// updateStatus writes the computed status when it differs from the current
-// one, and emits the events that mark a condition transition once the write
-// succeeded. The transition is judged against the status the write replaced:
-// a pass that read the DittoServer before another write to it (one the cache
-// has not seen) gets a Conflict, recomputes the status on the latest object
-// and, finding nothing new, neither writes nor emits again. A pass on a cache
-// that misses the operator's own write does not get here (loadDittoServer).
+// updateStatus applies the computed status when this controller's part of it
+// differs from the current one (applyStatus), and emits the events that mark
+// a condition transition once the write succeeded, judged against the status
+// the pass read: the cache, which has seen this controller's last write
+// (loadDittoServer), so a transition is announced once.
 func (c *Controller) updateStatus(ctx context.Context, ds *dittov1alpha1.DittoServer, obs observation) error {
 	now := metav1.NewTime(c.now())
-	key := cache.MetaObjectToName(ds)
-	var next dittov1alpha1.DittoServerStatus
-	replaced, written, err := c.writeStatus(ctx, ds, func(base *dittov1alpha1.DittoServer) *dittov1alpha1.DittoServerStatus {
-		if base.Generation != ds.Generation {
-			// A newer spec than this pass observed: the sync that follows
-			// the change writes.
-			return nil
-		}
-		next = computeStatus(base, obs, now)
-		if equality.Semantic.DeepEqual(base.Status, next) {
-			return nil
-		}
-		if d := c.pacer.delay(key, &base.Status, &next, now.Time); d > 0 {
-			c.queue.AddAfter(key, d)
-			return nil
-		}
-		return &next
-	})
+	next := computeStatus(ds, obs, now)
+	if equality.Semantic.DeepEqual(ownedStatus(&ds.Status), ownedStatus(&next)) {
+		return nil
+	}
+	written, err := c.applyStatus(ctx, ds, &next)
 	if err != nil || written == nil {
 		return err
 	}
-	c.pacer.wrote(key, &next, now.Time)
-	c.emitTransitionEvents(replaced, next)
-	c.emitPauseEvents(replaced, next)
+	c.emitTransitionEvents(ds, next)
+	c.emitPauseEvents(ds, next)
 	return nil
 }
 

@@ -50,7 +50,7 @@ type dbState struct {
 
 // sync drives one DittoServer through its lifecycle:
 // deletion → finalizer → pods → pause → inputs → children → database gate →
-// StatefulSet → stuck pod → status.
+// StatefulSet → status.
 // Each step returns its outcome (a kit.Kind, carried as an error), and
 // conclude classifies it once.
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
@@ -91,10 +91,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		// No server until its database is there.
 		return c.conclude(ctx, ds, obs, kit.Waitf("database gate: %s", obs.db.message))
 	}
-	if err := c.applyStatefulSet(ctx, ds, in, configHash, obs); err != nil {
-		return c.conclude(ctx, ds, obs, err)
-	}
-	return c.conclude(ctx, ds, obs, c.replaceStuckPod(ctx, ds, obs))
+	return c.conclude(ctx, ds, obs, c.applyStatefulSet(ctx, ds, in, configHash, obs))
 }
 
 // conclude turns a pass's outcome into what the operator writes, says and
@@ -190,16 +187,15 @@ func (c *Controller) resolveInputs(ctx context.Context, ds *dittov1alpha1.DittoS
 		obs.problem = p
 		return resources.Inputs{}, kit.Waitf("inputs: %s", p.message)
 	}
-	layout := c.credentialsLayout(ds)
-	generated, err := c.ensureGeneratedSecrets(ctx, ds, layout)
+	generated, err := c.ensureGeneratedSecrets(ctx, ds)
 	if err != nil {
 		return resources.Inputs{}, kit.In("generated Secrets", err)
 	}
 	for name, v := range generated {
 		versions[name] = v
 	}
-	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds, layout), AdminPassword: resources.AdminPasswordSelector(ds, layout),
-		SecretVersions: versions, Credentials: layout}
+	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds), AdminPassword: resources.AdminPasswordSelector(ds),
+		SecretVersions: versions}
 
 	// The database: an external Secret, or a Percona cluster and its user Secret.
 	if resources.UsesPostgres(ds) {

@@ -28,7 +28,7 @@ func TestTerminatingNamespaceIsNotAFailure(t *testing.T) {
 		expectErr(t, f.sync(), errWaiting)
 		expectEvents(t, f.events())
 		for _, a := range f.actions() {
-			if strings.HasPrefix(a, "update dittoservers/status") {
+			if strings.HasPrefix(a, "apply dittoservers/status") {
 				t.Errorf("pass %d: status written while the namespace terminates", pass)
 			}
 		}

@@ -23,7 +23,7 @@ func TestRenewedCertificateRollsThePods(t *testing.T) {
 	f.put(newSecret("nas-cert", map[string]string{"tls.crt": "CERT2", "tls.key": "KEY2"}))
 	f.catchUp()
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "get secrets nas-cert", "update statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "get secrets nas-cert", "update statefulsets nas", "apply dittoservers/status nas")
 	newHash := f.podConfigHash()
 	if newHash == oldHash {
 		t.Fatalf("pod template hash unchanged after the certificate was renewed")

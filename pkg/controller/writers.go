@@ -74,14 +74,11 @@ func (c *Controller) serviceWriter() writer[*corev1.Service] {
 	return w
 }
 
-// preserveServiceAllocations keeps what the API server allocated: cluster
-// IPs and families, which no update may change, and node ports (else they
-// would move). A Service keeps the cluster IP it was made with, even where
-// the builder now asks for none: the API and metrics Services of servers made
-// before they became headless keep working as they are, and are made again
-// headless only if someone deletes them.
+// preserveServiceAllocations keeps what the API server allocated where the
+// builder leaves it to the API server: the cluster IPs and families, which no
+// update may change, and node ports (else they would move).
 func preserveServiceAllocations(desired, existing *corev1.Service) {
-	if existing.Spec.ClusterIP != "" {
+	if existing.Spec.ClusterIP != "" && (desired.Spec.ClusterIP == "" || desired.Spec.ClusterIP == existing.Spec.ClusterIP) {
 		desired.Spec.ClusterIP = existing.Spec.ClusterIP
 		desired.Spec.ClusterIPs = existing.Spec.ClusterIPs
 		if desired.Spec.IPFamilies == nil {

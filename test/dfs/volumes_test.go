@@ -40,8 +40,8 @@ func TestEveryClaimHasAJob(t *testing.T) {
 			apiPort := proc.FreePortForTest(t)
 			ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort))}
 			in := resources.Inputs{
-				JWTSecret:      resources.JWTSecretSelector(ds, resources.CredentialsOneSecret),
-				AdminPassword:  resources.AdminPasswordSelector(ds, resources.CredentialsOneSecret),
+				JWTSecret:      resources.JWTSecretSelector(ds),
+				AdminPassword:  resources.AdminPasswordSelector(ds),
 				SecretVersions: map[string]string{},
 			}
 			cfg, err := resources.ConfigYAML(ds, in)

@@ -104,7 +104,7 @@ func TestDeletionKeepsPerconaCluster(t *testing.T) {
 func (n *testNS) secretUIDs(ds *dittov1alpha1.DittoServer) map[string]types.UID {
 	n.t.Helper()
 	out := map[string]types.UID{}
-	for _, name := range []string{resources.CredentialsSecretName(ds), resources.JWTSecretName(ds), resources.AdminSecretName(ds)} {
+	for _, name := range []string{resources.CredentialsSecretName(ds)} {
 		s, err := env.kube.CoreV1().Secrets(n.name).Get(n.t.Context(), name, metav1.GetOptions{})
 		if err == nil {
 			out[name] = s.UID

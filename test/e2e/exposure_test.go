@@ -86,32 +86,18 @@ func TestExposureNodePortInStatus(t *testing.T) {
 }
 
 // Only the file Service has a cluster IP: the API and metrics Services are
-// headless. A server made before they were (here: its API Service with a
-// cluster IP, which no update may take away) keeps that Service as it is
-// and converges with no error, no Warning and no write once converged.
+// headless, and the server converges with no error, no Warning and no write
+// once converged.
 func TestOnlyTheFileServiceHasAClusterIP(t *testing.T) {
 	n := newNamespace(t, nil)
 	ds := sampleDittoServer(t, readSample(t, "minimal"))
-	mergeSpec(t, ds, `{paused: true, metrics: {enabled: true}}`)
+	mergeSpec(t, ds, `{metrics: {enabled: true}}`)
 	n.create(ds)
 	name := ds.GetName()
-
-	// What an earlier version made for this server while it was paused.
-	earlier := resources.APIService(n.ds(name))
-	earlier.Spec.ClusterIP = ""
-	earlier, err := env.kube.CoreV1().Services(n.name).Create(t.Context(), earlier, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create the API Service as an earlier version had it: %v", err)
-	}
-	if earlier.Spec.ClusterIP == "" || earlier.Spec.ClusterIP == corev1.ClusterIPNone {
-		t.Fatalf("the API server allocated no cluster IP: %q", earlier.Spec.ClusterIP)
-	}
-
-	n.patchDS(name, `{"spec":{"paused":false}}`)
 	n.waitReady(name)
 
 	for svcName, want := range map[string]string{
-		name + "-api":      earlier.Spec.ClusterIP,
+		name + "-api":      corev1.ClusterIPNone,
 		name + "-metrics":  corev1.ClusterIPNone,
 		name + "-headless": corev1.ClusterIPNone,
 	} {

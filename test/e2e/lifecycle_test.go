@@ -228,7 +228,7 @@ func (n *testNS) assertChildren(ds *dittov1alpha1.DittoServer) {
 		}
 	}
 	// A new server's generated credentials are in one Secret.
-	for _, name := range []string{resources.JWTSecretName(ds), resources.AdminSecretName(ds)} {
+	for _, name := range []string{ds.Name + "-jwt", ds.Name + "-admin"} {
 		if _, err := core.Secrets(n.name).Get(ctx, name, metav1.GetOptions{}); err == nil {
 			t.Errorf("Secret %s exists; a new server's generated credentials are all in %s", name, resources.CredentialsSecretName(ds))
 		}

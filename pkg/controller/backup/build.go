@@ -76,13 +76,11 @@ func newVolumeSnapshot(b *dittov1alpha1.DittoBackup, claim, pvc, class string) *
 }
 
 // credentialSources are the Secrets a restored server needs, by role: the
-// generated credentials (either layout), the admin and JWT Secrets the user
+// generated credentials, the admin and JWT Secrets the user
 // names, the operator's account, and the S3 credentials.
 func credentialSources(ds *dittov1alpha1.DittoServer) map[string]string {
 	src := map[string]string{
 		"generated": resources.CredentialsSecretName(ds),
-		"jwt":       resources.JWTSecretName(ds),
-		"admin":     resources.AdminSecretName(ds),
 		"operator":  resources.OperatorSecretName(ds),
 	}
 	if ref := resources.UserJWTSecret(ds); ref != nil {

@@ -6,39 +6,6 @@ import (
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 )
 
-// CredentialsLayout says which Secrets hold the credentials the operator
-// generates (the JWT signing secret and the initial admin password). The
-// server remembers both from its first start, so a server keeps the layout
-// it was created with; new servers get the current one.
-type CredentialsLayout string
-
-const (
-	// CredentialsOneSecret is the current layout: one Secret
-	// <name>-generated holds every generated value (one create instead
-	// of two). It is also what the zero value means.
-	CredentialsOneSecret CredentialsLayout = "one-secret"
-	// CredentialsTwoSecrets is the layout of servers created before:
-	// <name>-jwt and <name>-admin.
-	CredentialsTwoSecrets CredentialsLayout = "two-secrets"
-)
-
-// CredentialsLayoutOf decides the layout from the Secrets that exist
-// (exists reports whether a Secret of that name is in ds's namespace): a
-// server with <name>-jwt or <name>-admin keeps the two Secrets, including
-// one re-created under the name of a server that left them behind; every
-// other server gets <name>-generated. The decision is stable: the
-// operator never creates <name>-jwt or <name>-admin for a server in the
-// current layout, and never deletes them while the server exists. A
-// user's own Secret of such a name (say a passwordSecretRef to
-// <name>-admin) also selects the two Secrets; that costs nothing but the
-// one create saved: the values are generated where they always were.
-func CredentialsLayoutOf(ds *dittov1alpha1.DittoServer, exists func(name string) bool) CredentialsLayout {
-	if exists(JWTSecretName(ds)) || exists(AdminSecretName(ds)) {
-		return CredentialsTwoSecrets
-	}
-	return CredentialsOneSecret
-}
-
 // UserJWTSecret is the user's spec.identity.jwt.secretRef, nil when the
 // operator generates the JWT secret.
 func UserJWTSecret(ds *dittov1alpha1.DittoServer) *corev1.SecretKeySelector {
@@ -57,24 +24,6 @@ func UserAdminPasswordSecret(ds *dittov1alpha1.DittoServer) *corev1.SecretKeySel
 	return nil
 }
 
-// GeneratedJWTSecretName is the generated Secret that holds the JWT
-// secret in layout (when the user gives none).
-func GeneratedJWTSecretName(ds *dittov1alpha1.DittoServer, layout CredentialsLayout) string {
-	if layout == CredentialsTwoSecrets {
-		return JWTSecretName(ds)
-	}
-	return CredentialsSecretName(ds)
-}
-
-// GeneratedAdminSecretName is the generated Secret that holds the initial
-// admin password in layout (when the user gives none).
-func GeneratedAdminSecretName(ds *dittov1alpha1.DittoServer, layout CredentialsLayout) string {
-	if layout == CredentialsTwoSecrets {
-		return AdminSecretName(ds)
-	}
-	return CredentialsSecretName(ds)
-}
-
 // GeneratedValue is one value the operator generates into a Secret key.
 type GeneratedValue struct {
 	Key    string
@@ -87,10 +36,10 @@ type GeneratedCredentials struct {
 	Values []GeneratedValue
 }
 
-// GeneratedSecrets lists the Secrets the operator generates for ds in
-// layout: none when the user gives both, else one (<name>-generated, or
-// in the old layout <name>-jwt and <name>-admin each when needed).
-func GeneratedSecrets(ds *dittov1alpha1.DittoServer, layout CredentialsLayout) []GeneratedCredentials {
+// GeneratedSecrets lists the Secrets the operator generates for ds: none
+// when the user gives both values, else <name>-generated with the values the
+// user does not give.
+func GeneratedSecrets(ds *dittov1alpha1.DittoServer) []GeneratedCredentials {
 	var out []GeneratedCredentials
 	add := func(name string, v GeneratedValue) {
 		for i := range out {
@@ -102,10 +51,10 @@ func GeneratedSecrets(ds *dittov1alpha1.DittoServer, layout CredentialsLayout) [
 		out = append(out, GeneratedCredentials{Name: name, Values: []GeneratedValue{v}})
 	}
 	if UserJWTSecret(ds) == nil {
-		add(GeneratedJWTSecretName(ds, layout), GeneratedValue{JWTSecretKey, JWTSecretLength})
+		add(CredentialsSecretName(ds), GeneratedValue{JWTSecretKey, JWTSecretLength})
 	}
 	if UserAdminPasswordSecret(ds) == nil {
-		add(GeneratedAdminSecretName(ds, layout), GeneratedValue{AdminPasswordKey, AdminPasswordLength})
+		add(CredentialsSecretName(ds), GeneratedValue{AdminPasswordKey, AdminPasswordLength})
 	}
 	return out
 }

@@ -90,14 +90,14 @@ func jwtSelector(ds *dittov1alpha1.DittoServer, in Inputs) corev1.SecretKeySelec
 	if in.JWTSecret.Name != "" && in.JWTSecret.Key != "" {
 		return in.JWTSecret
 	}
-	return JWTSecretSelector(ds, in.Credentials)
+	return JWTSecretSelector(ds)
 }
 
 func adminSelector(ds *dittov1alpha1.DittoServer, in Inputs) corev1.SecretKeySelector {
 	if in.AdminPassword.Name != "" && in.AdminPassword.Key != "" {
 		return in.AdminPassword
 	}
-	return AdminPasswordSelector(ds, in.Credentials)
+	return AdminPasswordSelector(ds)
 }
 
 func postgresSecret(ds *dittov1alpha1.DittoServer, in Inputs) string {

@@ -82,7 +82,7 @@ func buildEverything(t *testing.T, ds *dittov1alpha1.DittoServer) {
 	_, _, _, _ = ShutdownTimeout(ds), PreStopDelaySeconds(ds), UsesPostgres(ds), ImagePullPolicy(ds)
 	_, _ = TerminationGracePeriodSeconds(ds)
 	_ = ValidateName(ds)
-	_, _ = JWTSecret(ds, "x"), AdminSecret(ds, "y")
+	_ = OperatorSecret(ds, "password", "x")
 	_ = generatedCredentials(ds, "x", "y")
 	for _, in := range []Inputs{{}, inputsFor(ds)} {
 		cfg, _ := ConfigYAML(ds, in)

@@ -92,15 +92,9 @@ func withIdentity(ds *dittov1alpha1.DittoServer) *dittov1alpha1.DittoServer {
 // inputsFor are fixed inputs: the Secrets the spec implies, each at a fixed
 // resourceVersion.
 func inputsFor(ds *dittov1alpha1.DittoServer) Inputs {
-	return inputsWithCredentials(ds, CredentialsOneSecret)
-}
-
-// inputsWithCredentials are inputsFor a server in the credentials layout cl.
-func inputsWithCredentials(ds *dittov1alpha1.DittoServer, cl CredentialsLayout) Inputs {
 	in := Inputs{
-		JWTSecret:          JWTSecretSelector(ds, cl),
-		AdminPassword:      AdminPasswordSelector(ds, cl),
-		Credentials:        cl,
+		JWTSecret:          JWTSecretSelector(ds),
+		AdminPassword:      AdminPasswordSelector(ds),
 		PostgresSecretName: PostgresSecretName(ds),
 		SecretVersions:     map[string]string{},
 	}
@@ -180,12 +174,12 @@ func toYAML(t testing.TB, obj any) []byte {
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
 
-// generatedCredentials are the Secrets the operator generates for a new
-// server (CredentialsOneSecret), with fixed values.
+// generatedCredentials are the Secrets the operator generates, with fixed
+// values.
 func generatedCredentials(ds *dittov1alpha1.DittoServer, jwt, password string) []*corev1.Secret {
 	values := map[string]string{JWTSecretKey: jwt, AdminPasswordKey: password}
 	var out []*corev1.Secret
-	for _, g := range GeneratedSecrets(ds, CredentialsOneSecret) {
+	for _, g := range GeneratedSecrets(ds) {
 		data := map[string]string{}
 		for _, v := range g.Values {
 			data[v.Key] = values[v.Key]

@@ -24,11 +24,4 @@ type Inputs struct {
 	// SecretVersions maps the name of every Secret the pod reads to its
 	// resourceVersion; it feeds the config hash so a changed Secret rolls the pod.
 	SecretVersions map[string]string
-	// Credentials is the server's credentials layout: CredentialsLayoutOf
-	// the Secrets that exist. The zero value is the current layout
-	// (CredentialsOneSecret, <name>-generated), for new servers. It is
-	// left out of TemplateInputsHash: the selectors and SecretVersions
-	// above already name the Secrets, and a field the hash did not have
-	// before must not roll every existing server on an operator upgrade.
-	Credentials CredentialsLayout `json:"-"`
 }

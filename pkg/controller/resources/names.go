@@ -11,8 +11,6 @@ const (
 )
 
 // Names of the objects a DittoServer produces.
-func JWTSecretName(ds *dittov1alpha1.DittoServer) string       { return ds.Name + "-jwt" }
-func AdminSecretName(ds *dittov1alpha1.DittoServer) string     { return ds.Name + "-admin" }
 func ConfigMapName(ds *dittov1alpha1.DittoServer) string       { return ds.Name + "-config" }
 func HeadlessServiceName(ds *dittov1alpha1.DittoServer) string { return ds.Name + "-headless" }
 func FileServiceName(ds *dittov1alpha1.DittoServer) string     { return ds.Name + "-file" }
@@ -34,7 +32,7 @@ func PerconaUserSecretName(ds *dittov1alpha1.DittoServer) string {
 const PerconaUser = "dittofs"
 
 // CredentialsSecretName is the one Secret with the values the operator
-// generates for a new server (CredentialsOneSecret). Not "-credentials":
+// generates (the JWT signing secret, the initial admin password). Not "-credentials":
 // users name their own Secrets so (the s3 sample's dittofs-s3-credentials
 // would be taken by a server named dittofs-s3).
 func CredentialsSecretName(ds *dittov1alpha1.DittoServer) string { return ds.Name + "-generated" }

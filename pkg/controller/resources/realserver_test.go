@@ -42,8 +42,8 @@ func sampleSecrets(ds *dittov1alpha1.DittoServer) map[string]map[string][]byte {
 		}
 		secrets[sel.Name][sel.Key] = []byte(v)
 	}
-	put(JWTSecretSelector(ds, CredentialsOneSecret), realJWT)
-	put(AdminPasswordSelector(ds, CredentialsOneSecret), realPassword)
+	put(JWTSecretSelector(ds), realJWT)
+	put(AdminPasswordSelector(ds), realPassword)
 	if s3 := ds.Spec.S3; s3 != nil && s3.CredentialsSecretRef != nil {
 		ref := s3.CredentialsSecretRef
 		put(keyOf(ref.SecretName, ref.AccessKeyIDKey), "AKIAEXAMPLE")

@@ -16,21 +16,6 @@ const (
 	AdminPasswordLength = 32
 )
 
-// JWTSecret is the generated Secret <name>-jwt holding value, in the
-// two-Secret layout of servers created before <name>-generated
-// (CredentialsTwoSecrets), when the user references no JWT Secret. The controller generates value
-// (RandomString) once and never rotates it: a new one would invalidate
-// every token.
-func JWTSecret(ds *dittov1alpha1.DittoServer, value string) *corev1.Secret {
-	return generatedSecret(ds, JWTSecretName(ds), JWTSecretKey, value)
-}
-
-// AdminSecret is the generated Secret <name>-admin with the initial admin
-// password, in the two-Secret layout (CredentialsTwoSecrets). The server reads it only on its very first start.
-func AdminSecret(ds *dittov1alpha1.DittoServer, password string) *corev1.Secret {
-	return generatedSecret(ds, AdminSecretName(ds), AdminPasswordKey, password)
-}
-
 // generatedSecret is kept (KeptForLabel, no owner reference): the server on
 // the retained volumes and the kept database remember the admin password and
 // the tokens signed with the JWT secret, so the credentials live as long as
@@ -52,26 +37,25 @@ func generatedSecret(ds *dittov1alpha1.DittoServer, name, key, value string) *co
 }
 
 // JWTSecretSelector is where the JWT signing secret comes from: the user's
-// spec.identity.jwt.secretRef, or the generated Secret of layout.
-func JWTSecretSelector(ds *dittov1alpha1.DittoServer, layout CredentialsLayout) corev1.SecretKeySelector {
+// spec.identity.jwt.secretRef, or the generated Secret.
+func JWTSecretSelector(ds *dittov1alpha1.DittoServer) corev1.SecretKeySelector {
 	if ref := UserJWTSecret(ds); ref != nil {
 		return *ref.DeepCopy()
 	}
 	return corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: GeneratedJWTSecretName(ds, layout)},
+		LocalObjectReference: corev1.LocalObjectReference{Name: CredentialsSecretName(ds)},
 		Key:                  JWTSecretKey,
 	}
 }
 
 // AdminPasswordSelector is where the initial admin password comes from: the
-// user's spec.identity.admin.passwordSecretRef, or the generated Secret of
-// layout.
-func AdminPasswordSelector(ds *dittov1alpha1.DittoServer, layout CredentialsLayout) corev1.SecretKeySelector {
+// user's spec.identity.admin.passwordSecretRef, or the generated Secret.
+func AdminPasswordSelector(ds *dittov1alpha1.DittoServer) corev1.SecretKeySelector {
 	if ref := UserAdminPasswordSecret(ds); ref != nil {
 		return *ref.DeepCopy()
 	}
 	return corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: GeneratedAdminSecretName(ds, layout)},
+		LocalObjectReference: corev1.LocalObjectReference{Name: CredentialsSecretName(ds)},
 		Key:                  AdminPasswordKey,
 	}
 }

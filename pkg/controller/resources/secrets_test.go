@@ -17,8 +17,7 @@ func TestGeneratedSecrets(t *testing.T) {
 		key    string
 		value  string
 	}{
-		{JWTSecret(ds, "j"), "files-jwt", "jwt-secret", "j"},
-		{AdminSecret(ds, "p"), "files-admin", "password", "p"},
+		{OperatorSecret(ds, "password", "o"), "files-operator", "password", "o"},
 	} {
 		s := tc.secret
 		if s.Name != tc.name || s.Namespace != "storage" || s.Type != corev1.SecretTypeOpaque ||
@@ -37,20 +36,11 @@ func TestGeneratedSecrets(t *testing.T) {
 
 func TestSecretSelectors(t *testing.T) {
 	generated := newDS()
-	for _, tc := range []struct {
-		layout     CredentialsLayout
-		jwt, admin string
-	}{
-		{CredentialsOneSecret, "files-generated", "files-generated"},
-		{"", "files-generated", "files-generated"}, // the zero value is the current layout
-		{CredentialsTwoSecrets, "files-jwt", "files-admin"},
-	} {
-		if got := JWTSecretSelector(generated, tc.layout); got.Name != tc.jwt || got.Key != JWTSecretKey {
-			t.Errorf("%q: JWT %+v, want %s", tc.layout, got, tc.jwt)
-		}
-		if got := AdminPasswordSelector(generated, tc.layout); got.Name != tc.admin || got.Key != AdminPasswordKey {
-			t.Errorf("%q: admin %+v, want %s", tc.layout, got, tc.admin)
-		}
+	if got := JWTSecretSelector(generated); got.Name != "files-generated" || got.Key != JWTSecretKey {
+		t.Errorf("JWT %+v, want files-generated", got)
+	}
+	if got := AdminPasswordSelector(generated); got.Name != "files-generated" || got.Key != AdminPasswordKey {
+		t.Errorf("admin %+v, want files-generated", got)
 	}
 	users := newDS(func(ds *dittov1alpha1.DittoServer) {
 		ds.Spec.Identity = &dittov1alpha1.IdentitySpec{
@@ -58,13 +48,11 @@ func TestSecretSelectors(t *testing.T) {
 			Admin: &dittov1alpha1.AdminSpec{PasswordSecretRef: ref("id", "pw")},
 		}
 	})
-	for _, layout := range []CredentialsLayout{CredentialsOneSecret, CredentialsTwoSecrets} {
-		if got := JWTSecretSelector(users, layout); got.Name != "id" || got.Key != "jwt" {
-			t.Errorf("%s: user's JWT %+v", layout, got)
-		}
-		if got := AdminPasswordSelector(users, layout); got.Name != "id" || got.Key != "pw" {
-			t.Errorf("%s: user's admin %+v", layout, got)
-		}
+	if got := JWTSecretSelector(users); got.Name != "id" || got.Key != "jwt" {
+		t.Errorf("user's JWT %+v", got)
+	}
+	if got := AdminPasswordSelector(users); got.Name != "id" || got.Key != "pw" {
+		t.Errorf("user's admin %+v", got)
 	}
 }
 
@@ -72,34 +60,7 @@ func ref(name, key string) *corev1.SecretKeySelector {
 	return &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: name}, Key: key}
 }
 
-func TestCredentialsLayoutOf(t *testing.T) {
-	ds := newDS()
-	for _, tc := range []struct {
-		existing []string
-		want     CredentialsLayout
-	}{
-		{nil, CredentialsOneSecret},
-		{[]string{"files-generated"}, CredentialsOneSecret},
-		{[]string{"files-operator", "other-jwt"}, CredentialsOneSecret},
-		{[]string{"files-jwt"}, CredentialsTwoSecrets},
-		{[]string{"files-admin"}, CredentialsTwoSecrets},
-		{[]string{"files-jwt", "files-admin"}, CredentialsTwoSecrets},
-	} {
-		exists := func(name string) bool {
-			for _, e := range tc.existing {
-				if e == name {
-					return true
-				}
-			}
-			return false
-		}
-		if got := CredentialsLayoutOf(ds, exists); got != tc.want {
-			t.Errorf("with %v: %s, want %s", tc.existing, got, tc.want)
-		}
-	}
-}
-
-func TestGeneratedSecretsPerLayout(t *testing.T) {
+func TestGeneratedSecretsHoldWhatTheUserDoesNotGive(t *testing.T) {
 	userJWT := func(ds *dittov1alpha1.DittoServer) {
 		ds.Spec.Identity = &dittov1alpha1.IdentitySpec{JWT: &dittov1alpha1.JWTSpec{SecretRef: ref("id", "jwt")}}
 	}
@@ -112,20 +73,17 @@ func TestGeneratedSecretsPerLayout(t *testing.T) {
 		ds.Spec.Identity.JWT = &dittov1alpha1.JWTSpec{SecretRef: ref("id", "jwt")}
 	}
 	for _, tc := range []struct {
-		name   string
-		ds     *dittov1alpha1.DittoServer
-		layout CredentialsLayout
-		want   string // name:key,key;name:key
+		name string
+		ds   *dittov1alpha1.DittoServer
+		want string // name:key,key;name:key
 	}{
-		{"new server", newDS(), CredentialsOneSecret, "files-generated:jwt-secret,password"},
-		{"existing server", newDS(), CredentialsTwoSecrets, "files-jwt:jwt-secret;files-admin:password"},
-		{"new server, user's JWT", newDS(userJWT), CredentialsOneSecret, "files-generated:password"},
-		{"new server, user's admin password", newDS(userAdmin), CredentialsOneSecret, "files-generated:jwt-secret"},
-		{"existing server, user's JWT", newDS(userJWT), CredentialsTwoSecrets, "files-admin:password"},
-		{"user's both", newDS(both), CredentialsOneSecret, ""},
+		{"generated", newDS(), "files-generated:jwt-secret,password"},
+		{"user's JWT", newDS(userJWT), "files-generated:password"},
+		{"user's admin password", newDS(userAdmin), "files-generated:jwt-secret"},
+		{"user's both", newDS(both), ""},
 	} {
 		var parts []string
-		for _, g := range GeneratedSecrets(tc.ds, tc.layout) {
+		for _, g := range GeneratedSecrets(tc.ds) {
 			var keys []string
 			for _, v := range g.Values {
 				keys = append(keys, v.Key)

@@ -63,12 +63,6 @@ func TestEnv(t *testing.T) {
 			want:   []string{"DITTOFS_CONTROLPLANE_SECRET=files-generated/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-generated/password"},
 		},
 		{
-			name:   "generated Secrets of a server created before <name>-generated",
-			mutate: func(*dittov1alpha1.DittoServer) {},
-			in:     Inputs{Credentials: CredentialsTwoSecrets},
-			want:   []string{"DITTOFS_CONTROLPLANE_SECRET=files-jwt/jwt-secret", "DITTOFS_ADMIN_INITIAL_PASSWORD=files-admin/password"},
-		},
-		{
 			name:   "resolved inputs win",
 			mutate: func(*dittov1alpha1.DittoServer) {},
 			in: Inputs{

@@ -181,11 +181,7 @@ func (c *Controller) confirmAccount(ctx context.Context, ds *dittov1alpha1.Ditto
 // setUpOperatorAccount logs in as the admin and creates the operator
 // account, or resets its password when it exists.
 func (c *Controller) setUpOperatorAccount(ctx context.Context, ds *dittov1alpha1.DittoServer, baseURL string, rt http.RoundTripper, password string) error {
-	// The same decision from the same kind of cache as the DittoServer
-	// controller's, so both name the Secret the pod reads.
-	sel := resources.AdminPasswordSelector(ds, resources.CredentialsLayoutOf(ds, func(name string) bool {
-		return c.secretVersion(ds.Namespace, name) != ""
-	}))
+	sel := resources.AdminPasswordSelector(ds)
 	adminPassword, _, err := c.readSecretKey(ctx, ds.Namespace, sel.Name, sel.Key, "the admin password")
 	if err != nil {
 		return err

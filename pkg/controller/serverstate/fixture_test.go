@@ -9,6 +9,7 @@ package serverstate
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	kubeinformers "k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	kubescheme "k8s.io/client-go/kubernetes/scheme"
@@ -77,7 +79,7 @@ func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
 	t.Cleanup(cancel)
 	f := &fixture{t: t, ctx: ctx, srv: newFakeServer()}
 	f.kube = tracker(clienttesting.NewObjectTracker(kubescheme.Scheme, kubescheme.Codecs.UniversalDecoder()))
-	f.ditto = tracker(clienttesting.NewObjectTracker(dittoscheme.Scheme, dittoscheme.Codecs.UniversalDecoder()))
+	f.ditto = tracker(clienttesting.NewFieldManagedObjectTracker(dittoscheme.Scheme, dittoscheme.Codecs.UniversalDecoder(), dittoTypes(t)))
 	f.kubeCS, f.dittoCS = kubefake.NewClientset(), dittofake.NewClientset()
 	fakeapi.ServeFrom(&f.kubeCS.Fake, f.kube)
 	fakeapi.ServeFrom(&f.dittoCS.Fake, f.ditto)
@@ -108,6 +110,21 @@ func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
 	f.c = c
 	f.catchUp()
 	return f
+}
+
+// dittoTypes merges apply patches of the operator's kinds as the API server
+// does: by the CRDs' schemas (conditions merged by type).
+func dittoTypes(t *testing.T) managedfields.TypeConverter {
+	t.Helper()
+	var files []string
+	for _, kind := range []string{"dittoservers", "dittoshares", "dittousers"} {
+		files = append(files, filepath.Join("..", "..", "..", "artifacts", "crds", "dittofs.dittofs.com_"+kind+".yaml"))
+	}
+	tc, err := fakeapi.CRDTypeConverter(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tc
 }
 
 // tracker serves a fake clientset like the API server, creation times
@@ -303,16 +320,6 @@ func availableServer(mutate ...func(*dittov1alpha1.DittoServer)) *dittov1alpha1.
 func adminSecret(ds *dittov1alpha1.DittoServer) *corev1.Secret {
 	return resources.CredentialsSecret(ds, resources.CredentialsSecretName(ds), map[string]string{
 		resources.JWTSecretKey: "fake-jwt-secret-0123456789abcdef0123456789", resources.AdminPasswordKey: fakeAdminPassword})
-}
-
-// legacyAdminSecret is the admin Secret of a server made before
-// <name>-generated, owned as an early operator version made it.
-func legacyAdminSecret(ds *dittov1alpha1.DittoServer) *corev1.Secret {
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: resources.AdminSecretName(ds), Namespace: testNamespace,
-			OwnerReferences: []metav1.OwnerReference{resources.OwnerReference(ds)}},
-		Data: map[string][]byte{resources.AdminPasswordKey: []byte(fakeAdminPassword)},
-	}
 }
 
 func statefulSet(ds *dittov1alpha1.DittoServer) *appsv1.StatefulSet {

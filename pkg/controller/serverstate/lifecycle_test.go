@@ -320,7 +320,7 @@ func TestStaleCacheAfterOwnStatusWrite(t *testing.T) {
 	stale := f.server()
 	f.srv.down = errConnRefused
 	_ = f.sync() // writes StoresReady=False
-	if !slices.Contains(f.kubeWrites(), "update dittoservers/status") {
+	if !slices.Contains(f.kubeWrites(), "patch dittoservers/status") {
 		t.Fatalf("the first unreachable pass must write the status: %v", f.kubeWrites())
 	}
 	if err := f.inf.DittoServers.Informer().GetIndexer().Update(stale); err != nil {
@@ -329,7 +329,7 @@ func TestStaleCacheAfterOwnStatusWrite(t *testing.T) {
 	f.clear()
 	_ = f.c.sync(f.ctx, cacheKey())
 	for _, w := range f.kubeWrites() {
-		if w == "update dittoservers/status" {
+		if w == "patch dittoservers/status" {
 			t.Errorf("a stale cache cost a status write (a Conflict): %v", f.kubeWrites())
 		}
 	}

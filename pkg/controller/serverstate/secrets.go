@@ -123,8 +123,6 @@ func operatorSecret(ds *dittov1alpha1.DittoServer, password string) *corev1.Secr
 func serverSecrets(ds *dittov1alpha1.DittoServer) map[string]bool {
 	names := map[string]bool{
 		resources.CredentialsSecretName(ds): true,
-		resources.JWTSecretName(ds):         true,
-		resources.AdminSecretName(ds):       true,
 		resources.OperatorSecretName(ds):    true,
 	}
 	for _, n := range []string{resources.PostgresSecretName(ds), resources.TLSSecretName(ds), s3SecretName(ds)} {

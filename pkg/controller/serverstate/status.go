@@ -18,11 +18,13 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
+	dittoac "github.com/dittofs/dittofs-operator/pkg/generated/applyconfiguration/dittofs/v1alpha1"
 )
 
 // Status. Every object's status is computed from the pass's results and
-// written only when it differs from the current one, on the latest object
-// (retry.RetryOnConflict). Events mark transitions: a Ready condition that
+// written only when it differs from the current one: a DittoShare's or a
+// DittoUser's whole status on the latest object (retry.RetryOnConflict), this
+// controller's part of a DittoServer's by server-side apply. Events mark transitions: a Ready condition that
 // turns False with a new reason gives one Warning; reasons every object
 // shares (the server is down or unreachable) are reported once, on the
 // DittoServer.
@@ -300,8 +302,39 @@ func computeServerStatus(cur dittov1alpha1.DittoServerStatus, p *pass, generatio
 // maxListed bounds the shares a SharesReady message names.
 const maxListed = 10
 
-// writeServerStatus writes the DittoServer's status when this controller's
-// part changed, on the latest object, and marks StoresReady transitions.
+// StatusFieldManager is the field manager of this controller's part of the
+// DittoServer status, applied with server-side apply: the DittoServer
+// controller applies the rest under its own (dittov1alpha1.ServerStateOwns).
+const StatusFieldManager = "dittofs-operator-server-state"
+
+// ownedServerStatus is this controller's part of a DittoServer status as an
+// apply configuration: stores, share counts, the S3 credentials version and
+// the StoresReady and SharesReady conditions. A field it leaves out that it
+// applied before is removed by the API server.
+func ownedServerStatus(st *dittov1alpha1.DittoServerStatus) *dittoac.DittoServerStatusApplyConfiguration {
+	a := dittoac.DittoServerStatus().WithShares(st.Shares).WithSharesReady(st.SharesReady)
+	if st.S3CredentialsVersion != "" {
+		a.WithS3CredentialsVersion(st.S3CredentialsVersion)
+	}
+	for _, s := range st.Stores {
+		store := dittoac.ServerStore().WithKind(s.Kind).WithName(s.Name)
+		if s.Type != "" {
+			store.WithType(s.Type)
+		}
+		if s.Location != "" {
+			store.WithLocation(s.Location)
+		}
+		a.WithStores(store)
+	}
+	return a.WithConditions(kit.ConditionsApply(st.Conditions, dittov1alpha1.ServerStateOwns)...)
+}
+
+// writeServerStatus applies this controller's part of the DittoServer's
+// status when it differs from what the object shows, and marks StoresReady
+// transitions. It computes on the cached object, or on the latest one when
+// the cache has not seen this controller's last write; the other
+// controller's writes do not matter to it: it neither compares nor applies
+// their fields.
 func (c *Controller) writeServerStatus(ctx context.Context, p *pass) error {
 	now := metav1.NewTime(c.now())
 	client := c.ditto.DittofsV1alpha1().DittoServers(p.ds.Namespace)
@@ -313,31 +346,22 @@ func (c *Controller) writeServerStatus(ctx context.Context, p *pass) error {
 		}
 		base = latest
 	}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		next := computeServerStatus(base.Status, p, base.Generation, now)
-		if equality.Semantic.DeepEqual(base.Status, next) {
-			return nil
-		}
-		obj := base.DeepCopy()
-		obj.Status = next
-		if _, err := client.UpdateStatus(ctx, obj, metav1.UpdateOptions{FieldManager: EventComponent}); err != nil {
-			if apierrors.IsConflict(err) {
-				if latest, gerr := client.Get(ctx, p.ds.Name, metav1.GetOptions{}); gerr == nil && latest.UID == p.ds.UID {
-					base = latest
-				}
-			}
-			return err
-		}
-		c.ownStatus.Record(statusOwner(base), statusKey(dittoServerKind, base), base.ResourceVersion)
-		c.storesEvent(p.ds, base.Status.Conditions, next.Conditions)
-		return nil
-	})
-	if apierrors.IsNotFound(err) {
+	next := computeServerStatus(base.Status, p, base.Generation, now)
+	desired := ownedServerStatus(&next)
+	if equality.Semantic.DeepEqual(desired, ownedServerStatus(&base.Status)) {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("update status of DittoServer %s/%s: %w", p.ds.Namespace, p.ds.Name, err)
+	apply := dittoac.DittoServer(p.ds.Name, p.ds.Namespace).WithUID(p.ds.UID).WithStatus(desired)
+	_, err := client.ApplyStatus(ctx, apply, metav1.ApplyOptions{FieldManager: StatusFieldManager, Force: true})
+	switch {
+	case apierrors.IsNotFound(err), apierrors.IsConflict(err):
+		// Gone, or gone and made again (another UID).
+		return nil
+	case err != nil:
+		return fmt.Errorf("apply status of DittoServer %s/%s: %w", p.ds.Namespace, p.ds.Name, err)
 	}
+	c.ownStatus.Record(statusOwner(base), statusKey(dittoServerKind, base), base.ResourceVersion)
+	c.storesEvent(p.ds, base.Status.Conditions, next.Conditions)
 	return nil
 }
 

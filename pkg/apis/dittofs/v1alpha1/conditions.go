@@ -34,6 +34,15 @@ const (
 	ConditionSharesReady = "SharesReady"
 )
 
+// ServerStateOwns tells whether a DittoServer condition type is the server
+// state controller's. Each controller applies its own part of the DittoServer
+// status under its own field manager (server-side apply): the server state
+// controller stores, shares, sharesReady, s3CredentialsVersion and these
+// conditions; the DittoServer controller every other field and condition.
+func ServerStateOwns(conditionType string) bool {
+	return conditionType == ConditionStoresReady || conditionType == ConditionSharesReady
+}
+
 // Reasons both controllers report.
 const (
 	ReasonCreated          = "Created"
