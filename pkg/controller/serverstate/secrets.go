@@ -127,7 +127,7 @@ func serverSecrets(ds *dittov1alpha1.DittoServer) map[string]bool {
 		resources.AdminSecretName(ds):       true,
 		resources.OperatorSecretName(ds):    true,
 	}
-	for _, n := range []string{resources.PostgresSecretName(ds), resources.TLSSecretName(ds), s3SecretName(ds)} {
+	for _, n := range []string{resources.PostgresSecretName(ds), resources.TLSSecretName(ds), resources.IssuedCASecretName(ds), s3SecretName(ds)} {
 		if n != "" {
 			names[n] = true
 		}
