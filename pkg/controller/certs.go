@@ -115,7 +115,7 @@ func (c *Controller) issueServing(ctx context.Context, ds *dittov1alpha1.DittoSe
 		if err != nil {
 			// Someone with write access to the namespace broke the CA:
 			// a Failed pass (one Warning), never a certificate of theirs.
-			return nil, fmt.Errorf("Secret %s/%s: %w", ds.Namespace, caSecret.Name, err)
+			return nil, fmt.Errorf("the CA in Secret %s/%s: %w", ds.Namespace, caSecret.Name, err)
 		}
 		fresh = &freshCA{parsed, live.Data[resources.TLSCAKey]}
 	}
