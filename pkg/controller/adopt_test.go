@@ -58,14 +58,21 @@ func TestOrphanedChildrenAreAdopted(t *testing.T) {
 		// The kept credentials Secret is read once (its key names) to
 		// check it holds every value the re-created server needs.
 		"get secrets nas-generated",
+		// The issued TLS Secrets are taken over but issued anew (a CA the
+		// operator did not issue for this DittoServer is not trusted):
+		// the CA's key is read to sign the serving certificate.
+		"get secrets nas-ca", "patch secrets nas-ca", "patch secrets nas-api-tls",
 		"update configmaps nas-config",
 		"update services nas-headless", "update services nas-file", "update services nas-api",
 		"update statefulsets nas",
 		"apply dittoservers/status nas")
 	expectEvents(t, f.events(),
+		"Normal Adopted Adopted Secret nas-ca and issued the API's CA in it anew",
+		"Normal Adopted Adopted Secret nas-api-tls and issued the API's certificate in it anew",
 		"Normal Adopted Adopted ConfigMap nas-config",
 		"Normal Adopted Adopted Service nas-headless", "Normal Adopted Adopted Service nas-file", "Normal Adopted Adopted Service nas-api",
-		"Normal Adopted Adopted StatefulSet nas")
+		"Normal Adopted Adopted StatefulSet nas",
+		"Normal ConfigUpdated Configuration updated, pods will restart")
 
 	ds := f.dittoServer()
 	for _, obj := range f.clusterObjects() {
@@ -79,13 +86,18 @@ func TestOrphanedChildrenAreAdopted(t *testing.T) {
 			t.Errorf("%T %s not adopted: owner references %v", obj, m.GetName(), m.GetOwnerReferences())
 		}
 	}
-	// Updated in place (no delete, no create above), with the same pod
-	// template: the pod is not restarted.
+	// Updated in place (no delete, no create above). The pod restarts
+	// once, to serve the certificate issued anew.
 	if sts := f.statefulSet(); !controlledBy(sts, ds) {
 		t.Errorf("StatefulSet not adopted: owners %v", sts.OwnerReferences)
 	}
-	if got := f.podConfigHash(); got != hashBefore {
-		t.Errorf("config hash %s → %s: adoption restarts the pod", hashBefore, got)
+	if got := f.podConfigHash(); got == hashBefore {
+		t.Errorf("config hash %s unchanged: the pod would serve the orphan's certificate", got)
+	}
+	for _, name := range []string{"nas-ca", "nas-api-tls"} {
+		if s := f.get(f.kube, gvrSecrets, name).(*corev1.Secret); !controlledBy(s, ds) {
+			t.Errorf("Secret %s not adopted: owner references %v", name, s.OwnerReferences)
+		}
 	}
 	// The generated Secrets were kept for the name: used as they are.
 	for _, name := range []string{"nas-generated"} {
@@ -165,7 +177,8 @@ func TestOrphanAdoptionIsRefused(t *testing.T) {
 					t.Errorf("unexpected request %q", a)
 				}
 			}
-			expectEvents(t, f.events(), "Warning ResourceNotOwned ConfigMap storage/nas-config exists but is not controlled by this DittoServer")
+			expectEvents(t, f.events(), "Normal Adopted Adopted Secret nas-ca", "Normal Adopted Adopted Secret nas-api-tls",
+				"Warning ResourceNotOwned ConfigMap storage/nas-config exists but is not controlled by this DittoServer")
 			expectStatus(t, f.dittoServer(), dittov1alpha1.PhaseFailed, "ConfigReady=False/ResourceNotOwned")
 			if after := f.get(f.kube, gvrConfigMaps, "nas-config").(metav1.Object).GetResourceVersion(); after != before {
 				t.Errorf("the refused ConfigMap was written: resourceVersion %s → %s", before, after)

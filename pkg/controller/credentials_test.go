@@ -12,9 +12,14 @@ import (
 )
 
 // secretRequests are the requests of a pass that write Secrets.
+// secretRequests are the writes of credentials Secrets: not those of the
+// issued TLS Secrets (certs_test.go).
 func secretRequests(actions []string) []string {
 	var out []string
 	for _, a := range actions {
+		if strings.HasSuffix(a, " nas-ca") || strings.HasSuffix(a, " nas-api-tls") {
+			continue
+		}
 		if strings.HasSuffix(strings.Fields(a)[1], "secrets") && !strings.HasPrefix(a, "get ") {
 			out = append(out, a)
 		}

@@ -52,7 +52,7 @@ func userSecrets(ds *dittov1alpha1.DittoServer) []secretRequirement {
 		reqs = append(reqs, secretRequirement{name: ref.SecretName, field: "spec.s3.credentialsSecretRef",
 			keys: []string{orDefault(ref.AccessKeyIDKey, "accessKeyId"), orDefault(ref.SecretAccessKeyKey, "secretAccessKey")}})
 	}
-	if name := resources.TLSSecretName(ds); name != "" {
+	if name := resources.UserTLSSecretName(ds); name != "" {
 		// ca.crt is optional: without it the operator verifies the server
 		// with the system roots.
 		reqs = append(reqs, secretRequirement{name: name, field: "spec.controlPlane.tls.secretName",
@@ -80,6 +80,9 @@ func referencedSecretNames(ds *dittov1alpha1.DittoServer) []string {
 	}
 	if resources.PerconaEnabled(ds) {
 		names = append(names, resources.PerconaUserSecretName(ds))
+	}
+	if resources.TLSIssued(ds) {
+		names = append(names, resources.IssuedCASecretName(ds), resources.IssuedTLSSecretName(ds))
 	}
 	sort.Strings(names)
 	return dedupe(names)

@@ -32,7 +32,7 @@ func TestFirstSight(t *testing.T) {
 	expectErr(t, f.sync(), nil)
 	expectActions(t, f.actions(),
 		"patch dittoservers nas",
-		"create secrets nas-generated",
+		"create secrets nas-generated", "create secrets nas-ca", "create secrets nas-api-tls",
 		"create configmaps nas-config",
 		"create services nas-headless",
 		"create services nas-file",
@@ -85,7 +85,7 @@ func TestFirstSight(t *testing.T) {
 	// Every child is what the builders make of the DittoServer and the
 	// Secrets' versions.
 	versions := map[string]string{}
-	for _, name := range []string{"nas-generated"} {
+	for _, name := range []string{"nas-generated", "nas-api-tls"} {
 		versions[name] = f.get(f.kube, gvrSecrets, name).(*corev1.Secret).ResourceVersion
 	}
 	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds),

@@ -39,14 +39,14 @@ func TestForeignObjectInTheWay(t *testing.T) {
 		{
 			name:    "labelled Service in the cache",
 			foreign: foreignService("nas-file", true),
-			actions: []string{"create secrets nas-generated", "create configmaps nas-config",
+			actions: []string{"create secrets nas-generated", "create secrets nas-ca", "create secrets nas-api-tls", "create configmaps nas-config",
 				"create services nas-headless"},
 			message: "Service storage/nas-file exists but is not controlled by this DittoServer; delete or rename it",
 		},
 		{
 			name:    "unlabelled Service outside the cache",
 			foreign: foreignService("nas-file", false),
-			actions: []string{"create secrets nas-generated", "create configmaps nas-config",
+			actions: []string{"create secrets nas-generated", "create secrets nas-ca", "create secrets nas-api-tls", "create configmaps nas-config",
 				"create services nas-headless", "create services nas-file", "get services nas-file"},
 			laterReads: []string{"create services nas-file", "get services nas-file"},
 			message:    "Service storage/nas-file exists but is not controlled by this DittoServer",
@@ -54,7 +54,7 @@ func TestForeignObjectInTheWay(t *testing.T) {
 		{
 			name:    "StatefulSet of a deleted namesake",
 			foreign: namesakeSTS,
-			actions: []string{"create secrets nas-generated", "create configmaps nas-config",
+			actions: []string{"create secrets nas-generated", "create secrets nas-ca", "create secrets nas-api-tls", "create configmaps nas-config",
 				"create services nas-headless", "create services nas-file", "create services nas-api"},
 			message: "StatefulSet storage/nas exists but is not controlled by this DittoServer",
 		},

@@ -27,7 +27,7 @@ func TestPerconaGate(t *testing.T) {
 	expectErr(t, f.sync(), errWaiting)
 	expectActions(t, f.actions(),
 		"create perconapgclusters nas-postgres",
-		"create secrets nas-generated", "create configmaps nas-config",
+		"create secrets nas-generated", "create secrets nas-ca", "create secrets nas-api-tls", "create configmaps nas-config",
 		"create services nas-headless", "create services nas-file", "create services nas-api",
 		"apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Warning PerconaNotReady Waiting for PostgreSQL cluster nas-postgres (state: unknown)")
@@ -125,7 +125,7 @@ func TestPerconaNotInstalled(t *testing.T) {
 	for pass := 1; pass <= 3; pass++ {
 		expectErr(t, f.sync(), errWaiting)
 		if pass == 1 {
-			expectActions(t, f.actions(), "create secrets nas-generated", "create configmaps nas-config",
+			expectActions(t, f.actions(), "create secrets nas-generated", "create secrets nas-ca", "create secrets nas-api-tls", "create configmaps nas-config",
 				"create services nas-headless", "create services nas-file", "create services nas-api", "apply dittoservers/status nas")
 			expectEvents(t, f.events(), "Warning PerconaNotInstalled spec.percona.enabled is true but the PerconaPGCluster CRD (pgv2.percona.com/v2) is not installed")
 		} else {

@@ -56,6 +56,7 @@ const (
 const (
 	ReasonResizingVolumes           = "ResizingVolumes"           // Normal event: claims' requests raised
 	ReasonRecreatingStatefulSet     = "RecreatingStatefulSet"     // Normal event: deleted with orphan propagation, re-created next
+	ReasonCertificateRenewed        = "CertificateRenewed"        // Normal event: an issued CA or API certificate was renewed
 	ReasonVolumesResizing           = "VolumesResizing"           // StorageResized=False: claims not at their size yet
 	ReasonVolumesResized            = "VolumesResized"            // StorageResized=True (and a Normal event)
 	ReasonVolumeExpansionNotAllowed = "VolumeExpansionNotAllowed" // StorageResized=False (and one Warning)

@@ -191,8 +191,14 @@ func (c *Controller) resolveInputs(ctx context.Context, ds *dittov1alpha1.DittoS
 	if err != nil {
 		return resources.Inputs{}, kit.In("generated Secrets", err)
 	}
-	for name, v := range generated {
-		versions[name] = v
+	issued, err := c.ensureIssuedTLS(ctx, ds)
+	if err != nil {
+		return resources.Inputs{}, kit.In("issued TLS Secrets", err)
+	}
+	for _, m := range []map[string]string{generated, issued} {
+		for name, v := range m {
+			versions[name] = v
+		}
 	}
 	in := resources.Inputs{JWTSecret: resources.JWTSecretSelector(ds), AdminPassword: resources.AdminPasswordSelector(ds),
 		SecretVersions: versions}

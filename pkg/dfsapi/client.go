@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -323,19 +324,32 @@ func byteSize(n int64) string {
 
 // mask replaces every occurrence of a secret value in s, as it is and as
 // Go's %q prints it (the server quotes values so: a quote or a control
-// character in a secret would otherwise let it through).
+// character in a secret would otherwise let it through). A request that
+// carries secrets also has the addresses the server resolved a host to
+// masked: dfs refuses an S3 endpoint with "host %q resolves to
+// private/internal address 10.0.0.7", and the address tells what a
+// Secret's host name points at as well as the name would.
 func mask(s string, secrets []string) string {
+	masked := false
 	for _, v := range secrets {
 		if v == "" {
 			continue
 		}
+		masked = true
 		s = strings.ReplaceAll(s, v, "[redacted]")
 		if q := strconv.Quote(v); q[1:len(q)-1] != v {
 			s = strings.ReplaceAll(s, q[1:len(q)-1], "[redacted]")
 		}
 	}
+	if masked {
+		s = resolvedAddress.ReplaceAllString(s, "${1}[redacted]")
+	}
 	return s
 }
+
+// resolvedAddress matches the address in dfs's "resolves to <kind>
+// address <ip>" (pkg/block/remote/s3: private/internal, link-local).
+var resolvedAddress = regexp.MustCompile(`(resolves to [a-z/-]+ address )[0-9A-Fa-f.:%]+[0-9A-Za-z]`)
 
 // errNotLoggedIn is returned by Login's own follow-up calls when the server
 // answered without a token.

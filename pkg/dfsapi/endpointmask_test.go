@@ -51,3 +51,35 @@ func TestQuotedSecretsAreMasked(t *testing.T) {
 		t.Errorf("err = %v, want the quoted endpoint masked", err)
 	}
 }
+
+// dfs v0.29.0 quotes the address a refused endpoint's host resolved to
+// ("host %q resolves to private/internal address %s"): the address is
+// masked with the host, for a name and for IPv6; the rest of the server's
+// explanation stays.
+func TestTheResolvedAddressIsMasked(t *testing.T) {
+	for _, tc := range []struct{ kind, ip string }{
+		{"private/internal", "10.96.12.7"},
+		{"link-local", "169.254.169.254"},
+		{"private/internal", "fd00:10:96::1a"},
+	} {
+		f := newFake(t, map[string]http.HandlerFunc{
+			"POST /api/v1/store/block/remote": func(w http.ResponseWriter, r *http.Request) {
+				problemJSON(w, 400, "Bad Request", fmt.Sprintf(
+					"failed to create block store: unsafe S3 endpoint: host %q resolves to %s address %s (set allow_private_endpoint=true to permit)",
+					"minio.storage.svc", tc.kind, tc.ip))
+			},
+		})
+		err := New(f.URL).CreateBlockStore(ctx, BlockRemote, Store{Name: "remote", Type: "s3",
+			Config: map[string]any{"bucket": "b", "endpoint": "http://minio.storage.svc:9000"}})
+		if err == nil {
+			t.Fatalf("%s: no error", tc.ip)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, tc.ip) || strings.Contains(msg, "minio.storage.svc") {
+			t.Errorf("%s: the address or host appears in the error: %s", tc.ip, msg)
+		}
+		if !strings.Contains(msg, "resolves to "+tc.kind+" address [redacted]") || !strings.Contains(msg, "allow_private_endpoint") {
+			t.Errorf("%s: the error lost the server's explanation: %s", tc.ip, msg)
+		}
+	}
+}

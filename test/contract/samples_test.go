@@ -61,6 +61,7 @@ func loadSample(t *testing.T, name string) sample {
 				t.Fatalf("sample %s: %v", name, err)
 			}
 			s.ds = ds
+			plainHTTP(ds)
 		case "Secret":
 			secret := &corev1.Secret{}
 			if err := yaml.UnmarshalStrict(doc, secret); err != nil {
@@ -202,3 +203,17 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func keys[V any](m map[string]V) string { return strings.Join(sortedKeys(m), ", ") }
+
+// plainHTTP serves a sample's API over plain HTTP unless it sets TLS
+// itself: the samples' contract is checked with REST calls and probes that
+// read in clear; the certificate the operator issues by default is run by
+// the real-dfs tests of pkg/controller/serverstate (TestRealServerIssuedTLS).
+func plainHTTP(ds *dittov1alpha1.DittoServer) {
+	if cp := ds.Spec.ControlPlane; cp != nil && cp.TLS != nil {
+		return
+	}
+	if ds.Spec.ControlPlane == nil {
+		ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{}
+	}
+	ds.Spec.ControlPlane.TLS = &dittov1alpha1.ControlPlaneTLSSpec{Mode: dittov1alpha1.TLSModeDisabled}
+}

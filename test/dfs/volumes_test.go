@@ -38,7 +38,9 @@ func TestEveryClaimHasAJob(t *testing.T) {
 		t.Run(sample, func(t *testing.T) {
 			ds, secrets := loadSample(t, sample)
 			apiPort := proc.FreePortForTest(t)
-			ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort))}
+			// Plain HTTP: this test reads the claims, not the API's TLS.
+			ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort)),
+				TLS: &dittov1alpha1.ControlPlaneTLSSpec{Mode: dittov1alpha1.TLSModeDisabled}}
 			in := resources.Inputs{
 				JWTSecret:      resources.JWTSecretSelector(ds),
 				AdminPassword:  resources.AdminPasswordSelector(ds),

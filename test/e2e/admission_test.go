@@ -66,6 +66,8 @@ func TestAdmissionRejectsInvalidSpecs(t *testing.T) {
 		{"portmapper with metrics on its container port", `{portmapper: {enabled: true}, metrics: {enabled: true, port: 10111}}`, "spec.portmapper.enabled", "must not be 10111"},
 		{"NFS port 0", `nfsPort: 0`, "spec.nfsPort", "greater than or equal to 1"},
 		{"API port 70000", `{controlPlane: {port: 70000}}`, "spec.controlPlane.port", "less than or equal to 65535"},
+		{"TLS Secret with TLS disabled", `{controlPlane: {tls: {mode: Disabled, secretName: nas-cert}}}`, "spec.controlPlane.tls.secretName", "must not be set when spec.controlPlane.tls.mode is Disabled"},
+		{"TLS mode unknown", `{controlPlane: {tls: {mode: Off}}}`, "spec.controlPlane.tls.mode", "supported values"},
 		{"metrics port 0", `{metrics: {enabled: true, port: 0}}`, "spec.metrics.port", "greater than or equal to 1"},
 		{"Percona backup without bucket",
 			`{database: {type: postgres}, percona: {enabled: true, backup: {enabled: true, endpoint: s3.example.com, credentialsSecretRef: {name: s3}}}}`,

@@ -133,6 +133,23 @@ func TestProbesAndShutdownAsRendered(t *testing.T) {
 			tc.liveness.check(t, "liveness", c.LivenessProbe, c)
 			tc.readiness.check(t, "readiness", c.ReadinessProbe, c)
 			tc.start.check(t, "startup", c.StartupProbe, c)
+			// The certificate the probes reach: issued by the operator,
+			// owned by the DittoServer, mounted read-only at /tls.
+			issued, err := env.kube.CoreV1().Secrets(n.name).Get(t.Context(), tc.name+"-api-tls", metav1.GetOptions{})
+			switch {
+			case err != nil:
+				t.Errorf("issued TLS Secret %s-api-tls: %v", tc.name, err)
+			case issued.Type != corev1.SecretTypeTLS || len(issued.Data[resources.TLSCAKey]) == 0 || len(issued.OwnerReferences) != 1 ||
+				issued.OwnerReferences[0].Kind != "DittoServer" || issued.OwnerReferences[0].Name != tc.name:
+				t.Errorf("issued TLS Secret %s-api-tls: type %s, ca.crt %d bytes, owners %v", tc.name, issued.Type, len(issued.Data[resources.TLSCAKey]), issued.OwnerReferences)
+			}
+			mounted := false
+			for _, v := range pod.Volumes {
+				mounted = mounted || (v.Secret != nil && v.Secret.SecretName == tc.name+"-api-tls")
+			}
+			if !mounted {
+				t.Errorf("the pod does not mount %s-api-tls", tc.name)
+			}
 			if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil || c.Lifecycle.PreStop.Sleep.Seconds != 5 {
 				t.Errorf("preStop = %+v, want sleep 5 s", c.Lifecycle)
 			}
@@ -160,8 +177,8 @@ func (w probeWant) check(t *testing.T, what string, p *corev1.Probe, c *corev1.C
 		t.Errorf("%s probe = %+v, want HTTP GET %s", what, p, w.path)
 		return
 	}
-	if p.HTTPGet.Path != w.path || p.HTTPGet.Port != intstr.FromString(resources.PortNameAPI) || p.HTTPGet.Scheme != corev1.URISchemeHTTP {
-		t.Errorf("%s probe GET %s %s on port %s, want GET %s on port %q", what, p.HTTPGet.Scheme, p.HTTPGet.Path, p.HTTPGet.Port.String(), w.path, resources.PortNameAPI)
+	if p.HTTPGet.Path != w.path || p.HTTPGet.Port != intstr.FromString(resources.PortNameAPI) || p.HTTPGet.Scheme != corev1.URISchemeHTTPS {
+		t.Errorf("%s probe GET %s %s on port %s, want GET HTTPS %s on port %q (TLS by default)", what, p.HTTPGet.Scheme, p.HTTPGet.Path, p.HTTPGet.Port.String(), w.path, resources.PortNameAPI)
 	}
 	got := [5]int32{p.InitialDelaySeconds, p.PeriodSeconds, p.TimeoutSeconds, p.SuccessThreshold, p.FailureThreshold}
 	want := [5]int32{w.initialDelay, w.period, w.timeout, w.succ, w.fails}

@@ -51,7 +51,8 @@ func TestTenantsOnARealServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	server := sampleObject(t, "shares", "DittoServer")
-	mergeSpec(t, server, fmt.Sprintf(`{controlPlane: {port: %d}, tenants: {from: Selector, selector: {matchLabels: {%q: "yes"}}}}`, apiPort, label))
+	// Plain HTTP: the recording proxy reads the requests in clear.
+	mergeSpec(t, server, fmt.Sprintf(`{controlPlane: {port: %d, tls: {mode: Disabled}}, tenants: {from: Selector, selector: {matchLabels: {%q: "yes"}}}}`, apiPort, label))
 	name := server.GetName()
 	rec := startRecordingProxy(t, fmt.Sprintf("http://127.0.0.1:%d", apiPort))
 	runOperatorWithServerState(t, "--server-api-endpoint="+platform.name+"/"+name+"="+rec.url)

@@ -69,7 +69,9 @@ func startServer(t *testing.T, vols volumes, apiPort int) *server {
 	t.Helper()
 	ds := &dittov1alpha1.DittoServer{
 		ObjectMeta: metav1.ObjectMeta{Name: "files", Namespace: "default"},
-		Spec:       dittov1alpha1.DittoServerSpec{ControlPlane: &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort))}},
+		// Plain HTTP: these tests are about the files served, not the API's TLS.
+		Spec: dittov1alpha1.DittoServerSpec{ControlPlane: &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort)),
+			TLS: &dittov1alpha1.ControlPlaneTLSSpec{Mode: dittov1alpha1.TLSModeDisabled}}},
 	}
 	config, err := resources.ConfigYAML(ds, resources.Inputs{})
 	if err != nil {

@@ -41,7 +41,7 @@ func TestConfigSections(t *testing.T) {
 				"logging":          "format: json\nlevel: INFO\noutput: stdout\n",
 				"shutdown_timeout": "30s\n",
 				"database":         "sqlite:\n  path: /data/controlplane/controlplane.db\ntype: sqlite\n",
-				"controlplane":     "host: 0.0.0.0\njwt:\n  access_token_duration: 15m\n  refresh_token_duration: 168h\nport: 8080\n",
+				"controlplane":     "host: 0.0.0.0\njwt:\n  access_token_duration: 15m\n  refresh_token_duration: 168h\nport: 8080\ntls:\n  cert_file: /tls/tls.crt\n  key_file: /tls/tls.key\n  min_version: \"1.2\"\n",
 				"metrics":          "enabled: false\n",
 				"admin":            "username: admin\n",
 			},
@@ -64,7 +64,7 @@ func TestConfigSections(t *testing.T) {
 			want: map[string]string{
 				"shutdown_timeout": "1m30s\n",
 				"database":         "sqlite:\n  path: /data/controlplane/x.db\ntype: sqlite\n",
-				"controlplane":     "host: 0.0.0.0\njwt:\n  access_token_duration: 1h30m\n  refresh_token_duration: 500ms\nport: 9000\n",
+				"controlplane":     "host: 0.0.0.0\njwt:\n  access_token_duration: 1h30m\n  refresh_token_duration: 500ms\nport: 9000\ntls:\n  cert_file: /tls/tls.crt\n  key_file: /tls/tls.key\n  min_version: \"1.2\"\n",
 				"metrics":          "enabled: true\nhost: 0.0.0.0\npath: /metrics\nport: 9100\n",
 				"admin":            "username: root\n",
 			},

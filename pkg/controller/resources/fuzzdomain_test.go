@@ -69,7 +69,11 @@ func admissible(ds *dittov1alpha1.DittoServer, r *rand.Rand) *dittov1alpha1.Ditt
 		}
 	}
 	if cp := s.ControlPlane; cp != nil && cp.TLS != nil {
+		cp.TLS.Mode = dittov1alpha1.TLSMode(pick(r, string(cp.TLS.Mode), "", "Enabled", "Disabled"))
 		cp.TLS.SecretName = dnsLabel(cp.TLS.SecretName, 63)
+		if cp.TLS.Mode == dittov1alpha1.TLSModeDisabled {
+			cp.TLS.SecretName = ""
+		}
 		cp.TLS.MinVersion = pick(r, cp.TLS.MinVersion, "", "1.2", "1.3")
 	}
 	api := DefaultAPIPort

@@ -67,8 +67,8 @@ func TestProbes(t *testing.T) {
 					t.Errorf("%s timing %+v, want %+v", p.name, got, p.want)
 				}
 				h := p.probe.HTTPGet
-				if h == nil || h.Path != p.path || h.Port.String() != "api" || h.Scheme != corev1.URISchemeHTTP || p.probe.TCPSocket != nil || p.probe.Exec != nil {
-					t.Errorf("%s handler %+v, want HTTP GET %s on the port named api", p.name, p.probe.ProbeHandler, p.path)
+				if h == nil || h.Path != p.path || h.Port.String() != "api" || h.Scheme != corev1.URISchemeHTTPS || p.probe.TCPSocket != nil || p.probe.Exec != nil {
+					t.Errorf("%s handler %+v, want HTTPS GET %s on the port named api (TLS by default)", p.name, p.probe.ProbeHandler, p.path)
 				}
 			}
 		})

@@ -64,7 +64,8 @@ func TestRealServerServiceLinks(t *testing.T) {
 	apiPort := proc.FreePortForTest(t)
 	ds := withIdentity(&dittov1alpha1.DittoServer{})
 	ds.Name = "dittofs"
-	ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort))}
+	ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(apiPort)),
+		TLS: &dittov1alpha1.ControlPlaneTLSSpec{Mode: dittov1alpha1.TLSModeDisabled}} // probed over plain HTTP below
 	ds.Spec.Metrics = &dittov1alpha1.MetricsSpec{Enabled: true, Port: ptr.To(int32(proc.FreePortForTest(t)))}
 	ds.Spec.Storage.MetadataSize = resource.MustParse("1Gi")
 	in := inputsFor(ds)

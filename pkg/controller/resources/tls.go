@@ -27,17 +27,37 @@ const (
 	defaultTLSMinVersion = "1.2"
 )
 
-// TLSEnabled tells whether the REST API serves HTTPS.
+// TLSEnabled tells whether the REST API serves HTTPS: always, unless
+// spec.controlPlane.tls.mode is Disabled.
 func TLSEnabled(ds *dittov1alpha1.DittoServer) bool {
-	return TLSSecretName(ds) != ""
+	cp := ds.Spec.ControlPlane
+	return cp == nil || cp.TLS == nil || cp.TLS.Mode != dittov1alpha1.TLSModeDisabled
 }
 
-// TLSSecretName is the Secret of spec.controlPlane.tls, "" without TLS.
-func TLSSecretName(ds *dittov1alpha1.DittoServer) string {
-	if cp := ds.Spec.ControlPlane; cp != nil && cp.TLS != nil {
+// TLSIssued tells whether the operator issues the API's certificate: TLS
+// is on and spec.controlPlane.tls names no Secret of the user's.
+func TLSIssued(ds *dittov1alpha1.DittoServer) bool {
+	return TLSEnabled(ds) && UserTLSSecretName(ds) == ""
+}
+
+// UserTLSSecretName is spec.controlPlane.tls.secretName, "" when unset.
+func UserTLSSecretName(ds *dittov1alpha1.DittoServer) string {
+	if cp := ds.Spec.ControlPlane; cp != nil && cp.TLS != nil && TLSEnabled(ds) {
 		return cp.TLS.SecretName
 	}
 	return ""
+}
+
+// TLSSecretName is the Secret the API's certificate is mounted from: the
+// user's, else the one the operator issues; "" without TLS.
+func TLSSecretName(ds *dittov1alpha1.DittoServer) string {
+	if !TLSEnabled(ds) {
+		return ""
+	}
+	if name := UserTLSSecretName(ds); name != "" {
+		return name
+	}
+	return IssuedTLSSecretName(ds)
 }
 
 // APIServiceDNSName is the name the operator verifies the server's
@@ -69,7 +89,10 @@ func tlsSection(ds *dittov1alpha1.DittoServer) *tlsConfig {
 	if !TLSEnabled(ds) {
 		return nil
 	}
-	minVersion := ds.Spec.ControlPlane.TLS.MinVersion
+	minVersion := ""
+	if cp := ds.Spec.ControlPlane; cp != nil && cp.TLS != nil {
+		minVersion = cp.TLS.MinVersion
+	}
 	if minVersion == "" {
 		minVersion = defaultTLSMinVersion
 	}

@@ -16,28 +16,42 @@ func tlsServer(tls *dittov1alpha1.ControlPlaneTLSSpec) *dittov1alpha1.DittoServe
 	})
 }
 
-// With spec.controlPlane.tls the server loads the mounted certificate, the
-// probes speak HTTPS and the Secret's certificate and key (not its CA) are
-// mounted read-only at /tls; without it nothing of TLS is rendered.
+// By default and with spec.controlPlane.tls the server loads the mounted
+// certificate, the probes speak HTTPS and the Secret's certificate and key
+// (not its CA) are mounted read-only at /tls: the operator's issued Secret
+// by default, the user's with secretName. With mode Disabled nothing of TLS
+// is rendered.
 func TestTLS(t *testing.T) {
+	issued := map[string]any{"cert_file": "/tls/tls.crt", "key_file": "/tls/tls.key", "min_version": "1.2"}
 	for _, tc := range []struct {
 		name       string
 		tls        *dittov1alpha1.ControlPlaneTLSSpec
 		wantConfig any // controlplane.tls of config.yaml
 		scheme     corev1.URIScheme
+		secret     string // the Secret mounted at /tls, "" for none
 	}{
-		{name: "off", scheme: corev1.URISchemeHTTP},
+		{name: "off", tls: &dittov1alpha1.ControlPlaneTLSSpec{Mode: dittov1alpha1.TLSModeDisabled}, scheme: corev1.URISchemeHTTP},
+		{name: "default: issued by the operator", wantConfig: issued, scheme: corev1.URISchemeHTTPS, secret: "nas-api-tls"},
 		{
-			name:       "on, TLS 1.2 by default",
-			tls:        &dittov1alpha1.ControlPlaneTLSSpec{SecretName: "nas-cert"},
-			wantConfig: map[string]any{"cert_file": "/tls/tls.crt", "key_file": "/tls/tls.key", "min_version": "1.2"},
+			name:       "mode Enabled without a Secret: issued, TLS 1.3",
+			tls:        &dittov1alpha1.ControlPlaneTLSSpec{Mode: dittov1alpha1.TLSModeEnabled, MinVersion: "1.3"},
+			wantConfig: map[string]any{"cert_file": "/tls/tls.crt", "key_file": "/tls/tls.key", "min_version": "1.3"},
 			scheme:     corev1.URISchemeHTTPS,
+			secret:     "nas-api-tls",
+		},
+		{
+			name:       "the user's Secret, TLS 1.2 by default",
+			tls:        &dittov1alpha1.ControlPlaneTLSSpec{SecretName: "nas-cert"},
+			wantConfig: issued,
+			scheme:     corev1.URISchemeHTTPS,
+			secret:     "nas-cert",
 		},
 		{
 			name:       "on, TLS 1.3",
 			tls:        &dittov1alpha1.ControlPlaneTLSSpec{SecretName: "nas-cert", MinVersion: "1.3"},
 			wantConfig: map[string]any{"cert_file": "/tls/tls.crt", "key_file": "/tls/tls.key", "min_version": "1.3"},
 			scheme:     corev1.URISchemeHTTPS,
+			secret:     "nas-cert",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,14 +82,14 @@ func TestTLS(t *testing.T) {
 					mount = &pod.Containers[0].VolumeMounts[i]
 				}
 			}
-			if tc.tls == nil {
+			if tc.secret == "" {
 				if vol != nil || mount != nil {
 					t.Errorf("a TLS volume without TLS: %+v %+v", vol, mount)
 				}
 				return
 			}
-			if vol == nil || vol.Secret == nil || vol.Secret.SecretName != "nas-cert" {
-				t.Fatalf("TLS volume = %+v, want the Secret nas-cert", vol)
+			if vol == nil || vol.Secret == nil || vol.Secret.SecretName != tc.secret {
+				t.Fatalf("TLS volume = %+v, want the Secret %s", vol, tc.secret)
 			}
 			if items := vol.Secret.Items; len(items) != 2 || items[0].Key != "tls.crt" || items[1].Key != "tls.key" {
 				t.Errorf("TLS volume items = %+v, want tls.crt and tls.key only", items)
@@ -92,11 +106,14 @@ func TestAPIServiceDNSNameAndScheme(t *testing.T) {
 	if got := APIServiceDNSName(ds); got != "nas-api.storage.svc" {
 		t.Errorf("APIServiceDNSName = %q", got)
 	}
-	if got := APIScheme(ds); got != "http" {
-		t.Errorf("APIScheme without TLS = %q", got)
+	if got := APIScheme(ds); got != "https" {
+		t.Errorf("APIScheme by default = %q, want https", got)
+	}
+	if got := APIScheme(tlsServer(&dittov1alpha1.ControlPlaneTLSSpec{Mode: dittov1alpha1.TLSModeDisabled})); got != "http" {
+		t.Errorf("APIScheme with mode Disabled = %q", got)
 	}
 	if got := APIScheme(tlsServer(&dittov1alpha1.ControlPlaneTLSSpec{SecretName: "c"})); got != "https" {
-		t.Errorf("APIScheme with TLS = %q", got)
+		t.Errorf("APIScheme with the user's Secret = %q", got)
 	}
 }
 

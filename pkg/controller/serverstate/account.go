@@ -99,7 +99,7 @@ func (c *Controller) login(ctx context.Context, ds *dittov1alpha1.DittoServer) (
 		if tlsID == "" && secret.Annotations[AccountConfirmedAnnotation] == string(ds.UID) {
 			return nil, &problemError{Problem{ReasonLoginFailed, fmt.Sprintf(
 				"the server's API refused the operator account %q, which it accepted before; over plain HTTP the operator cannot tell that endpoint from another, so it does not send the admin password: "+
-					"set spec.controlPlane.tls, or, if the server really lost the account (a restored volume), delete Secret %q to set it up again", OperatorUsername, secret.Name)}}
+					"serve the API over TLS (remove spec.controlPlane.tls.mode: Disabled), or, if the server really lost the account (a restored volume), delete Secret %q to set it up again", OperatorUsername, secret.Name)}}
 		}
 		if err := c.setUpOperatorAccount(ctx, ds, baseURL, rt, password); err != nil {
 			return nil, err

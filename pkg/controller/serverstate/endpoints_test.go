@@ -15,7 +15,7 @@ func TestEndpoints(t *testing.T) {
 		ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To[int32](9000)}
 	})
 	e := NewEndpoints(AccessService, nil, nil)
-	if got, err := e.Resolve(context.Background(), ds); err != nil || got != "http://nas-api.storage.svc:9000" {
+	if got, err := e.Resolve(context.Background(), ds); err != nil || got != "https://nas-api.storage.svc:9000" {
 		t.Errorf("service URL = %q, %v", got, err)
 	}
 	overrides := EndpointOverrides{}

@@ -9,6 +9,7 @@ package serverstate
 
 import (
 	"context"
+	"crypto/rand"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,6 +87,7 @@ func newFixture(t *testing.T, objects ...runtime.Object) *fixture {
 	for _, obj := range objects {
 		f.add(obj)
 	}
+	f.addIssuedTLS(t, objects)
 	kubeFactory := kubeinformers.NewSharedInformerFactory(f.kubeCS, 0)
 	dittoFactory := dittoinformers.NewSharedInformerFactory(f.dittoCS, 0)
 	metaFactory := metadatainformer.NewSharedInformerFactory(metadatafake.NewSimpleMetadataClient(metadatafake.NewTestScheme()), 0)
@@ -360,3 +362,37 @@ func dittoShare(name string, mutate ...func(*dittov1alpha1.DittoShare)) *dittov1
 }
 
 func cacheKey() cache.ObjectName { return cache.ObjectName{Namespace: testNamespace, Name: testServer} }
+
+// addIssuedTLS adds, for each DittoServer whose API certificate the
+// operator issues, the Secret the DittoServer controller would have made
+// before its pod started (unless the test brings its own).
+func (f *fixture) addIssuedTLS(t *testing.T, objects []runtime.Object) {
+	t.Helper()
+	have := map[string]bool{}
+	for _, obj := range objects {
+		if s, ok := obj.(*corev1.Secret); ok {
+			have[s.Namespace+"/"+s.Name] = true
+		}
+	}
+	for _, obj := range objects {
+		ds, ok := obj.(*dittov1alpha1.DittoServer)
+		if !ok || !resources.TLSIssued(ds) || have[ds.Namespace+"/"+resources.IssuedTLSSecretName(ds)] {
+			continue
+		}
+		f.add(issuedTLSSecret(t, ds))
+	}
+}
+
+// issuedTLSSecret is the serving Secret the operator issues for ds.
+func issuedTLSSecret(t *testing.T, ds *dittov1alpha1.DittoServer) *corev1.Secret {
+	t.Helper()
+	ca, err := resources.IssueCA(ds, t0, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := resources.IssueServingCert(ds, ca, t0, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resources.IssuedTLSSecret(ds, cert, ca, ca.CertPEM)
+}

@@ -20,7 +20,9 @@ import (
 // account, an endpoint that refuses it is not sent the admin password: the
 // pass stops with LoginFailed and a message that says what to do.
 func TestAdminPasswordIsWithheldFromAnUnverifiedEndpoint(t *testing.T) {
-	f := newFixture(t, teamObjects()...)
+	objs := teamObjects()
+	withPlainHTTP(objs[0].(*dittov1alpha1.DittoServer))
+	f := newFixture(t, objs...)
 	f.converge()
 	s, err := f.kubeCS.CoreV1().Secrets(testNamespace).Get(f.ctx, OperatorSecretName(f.server()), metav1.GetOptions{})
 	if err != nil || s.Annotations[AccountConfirmedAnnotation] != string(f.server().UID) {
@@ -47,7 +49,9 @@ func TestAdminPasswordIsWithheldFromAnUnverifiedEndpoint(t *testing.T) {
 // still uses the admin login over plain HTTP: nothing else can create the
 // operator account.
 func TestFirstSetupUsesTheAdminLoginOverPlainHTTP(t *testing.T) {
-	f := newFixture(t, teamObjects()...)
+	objs := teamObjects()
+	withPlainHTTP(objs[0].(*dittov1alpha1.DittoServer))
+	f := newFixture(t, objs...)
 	if err := f.sync(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,8 +97,8 @@ func TestTheServersAPIIsReachedWithoutAProxy(t *testing.T) {
 	t.Setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
 	tlsServer := availableServer(withAPITLS)
 	f := newFixture(t, tlsServer, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "nas-cert", Namespace: testNamespace}, Type: corev1.SecretTypeTLS,
-		Data: map[string][]byte{"tls.crt": []byte("cert"), "tls.key": []byte("key")}})
-	for name, ds := range map[string]*dittov1alpha1.DittoServer{"plain HTTP": availableServer(), "HTTPS": tlsServer} {
+		Data: map[string][]byte{"tls.crt": []byte("cert"), "tls.key": []byte("key")}}, issuedTLSSecret(t, availableServer()))
+	for name, ds := range map[string]*dittov1alpha1.DittoServer{"plain HTTP": availableServer(withPlainHTTP), "HTTPS": tlsServer, "issued HTTPS": availableServer()} {
 		rt, _, err := f.c.apiTransport(f.ctx, ds)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -39,7 +39,11 @@ func startRealServer(t *testing.T, spec func(*dittov1alpha1.DittoServer), files 
 		vols[filepath.Join(resources.DataDir, name)] = filepath.Join(base, name)
 	}
 	ds := availableServer(func(ds *dittov1alpha1.DittoServer) {
-		ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(port))}
+		// Plain HTTP unless spec says otherwise: these tests are about the
+		// state the operator declares; the API's TLS has its own
+		// (realtls_test.go).
+		ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{Port: ptr.To(int32(port)),
+			TLS: &dittov1alpha1.ControlPlaneTLSSpec{Mode: dittov1alpha1.TLSModeDisabled}}
 		if spec != nil {
 			spec(ds)
 		}

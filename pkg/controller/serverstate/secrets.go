@@ -125,7 +125,7 @@ func serverSecrets(ds *dittov1alpha1.DittoServer) map[string]bool {
 		resources.CredentialsSecretName(ds): true,
 		resources.OperatorSecretName(ds):    true,
 	}
-	for _, n := range []string{resources.PostgresSecretName(ds), resources.TLSSecretName(ds), s3SecretName(ds)} {
+	for _, n := range []string{resources.PostgresSecretName(ds), resources.TLSSecretName(ds), resources.IssuedCASecretName(ds), s3SecretName(ds)} {
 		if n != "" {
 			names[n] = true
 		}

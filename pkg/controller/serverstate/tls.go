@@ -18,9 +18,10 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/dfsapi"
 )
 
-// A server with spec.controlPlane.tls serves its API over HTTPS. The
-// operator verifies its certificate with ca.crt of the same Secret (the
-// system roots when the Secret has none) and always for the name
+// A server serves its API over HTTPS unless spec.controlPlane.tls.mode is
+// Disabled. The operator verifies its certificate with ca.crt of the Secret
+// the pod mounts: the user's (the system roots when it has none) or the one
+// the operator issued and controls (never the system roots), and always for the name
 // <name>-api.<namespace>.svc, whatever address it dials: the Service, a
 // port-forward tunnel on 127.0.0.1, or a --server-api-endpoint override.
 // The certificate must carry that name. The CA is read with a live GET once
@@ -88,13 +89,27 @@ func (c *Controller) apiTransport(ctx context.Context, ds *dittov1alpha1.DittoSe
 		return c.metrics.transport(rt), name + "@" + version, nil
 	}
 	s, err := c.kube.CoreV1().Secrets(ds.Namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	issued := resources.TLSIssued(ds)
+	switch {
+	case apierrors.IsNotFound(err) && issued:
+		// The DittoServer controller issues it before the pod can start.
+		return nil, "", &unreachableError{fmt.Errorf("waiting for the API's certificate (Secret %s/%s) to be issued", ds.Namespace, name)}
+	case apierrors.IsNotFound(err):
 		return nil, "", &problemError{Problem{ReasonSecretNotFound, fmt.Sprintf("Secret %q (%s) not found in namespace %q", name, tlsSecretField, ds.Namespace)}}
-	}
-	if err != nil {
+	case err != nil:
 		return nil, "", fmt.Errorf("get Secret %s/%s: %w", ds.Namespace, name, err)
 	}
-	cfg, err := clientTLSConfig(ds, s.Data[resources.TLSCAKey])
+	if issued && !metav1.IsControlledBy(s, ds) {
+		// A Secret of that name the operator did not issue: its CA is no
+		// proof of the server's identity (the DittoServer controller
+		// reports it as ResourceNotOwned).
+		return nil, "", &problemError{Problem{ReasonSecretInvalid, fmt.Sprintf("Secret %q is not the one the operator issued for DittoServer %s: delete it to have the API's certificate issued", name, ds.Name)}}
+	}
+	caPEM := s.Data[resources.TLSCAKey]
+	if issued && len(caPEM) == 0 {
+		return nil, "", &problemError{Problem{ReasonSecretInvalid, fmt.Sprintf("Secret %q issued by the operator has no %q", name, resources.TLSCAKey)}}
+	}
+	cfg, err := clientTLSConfig(ds, caPEM)
 	if err != nil {
 		return nil, "", &problemError{Problem{ReasonSecretInvalid, fmt.Sprintf("Secret %q key %q (%s): %v", name, resources.TLSCAKey, tlsSecretField, err)}}
 	}

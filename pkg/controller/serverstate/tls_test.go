@@ -19,6 +19,11 @@ import (
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 )
 
+// withPlainHTTP turns the API's TLS off (spec.controlPlane.tls.mode Disabled).
+func withPlainHTTP(ds *dittov1alpha1.DittoServer) {
+	ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{TLS: &dittov1alpha1.ControlPlaneTLSSpec{Mode: dittov1alpha1.TLSModeDisabled}}
+}
+
 func withAPITLS(ds *dittov1alpha1.DittoServer) {
 	ds.Spec.ControlPlane = &dittov1alpha1.ControlPlaneSpec{TLS: &dittov1alpha1.ControlPlaneTLSSpec{SecretName: "nas-cert"}}
 }
@@ -58,7 +63,7 @@ func (fixedTunnel) Close(cache.ObjectName) {}
 // The Service URL and the tunnel's URL follow the API's scheme; an
 // override is used as written.
 func TestEndpointsFollowTheAPIScheme(t *testing.T) {
-	plain, secure := availableServer(), availableServer(withAPITLS)
+	plain, secure := availableServer(withPlainHTTP), availableServer(withAPITLS)
 	if got := ServiceURL(plain); got != "http://nas-api.storage.svc:8080" {
 		t.Errorf("ServiceURL without TLS = %q", got)
 	}
@@ -173,5 +178,57 @@ func TestClientTLSConfigWithoutCA(t *testing.T) {
 	cfg, err := clientTLSConfig(availableServer(withAPITLS), nil)
 	if err != nil || cfg.RootCAs != nil || cfg.ServerName != "nas-api.storage.svc" || cfg.MinVersion != tls.VersionTLS12 {
 		t.Errorf("config = %+v, %v", cfg, err)
+	}
+}
+
+// Without spec.controlPlane.tls the operator verifies the server against
+// the CA in the Secret it issued, and only that Secret: a missing one is
+// waited for (the DittoServer controller issues it before the pod starts),
+// one it did not issue is refused, and a server whose certificate another
+// CA signed is refused.
+func TestIssuedCertificateIsVerified(t *testing.T) {
+	ds := availableServer()
+	issued := issuedTLSSecret(t, ds)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	cert, err := tls.X509KeyPair(issued.Data["tls.crt"], issued.Data["tls.key"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	get := func(f *fixture) error {
+		rt, _, err := f.c.apiTransport(f.ctx, ds)
+		if err != nil {
+			return err
+		}
+		resp, err := (&http.Client{Transport: rt}).Get(srv.URL)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		return err
+	}
+	if err := get(newFixture(t, ds, issued)); err != nil {
+		t.Errorf("the issued certificate is not verified: %v", err)
+	}
+
+	other := issuedTLSSecret(t, ds) // another CA, same names
+	if err := get(newFixture(t, ds, other)); err == nil || !strings.Contains(err.Error(), "unknown authority") {
+		t.Errorf("a server with a certificate of another CA: %v, want unknown authority", err)
+	}
+
+	foreign := issued.DeepCopy()
+	foreign.OwnerReferences = nil
+	var p *problemError
+	if err := get(newFixture(t, ds, foreign)); !errors.As(err, &p) || p.Reason != ReasonSecretInvalid {
+		t.Errorf("a Secret the operator did not issue: %v, want %s", err, ReasonSecretInvalid)
+	}
+
+	f := newFixture(t, ds)
+	_ = f.kubeCS.CoreV1().Secrets(testNamespace).Delete(f.ctx, "nas-api-tls", metav1.DeleteOptions{})
+	var u *unreachableError
+	if err := get(f); !errors.As(err, &u) {
+		t.Errorf("no issued Secret yet: %v, want a wait (unreachable)", err)
 	}
 }

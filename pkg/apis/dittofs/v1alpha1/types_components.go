@@ -87,22 +87,47 @@ type ControlPlaneSpec struct {
 	// +optional
 	Port *int32 `json:"port,omitempty"`
 
-	// TLS serves the REST API over HTTPS. The probes then use HTTPS, and the
-	// operator verifies the server's certificate for the Service DNS name
-	// <name>-api.<namespace>.svc, which the certificate must carry.
+	// TLS of the REST API. Without it the API is served over HTTPS with a
+	// certificate the operator issues from a CA of this server and renews
+	// (see docs/security.md); secretName serves a certificate of your own;
+	// mode Disabled serves plain HTTP. The probes use HTTPS whenever TLS is
+	// on, and the operator verifies the server's certificate for the Service
+	// DNS name <name>-api.<namespace>.svc, which the certificate must carry.
 	// +optional
 	TLS *ControlPlaneTLSSpec `json:"tls,omitempty"`
 }
 
+// TLSMode says whether the REST API serves HTTPS.
+// +kubebuilder:validation:Enum=Enabled;Disabled
+type TLSMode string
+
+const (
+	// TLSModeEnabled serves HTTPS: with spec.controlPlane.tls.secretName's
+	// certificate, or one the operator issues.
+	TLSModeEnabled TLSMode = "Enabled"
+	// TLSModeDisabled serves plain HTTP: the operator's credentials, tokens and
+	// user passwords then cross the pod network in clear.
+	TLSModeDisabled TLSMode = "Disabled"
+)
+
 // ControlPlaneTLSSpec selects the REST API's server certificate.
+// +kubebuilder:validation:XValidation:rule="!has(self.mode) || self.mode != 'Disabled' || !has(self.secretName)",message="spec.controlPlane.tls.secretName must not be set when spec.controlPlane.tls.mode is Disabled",fieldPath=".secretName",reason="FieldValueForbidden"
 type ControlPlaneTLSSpec struct {
+	// Mode is Enabled (HTTPS, the default) or Disabled (plain HTTP).
+	// +kubebuilder:default=Enabled
+	// +optional
+	Mode TLSMode `json:"mode,omitempty"`
+
 	// SecretName is a Secret of type kubernetes.io/tls in the DittoServer's
 	// namespace (for example one cert-manager issues) with tls.crt and
 	// tls.key, mounted read-only at /tls. Its optional ca.crt is the CA the
 	// operator verifies the server with; without it the operator uses the
-	// system roots. A renewed certificate restarts the server.
+	// system roots. A renewed certificate restarts the server. Without
+	// secretName the operator issues the certificate into
+	// <name>-api-tls from its CA in <name>-ca.
 	// +kubebuilder:validation:MinLength=1
-	SecretName string `json:"secretName"`
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
 
 	// MinVersion is the lowest TLS version the server accepts.
 	// +kubebuilder:validation:Enum="1.2";"1.3"

@@ -25,9 +25,12 @@ package v1alpha1
 type ControlPlaneSpecApplyConfiguration struct {
 	// Port of the REST API (also used by the health probes).
 	Port *int32 `json:"port,omitempty"`
-	// TLS serves the REST API over HTTPS. The probes then use HTTPS, and the
-	// operator verifies the server's certificate for the Service DNS name
-	// <name>-api.<namespace>.svc, which the certificate must carry.
+	// TLS of the REST API. Without it the API is served over HTTPS with a
+	// certificate the operator issues from a CA of this server and renews
+	// (see docs/security.md); secretName serves a certificate of your own;
+	// mode Disabled serves plain HTTP. The probes use HTTPS whenever TLS is
+	// on, and the operator verifies the server's certificate for the Service
+	// DNS name <name>-api.<namespace>.svc, which the certificate must carry.
 	TLS *ControlPlaneTLSSpecApplyConfiguration `json:"tls,omitempty"`
 }
 

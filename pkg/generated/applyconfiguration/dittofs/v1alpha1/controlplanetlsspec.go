@@ -18,16 +18,24 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	dittofsv1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+)
+
 // ControlPlaneTLSSpecApplyConfiguration represents a declarative configuration of the ControlPlaneTLSSpec type for use
 // with apply.
 //
 // ControlPlaneTLSSpec selects the REST API's server certificate.
 type ControlPlaneTLSSpecApplyConfiguration struct {
+	// Mode is Enabled (HTTPS, the default) or Disabled (plain HTTP).
+	Mode *dittofsv1alpha1.TLSMode `json:"mode,omitempty"`
 	// SecretName is a Secret of type kubernetes.io/tls in the DittoServer's
 	// namespace (for example one cert-manager issues) with tls.crt and
 	// tls.key, mounted read-only at /tls. Its optional ca.crt is the CA the
 	// operator verifies the server with; without it the operator uses the
-	// system roots. A renewed certificate restarts the server.
+	// system roots. A renewed certificate restarts the server. Without
+	// secretName the operator issues the certificate into
+	// <name>-api-tls from its CA in <name>-ca.
 	SecretName *string `json:"secretName,omitempty"`
 	// MinVersion is the lowest TLS version the server accepts.
 	MinVersion *string `json:"minVersion,omitempty"`
@@ -37,6 +45,14 @@ type ControlPlaneTLSSpecApplyConfiguration struct {
 // apply.
 func ControlPlaneTLSSpec() *ControlPlaneTLSSpecApplyConfiguration {
 	return &ControlPlaneTLSSpecApplyConfiguration{}
+}
+
+// WithMode sets the Mode field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Mode field is set to the value of the last call.
+func (b *ControlPlaneTLSSpecApplyConfiguration) WithMode(value dittofsv1alpha1.TLSMode) *ControlPlaneTLSSpecApplyConfiguration {
+	b.Mode = &value
+	return b
 }
 
 // WithSecretName sets the SecretName field in the declarative configuration to the given value
