@@ -93,7 +93,7 @@ func TestServingCertificateRenewal(t *testing.T) {
 
 	f.clock = resources.RenewAt(old)
 	expectErr(t, f.sync(), nil)
-	expectActions(t, f.actions(), "get secrets nas-ca", "patch secrets nas-api-tls", "update statefulsets nas", "update dittoservers/status nas")
+	expectActions(t, f.actions(), "get secrets nas-ca", "patch secrets nas-api-tls", "update statefulsets nas", "apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Normal CertificateRenewed Renewed the API's certificate in Secret nas-api-tls",
 		"Normal ConfigUpdated Configuration updated, pods will restart")
 	f.catchUp()
@@ -123,7 +123,7 @@ func TestCARenewalKeepsThePreviousCATrusted(t *testing.T) {
 	f.clock = f.clock.Add(24 * time.Hour)
 	expectErr(t, f.sync(), nil)
 	expectActions(t, f.actions(), "get secrets nas-ca", "patch secrets nas-ca", "patch secrets nas-api-tls",
-		"update statefulsets nas", "update dittoservers/status nas")
+		"update statefulsets nas", "apply dittoservers/status nas")
 	expectEvents(t, f.events(), "Normal CertificateRenewed Renewed the API's CA in Secret nas-ca",
 		"Normal CertificateRenewed Renewed the API's certificate in Secret nas-api-tls", "Normal ConfigUpdated")
 	f.catchUp()

@@ -15,7 +15,7 @@ func TestFirstPassWritesStatus(t *testing.T) {
 	expectErr(t, f.sync(), nil)
 	expectActions(t, f.actions(),
 		"patch dittoservers nas",
-		"create secrets nas-generated",
+		"create secrets nas-generated", "create secrets nas-ca", "create secrets nas-api-tls",
 		"create configmaps nas-config",
 		"create services nas-headless", "create services nas-file", "create services nas-api",
 		"create statefulsets nas",
