@@ -138,7 +138,7 @@ func newOperator(ctx context.Context, c *clients, o options, reg *prometheus.Reg
 	}
 	ctrl, err := controller.New(ctx, c.kube, c.ditto, c.dynamic, inf, crdWatch, controller.Options{
 		Namespace: o.namespace, ResyncPeriod: o.resync, Metrics: m.controller,
-		StatusProgressInterval: o.statusInterval,
+		StatusProgressInterval: o.statusInterval, Snapshots: c.snapshot,
 	})
 	if err != nil {
 		return nil, err

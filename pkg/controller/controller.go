@@ -68,6 +68,9 @@ type Informers struct {
 type Controller struct {
 	kube  kubernetes.Interface
 	ditto clientset.Interface
+	// snap creates the VolumeSnapshots of a restore from another
+	// namespace; nil: no restore (restore.go).
+	snap snapshotClient
 
 	dsLister   dittolisters.DittoServerLister
 	dsIndexer  cache.Indexer
@@ -107,6 +110,9 @@ type Options struct {
 	// StatusProgressInterval spaces the status writes that only follow a
 	// healthy rollout's progress (see statusPacer); 0 writes every change at once.
 	StatusProgressInterval time.Duration
+	// Snapshots is the VolumeSnapshot API a restore
+	// (spec.bootstrap.fromBackup) uses; nil refuses restores.
+	Snapshots snapshotClient
 }
 
 // New builds a controller and registers its event handlers on the informers.
@@ -121,6 +127,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 	c := &Controller{
 		kube:       kube,
 		ditto:      ditto,
+		snap:       opts.Snapshots,
 		dsLister:   inf.DittoServers.Lister(),
 		dsIndexer:  inf.DittoServers.Informer().GetIndexer(),
 		stsLister:  inf.StatefulSets.Lister(),

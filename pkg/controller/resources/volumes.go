@@ -110,6 +110,12 @@ func quantityOr(q *resource.Quantity, def resource.Quantity) resource.Quantity {
 	return q.DeepCopy()
 }
 
+// VolumeClaimTemplates are the claim templates of ds's StatefulSet in
+// layout: a restore creates the claims they name before the StatefulSet.
+func VolumeClaimTemplates(ds *dittov1alpha1.DittoServer, layout StorageLayout) []corev1.PersistentVolumeClaim {
+	return volumeClaimTemplates(ds, layout)
+}
+
 // volumeClaimTemplates cannot be updated once the StatefulSet exists: an
 // existing server keeps its layout, and a grown size reaches the templates
 // by re-creating the StatefulSet with orphan deletion (pkg/controller,
