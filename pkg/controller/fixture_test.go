@@ -137,7 +137,7 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 	t.Cleanup(c.broadcaster.Shutdown)
 	f.recorder = record.NewFakeRecorder(100)
 	c.recorder = f.recorder
-	f.snapClient = snapfake.NewSimpleClientset()
+	f.snapClient = snapfake.NewSimpleClientset() //nolint:staticcheck // no alternative in client/v8
 	c.snap = f.snapClient
 	c.now = func() time.Time { return f.clock }
 	if percona {
