@@ -12,10 +12,6 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
-// ReasonBackupNotReady: spec.bootstrap.fromBackup names a backup the server
-// cannot be created from yet (not Completed).
-const ReasonBackupNotReady = "BackupNotReady"
-
 // bootstrapGate restores a server created with spec.bootstrap.fromBackup
 // before anything else of it exists: its credentials Secrets and its claims
 // come from the backup (restore.go), so an empty server is never made in

@@ -17,25 +17,6 @@ import (
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
-// Why a server with spec.bootstrap.fromBackup is not restored (ConfigReady=False).
-const (
-	// ReasonBackupNotFound: the DittoBackup does not exist.
-	ReasonBackupNotFound = "BackupNotFound"
-	// ReasonBackupNotAdmitted: the backup's spec.restoreNamespaces does not
-	// admit the server's namespace.
-	ReasonBackupNotAdmitted = "BackupNotAdmitted"
-	// ReasonBackupLayoutMismatch: the server's claims differ from the
-	// backup's snapshots, or are smaller.
-	ReasonBackupLayoutMismatch = "BackupLayoutMismatch"
-	// ReasonRestoreConflict: a claim or credentials Secret of the server
-	// exists already and was not made from the backup; it is never
-	// overwritten nor deleted.
-	ReasonRestoreConflict = "RestoreConflict"
-	// ReasonRestoring (Normal): the claims and credentials were created from
-	// the backup.
-	ReasonRestoring = "Restoring"
-)
-
 // restoreSource is the backup a restore creates a server from.
 type restoreSource struct {
 	backup *dittov1alpha1.DittoBackup
