@@ -282,3 +282,26 @@ func TestRestoreAcrossNamespaces(t *testing.T) {
 	}
 	f.expectQuiet(t)
 }
+
+// A server waiting for its backup is requeued when the backup changes;
+// one restored already, or from another backup, is not.
+func TestRestoreHandlerRequeuesWaitingServers(t *testing.T) {
+	restored := newDittoServer(withFinalizer, fromBackup(""))
+	restored.Name, restored.UID = "done", "done-uid"
+	restored.Status.RestoredFrom = &dittov1alpha1.RestoredFrom{Backup: "b1", Namespace: testNamespace}
+	elsewhere := newDittoServer(withFinalizer, fromBackup("team-b"))
+	elsewhere.Name, elsewhere.UID = "elsewhere", "elsewhere-uid"
+	f := newFixture(t, false, newDittoServer(withFinalizer, fromBackup("")), restored, elsewhere)
+	for f.c.queue.Len() > 0 {
+		key, _ := f.c.queue.Get()
+		f.c.queue.Done(key)
+		f.c.queue.Forget(key)
+	}
+	f.c.RestoreHandler().OnUpdate(nil, completedBackup(testNamespace, "1Gi"))
+	if n := f.c.queue.Len(); n != 1 {
+		t.Fatalf("%d servers requeued, want 1", n)
+	}
+	if key, _ := f.c.queue.Get(); key.Name != testName || key.Namespace != testNamespace {
+		t.Errorf("requeued %v", key)
+	}
+}

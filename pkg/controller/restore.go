@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
@@ -216,3 +217,31 @@ func (c *Controller) restoreSnapshot(ctx context.Context, ds *dittov1alpha1.Ditt
 
 // snapshotClient is the VolumeSnapshot API; nil when the operator runs without it.
 type snapshotClient = snapclient.Interface
+
+// RestoreHandler requeues the DittoServers waiting to be restored from a
+// DittoBackup when the backup is added or changes (it completes, its
+// spec.restoreNamespaces admits them): register it on the DittoBackup
+// informer, so a waiting server need not wait for its backoff.
+func (c *Controller) RestoreHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueueRestoresOf,
+		UpdateFunc: func(_, obj interface{}) { c.enqueueRestoresOf(obj) },
+	}
+}
+
+func (c *Controller) enqueueRestoresOf(obj interface{}) {
+	b, ok := obj.(*dittov1alpha1.DittoBackup)
+	if !ok {
+		return
+	}
+	servers, _ := c.dsLister.List(labels.Everything())
+	for _, ds := range servers {
+		r := ds.Spec.Bootstrap
+		if r == nil || r.FromBackup == nil || ds.Status.RestoredFrom != nil {
+			continue
+		}
+		if r.FromBackup.Name == b.Name && backupNamespace(ds) == b.Namespace {
+			c.enqueue(cache.MetaObjectToName(ds))
+		}
+	}
+}
