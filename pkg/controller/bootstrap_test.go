@@ -305,3 +305,52 @@ func TestRestoreHandlerRequeuesWaitingServers(t *testing.T) {
 		t.Errorf("requeued %v", key)
 	}
 }
+
+// A credentials Secret the server's name left behind with other values than
+// the backup's is not overwritten: the restored server would not accept the
+// backup's admin password or operator account.
+func TestRestoreConflictingSecret(t *testing.T) {
+	ds := newDittoServer(withFinalizer, fromBackup(""))
+	stale := resources.CredentialsSecret(ds, "nas-generated", map[string]string{
+		resources.JWTSecretKey: strings.Repeat("j", 48), resources.AdminPasswordKey: "another-password"})
+	f := newFixture(t, false, ds, completedBackup(testNamespace, "1Gi"), backupCredentials(testNamespace), stale)
+	expectErr(t, f.sync(), errWaiting)
+	c := condition(f.dittoServer(), ConditionConfigReady)
+	if c.Reason != ReasonRestoreConflict || !strings.Contains(c.Message, "Secret nas-generated exists with other credentials") {
+		t.Errorf("ConfigReady %s %q", c.Reason, c.Message)
+	}
+	expectEvents(t, f.events(), "Warning "+ReasonRestoreConflict)
+	if got := f.get(f.kube, gvrSecrets, "nas-generated").(*corev1.Secret); string(got.Data[resources.AdminPasswordKey]) != "another-password" {
+		t.Errorf("Secret overwritten")
+	}
+	for _, name := range claimNames() {
+		if f.exists(f.kube, gvrClaims, name) {
+			t.Errorf("claim %s created", name)
+		}
+	}
+}
+
+// spec.restoreNamespaces from Selector admits by the labels of the server's
+// namespace.
+func TestRestoreAdmittedBySelector(t *testing.T) {
+	other := "team-b"
+	selector := func(b *dittov1alpha1.DittoBackup) {
+		b.Spec.RestoreNamespaces = &dittov1alpha1.RestoreNamespacesSpec{From: dittov1alpha1.TenantsSelector,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"restore": "yes"}}}
+		b.Status.Phase = dittov1alpha1.BackupRunning // admitted, then held on its phase
+	}
+	ns := func(name string, labels map[string]string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	}
+	for _, tc := range []struct {
+		labels map[string]string
+		reason string
+	}{{map[string]string{"restore": "yes"}, ReasonBackupNotReady}, {map[string]string{"restore": "no"}, ReasonBackupNotAdmitted}} {
+		f := newFixture(t, false, newDittoServer(withFinalizer, fromBackup(other)), completedBackup(other, "1Gi", selector),
+			ns(testNamespace, tc.labels), ns("unrelated", map[string]string{"restore": "yes"}))
+		expectErr(t, f.sync(), errWaiting)
+		if c := condition(f.dittoServer(), ConditionConfigReady); c.Reason != tc.reason {
+			t.Errorf("labels %v: ConfigReady %s %q, want %s", tc.labels, c.Reason, c.Message, tc.reason)
+		}
+	}
+}

@@ -118,7 +118,9 @@ func (c *Controller) restoreNamespaceLabels(ctx context.Context, b *dittov1alpha
 		return nil, fmt.Errorf("read the labels of namespace %s: %w", ns, err)
 	}
 	for _, n := range list.Items {
-		return labels.Set(n.Labels), nil
+		if n.Name == ns {
+			return labels.Set(n.Labels), nil
+		}
 	}
 	return nil, nil
 }
