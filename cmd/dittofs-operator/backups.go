@@ -52,6 +52,10 @@ func (op *operator) newBackups(ctx context.Context, c *clients, o options, inf c
 		StatefulSets: inf.StatefulSets, Pods: inf.Pods, StorageClasses: inf.StorageClasses,
 		Snapshots: snapFactory.Snapshot().V1().VolumeSnapshots(), SnapshotClass: snapFactory.Snapshot().V1().VolumeSnapshotClasses(),
 	}
+	// A server waiting to be restored from a backup is requeued when it changes.
+	if _, err := bi.DittoBackups.Informer().AddEventHandler(op.controller.RestoreHandler()); err != nil {
+		return nil, nil, err
+	}
 	snapGate := op.snapCRDs
 	ctrl, err := backup.New(ctx, c.kube, c.ditto, c.snapshot, bi, backup.Options{Metrics: metrics,
 		SnapshotCRDsMissing: func() []string {

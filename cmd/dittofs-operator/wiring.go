@@ -140,6 +140,7 @@ func newOperator(ctx context.Context, c *clients, o options, reg *prometheus.Reg
 	}
 	ctrl, err := controller.New(ctx, c.kube, c.ditto, c.dynamic, inf, controller.Options{
 		Namespace: o.namespace, ResyncPeriod: o.resync, Metrics: m.controller,
+		Snapshots: c.snapshot,
 	})
 	if err != nil {
 		return nil, err

@@ -1,32 +1,69 @@
 package controller
 
 import (
+	"context"
 	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
+	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
 )
 
-// ReasonBackupNotReady: spec.bootstrap.fromBackup names a backup the server
-// cannot be created from (yet).
-const ReasonBackupNotReady = "BackupNotReady"
-
-// bootstrapGate holds back a server created with spec.bootstrap.fromBackup
-// before anything of it exists: its claims must come from the backup's
-// snapshots, so an empty server must never be made in their place. This
-// operator build does not restore yet (docs/backup.md): such a server waits
-// with ConfigReady=False, reason BackupNotReady, and one Warning. A server
-// whose StatefulSet exists already is past its bootstrap and runs as usual.
-func bootstrapGate(ds *dittov1alpha1.DittoServer, obs *observation) error {
+// bootstrapGate restores a server created with spec.bootstrap.fromBackup
+// before anything else of it exists: its credentials Secrets and its claims
+// come from the backup (restore.go), so an empty server is never made in
+// their place. A backup that cannot be restored (not found, not Completed,
+// not admitted, another layout or larger claims) holds the server with
+// ConfigReady=False, a reason saying why, and one Warning; nothing is
+// created. Once the claims exist, made from a backup, the pass goes on; a
+// server whose StatefulSet exists is past its bootstrap and never restored
+// again.
+func (c *Controller) bootstrapGate(ctx context.Context, ds *dittov1alpha1.DittoServer, obs *observation) error {
 	b := ds.Spec.Bootstrap
 	if b == nil || b.FromBackup == nil || obs.sts != nil {
 		return nil
 	}
-	ns := b.FromBackup.Namespace
-	if ns == "" {
-		ns = ds.Namespace
+	templates := resources.VolumeClaimTemplates(ds)
+	done, uid, p := c.restoredClaims(ds, templates)
+	if p == nil && done {
+		if ds.Status.RestoredFrom == nil {
+			obs.restoredFrom = &dittov1alpha1.RestoredFrom{Backup: b.FromBackup.Name, Namespace: backupNamespace(ds), UID: types.UID(uid)}
+		}
+		return nil
 	}
-	msg := fmt.Sprintf("spec.bootstrap.fromBackup: restoring DittoBackup %s/%s is not supported by this operator version; nothing is created", ns, b.FromBackup.Name)
-	obs.problem = &problem{ReasonBackupNotReady, msg}
-	return kit.Waitf("%s", msg)
+	if p == nil {
+		var err error
+		if p, err = c.restore(ctx, ds, templates); err != nil {
+			return kit.In("restore", err)
+		}
+	}
+	if p != nil {
+		obs.problem = p
+		return kit.Waitf("%s", p.message)
+	}
+	return nil
+}
+
+// restore creates the server's credentials Secrets, then its claims, from
+// the backup, with one Normal event. The pass that finds every claim made
+// records it (status.restoredFrom).
+func (c *Controller) restore(ctx context.Context, ds *dittov1alpha1.DittoServer, templates []corev1.PersistentVolumeClaim) (*problem, error) {
+	src, p, err := c.restoreSourceOf(ctx, ds, templates)
+	if p != nil || err != nil {
+		return p, err
+	}
+	if p, err := c.restoreSecrets(ctx, ds, src); p != nil || err != nil {
+		return p, err
+	}
+	created, p, err := c.restoreClaims(ctx, ds, src, templates)
+	if p != nil || err != nil || created == 0 {
+		return p, err
+	}
+	b := src.backup
+	c.recorder.Event(ds, corev1.EventTypeNormal, ReasonRestoring,
+		fmt.Sprintf("Restoring from DittoBackup %s/%s: credentials Secrets and claims created from its snapshots", b.Namespace, b.Name))
+	return nil, nil
 }

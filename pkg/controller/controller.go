@@ -42,6 +42,9 @@ type Controller struct {
 	ditto clientset.Interface
 	// dyn writes the optional kinds (PerconaPGClusters, ServiceMonitors).
 	dyn dynamic.Interface
+	// snap creates the VolumeSnapshots of a restore from another
+	// namespace; nil: no restore (restore.go).
+	snap snapshotClient
 
 	dsLister   dittolisters.DittoServerLister
 	dsIndexer  cache.Indexer
@@ -80,6 +83,9 @@ type Options struct {
 	ResyncPeriod time.Duration
 	// Metrics records reconcile outcomes; nil disables them.
 	Metrics *Metrics
+	// Snapshots is the VolumeSnapshot API a restore
+	// (spec.bootstrap.fromBackup) uses; nil refuses restores.
+	Snapshots snapshotClient
 }
 
 // New builds a controller and registers its event handlers on the informers.
@@ -95,6 +101,7 @@ func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interfa
 		kube:       kube,
 		ditto:      ditto,
 		dyn:        dyn,
+		snap:       opts.Snapshots,
 		dsLister:   inf.DittoServers.Lister(),
 		dsIndexer:  inf.DittoServers.Informer().GetIndexer(),
 		stsLister:  inf.StatefulSets.Lister(),

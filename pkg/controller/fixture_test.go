@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	snapfake "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned/fake"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -74,6 +75,7 @@ type fixture struct {
 	kubeClient            *kubefake.Clientset
 	dittoClient           *dittofake.Clientset
 	dynClient             *dynamicfake.FakeDynamicClient
+	snapClient            *snapfake.Clientset // the VolumeSnapshot API a restore uses
 	inf                   caches.Informers
 	perconaIndexer        cache.Indexer // nil: the Percona CRD is not installed
 	serviceMonitorIndexer cache.Indexer // nil: the ServiceMonitor CRD is not installed (installServiceMonitorCRD)
@@ -104,7 +106,7 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 	for _, obj := range objects {
 		tracker := f.kube
 		switch obj.(type) {
-		case *dittov1alpha1.DittoServer:
+		case *dittov1alpha1.DittoServer, *dittov1alpha1.DittoBackup:
 			tracker = f.ditto
 		case *unstructured.Unstructured:
 			tracker = f.dyn
@@ -137,6 +139,8 @@ func newFixture(t *testing.T, percona bool, objects ...runtime.Object) *fixture 
 	t.Cleanup(c.broadcaster.Shutdown)
 	f.recorder = record.NewFakeRecorder(100)
 	c.recorder = f.recorder
+	f.snapClient = snapfake.NewSimpleClientset() //nolint:staticcheck // no alternative in client/v8
+	c.snap = f.snapClient
 	c.now = func() time.Time { return f.clock }
 	if percona {
 		f.perconaIndexer = cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
@@ -233,6 +237,7 @@ func (f *fixture) clear() {
 	f.kubeClient.ClearActions()
 	f.dittoClient.ClearActions()
 	f.dynClient.ClearActions()
+	f.snapClient.ClearActions()
 	f.events()
 }
 
@@ -258,7 +263,7 @@ func (f *fixture) converge() {
 // actions are the requests of the last pass, as "verb resource[/subresource] name".
 func (f *fixture) actions() []string {
 	var out []string
-	for _, list := range [][]clienttesting.Action{f.kubeClient.Actions(), f.dittoClient.Actions(), f.dynClient.Actions()} {
+	for _, list := range [][]clienttesting.Action{f.kubeClient.Actions(), f.dittoClient.Actions(), f.dynClient.Actions(), f.snapClient.Actions()} {
 		for _, a := range list {
 			if a.Matches("list", a.GetResource().Resource) || a.Matches("watch", a.GetResource().Resource) {
 				continue
@@ -310,7 +315,7 @@ func actionName(a clienttesting.Action) string {
 // action returns the last pass's request described as desc.
 func (f *fixture) action(desc string) clienttesting.Action {
 	f.t.Helper()
-	for _, list := range [][]clienttesting.Action{f.kubeClient.Actions(), f.dittoClient.Actions(), f.dynClient.Actions()} {
+	for _, list := range [][]clienttesting.Action{f.kubeClient.Actions(), f.dittoClient.Actions(), f.dynClient.Actions(), f.snapClient.Actions()} {
 		for _, a := range list {
 			if describeAction(a) == desc {
 				return a

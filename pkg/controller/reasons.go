@@ -62,6 +62,18 @@ const (
 	ReasonVolumeExpansionNotAllowed = "VolumeExpansionNotAllowed" // StorageResized=False (and one Warning)
 )
 
+// Restore (spec.bootstrap.fromBackup; bootstrap.go, restore.go): why a
+// server is not restored (ConfigReady=False and one Warning), and the
+// Normal event of a restore.
+const (
+	ReasonBackupNotFound       = "BackupNotFound"       // the DittoBackup does not exist
+	ReasonBackupNotReady       = "BackupNotReady"       // not Completed, its credentials Secret gone, or no VolumeSnapshot API
+	ReasonBackupNotAdmitted    = "BackupNotAdmitted"    // its spec.restoreNamespaces does not admit the server's namespace
+	ReasonBackupLayoutMismatch = "BackupLayoutMismatch" // the server's claims are not the backup's, or smaller
+	ReasonRestoreConflict      = "RestoreConflict"      // a claim or credentials Secret exists that the backup did not make; never overwritten
+	ReasonRestoring            = "Restoring"            // Normal event: credentials Secrets and claims created from the backup
+)
+
 // Condition types of DittoServer status this controller owns (defined in
 // the API package).
 const (

@@ -177,6 +177,9 @@ func ownedStatus(st *dittov1alpha1.DittoServerStatus) *dittoac.DittoServerStatus
 	if st.Phase != "" {
 		a.WithPhase(st.Phase)
 	}
+	if r := st.RestoredFrom; r != nil {
+		a.WithRestoredFrom(dittoac.RestoredFrom().WithBackup(r.Backup).WithNamespace(r.Namespace).WithUID(r.UID))
+	}
 	a.WithConditions(kit.ConditionsApply(st.Conditions, func(t string) bool { return !dittov1alpha1.ServerStateOwns(t) })...)
 	return a
 }

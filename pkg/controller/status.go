@@ -29,6 +29,9 @@ func computeStatus(ds *dittov1alpha1.DittoServer, obs observation, now metav1.Ti
 	if obs.configHash != "" {
 		st.ConfigHash = obs.configHash
 	}
+	if obs.restoredFrom != nil {
+		st.RestoredFrom = obs.restoredFrom.DeepCopy()
+	}
 	st.Replicas, st.ReadyReplicas, st.AvailableReplicas = 0, 0, 0
 	if obs.sts != nil {
 		st.Replicas = obs.sts.Status.Replicas

@@ -38,6 +38,8 @@ type observation struct {
 	// paused: spec.paused holds every child as it is (pause.go).
 	paused      bool
 	perconaName string
+	// restoredFrom is the backup this pass restored the server from.
+	restoredFrom *dittov1alpha1.RestoredFrom
 }
 
 // dbState is the PostgreSQL gate.
@@ -71,7 +73,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 		obs.paused = true
 		return c.conclude(ctx, ds, obs, nil)
 	}
-	if err := bootstrapGate(ds, obs); err != nil {
+	if err := c.bootstrapGate(ctx, ds, obs); err != nil {
 		return c.conclude(ctx, ds, obs, err)
 	}
 	if resources.PerconaEnabled(ds) {

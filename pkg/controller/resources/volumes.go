@@ -82,6 +82,12 @@ func quantityOr(q *resource.Quantity, def resource.Quantity) resource.Quantity {
 	return q.DeepCopy()
 }
 
+// VolumeClaimTemplates are the claim templates of ds's StatefulSet: a
+// restore creates the claims they name before the StatefulSet.
+func VolumeClaimTemplates(ds *dittov1alpha1.DittoServer) []corev1.PersistentVolumeClaim {
+	return volumeClaimTemplates(ds)
+}
+
 // volumeClaimTemplates cannot be updated once the StatefulSet exists: a
 // grown size reaches the templates
 // by re-creating the StatefulSet with orphan deletion (pkg/controller,

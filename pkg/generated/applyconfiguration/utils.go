@@ -108,6 +108,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.ProbesSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ProbeTiming"):
 		return &dittofsv1alpha1.ProbeTimingApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RestoredFrom"):
+		return &dittofsv1alpha1.RestoredFromApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RestoreNamespacesSpec"):
 		return &dittofsv1alpha1.RestoreNamespacesSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("S3CredentialsSecretRef"):

@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // +genclient
@@ -396,11 +397,31 @@ type BootstrapSpec struct {
 	// from the backup's, so it accepts the same admin password, operator
 	// account and users. Nothing is created until the backup is Completed
 	// and, from another namespace, its spec.restoreNamespaces admits this
-	// one (condition Ready=False, reason BackupNotReady, until then). The
-	// claims must be at least as large as the backup's.
+	// one, and the server's claims are the backup's and at least as large
+	// (until then ConfigReady=False with reason BackupNotFound,
+	// BackupNotReady, BackupNotAdmitted or BackupLayoutMismatch). A claim
+	// of the server's name that was not made from a backup is never
+	// overwritten (reason RestoreConflict). status.restoredFrom records
+	// the restore; a server is restored once.
 	// +kubebuilder:validation:XValidation:rule="size(self.name) > 0",message="spec.bootstrap.fromBackup.name is required: the DittoBackup to restore",fieldPath=".name",reason="FieldValueRequired"
 	// +required
 	FromBackup *BackupReference `json:"fromBackup"`
+}
+
+// RestoredFrom names the DittoBackup a server was restored from.
+type RestoredFrom struct {
+	// Backup is the DittoBackup's name.
+	// +optional
+	Backup string `json:"backup,omitempty"`
+
+	// Namespace is the DittoBackup's namespace.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// UID is the DittoBackup's UID: a backup re-created under the same name
+	// is another backup.
+	// +optional
+	UID types.UID `json:"uid,omitempty"`
 }
 
 // BackupReference names a DittoBackup.
@@ -466,6 +487,12 @@ type DittoServerStatus struct {
 	// PerconaClusterName is the PerconaPGCluster that holds the database.
 	// +optional
 	PerconaClusterName string `json:"perconaClusterName,omitempty"`
+
+	// RestoredFrom is the DittoBackup this server was restored from
+	// (spec.bootstrap.fromBackup), set once when its claims were created from
+	// the backup's snapshots; a server is never restored again.
+	// +optional
+	RestoredFrom *RestoredFrom `json:"restoredFrom,omitempty"`
 
 	// Stores are the stores the operator declared on the server through its
 	// REST API, as the server last reported them.

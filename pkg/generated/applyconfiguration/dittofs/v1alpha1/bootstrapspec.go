@@ -28,8 +28,12 @@ type BootstrapSpecApplyConfiguration struct {
 	// from the backup's, so it accepts the same admin password, operator
 	// account and users. Nothing is created until the backup is Completed
 	// and, from another namespace, its spec.restoreNamespaces admits this
-	// one (condition Ready=False, reason BackupNotReady, until then). The
-	// claims must be at least as large as the backup's.
+	// one, and the server's claims are the backup's and at least as large
+	// (until then ConfigReady=False with reason BackupNotFound,
+	// BackupNotReady, BackupNotAdmitted or BackupLayoutMismatch). A claim
+	// of the server's name that was not made from a backup is never
+	// overwritten (reason RestoreConflict). status.restoredFrom records
+	// the restore; a server is restored once.
 	FromBackup *BackupReferenceApplyConfiguration `json:"fromBackup,omitempty"`
 }
 

@@ -55,6 +55,10 @@ type DittoServerStatusApplyConfiguration struct {
 	ConfigHash *string `json:"configHash,omitempty"`
 	// PerconaClusterName is the PerconaPGCluster that holds the database.
 	PerconaClusterName *string `json:"perconaClusterName,omitempty"`
+	// RestoredFrom is the DittoBackup this server was restored from
+	// (spec.bootstrap.fromBackup), set once when its claims were created from
+	// the backup's snapshots; a server is never restored again.
+	RestoredFrom *RestoredFromApplyConfiguration `json:"restoredFrom,omitempty"`
 	// Stores are the stores the operator declared on the server through its
 	// REST API, as the server last reported them.
 	Stores []ServerStoreApplyConfiguration `json:"stores,omitempty"`
@@ -159,6 +163,14 @@ func (b *DittoServerStatusApplyConfiguration) WithConfigHash(value string) *Ditt
 // If called multiple times, the PerconaClusterName field is set to the value of the last call.
 func (b *DittoServerStatusApplyConfiguration) WithPerconaClusterName(value string) *DittoServerStatusApplyConfiguration {
 	b.PerconaClusterName = &value
+	return b
+}
+
+// WithRestoredFrom sets the RestoredFrom field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the RestoredFrom field is set to the value of the last call.
+func (b *DittoServerStatusApplyConfiguration) WithRestoredFrom(value *RestoredFromApplyConfiguration) *DittoServerStatusApplyConfiguration {
+	b.RestoredFrom = value
 	return b
 }
 
