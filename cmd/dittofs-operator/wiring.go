@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+	snapclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +25,7 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller"
+	"github.com/dittofs/dittofs-operator/pkg/controller/backup"
 	"github.com/dittofs/dittofs-operator/pkg/controller/serverstate"
 	clientset "github.com/dittofs/dittofs-operator/pkg/generated/clientset/versioned"
 	dittoinformers "github.com/dittofs/dittofs-operator/pkg/generated/informers/externalversions"
@@ -37,6 +39,7 @@ type clients struct {
 	ditto    clientset.Interface
 	dynamic  dynamic.Interface
 	metadata metadata.Interface
+	snapshot snapclient.Interface
 }
 
 // restConfig follows --kubeconfig, then the in-cluster config, then
@@ -76,6 +79,9 @@ func newClients(o options) (*clients, error) {
 	if c.metadata, err = metadata.NewForConfig(cfg); err != nil {
 		return nil, err
 	}
+	if c.snapshot, err = snapclient.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 
@@ -88,7 +94,12 @@ type operator struct {
 	// serverStateCRDs holds the server state controller's DittoShare and
 	// DittoUser informers back until their CRDs are installed.
 	serverStateCRDs *controller.CRDGate
-	registry        *prometheus.Registry
+	// backups runs DittoBackups once their CRD is installed; its snapshot
+	// informers start once the snapshot CRDs are.
+	backups    *backup.Controller
+	backupCRDs *controller.CRDGate
+	snapCRDs   *controller.CRDGate
+	registry   *prometheus.Registry
 	start           func(ctx context.Context)
 }
 
@@ -96,6 +107,7 @@ type operator struct {
 type operatorMetrics struct {
 	controller  *controller.Metrics
 	serverState *serverstate.Metrics
+	backup      *backup.Metrics
 }
 
 // liveHeapMetric adds go_gc_heap_live_bytes to the Go metrics: the heap the
@@ -114,7 +126,7 @@ func registerMetrics(reg prometheus.Registerer) operatorMetrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.RegisterWorkqueueMetrics(reg)
 	metrics.NewClient(reg).Install()
-	return operatorMetrics{controller: controller.NewMetrics(reg), serverState: serverstate.NewMetrics(reg)}
+	return operatorMetrics{controller: controller.NewMetrics(reg), serverState: serverstate.NewMetrics(reg), backup: backup.NewMetrics(reg)}
 }
 
 // newOperator builds the controllers, which record into m.
@@ -131,10 +143,13 @@ func newOperator(ctx context.Context, c *clients, o options, reg *prometheus.Reg
 		return nil, err
 	}
 	op := &operator{controller: ctrl, registry: reg, start: func(ctx context.Context) { startInformers(ctx.Done()) }}
+	if op.backups, op.start, err = op.newBackups(ctx, c, o, inf, op.start, m.backup); err != nil {
+		return nil, err
+	}
 	if !o.manageServerState {
 		return op, nil
 	}
-	if op.serverState, op.serverStateCRDs, op.start, err = newServerState(ctx, c, o, inf, startInformers, m.serverState); err != nil {
+	if op.serverState, op.serverStateCRDs, op.start, err = newServerState(ctx, c, o, inf, op.start, m.serverState); err != nil {
 		return nil, err
 	}
 	return op, nil
@@ -154,7 +169,7 @@ var serverStateCRDs = []string{
 // and DittoUser ones when their CRDs are installed, so that a missing CRD
 // holds back this controller only.
 func newServerState(ctx context.Context, c *clients, o options, inf controller.Informers,
-	startShared func(<-chan struct{}), metrics *serverstate.Metrics) (*serverstate.Controller, *controller.CRDGate, func(context.Context), error) {
+	startShared func(context.Context), metrics *serverstate.Metrics) (*serverstate.Controller, *controller.CRDGate, func(context.Context), error) {
 	access, err := serverstate.ParseAccess(o.serverAccess)
 	if err != nil {
 		return nil, nil, nil, err
@@ -186,7 +201,7 @@ func newServerState(ctx context.Context, c *clients, o options, inf controller.I
 		return nil, nil, nil, err
 	}
 	start := func(ctx context.Context) {
-		startShared(ctx.Done())
+		startShared(ctx)
 		if nsFactory != nil {
 			nsFactory.Start(ctx.Done())
 		}
@@ -223,6 +238,14 @@ func (op *operator) readiness() (bool, string) {
 		state = "caches syncing"
 	}
 	lines := []string{controller.ControllerName + ": " + state}
+	if op.backups != nil {
+		missing, known := op.backupCRDs.Missing()
+		line := backup.ControllerName + ": " + gatedState(missing, known, op.backups.HasSynced())
+		if snap, snapKnown := op.snapCRDs.Missing(); snapKnown && len(snap) > 0 {
+			line += fmt.Sprintf("; backups wait for the snapshot CRDs %s", strings.Join(snap, ", "))
+		}
+		lines = append(lines, line)
+	}
 	if op.serverState != nil {
 		missing, known := op.serverStateCRDs.Missing()
 		lines = append(lines, serverstate.ControllerName+": "+gatedState(missing, known, op.serverState.HasSynced()))
@@ -243,17 +266,24 @@ func gatedState(missingCRDs []string, known, synced bool) string {
 	return "ready"
 }
 
-// run runs both controllers until ctx is done and both have drained.
+// run runs the controllers until ctx is done and all have drained.
 func (op *operator) run(ctx context.Context, o options) error {
-	if op.serverState == nil {
-		return op.controller.Run(ctx, o.workers, o.drainTimeout)
-	}
 	var wg sync.WaitGroup
-	var stateErr error
-	wg.Go(func() { stateErr = op.serverState.Run(ctx, o.workers, o.drainTimeout) })
+	var stateErr, backupErr error
+	if op.serverState != nil {
+		wg.Go(func() { stateErr = op.serverState.Run(ctx, o.workers, o.drainTimeout) })
+	}
+	if op.backups != nil {
+		wg.Go(func() {
+			// The backup controller starts once its CRD is installed.
+			if op.backupCRDs.Wait(ctx, backup.ControllerName) {
+				backupErr = op.backups.Run(ctx, o.workers, o.drainTimeout)
+			}
+		})
+	}
 	err := op.controller.Run(ctx, o.workers, o.drainTimeout)
 	wg.Wait()
-	return errors.Join(err, stateErr)
+	return errors.Join(err, stateErr, backupErr)
 }
 
 func newLeaseLock(c *clients, o options) (*resourcelock.LeaseLock, error) {

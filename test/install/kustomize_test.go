@@ -84,6 +84,9 @@ func TestDefaultInstallRendersEverything(t *testing.T) {
 		{"dittofs.dittofs.com", "dittoservers/finalizers", "update"},
 		{"dittofs.dittofs.com", "dittoshares", "update"},
 		{"dittofs.dittofs.com", "dittousers/status", "update"},
+		{"dittofs.dittofs.com", "dittobackups/status", "update"},
+		{"dittofs.dittofs.com", "dittoscheduledbackups", "create"},
+		{"snapshot.storage.k8s.io", "volumesnapshots", "create"},
 		{"networking.k8s.io", "networkpolicies", "delete"},
 		{"monitoring.coreos.com", "servicemonitors", "update"},
 	} {
@@ -106,8 +109,10 @@ func TestDefaultInstallRendersEverything(t *testing.T) {
 	for _, rule := range cluster.Rules {
 		if slices.Contains(rule.Resources, "customresourcedefinitions") &&
 			!slices.Equal(rule.ResourceNames, []string{"perconapgclusters.pgv2.percona.com", "servicemonitors.monitoring.coreos.com",
-				"dittoshares.dittofs.dittofs.com", "dittousers.dittofs.dittofs.com"}) {
-			t.Errorf("the CRD watch is not narrowed to the PerconaPGCluster, ServiceMonitor, DittoShare and DittoUser CRDs: %+v", rule)
+				"dittoshares.dittofs.dittofs.com", "dittousers.dittofs.dittofs.com", "dittobackups.dittofs.dittofs.com",
+				"dittoscheduledbackups.dittofs.dittofs.com", "volumesnapshots.snapshot.storage.k8s.io",
+				"volumesnapshotcontents.snapshot.storage.k8s.io", "volumesnapshotclasses.snapshot.storage.k8s.io"}) {
+			t.Errorf("the CRD watch is not narrowed to the PerconaPGCluster, ServiceMonitor, DittoShare, DittoUser, backup and snapshot CRDs: %+v", rule)
 		}
 	}
 	// kubectl applies in this order: the CRDs before the operator that
@@ -178,7 +183,8 @@ func TestImageIsChosenInOnePlace(t *testing.T) {
 
 // The namespaced install grants nothing on a namespaced resource outside its
 // namespace: the rules of the default install's ClusterRole, unchanged, as a
-// Role there; cluster-wide only StorageClasses and the Percona CRD. The
+// Role there; cluster-wide only StorageClasses, VolumeSnapshotClasses,
+// VolumeSnapshotContents and the CRDs it gates on. The
 // operator watches the namespace its pod runs in, and the namespace itself is
 // left to its owner.
 func TestNamespacedInstallGrantsNoClusterWideSecrets(t *testing.T) {
@@ -192,7 +198,9 @@ func TestNamespacedInstallGrantsNoClusterWideSecrets(t *testing.T) {
 		}
 		for _, rule := range cr.Rules {
 			for _, res := range rule.Resources {
-				if res != "storageclasses" && res != "customresourcedefinitions" {
+				// VolumeSnapshotClasses and VolumeSnapshotContents are
+				// cluster-scoped: backups and restores need them in either install.
+				if !slices.Contains([]string{"storageclasses", "customresourcedefinitions", "volumesnapshotclasses", "volumesnapshotcontents"}, res) {
 					t.Errorf("ClusterRole %s grants %v on %s cluster-wide", cr.Name, rule.Verbs, res)
 				}
 			}

@@ -35,8 +35,12 @@ const (
 // (and StatefulSet) when the override leaves the server no time to drain.
 var ErrGracePeriodTooShort = errors.New("termination grace period too short")
 
-// Replicas is the number of server pods.
+// Replicas is the number of server pods: 0 while a backup holds the server
+// stopped (BackupHoldAnnotation), else spec.replicas.
 func Replicas(ds *dittov1alpha1.DittoServer) int32 {
+	if ds.Annotations[dittov1alpha1.BackupHoldAnnotation] != "" {
+		return 0
+	}
 	if ds.Spec.Replicas == nil {
 		return 1
 	}

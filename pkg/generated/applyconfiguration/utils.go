@@ -34,12 +34,38 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 	// Group=dittofs.dittofs.com, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithKind("AdminSpec"):
 		return &dittofsv1alpha1.AdminSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BackupClaim"):
+		return &dittofsv1alpha1.BackupClaimApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BackupConsistency"):
+		return &dittofsv1alpha1.BackupConsistencyApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BackupLayout"):
+		return &dittofsv1alpha1.BackupLayoutApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BackupReference"):
+		return &dittofsv1alpha1.BackupReferenceApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BackupRetention"):
+		return &dittofsv1alpha1.BackupRetentionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BackupSnapshot"):
+		return &dittofsv1alpha1.BackupSnapshotApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("BootstrapSpec"):
+		return &dittofsv1alpha1.BootstrapSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ControlPlaneSpec"):
 		return &dittofsv1alpha1.ControlPlaneSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ControlPlaneTLSSpec"):
 		return &dittofsv1alpha1.ControlPlaneTLSSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("DatabaseSpec"):
 		return &dittofsv1alpha1.DatabaseSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoBackup"):
+		return &dittofsv1alpha1.DittoBackupApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoBackupSpec"):
+		return &dittofsv1alpha1.DittoBackupSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoBackupStatus"):
+		return &dittofsv1alpha1.DittoBackupStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoScheduledBackup"):
+		return &dittofsv1alpha1.DittoScheduledBackupApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoScheduledBackupSpec"):
+		return &dittofsv1alpha1.DittoScheduledBackupSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("DittoScheduledBackupStatus"):
+		return &dittofsv1alpha1.DittoScheduledBackupStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("DittoServer"):
 		return &dittofsv1alpha1.DittoServerApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("DittoServerSpec"):
@@ -62,6 +88,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.IdentitySpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("JWTSpec"):
 		return &dittofsv1alpha1.JWTSpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("LocalServerReference"):
+		return &dittofsv1alpha1.LocalServerReferenceApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("MetricsSpec"):
 		return &dittofsv1alpha1.MetricsSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("NetworkPolicySpec"):
@@ -80,10 +108,14 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &dittofsv1alpha1.ProbesSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ProbeTiming"):
 		return &dittofsv1alpha1.ProbeTimingApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RestoreNamespacesSpec"):
+		return &dittofsv1alpha1.RestoreNamespacesSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("S3CredentialsSecretRef"):
 		return &dittofsv1alpha1.S3CredentialsSecretRefApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("S3Spec"):
 		return &dittofsv1alpha1.S3SpecApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ServerBackupSpec"):
+		return &dittofsv1alpha1.ServerBackupSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServerObjectRecord"):
 		return &dittofsv1alpha1.ServerObjectRecordApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ServerReference"):

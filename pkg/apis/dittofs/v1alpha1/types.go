@@ -49,6 +49,7 @@ type DittoServer struct {
 // +kubebuilder:validation:XValidation:rule="!(has(self.database) && self.database.type == 'postgres') || has(self.database.postgresSecretRef) || (has(self.percona) && self.percona.enabled)",message="spec.database.postgresSecretRef is required when spec.database.type is postgres (or set spec.percona.enabled to run a PostgreSQL cluster)",fieldPath=".database.postgresSecretRef",reason="FieldValueRequired"
 // +kubebuilder:validation:XValidation:rule="!has(self.terminationGracePeriodSeconds) || self.terminationGracePeriodSeconds >= (has(self.preStopDelaySeconds) ? self.preStopDelaySeconds : 5) + 3 * (has(self.shutdownTimeout) ? (duration(self.shutdownTimeout) + duration('999999999ns')).getSeconds() : 30) + 5",message="spec.terminationGracePeriodSeconds must be at least spec.preStopDelaySeconds + 3 × spec.shutdownTimeout + 5 (the server exits on its own after 3 × shutdownTimeout + 5 s); remove it to get that plus a margin",fieldPath=".terminationGracePeriodSeconds",reason="FieldValueInvalid"
 // +kubebuilder:validation:XValidation:rule="!(has(self.percona) && self.percona.enabled && has(self.database) && has(self.database.postgresSecretRef))",message="spec.database.postgresSecretRef and spec.percona.enabled are mutually exclusive: the Percona cluster provides the database",fieldPath=".database.postgresSecretRef",reason="FieldValueForbidden"
+// +kubebuilder:validation:XValidation:rule="has(self.bootstrap) == has(oldSelf.bootstrap) && (!has(self.bootstrap) || self.bootstrap == oldSelf.bootstrap)",message="spec.bootstrap is immutable: it is set only when the DittoServer is created",fieldPath=".bootstrap",reason="FieldValueForbidden"
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.s3) || has(self.s3)",message="spec.s3 cannot be removed once set: shares keep their blocks in its bucket and stay bound to the remote store",fieldPath=".s3",reason="FieldValueForbidden"
 type DittoServerSpec struct {
 	// Image is the DittoFS server image.
@@ -117,6 +118,15 @@ type DittoServerSpec struct {
 	// namespace and name) and needs no rights in the server's namespace.
 	// +optional
 	Tenants *TenantsSpec `json:"tenants,omitempty"`
+
+	// Backup holds the defaults of the server's DittoBackups.
+	// +optional
+	Backup *ServerBackupSpec `json:"backup,omitempty"`
+
+	// Bootstrap creates the server from existing data. Set only at creation:
+	// it cannot be added, changed or removed later.
+	// +optional
+	Bootstrap *BootstrapSpec `json:"bootstrap,omitempty"`
 
 	// Database selects the control-plane database: SQLite on a persistent
 	// volume, or PostgreSQL.
@@ -390,6 +400,45 @@ type TenantsSpec struct {
 	// from is Selector.
 	// +optional
 	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+}
+
+// ServerBackupSpec holds the defaults of a server's DittoBackups.
+type ServerBackupSpec struct {
+	// VolumeSnapshotClassName is the VolumeSnapshotClass of the server's
+	// backups that name none; without it, the cluster's default class for
+	// the CSI driver of the server's claims.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:MinLength=1
+	// +optional
+	VolumeSnapshotClassName string `json:"volumeSnapshotClassName,omitempty"`
+}
+
+// BootstrapSpec creates a server from existing data.
+type BootstrapSpec struct {
+	// FromBackup restores a Completed DittoBackup: the server's claims are
+	// created from the backup's VolumeSnapshots and its credentials Secrets
+	// from the backup's, so it accepts the same admin password, operator
+	// account and users. Nothing is created until the backup is Completed
+	// and, from another namespace, its spec.restoreNamespaces admits this
+	// one (condition Ready=False, reason BackupNotReady, until then). The
+	// claims must be at least as large as the backup's.
+	// +kubebuilder:validation:XValidation:rule="size(self.name) > 0",message="spec.bootstrap.fromBackup.name is required: the DittoBackup to restore",fieldPath=".name",reason="FieldValueRequired"
+	// +required
+	FromBackup *BackupReference `json:"fromBackup"`
+}
+
+// BackupReference names a DittoBackup.
+type BackupReference struct {
+	// Name of the DittoBackup.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// Namespace of the DittoBackup; the server's namespace when empty.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // DittoServerStatus is the observed state of a DittoFS server.

@@ -62,6 +62,10 @@ func init() {
 // Adds the list of known types to Scheme.
 func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(SchemeGroupVersion,
+		&DittoBackup{},
+		&DittoBackupList{},
+		&DittoScheduledBackup{},
+		&DittoScheduledBackupList{},
 		&DittoServer{},
 		&DittoServerList{},
 		&DittoShare{},

@@ -53,6 +53,10 @@ func (f *genericInformer) Lister() cache.GenericLister {
 func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource) (GenericInformer, error) {
 	switch resource {
 	// Group=dittofs.dittofs.com, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithResource("dittobackups"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Dittofs().V1alpha1().DittoBackups().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("dittoscheduledbackups"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Dittofs().V1alpha1().DittoScheduledBackups().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("dittoservers"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Dittofs().V1alpha1().DittoServers().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("dittoshares"):

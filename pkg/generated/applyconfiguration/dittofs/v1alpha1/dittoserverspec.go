@@ -71,6 +71,11 @@ type DittoServerSpecApplyConfiguration struct {
 	// declares shares and users in its own namespace (naming this server by
 	// namespace and name) and needs no rights in the server's namespace.
 	Tenants *TenantsSpecApplyConfiguration `json:"tenants,omitempty"`
+	// Backup holds the defaults of the server's DittoBackups.
+	Backup *ServerBackupSpecApplyConfiguration `json:"backup,omitempty"`
+	// Bootstrap creates the server from existing data. Set only at creation:
+	// it cannot be added, changed or removed later.
+	Bootstrap *BootstrapSpecApplyConfiguration `json:"bootstrap,omitempty"`
 	// Database selects the control-plane database: SQLite on a persistent
 	// volume, or PostgreSQL.
 	Database *DatabaseSpecApplyConfiguration `json:"database,omitempty"`
@@ -230,6 +235,22 @@ func (b *DittoServerSpecApplyConfiguration) WithDeletionPolicy(value dittofsv1al
 // If called multiple times, the Tenants field is set to the value of the last call.
 func (b *DittoServerSpecApplyConfiguration) WithTenants(value *TenantsSpecApplyConfiguration) *DittoServerSpecApplyConfiguration {
 	b.Tenants = value
+	return b
+}
+
+// WithBackup sets the Backup field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Backup field is set to the value of the last call.
+func (b *DittoServerSpecApplyConfiguration) WithBackup(value *ServerBackupSpecApplyConfiguration) *DittoServerSpecApplyConfiguration {
+	b.Backup = value
+	return b
+}
+
+// WithBootstrap sets the Bootstrap field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Bootstrap field is set to the value of the last call.
+func (b *DittoServerSpecApplyConfiguration) WithBootstrap(value *BootstrapSpecApplyConfiguration) *DittoServerSpecApplyConfiguration {
+	b.Bootstrap = value
 	return b
 }
 

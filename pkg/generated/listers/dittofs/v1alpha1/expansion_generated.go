@@ -18,6 +18,22 @@ limitations under the License.
 
 package v1alpha1
 
+// DittoBackupListerExpansion allows custom methods to be added to
+// DittoBackupLister.
+type DittoBackupListerExpansion interface{}
+
+// DittoBackupNamespaceListerExpansion allows custom methods to be added to
+// DittoBackupNamespaceLister.
+type DittoBackupNamespaceListerExpansion interface{}
+
+// DittoScheduledBackupListerExpansion allows custom methods to be added to
+// DittoScheduledBackupLister.
+type DittoScheduledBackupListerExpansion interface{}
+
+// DittoScheduledBackupNamespaceListerExpansion allows custom methods to be added to
+// DittoScheduledBackupNamespaceLister.
+type DittoScheduledBackupNamespaceListerExpansion interface{}
+
 // DittoServerListerExpansion allows custom methods to be added to
 // DittoServerLister.
 type DittoServerListerExpansion interface{}

@@ -24,6 +24,10 @@ import (
 
 // Interface provides access to all the informers in this group version.
 type Interface interface {
+	// DittoBackups returns a DittoBackupInformer.
+	DittoBackups() TypedDittoBackupInformer
+	// DittoScheduledBackups returns a DittoScheduledBackupInformer.
+	DittoScheduledBackups() TypedDittoScheduledBackupInformer
 	// DittoServers returns a DittoServerInformer.
 	DittoServers() TypedDittoServerInformer
 	// DittoShares returns a DittoShareInformer.
@@ -41,6 +45,16 @@ type version struct {
 // New returns a new Interface.
 func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakListOptions internalinterfaces.TweakListOptionsFunc) Interface {
 	return &version{factory: f, namespace: namespace, tweakListOptions: tweakListOptions}
+}
+
+// DittoBackups returns a TypedDittoBackupInformer.
+func (v *version) DittoBackups() TypedDittoBackupInformer {
+	return &dittoBackupInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
+}
+
+// DittoScheduledBackups returns a TypedDittoScheduledBackupInformer.
+func (v *version) DittoScheduledBackups() TypedDittoScheduledBackupInformer {
+	return &dittoScheduledBackupInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
 }
 
 // DittoServers returns a TypedDittoServerInformer.

@@ -28,6 +28,8 @@ import (
 
 type DittofsV1alpha1Interface interface {
 	RESTClient() rest.Interface
+	DittoBackupsGetter
+	DittoScheduledBackupsGetter
 	DittoServersGetter
 	DittoSharesGetter
 	DittoUsersGetter
@@ -36,6 +38,14 @@ type DittofsV1alpha1Interface interface {
 // DittofsV1alpha1Client is used to interact with features provided by the dittofs.dittofs.com group.
 type DittofsV1alpha1Client struct {
 	restClient rest.Interface
+}
+
+func (c *DittofsV1alpha1Client) DittoBackups(namespace string) DittoBackupInterface {
+	return newDittoBackups(c, namespace)
+}
+
+func (c *DittofsV1alpha1Client) DittoScheduledBackups(namespace string) DittoScheduledBackupInterface {
+	return newDittoScheduledBackups(c, namespace)
 }
 
 func (c *DittofsV1alpha1Client) DittoServers(namespace string) DittoServerInterface {

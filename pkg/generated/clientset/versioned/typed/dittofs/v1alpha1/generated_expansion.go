@@ -18,6 +18,10 @@ limitations under the License.
 
 package v1alpha1
 
+type DittoBackupExpansion interface{}
+
+type DittoScheduledBackupExpansion interface{}
+
 type DittoServerExpansion interface{}
 
 type DittoShareExpansion interface{}

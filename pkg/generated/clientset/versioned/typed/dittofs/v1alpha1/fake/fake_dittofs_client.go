@@ -28,6 +28,14 @@ type FakeDittofsV1alpha1 struct {
 	*testing.Fake
 }
 
+func (c *FakeDittofsV1alpha1) DittoBackups(namespace string) v1alpha1.DittoBackupInterface {
+	return newFakeDittoBackups(c, namespace)
+}
+
+func (c *FakeDittofsV1alpha1) DittoScheduledBackups(namespace string) v1alpha1.DittoScheduledBackupInterface {
+	return newFakeDittoScheduledBackups(c, namespace)
+}
+
 func (c *FakeDittofsV1alpha1) DittoServers(namespace string) v1alpha1.DittoServerInterface {
 	return newFakeDittoServers(c, namespace)
 }
