@@ -47,7 +47,8 @@ type Options struct {
 	// "<namespace>/<name>" matches.
 	FailSnapshots *regexp.Regexp
 	// SkipCRDs leaves the snapshot CRDs out (a test installs them later
-	// with InstallCRDs); the snapshot-controller waits for them.
+	// with InstallCRDs, which starts the snapshot-controller and
+	// csi-snapshotter: both exit when the CRDs stay absent).
 	SkipCRDs bool
 }
 
@@ -57,15 +58,17 @@ type Stack struct {
 	Dir    string
 	LogDir string
 
-	driver  *csidriver.Driver
-	kube    kubernetes.Interface
-	dyn     dynamic.Interface
-	cfg     *rest.Config
-	procs   []*child
-	cancel  context.CancelFunc
-	served  chan error
-	stopped sync.Once
-	stopErr error
+	driver     *csidriver.Driver
+	bins       Binaries
+	kubeconfig string
+	kube       kubernetes.Interface
+	dyn        dynamic.Interface
+	cfg        *rest.Config
+	procs      []*child
+	cancel     context.CancelFunc
+	served     chan error
+	stopped    sync.Once
+	stopErr    error
 }
 
 // Start installs the snapshot CRDs (unless SkipCRDs), starts the driver,
@@ -85,7 +88,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{Dir: dir, LogDir: filepath.Join(dir, "logs"), cfg: opts.RESTConfig}
+	s := &Stack{Dir: dir, LogDir: filepath.Join(dir, "logs"), cfg: opts.RESTConfig, bins: bins, kubeconfig: opts.Kubeconfig}
 	defer func() {
 		if err != nil {
 			_ = s.Stop()
@@ -94,16 +97,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.connect(); err != nil {
 		return nil, err
 	}
+	if err := s.startDriver(opts); err != nil {
+		return nil, err
+	}
+	if err := s.startSidecars(ctx, csiProvisioner); err != nil {
+		return nil, err
+	}
 	if !opts.SkipCRDs {
 		if err := s.InstallCRDs(ctx); err != nil {
 			return nil, err
 		}
-	}
-	if err := s.startDriver(opts); err != nil {
-		return nil, err
-	}
-	if err := s.startSidecars(ctx, bins, opts); err != nil {
-		return nil, err
 	}
 	if err := s.createStorageClass(ctx); err != nil {
 		return nil, err
@@ -130,8 +133,8 @@ func (s *Stack) connect() error {
 // CRDDir is the directory of the snapshot CRDs in the repository.
 func CRDDir() (string, error) { return proc.FindUp("test/harness/csi/crds") }
 
-// InstallCRDs creates the snapshot.storage.k8s.io CRDs and waits until they
-// are Established.
+// InstallCRDs creates the snapshot.storage.k8s.io CRDs, waits until they
+// are Established, and starts the snapshot-controller and csi-snapshotter.
 func (s *Stack) InstallCRDs(ctx context.Context) error {
 	dir, err := CRDDir()
 	if err != nil {
@@ -144,7 +147,7 @@ func (s *Stack) InstallCRDs(ctx context.Context) error {
 	if _, err := a.InstallCRDs(ctx, dir); err != nil {
 		return fmt.Errorf("install the snapshot CRDs: %w", err)
 	}
-	return nil
+	return s.startSidecars(ctx, snapshotController, csiSnapshotter)
 }
 
 func (s *Stack) socket() string { return filepath.Join(s.Dir, "csi.sock") }

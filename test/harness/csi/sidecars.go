@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -29,43 +30,63 @@ func (c *child) stop() error {
 	return nil
 }
 
-// startSidecars starts the snapshot-controller and the two sidecars on the
-// driver's socket, leader election off, metrics on loopback.
-func (s *Stack) startSidecars(ctx context.Context, bins Binaries, opts Options) error {
+// The processes Start runs; the snapshot ones exit when the snapshot CRDs
+// stay absent, so they start with the CRDs (InstallCRDs).
+const (
+	snapshotController = "snapshot-controller"
+	csiProvisioner     = "csi-provisioner"
+	csiSnapshotter     = "csi-snapshotter"
+)
+
+// startSidecars starts the named processes that are not running yet: the
+// snapshot-controller, or a sidecar on the driver's socket; leader election
+// off, metrics on loopback.
+func (s *Stack) startSidecars(ctx context.Context, names ...string) error {
 	if err := os.MkdirAll(s.LogDir, 0o755); err != nil {
 		return err
 	}
-	ports, err := proc.FreePorts(3)
-	if err != nil {
-		return err
-	}
-	common := []string{"--kubeconfig=" + opts.Kubeconfig, "--leader-election=false", "--v=4"}
+	common := []string{"--kubeconfig=" + s.kubeconfig, "--leader-election=false", "--v=4"}
 	sidecar := append([]string{"--csi-address=" + s.socket(), "--timeout=60s"}, common...)
-	specs := []struct {
-		name, path string
-		args       []string
+	specs := map[string]struct {
+		path string
+		args []string
 	}{
-		{"snapshot-controller", bins.SnapshotController, append([]string{
-			"--retry-interval-max=5s", "--resync-period=1m"}, common...)},
-		{"csi-provisioner", bins.CSIProvisioner, append([]string{
-			"--extra-create-metadata", "--retry-interval-max=5s"}, sidecar...)},
-		{"csi-snapshotter", bins.CSISnapshotter, append([]string{
-			"--extra-create-metadata", "--retry-interval-max=5s"}, sidecar...)},
+		snapshotController: {s.bins.SnapshotController, append([]string{"--retry-interval-max=5s", "--resync-period=1m"}, common...)},
+		csiProvisioner:     {s.bins.CSIProvisioner, append([]string{"--extra-create-metadata", "--retry-interval-max=5s"}, sidecar...)},
+		csiSnapshotter:     {s.bins.CSISnapshotter, append([]string{"--extra-create-metadata", "--retry-interval-max=5s"}, sidecar...)},
 	}
-	for i, sp := range specs {
-		args := append(sp.args, "--http-endpoint=127.0.0.1:"+strconv.Itoa(ports[i]))
-		c, err := s.startChild(sp.name, sp.path, args)
+	var started []*child
+	for _, name := range names {
+		if s.running(name) {
+			continue
+		}
+		port, err := proc.FreePort()
 		if err != nil {
 			return err
 		}
-		c.port = ports[i]
+		sp := specs[name]
+		c, err := s.startChild(name, sp.path, append(slices.Clone(sp.args), "--http-endpoint=127.0.0.1:"+strconv.Itoa(port)))
+		if err != nil {
+			return err
+		}
+		c.port = port
+		started = append(started, c)
 	}
-	for _, c := range s.procs {
+	for _, c := range started {
 		if err := waitMetrics(ctx, c); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (s *Stack) running(name string) bool {
+	for _, c := range s.procs {
+		if c.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Stack) startChild(name, path string, args []string) (*child, error) {
