@@ -55,8 +55,10 @@ test-unit: ## Unit tests (fake clientsets, builders, golden files), the shared t
 test-e2e: build ## End-to-end tests on a local control plane built from source (cached after the first run).
 	hack/build-control-plane.sh
 	hack/build-helm.sh
+	hack/build-csi.sh
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 5m ./test/install/...
-	go test $(GO_TEST_FLAGS) -count=1 -timeout 10m -tags localcluster ./pkg/controller/resources/
+	go test $(GO_TEST_FLAGS) -count=1 -timeout 10m -tags localcluster ./pkg/controller/resources/ ./test/harness/csi/
+	go test $(GO_TEST_FLAGS) -count=1 -timeout 10m ./test/csidriver/...
 	go test $(GO_TEST_FLAGS) -count=1 -timeout 45m ./test/localcluster/... ./test/e2e/...
 
 test-dfs: ## The operator's output run by the real DittoFS server and a real PostgreSQL.

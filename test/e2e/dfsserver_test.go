@@ -59,45 +59,18 @@ type serverPod struct {
 // process is killed when the test ends.
 func runServerPod(t *testing.T, n *testNS, name, binary string) *serverPod {
 	t.Helper()
-	sts, err := env.kube.AppsV1().StatefulSets(n.name).Get(t.Context(), name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatalf("the operator's StatefulSet: %v", err)
-	}
-	in := dfs.PodInputs{Binary: binary, PodName: name + "-0", Namespace: n.name,
-		ConfigMaps: map[string]map[string]string{}, Secrets: map[string]map[string][]byte{}, VolumeDirs: map[string]string{}}
-	cms, err := env.kube.CoreV1().ConfigMaps(n.name).List(t.Context(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, cm := range cms.Items {
-		in.ConfigMaps[cm.Name] = cm.Data
-	}
-	secrets, err := env.kube.CoreV1().Secrets(n.name).List(t.Context(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range secrets.Items {
-		in.Secrets[s.Name] = s.Data
-	}
 	base := t.TempDir()
-	for _, c := range sts.Spec.VolumeClaimTemplates {
-		in.VolumeDirs[c.Name] = filepath.Join(base, c.Name)
-	}
-	spec := sts.Spec.Template.Spec.DeepCopy()
-	for _, v := range spec.Volumes {
-		if v.EmptyDir != nil {
-			in.VolumeDirs[v.Name] = filepath.Join(base, "emptydir-"+v.Name)
-		}
-	}
-	opts, c, err := dfs.PodOptions(spec, resources.ContainerName, in)
+	return runServerPodOn(t, n, name, binary, func(claim string) string { return filepath.Join(base, claim) })
+}
+
+// runServerPodOn is runServerPod with the directory of each volume claim
+// template given by claimDir (the backup tests give the directories of the
+// claims the CSI test driver provisioned).
+func runServerPodOn(t *testing.T, n *testNS, name, binary string, claimDir func(claim string) string) *serverPod {
+	t.Helper()
+	pod, err := newServerPod(t.Context(), n.name, name, binary, claimDir, t.TempDir())
 	if err != nil {
-		t.Fatalf("the operator's pod cannot be run as the kubelet would: %v", err)
-	}
-	pod := &serverPod{opts: opts}
-	for _, p := range c.Ports {
-		if p.Name == resources.PortNameAPI {
-			pod.port = int(p.ContainerPort)
-		}
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if pod.proc == nil {
@@ -110,6 +83,53 @@ func runServerPod(t *testing.T, n *testNS, name, binary string) *serverPod {
 	})
 	pod.start(t)
 	return pod
+}
+
+// newServerPod reads the operator's StatefulSet and the namespace's
+// ConfigMaps and Secrets as the kubelet would, and returns the pod to run:
+// claimDir gives each volume claim template's directory, emptyDirs holds the
+// emptyDir volumes.
+func newServerPod(ctx context.Context, ns, name, binary string, claimDir func(claim string) string, emptyDirs string) (*serverPod, error) {
+	sts, err := env.kube.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("the operator's StatefulSet: %w", err)
+	}
+	in := dfs.PodInputs{Binary: binary, PodName: name + "-0", Namespace: ns,
+		ConfigMaps: map[string]map[string]string{}, Secrets: map[string]map[string][]byte{}, VolumeDirs: map[string]string{}}
+	cms, err := env.kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, cm := range cms.Items {
+		in.ConfigMaps[cm.Name] = cm.Data
+	}
+	secrets, err := env.kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range secrets.Items {
+		in.Secrets[s.Name] = s.Data
+	}
+	for _, c := range sts.Spec.VolumeClaimTemplates {
+		in.VolumeDirs[c.Name] = claimDir(c.Name)
+	}
+	spec := sts.Spec.Template.Spec.DeepCopy()
+	for _, v := range spec.Volumes {
+		if v.EmptyDir != nil {
+			in.VolumeDirs[v.Name] = filepath.Join(emptyDirs, "emptydir-"+v.Name)
+		}
+	}
+	opts, c, err := dfs.PodOptions(spec, resources.ContainerName, in)
+	if err != nil {
+		return nil, fmt.Errorf("the operator's pod cannot be run as the kubelet would: %w", err)
+	}
+	pod := &serverPod{opts: opts}
+	for _, p := range c.Ports {
+		if p.Name == resources.PortNameAPI {
+			pod.port = int(p.ContainerPort)
+		}
+	}
+	return pod, nil
 }
 
 // start runs dfs on the pod's directories and waits until its API answers.

@@ -181,6 +181,9 @@ func setup() (*testEnv, error) {
 // teardown stops the operator and then the control plane, by PID.
 func (e *testEnv) teardown() {
 	e.stopOperator()
+	if err := stopCSI(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: stop the CSI stack: %v\n", err)
+	}
 	if e.cluster != nil {
 		if err := e.cluster.Stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: stop control plane: %v\n", err)
