@@ -190,15 +190,15 @@ func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Dur
 	// A shutdown that arrives while the caches sync is not a failure: the
 	// replica stops before it has done anything.
 	if !c.WaitForCacheSync(ctx) {
-		return stoppedOr(ctx, errors.New("caches did not sync"))
+		return kit.StoppedOr(ctx, errors.New("caches did not sync"))
 	}
 	c.percona.Start(ctx)
 	c.serviceMonitors.Start(ctx)
 	if !c.percona.WaitForObjectCache(ctx) {
-		return stoppedOr(ctx, errors.New("the PerconaPGCluster cache did not sync"))
+		return kit.StoppedOr(ctx, errors.New("the PerconaPGCluster cache did not sync"))
 	}
 	if !c.serviceMonitors.WaitForObjectCache(ctx) {
-		return stoppedOr(ctx, errors.New("the ServiceMonitor cache did not sync"))
+		return kit.StoppedOr(ctx, errors.New("the ServiceMonitor cache did not sync"))
 	}
 
 	logger.Info("Starting workers", "count", workers)
@@ -230,11 +230,3 @@ func (c *Controller) processItem(ctx context.Context, key cache.ObjectName) {
 
 func (c *Controller) enqueue(ds cache.ObjectName) { c.queue.Add(ds) }
 
-// stoppedOr returns nil when ctx is done (the wait ended because the
-// operator is stopping) and err otherwise.
-func stoppedOr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
-}

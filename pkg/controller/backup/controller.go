@@ -229,7 +229,7 @@ func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Dur
 		defer c.broadcaster.Shutdown()
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("%s: caches did not sync", ControllerName)
+		return kit.StoppedOr(ctx, fmt.Errorf("%s: caches did not sync", ControllerName))
 	}
 	logger.Info("Starting workers", "count", workers)
 	kit.RunWorkers(ctx, c.queue, workers, drainTimeout, c.process)

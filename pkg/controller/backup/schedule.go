@@ -100,7 +100,7 @@ func (s *Scheduler) Run(ctx context.Context, workers int, drainTimeout time.Dura
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithValues("controller", SchedulerName))
 	defer s.queue.ShutDown()
 	if !cache.WaitForCacheSync(ctx.Done(), s.synced...) {
-		return fmt.Errorf("%s: caches did not sync", SchedulerName)
+		return kit.StoppedOr(ctx, fmt.Errorf("%s: caches did not sync", SchedulerName))
 	}
 	kit.RunWorkers(ctx, s.queue, workers, drainTimeout, func(ctx context.Context, key cache.ObjectName) {
 		next, err := s.sync(ctx, key)

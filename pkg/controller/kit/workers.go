@@ -72,3 +72,12 @@ func ProcessNext[T comparable](ctx context.Context, stop <-chan struct{}, queue 
 	process(ctx, item)
 	return true
 }
+
+// StoppedOr is err unless ctx is done: caches that had not synced when the
+// operator was asked to stop (a CRD still missing) are a clean stop.
+func StoppedOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

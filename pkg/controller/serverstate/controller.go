@@ -190,7 +190,7 @@ func (c *Controller) Run(ctx context.Context, workers int, drainTimeout time.Dur
 		if ctx.Err() != nil {
 			return nil // stopped while the caches synced: not a failure
 		}
-		return errors.New("serverstate: caches did not sync")
+		return kit.StoppedOr(ctx, errors.New("serverstate: caches did not sync"))
 	}
 	logger.Info("Starting workers", "count", workers, "access", c.endpoints.Mode())
 	kit.RunWorkers(ctx, c.queue, workers, drainTimeout, c.processItem)
