@@ -42,7 +42,7 @@ func TestShareVolumesBindAndFollowTheDeletionPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	server := sampleObject(t, "shares", "DittoServer")
-	mergeSpec(t, server, fmt.Sprintf(`controlPlane: {port: %d}`, apiPort))
+	mergeSpec(t, server, fmt.Sprintf(`controlPlane: {port: %d, tls: {mode: Disabled}}`, apiPort))
 	name := server.GetName()
 	runOperatorWithServerState(t, fmt.Sprintf("--server-api-endpoint=%s/%s=http://127.0.0.1:%d", n.name, name, apiPort))
 	n.create(server)

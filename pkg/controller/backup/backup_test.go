@@ -120,8 +120,16 @@ func TestBackupLifecycle(t *testing.T) {
 
 	f.now = f.now.Add(3 * time.Second)
 	f.snapshotsDo(true, false, "")
-	_, err = f.pass("b1") // cut: hold released, waiting for the server
-	mustKind(t, "cut", err, kit.Waiting)
+	_, err = f.pass("b1") // cut: recorded while the server is still held
+	mustKind(t, "cut", err, kit.Succeeded)
+	if b := f.backup("b1"); b.Status.Consistency.CutAt == nil {
+		t.Fatal("cut not recorded")
+	}
+	if _, held := f.server().Annotations[dittov1alpha1.BackupHoldAnnotation]; !held {
+		t.Fatal("hold released before the cut was recorded")
+	}
+	_, err = f.pass("b1") // the recorded cut releases the hold: waiting for the server
+	mustKind(t, "released", err, kit.Waiting)
 	if _, held := f.server().Annotations[dittov1alpha1.BackupHoldAnnotation]; held {
 		t.Fatal("hold kept after the cut")
 	}
@@ -165,7 +173,7 @@ func TestBackupResumesAfterRestart(t *testing.T) {
 	f2 := newFixtureOn(t, f.kube, f.ditto, f.snap)
 	f2.now = f.now
 	writes, err := f2.pass("b1")
-	mustKind(t, "resumed pass", err, kit.Waiting)
+	mustKind(t, "resumed pass", err, kit.Succeeded)
 	for _, w := range writes {
 		if w.GetVerb() == "create" {
 			t.Errorf("restarted operator created %s again", w.GetResource().Resource)

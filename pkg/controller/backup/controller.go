@@ -6,6 +6,7 @@ package backup
 import (
 	"context"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"time"
 
 	snapclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
@@ -90,12 +91,15 @@ type Controller struct {
 	snapSynced  cache.InformerSynced
 	now         func() time.Time
 	queue       workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	// own is read-your-writes on the DittoBackup cache: a pass never acts
+	// on a backup its own last write replaced.
+	own *kit.OwnWrites
 }
 
 // New builds the controller and registers its event handlers.
 func New(ctx context.Context, kube kubernetes.Interface, ditto clientset.Interface, snap snapclient.Interface, inf Informers, opts Options) (*Controller, error) {
 	c := &Controller{
-		kube: kube, ditto: ditto, snap: snap,
+		kube: kube, ditto: ditto, snap: snap, own: kit.NewOwnWrites(kit.DefaultOwnWritesTTL),
 		backups: inf.DittoBackups.Lister(), servers: inf.DittoServers.Lister(), sts: inf.StatefulSets.Lister(),
 		pods: inf.Pods.Lister(), classes: inf.StorageClasses.Lister(),
 		snaps: inf.Snapshots.Lister(), snapCls: inf.SnapshotClass.Lister(),
@@ -247,7 +251,12 @@ func (c *Controller) process(ctx context.Context, key cache.ObjectName) {
 	case kit.CacheBehind:
 		c.queue.Forget(key)
 	default:
-		klog.FromContext(ctx).Error(err, "Backup pass failed", "dittobackup", key)
+		if apierrors.IsConflict(err) {
+			// Another writer (or a cache behind one) changed the object: normal, retried quietly.
+			klog.FromContext(ctx).V(2).Info("Conflict; requeued", "dittobackup", key, "err", err)
+		} else {
+			klog.FromContext(ctx).Error(err, "Backup pass failed", "dittobackup", key)
+		}
 		c.queue.AddRateLimited(key)
 	}
 }

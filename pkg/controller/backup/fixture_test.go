@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"github.com/dittofs/dittofs-operator/test/harness/fakeapi"
 	"testing"
 	"time"
 
@@ -55,6 +56,9 @@ func newFixture(t *testing.T, kubeObjs, dittoObjs, snapObjs []runtime.Object) *f
 // operator finds the cluster as the last one left it.
 func newFixtureOn(t *testing.T, kube *kubefake.Clientset, ditto *dittofake.Clientset, snap *snapfake.Clientset) *fixture {
 	f := &fixture{t: t, kube: kube, ditto: ditto, snap: snap, recorder: record.NewFakeRecorder(100), now: t0}
+	// Every write gets a new resourceVersion, as on an API server, so that
+	// read-your-writes sees the cache catch up.
+	fakeapi.ServeFrom(&ditto.Fake, fakeapi.NewTracker(ditto.Tracker()))
 	ki := kubeinformers.NewSharedInformerFactory(f.kube, 0)
 	di := dittoinformers.NewSharedInformerFactory(f.ditto, 0)
 	si := snapinformers.NewSharedInformerFactory(f.snap, 0)

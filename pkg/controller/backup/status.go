@@ -8,8 +8,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/kit"
 )
 
 // setReady sets Ready: True only with reason Succeeded.
@@ -41,6 +43,7 @@ func (c *Controller) writeStatus(ctx context.Context, b *dittov1alpha1.DittoBack
 	if err != nil {
 		return nil, fmt.Errorf("update DittoBackup status: %w", err)
 	}
+	c.wrote(b)
 	before := meta.FindStatusCondition(b.Status.Conditions, dittov1alpha1.ConditionReady)
 	after := meta.FindStatusCondition(next.Conditions, dittov1alpha1.ConditionReady)
 	if after != nil && (before == nil || before.Reason != after.Reason) {
@@ -51,4 +54,15 @@ func (c *Controller) writeStatus(ctx context.Context, b *dittov1alpha1.DittoBack
 		c.recorder.Event(b, kind, after.Reason, after.Message)
 	}
 	return written, nil
+}
+
+// backupKey names a DittoBackup in the controller's read-your-writes memory.
+func backupKey(b *dittov1alpha1.DittoBackup) kit.ObjectKey {
+	return kit.ObjectKey{Kind: "DittoBackup", Namespace: b.Namespace, Name: b.Name}
+}
+
+// wrote records that a write replaced b's cached version: until the cache
+// shows another, a pass would act on a stale backup (Behind).
+func (c *Controller) wrote(b *dittov1alpha1.DittoBackup) {
+	c.own.Record(cache.ObjectName{Namespace: b.Namespace, Name: b.Name}, backupKey(b), b.ResourceVersion)
 }

@@ -138,6 +138,7 @@ func (c *Controller) addFinalizer(ctx context.Context, b *dittov1alpha1.DittoBac
 	if _, err := c.ditto.DittofsV1alpha1().DittoBackups(b.Namespace).Update(ctx, nb, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("add finalizer: %w", err)
 	}
+	c.wrote(b)
 	return kit.ErrCacheBehind
 }
 
@@ -154,15 +155,26 @@ func (c *Controller) hold(ctx context.Context, b *dittov1alpha1.DittoBackup, ds 
 	return nil
 }
 
-// releaseHold removes the hold annotation this backup set (then its
-// finalizer); it writes nothing when there is no hold.
-func (c *Controller) releaseHold(ctx context.Context, b *dittov1alpha1.DittoBackup) error {
+// releaseServer removes the hold annotation this backup set; it writes
+// nothing when there is no hold.
+func (c *Controller) releaseServer(ctx context.Context, b *dittov1alpha1.DittoBackup) error {
 	ds, err := c.servers.DittoServers(b.Namespace).Get(b.Spec.Server.Name)
-	if err == nil && ds.Annotations[dittov1alpha1.BackupHoldAnnotation] == b.Name {
-		if err := c.patchHold(ctx, ds, ""); err != nil {
-			return err
-		}
-		c.recorder.Eventf(b, corev1.EventTypeNormal, ReasonServerReleased, "Starting DittoServer %s again", ds.Name)
+	if err != nil || ds.Annotations[dittov1alpha1.BackupHoldAnnotation] != b.Name {
+		return nil
+	}
+	if err := c.patchHold(ctx, ds, ""); err != nil {
+		return err
+	}
+	c.recorder.Eventf(b, corev1.EventTypeNormal, ReasonServerReleased, "Starting DittoServer %s again", ds.Name)
+	return nil
+}
+
+// releaseHold starts the server again (releaseServer), then removes the
+// backup's finalizer: only for a finished or deleted backup, so that a
+// running one never loses the guarantee while it may hold the server.
+func (c *Controller) releaseHold(ctx context.Context, b *dittov1alpha1.DittoBackup) error {
+	if err := c.releaseServer(ctx, b); err != nil {
+		return err
 	}
 	i := slices.Index(b.Finalizers, dittov1alpha1.BackupHoldFinalizer)
 	if i < 0 {
@@ -173,6 +185,7 @@ func (c *Controller) releaseHold(ctx context.Context, b *dittov1alpha1.DittoBack
 	if _, err := c.ditto.DittofsV1alpha1().DittoBackups(b.Namespace).Update(ctx, nb, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer: %w", err)
 	}
+	c.wrote(b)
 	return nil
 }
 

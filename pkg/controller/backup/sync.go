@@ -35,6 +35,9 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if err != nil {
 		return err
 	}
+	if c.own.Behind(key, backupKey(b), b.ResourceVersion) {
+		return kit.ErrCacheBehind
+	}
 	if b.DeletionTimestamp != nil {
 		return c.finalize(ctx, b)
 	}
@@ -84,11 +87,11 @@ func (c *Controller) run(ctx context.Context, b *dittov1alpha1.DittoBackup, next
 		next.CredentialsSecretName = credentialsSecretName(b)
 	}
 	if next.Consistency.CutAt == nil {
-		if err := c.cut(ctx, b, ds, next); err != nil || next.Consistency.CutAt == nil {
-			return err
-		}
+		// The cut is recorded before the server starts again (the next
+		// pass): a pass that lost it would stop the server once more.
+		return c.cut(ctx, b, ds, next)
 	}
-	if err := c.releaseHold(ctx, b); err != nil {
+	if err := c.releaseServer(ctx, b); err != nil {
 		return err
 	}
 	if err := c.waitResumed(b, ds, next); err != nil {
