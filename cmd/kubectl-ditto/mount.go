@@ -46,9 +46,13 @@ func mount(ctx context.Context, e *env, args []string) error {
 	for _, u := range users {
 		v.uids[usernameOf(&u)] = ptrInt(u.Spec.UID)
 	}
-	if e.output == "yaml" {
+	if e.flags.output == "yaml" {
 		p := &printer{w: e.out}
-		writeYAML(p, persistentVolume(s, v.service), persistentVolumeClaim(s))
+		if s.Spec.Volume != nil {
+			writeYAML(p, claimDeployment(s, v.uids))
+		} else {
+			writeYAML(p, persistentVolume(s, v.service), persistentVolumeClaim(s))
+		}
 		return p.err
 	}
 	return writeMount(e.out, v)
@@ -103,6 +107,10 @@ func writeMount(w io.Writer, v *mountView) error {
 	}
 	writeOutside(p, svc, ds, export, s.Spec.ReadOnly)
 	writeIdentity(p, v)
+	if s.Spec.Volume != nil {
+		writeClaim(p, s, v.uids)
+		return p.err
+	}
 	pv, pvc := persistentVolume(s, svc), persistentVolumeClaim(s)
 	p.printf("\nA PersistentVolume and a claim bound to it, for pods of namespace %s (kubectl apply -f -):\n", s.Namespace)
 	writeYAML(p, pv, pvc)

@@ -35,6 +35,11 @@ func TestGolden(t *testing.T) {
 		{"mount-tenant.txt", []string{"-n", "team-b", "mount", "scratch"}},
 		{"mount-yaml.txt", []string{"mount", "projects", "-o", "yaml"}},
 		{"version.txt", []string{"version", "-A"}},
+		{"mount-volume.txt", []string{"mount", "media"}},
+		{"mount-volume-yaml.txt", []string{"mount", "media", "-o", "yaml"}},
+		{"credentials.txt", []string{"credentials", "files"}},
+		{"backup.txt", []string{"backup", "files"}},
+		{"restore.txt", []string{"restore", "files-nightly-1", "--to", "files-restored"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			kube, ditto := cluster()
