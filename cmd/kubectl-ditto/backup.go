@@ -71,7 +71,7 @@ func desiredBackup(ds *dittov1alpha1.DittoServer, f *flags, now time.Time) *ditt
 func waitBackup(ctx context.Context, e *env, p *printer, b *dittov1alpha1.DittoBackup) error {
 	ctx, cancel := context.WithTimeout(ctx, e.flags.timeout)
 	defer cancel()
-	last := dittov1alpha1.BackupPhase("")
+	last, seen := dittov1alpha1.BackupPhase(""), false
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
@@ -79,8 +79,8 @@ func waitBackup(ctx context.Context, e *env, p *printer, b *dittov1alpha1.DittoB
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("DittoBackup %s/%s: %w", b.Namespace, b.Name, err)
 		}
-		if err == nil && cur.Status.Phase != last {
-			last = cur.Status.Phase
+		if err == nil && (!seen || cur.Status.Phase != last) {
+			last, seen = cur.Status.Phase, true
 			p.printf("%s\n", backupLine(cur))
 		}
 		switch last {

@@ -1,8 +1,10 @@
 // Command kubectl-ditto is a kubectl plugin for the DittoFS operator
 // (`kubectl ditto ...`): it shows at a glance what `kubectl get` spreads over
-// several objects — a server with its volumes, shares, users and recent
-// warnings; where each share is mounted from; which versions run. It only
-// reads, and it never prints a secret.
+// several objects — a server with its volumes, shares, users, backups and
+// recent warnings; where each share is mounted from; how to log in; which
+// versions run — and it takes backups and restores them. It writes only when
+// asked to (backup, restore), and prints a secret only with
+// credentials --show-password.
 package main
 
 import (

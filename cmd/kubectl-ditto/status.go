@@ -17,9 +17,9 @@ import (
 
 // serverView is everything status prints about one server.
 type serverView struct {
-	server   *dittov1alpha1.DittoServer
-	claims   []corev1.PersistentVolumeClaim
-	shares   []dittov1alpha1.DittoShare
+	server    *dittov1alpha1.DittoServer
+	claims    []corev1.PersistentVolumeClaim
+	shares    []dittov1alpha1.DittoShare
 	users     []dittov1alpha1.DittoUser
 	backups   []dittov1alpha1.DittoBackup
 	schedules []dittov1alpha1.DittoScheduledBackup
