@@ -32,7 +32,9 @@ func newClients(kube, ditto []runtime.Object) *clients {
 
 func (c *clients) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	connect := func(clientcmd.ClientConfig) (kubernetes.Interface, versioned.Interface, error) { return c.kube, c.ditto, nil }
+	connect := func(clientcmd.ClientConfig) (kubernetes.Interface, versioned.Interface, error) {
+		return c.kube, c.ditto, nil
+	}
 	var out, errOut bytes.Buffer
 	code = runAt(context.Background(), append([]string{"--kubeconfig", kubeconfig(t, "team-a")}, args...), &out, &errOut, connect, now)
 	return code, out.String(), errOut.String()
@@ -199,8 +201,8 @@ func TestRestore(t *testing.T) {
 		t.Errorf("fromBackup %+v, want team-a/files-nightly-1", ref)
 	}
 	st := ds.Spec.Storage
-	if st.MetadataSize.String() != "2Gi" || st.ContentSize == nil || st.ContentSize.String() != "8Gi" || ptrString(st.StorageClassName) != "standard" {
-		t.Errorf("storage %+v, want the layout's 2Gi, 8Gi, standard", st)
+	if st.MetadataSize.String() != "2Gi" || st.ContentSize == nil || st.ContentSize.String() != "9Gi" || ptrString(st.StorageClassName) != "standard" {
+		t.Errorf("storage %+v, want the layout's 2Gi (above its snapshot's 1Gi), the content snapshot's 9Gi (above the layout's 8Gi), standard", st)
 	}
 	if ds.Spec.S3 == nil || ds.Spec.S3.Bucket != "files-blocks" || ds.Spec.Image != "marmos91c/dittofs:v0.29.0" {
 		t.Errorf("s3 %+v image %q: want the source's bucket and the backup's image", ds.Spec.S3, ds.Spec.Image)
@@ -249,4 +251,3 @@ func TestMountVolumePending(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, errOut, out)
 	}
 }
-

@@ -110,6 +110,10 @@ func backups() []runtime.Object {
 	done.Status.Layout = &dittov1alpha1.BackupLayout{StorageClassName: ptr.To("standard"), Claims: []dittov1alpha1.BackupClaim{
 		{Name: "metadata", Size: resource.MustParse("2Gi")}, {Name: "content", Size: resource.MustParse("8Gi")},
 	}}
+	done.Status.Snapshots = []dittov1alpha1.BackupSnapshot{
+		{Claim: "metadata", VolumeSnapshotName: "files-nightly-1-metadata", Size: ptr.To(resource.MustParse("1Gi")), ReadyToUse: true},
+		{Claim: "content", VolumeSnapshotName: "files-nightly-1-content", Size: ptr.To(resource.MustParse("9Gi")), ReadyToUse: true},
+	}
 	running := backupOf("files-manual", "files", dittov1alpha1.BackupRunning, 2*time.Minute)
 	running.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "BackupRunning", Message: "cutting the snapshots"}}
 	nightly := &dittov1alpha1.DittoScheduledBackup{

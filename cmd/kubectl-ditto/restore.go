@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -74,20 +75,32 @@ func restoredServer(b *dittov1alpha1.DittoBackup, ns, name string) (*dittov1alph
 	if b.Namespace != ns {
 		ds.Spec.Bootstrap.FromBackup.Namespace = b.Namespace
 	}
-	found := false
-	for _, c := range b.Status.Layout.Claims {
-		switch c.Name {
-		case "metadata":
-			ds.Spec.Storage.MetadataSize, found = c.Size.DeepCopy(), true
-		case "content":
-			size := c.Size.DeepCopy()
-			ds.Spec.Storage.ContentSize = &size
-		}
-	}
-	if !found {
+	sizes := claimSizes(b)
+	meta, ok := sizes["metadata"]
+	if !ok {
 		return nil, fmt.Errorf("DittoBackup %s/%s: status.layout has no metadata claim to size the restored server from", b.Namespace, b.Name)
 	}
+	ds.Spec.Storage.MetadataSize = meta
+	if content, ok := sizes["content"]; ok {
+		ds.Spec.Storage.ContentSize = &content
+	}
 	return ds, nil
+}
+
+// claimSizes are the sizes a restored server's claims need, by role: the
+// larger of the size the backed-up claim requested and its snapshot's
+// restore size (a claim smaller than its snapshot cannot be restored).
+func claimSizes(b *dittov1alpha1.DittoBackup) map[string]resource.Quantity {
+	out := map[string]resource.Quantity{}
+	for _, c := range b.Status.Layout.Claims {
+		out[c.Name] = c.Size.DeepCopy()
+	}
+	for _, sn := range b.Status.Snapshots {
+		if cur, ok := out[sn.Claim]; ok && sn.Size != nil && sn.Size.Cmp(cur) > 0 {
+			out[sn.Claim] = sn.Size.DeepCopy()
+		}
+	}
+	return out
 }
 
 // writeRestored says what restore created and how to follow it.
@@ -99,10 +112,10 @@ func writeRestored(p *printer, b *dittov1alpha1.DittoBackup, ds *dittov1alpha1.D
 	}
 	p.printf(", storageClassName %s, image %s\n", orDash(ptrString(ds.Spec.Storage.StorageClassName)), orDash(ds.Spec.Image))
 	if b.Status.Phase != dittov1alpha1.BackupCompleted {
-		p.printf("The backup is %s: the server waits (Ready False, reason BackupNotReady) until it is Completed.\n", orDash(string(b.Status.Phase)))
+		p.printf("The backup is %s: the server waits (ConfigReady False, reason BackupNotReady) until it is Completed.\n", orDash(string(b.Status.Phase)))
 	}
 	if b.Namespace != ds.Namespace {
-		p.printf("The backup's spec.restoreNamespaces must admit namespace %s, else the server waits.\n", ds.Namespace)
+		p.printf("The backup's spec.restoreNamespaces must admit namespace %s, else the server waits (reason BackupNotAdmitted).\n", ds.Namespace)
 	}
 	if ds.Spec.S3 != nil {
 		p.printf("spec.s3 is copied from DittoServer %s/%s: the restore reads the blocks in bucket %s as they are now.\n", b.Namespace, b.Spec.Server.Name, orDash(ds.Spec.S3.Bucket))
@@ -110,4 +123,5 @@ func writeRestored(p *printer, b *dittov1alpha1.DittoBackup, ds *dittov1alpha1.D
 	p.println("It starts with the backup's admin password, operator account, users and shares. Watch it:")
 	p.printf("  kubectl get dittoserver -n %s %s -w\n", ds.Namespace, ds.Name)
 	p.printf("  kubectl ditto status -n %s %s\n", ds.Namespace, ds.Name)
+	p.printf("Log in as before: kubectl ditto credentials -n %s %s\n", ds.Namespace, ds.Name)
 }
