@@ -5,11 +5,25 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
+	"github.com/dittofs/dittofs-operator/pkg/controller/serverstate"
 )
+
+// operatorClaim tells whether pods mount the share through the claim the
+// operator makes for spec.volume: not without spec.volume, nor where the
+// operator may not make PersistentVolumes (the namespaced install), where
+// an administrator applies the hand-made ones mount prints.
+func operatorClaim(s *dittov1alpha1.DittoShare) bool {
+	if s.Spec.Volume == nil {
+		return false
+	}
+	c := meta.FindStatusCondition(s.Status.Conditions, serverstate.ConditionVolumeReady)
+	return s.Status.Volume != nil || c == nil || c.Reason != serverstate.ReasonVolumeNotPermitted
+}
 
 // writeClaim tells about the claim the operator made for spec.volume, and
 // prints a Deployment that mounts it.

@@ -251,3 +251,24 @@ func TestMountVolumePending(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, errOut, out)
 	}
 }
+
+// Where the operator may not make PersistentVolumes (VolumeNotPermitted),
+// mount prints the hand-made PersistentVolume and the claim spec.volume names,
+// with -o yaml too, for an administrator to apply.
+func TestMountVolumeNotPermitted(t *testing.T) {
+	kube, ditto := cluster()
+	for _, o := range ditto {
+		if s, ok := o.(*dittov1alpha1.DittoShare); ok && s.Name == "media" {
+			s.Status.Volume = nil
+			s.Status.Conditions = append(s.Status.Conditions, metav1.Condition{Type: "VolumeReady", Status: metav1.ConditionFalse, Reason: "VolumeNotPermitted"})
+		}
+	}
+	c := newClients(kube, ditto)
+	for _, args := range [][]string{{"mount", "media"}, {"mount", "media", "-o", "yaml"}} {
+		code, out, errOut := c.run(t, args...)
+		if code != 0 || !strings.Contains(out, "kind: PersistentVolume\n") || !strings.Contains(out, "  name: media-data\n") ||
+			!strings.Contains(out, "volumeName: dittofs-team-a-media") || strings.Contains(out, "kind: Deployment") {
+			t.Errorf("%v: exit %d, stderr %q, stdout:\n%s", args, code, errOut, out)
+		}
+	}
+}
