@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -48,6 +49,23 @@ func serverSchedules(ctx context.Context, e *env, ds *dittov1alpha1.DittoServer)
 	}
 	slices.SortFunc(out, func(a, b dittov1alpha1.DittoScheduledBackup) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// gatherBackups fills in the server's backups and schedules. A user who may
+// not list them, or a cluster without the backup CRDs, still gets the rest of
+// status: the reason is returned instead.
+func gatherBackups(ctx context.Context, e *env, v *serverView) (string, error) {
+	var err error
+	if v.backups, err = serverBackups(ctx, e, v.server); err == nil {
+		v.schedules, err = serverSchedules(ctx, e, v.server)
+	}
+	switch {
+	case apierrors.IsForbidden(err):
+		return "you may not list DittoBackups or DittoScheduledBackups here", nil
+	case apierrors.IsNotFound(err):
+		return "the backup CRDs are not installed", nil
+	}
+	return "", err
 }
 
 // pauseOf is how long the backup held the clients' I/O, "-" before it is known.

@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -270,5 +273,19 @@ func TestMountVolumeNotPermitted(t *testing.T) {
 			!strings.Contains(out, "volumeName: dittofs-team-a-media") || strings.Contains(out, "kind: Deployment") {
 			t.Errorf("%v: exit %d, stderr %q, stdout:\n%s", args, code, errOut, out)
 		}
+	}
+}
+
+// A user who may not list backups still gets the rest of status.
+func TestStatusBackupsForbidden(t *testing.T) {
+	kube, ditto := cluster()
+	c := newClients(kube, ditto)
+	c.ditto.PrependReactor("list", "dittoscheduledbackups", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "dittofs.dittofs.com", Resource: "dittoscheduledbackups"}, "", errors.New("no"))
+	})
+	code, out, errOut := c.run(t, "status", "files")
+	if code != 0 || !strings.Contains(out, "Backups:  not shown (you may not list DittoBackups or DittoScheduledBackups here)") ||
+		strings.Contains(out, "files-nightly-1") || !strings.Contains(out, "Recent warnings:") {
+		t.Errorf("exit %d, stderr %q, stdout:\n%s", code, errOut, out)
 	}
 }

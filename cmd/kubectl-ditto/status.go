@@ -23,6 +23,8 @@ type serverView struct {
 	users     []dittov1alpha1.DittoUser
 	backups   []dittov1alpha1.DittoBackup
 	schedules []dittov1alpha1.DittoScheduledBackup
+	// noBackups says why backups and schedules are not shown, "" when they are.
+	noBackups string
 	warnings  []corev1.Event
 }
 
@@ -49,10 +51,7 @@ func gatherServer(ctx context.Context, e *env, ns, name string) (*serverView, er
 	if v.users, err = serverUsers(ctx, e, ds); err != nil {
 		return nil, err
 	}
-	if v.backups, err = serverBackups(ctx, e, ds); err != nil {
-		return nil, err
-	}
-	if v.schedules, err = serverSchedules(ctx, e, ds); err != nil {
+	if v.noBackups, err = gatherBackups(ctx, e, v); err != nil {
 		return nil, err
 	}
 	objs := []involved{{"DittoServer", ds.Namespace, ds.Name}}
@@ -119,6 +118,10 @@ func writeStatus(w io.Writer, v *serverView, now time.Time) error {
 // writeBackups prints the server's backups and backup schedules.
 func writeBackups(pr *printer, v *serverView, now time.Time) {
 	p := pr.printf
+	if v.noBackups != "" {
+		p("\nBackups:\tnot shown (%s)\n", v.noBackups)
+		return
+	}
 	section(pr, "Backups", len(v.backups), "BACKUP\tPHASE\tSIZE\tAGE\tPAUSE")
 	for _, b := range v.backups {
 		p("  %s\t%s\t%s\t%s\t%s\n", b.Name, orDash(string(b.Status.Phase)), orDash(b.Status.Size), age(now, b.CreationTimestamp.Time), pauseOf(&b))
