@@ -53,11 +53,11 @@ var commandOrder = []string{"status", "shares", "mount", "credentials", "backup"
 
 var commands = map[string]command{
 	"status": {usage: "status SERVER", args: 1, run: status,
-		help: "a DittoServer with its endpoints, conditions, volumes, shares, users and recent warnings"},
+		help: "a DittoServer with its endpoints, conditions, volumes, shares, users, backups and recent warnings"},
 	"shares": {usage: "shares [-A]", args: 0, run: shares,
 		help: "the DittoShares, each with its server, readiness and NFS address"},
 	"mount": {usage: "mount SHARE [-o yaml]", args: 1, run: mount,
-		help: "the NFS and SMB mount commands and a PersistentVolume for a DittoShare"},
+		help: "the NFS and SMB mount commands, and the claim of spec.volume or a PersistentVolume"},
 	"credentials": {usage: "credentials SERVER [--show-password]", args: 1, run: credentials,
 		help: "how to log in to the server's REST API as the administrator"},
 	"backup": {usage: "backup SERVER [--name N] [--class C] [--wait]", args: 1, run: backup,

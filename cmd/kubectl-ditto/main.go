@@ -115,7 +115,7 @@ func usage(w io.Writer, fs *pflag.FlagSet) {
 	complain(w, "kubectl ditto: the DittoFS operator at a glance, backups and restores (prints a secret only when asked to).\n\nCommands:\n")
 	for _, name := range commandOrder {
 		c := commands[name]
-		complain(w, "  %-40s %s\n", c.usage, c.help)
+		complain(w, "  %-46s %s\n", c.usage, c.help)
 	}
-	complain(w, "\nFlags (kubectl's):\n%s", fs.FlagUsages())
+	complain(w, "\nFlags (kubectl's, and the plugin's, each named with its subcommands):\n%s", fs.FlagUsages())
 }
