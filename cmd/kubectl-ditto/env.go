@@ -20,9 +20,11 @@ type env struct {
 	ditto         versioned.Interface
 	namespace     string
 	allNamespaces bool
-	// output is -o: "yaml" makes mount print only the objects.
-	output string
-	out    io.Writer
+	// flags are the plugin's own flags (-o, --name, --wait, ...).
+	flags *flags
+	out   io.Writer
+	// errOut is stderr, for warnings that must not mix with the output.
+	errOut io.Writer
 	// now dates events and conditions; tests fix it.
 	now time.Time
 }
@@ -36,7 +38,7 @@ func newEnv(cfg clientcmd.ClientConfig, all bool, out io.Writer, connect connect
 	if err != nil {
 		return nil, err
 	}
-	return &env{kube: kube, ditto: ditto, namespace: ns, allNamespaces: all, out: out, now: now}, nil
+	return &env{kube: kube, ditto: ditto, namespace: ns, allNamespaces: all, out: out, errOut: io.Discard, flags: &flags{}, now: now}, nil
 }
 
 // command is one subcommand: its positional arguments and what it does.
@@ -47,15 +49,21 @@ type command struct {
 	run   func(ctx context.Context, e *env, args []string) error
 }
 
-var commandOrder = []string{"status", "shares", "mount", "version"}
+var commandOrder = []string{"status", "shares", "mount", "credentials", "backup", "restore", "version"}
 
 var commands = map[string]command{
 	"status": {usage: "status SERVER", args: 1, run: status,
-		help: "a DittoServer with its endpoints, conditions, volumes, shares, users and recent warnings"},
+		help: "a DittoServer with its endpoints, conditions, volumes, shares, users, backups and recent warnings"},
 	"shares": {usage: "shares [-A]", args: 0, run: shares,
 		help: "the DittoShares, each with its server, readiness and NFS address"},
 	"mount": {usage: "mount SHARE [-o yaml]", args: 1, run: mount,
-		help: "the NFS and SMB mount commands and a PersistentVolume for a DittoShare"},
+		help: "the NFS and SMB mount commands, and the claim of spec.volume or a PersistentVolume"},
+	"credentials": {usage: "credentials SERVER [--show-password]", args: 1, run: credentials,
+		help: "how to log in to the server's REST API as the administrator"},
+	"backup": {usage: "backup SERVER [--name N] [--class C] [--wait]", args: 1, run: backup,
+		help: "create a DittoBackup of the server"},
+	"restore": {usage: "restore BACKUP --to NAME [-n NS]", args: 1, run: restore,
+		help: "create a DittoServer from a DittoBackup ([NAMESPACE/]BACKUP)"},
 	"version": {usage: "version [-A]", args: 0, run: versions,
 		help: "this plugin's version, the operator's, and the DittoFS image each server runs"},
 }

@@ -58,7 +58,14 @@ func cluster() (kube []runtime.Object, ditto []runtime.Object) {
 	scratch.Spec.ExportName = "/tmp-b"
 	unrelated := share("team-a", "elsewhere", dittov1alpha1.ServerReference{Name: "other"}, metav1.ConditionTrue, "Created")
 	sameNameOtherNS := share("team-b", "projects", dittov1alpha1.ServerReference{Name: "files"}, metav1.ConditionTrue, "Created")
-	ditto = []runtime.Object{ds, other, alice, bob, projects, scratch, unrelated, sameNameOtherNS}
+	projects.Status.Usage = &dittov1alpha1.ShareUsage{UsedBytes: 3 << 30, QuotaBytes: 10 << 30}
+	media := share("team-a", "media", dittov1alpha1.ServerReference{Name: "files"}, metav1.ConditionTrue, "Created")
+	media.Spec.Volume = &dittov1alpha1.ShareVolume{ClaimName: "media-data"}
+	media.Spec.Permissions = []dittov1alpha1.SharePermission{{User: "alice", Level: dittov1alpha1.PermissionReadWrite}}
+	media.Status.Usage = &dittov1alpha1.ShareUsage{UsedBytes: 512 << 20}
+	media.Status.Volume = &dittov1alpha1.ShareVolumeStatus{PersistentVolumeName: "dittofs-team-a-media", ClaimName: "media-data", Phase: "Bound"}
+	ditto = []runtime.Object{ds, other, alice, bob, projects, media, scratch, unrelated, sameNameOtherNS}
+	ditto = append(ditto, backups()...)
 
 	fileSvc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "files-file", Namespace: "team-a"},
@@ -91,6 +98,42 @@ func cluster() (kube []runtime.Object, ditto []runtime.Object) {
 		event("team-b", "e5", "DittoShare", "projects", corev1.EventTypeWarning, "NotAllowed", "about team-b/projects, whose server is team-b/files", 2*time.Minute),
 	}
 	return kube, ditto
+}
+
+// backups are two backups and a schedule of files, and a backup and a
+// schedule of the other server.
+func backups() []runtime.Object {
+	done := backupOf("files-nightly-1", "files", dittov1alpha1.BackupCompleted, 26*time.Hour)
+	done.Status.Size = "6Gi"
+	done.Status.Image = "marmos91c/dittofs:v0.29.0"
+	done.Status.Consistency = &dittov1alpha1.BackupConsistency{Method: dittov1alpha1.BackupMethodOffline, Consistent: true, Pause: &metav1.Duration{Duration: 42 * time.Second}}
+	done.Status.Layout = &dittov1alpha1.BackupLayout{StorageClassName: ptr.To("standard"), Claims: []dittov1alpha1.BackupClaim{
+		{Name: "metadata", Size: resource.MustParse("2Gi")}, {Name: "content", Size: resource.MustParse("8Gi")},
+	}}
+	done.Status.Snapshots = []dittov1alpha1.BackupSnapshot{
+		{Claim: "metadata", VolumeSnapshotName: "files-nightly-1-metadata", Size: ptr.To(resource.MustParse("1Gi")), ReadyToUse: true},
+		{Claim: "content", VolumeSnapshotName: "files-nightly-1-content", Size: ptr.To(resource.MustParse("9Gi")), ReadyToUse: true},
+	}
+	running := backupOf("files-manual", "files", dittov1alpha1.BackupRunning, 2*time.Minute)
+	running.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "BackupRunning", Message: "cutting the snapshots"}}
+	nightly := &dittov1alpha1.DittoScheduledBackup{
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "team-a"},
+		Spec:       dittov1alpha1.DittoScheduledBackupSpec{Server: dittov1alpha1.LocalServerReference{Name: "files"}, Schedule: "0 2 * * *"},
+		Status:     dittov1alpha1.DittoScheduledBackupStatus{LastSuccessfulTime: ptr.To(ago(10 * time.Hour)), NextScheduleTime: ptr.To(metav1.NewTime(now.Add(14 * time.Hour)))},
+	}
+	otherSchedule := &dittov1alpha1.DittoScheduledBackup{
+		ObjectMeta: metav1.ObjectMeta{Name: "other-hourly", Namespace: "team-a"},
+		Spec:       dittov1alpha1.DittoScheduledBackupSpec{Server: dittov1alpha1.LocalServerReference{Name: "other"}, Schedule: "@hourly"},
+	}
+	return []runtime.Object{done, running, nightly, otherSchedule, backupOf("other-1", "other", dittov1alpha1.BackupCompleted, time.Hour)}
+}
+
+func backupOf(name, server string, phase dittov1alpha1.BackupPhase, age time.Duration) *dittov1alpha1.DittoBackup {
+	return &dittov1alpha1.DittoBackup{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-a", CreationTimestamp: ago(age)},
+		Spec:       dittov1alpha1.DittoBackupSpec{Server: dittov1alpha1.LocalServerReference{Name: server}},
+		Status:     dittov1alpha1.DittoBackupStatus{Phase: phase},
+	}
 }
 
 func share(ns, name string, ref dittov1alpha1.ServerReference, ready metav1.ConditionStatus, reason string) *dittov1alpha1.DittoShare {
@@ -153,7 +196,8 @@ current-context: team-a
 // kubeconfig whose context is in team-a; it returns the exit code and output.
 func plugin(t *testing.T, kube, ditto []runtime.Object, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	kc, dc := kubefake.NewClientset(kube...), dittofake.NewClientset(ditto...)
+	// NewSimpleClientset: creates of DittoBackups and DittoServers need no apply schema.
+	kc, dc := kubefake.NewClientset(kube...), dittofake.NewSimpleClientset(ditto...) //nolint:staticcheck // NewClientset cannot create the CRD types without their schema
 	connect := func(clientcmd.ClientConfig) (kubernetes.Interface, versioned.Interface, error) { return kc, dc, nil }
 	var out, errOut bytes.Buffer
 	code = runAt(context.Background(), append([]string{"--kubeconfig", kubeconfig(t, "team-a")}, args...), &out, &errOut, connect, now)

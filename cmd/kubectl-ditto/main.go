@@ -1,8 +1,10 @@
 // Command kubectl-ditto is a kubectl plugin for the DittoFS operator
 // (`kubectl ditto ...`): it shows at a glance what `kubectl get` spreads over
-// several objects — a server with its volumes, shares, users and recent
-// warnings; where each share is mounted from; which versions run. It only
-// reads, and it never prints a secret.
+// several objects — a server with its volumes, shares, users, backups and
+// recent warnings; where each share is mounted from; how to log in; which
+// versions run — and it takes backups and restores them. It writes only when
+// asked to (backup, restore), and prints a secret only with
+// credentials --show-password.
 package main
 
 import (
@@ -46,7 +48,7 @@ func runAt(ctx context.Context, args []string, stdout, stderr io.Writer, connect
 	overrides := &clientcmd.ConfigOverrides{}
 	clientcmd.BindOverrideFlags(overrides, fs, clientcmd.RecommendedConfigOverrideFlags(""))
 	all := fs.BoolP("all-namespaces", "A", false, "List across all namespaces (shares, version).")
-	output := fs.StringP("output", "o", "", "mount: yaml prints only the PersistentVolume and its claim, for kubectl apply -f -.")
+	f := bindFlags(fs)
 	fs.Usage = func() { usage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -70,17 +72,17 @@ func runAt(ctx context.Context, args []string, stdout, stderr io.Writer, connect
 		complain(stderr, "usage: kubectl ditto %s\n", cmd.usage)
 		return 2
 	}
-	if *output != "" && (fs.Arg(0) != "mount" || *output != "yaml") {
-		complain(stderr, "kubectl ditto: -o %s: only mount takes -o, and only -o yaml\n", *output)
+	if err := f.check(fs, fs.Arg(0)); err != nil {
+		complain(stderr, "kubectl ditto: %v\n", err)
 		return 2
 	}
 	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loading, overrides)
 	e, err := newEnv(cfg, *all, stdout, connect, now)
 	if e != nil {
-		e.output = *output
+		e.flags, e.errOut = f, stderr
 	}
 	if err == nil {
-		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		ctx, cancel := context.WithTimeout(ctx, f.deadline())
 		defer cancel()
 		err = cmd.run(ctx, e, rest)
 	}
@@ -110,10 +112,10 @@ func connect(cfg clientcmd.ClientConfig) (kubernetes.Interface, versioned.Interf
 }
 
 func usage(w io.Writer, fs *pflag.FlagSet) {
-	complain(w, "kubectl ditto: the DittoFS operator at a glance (read only; never prints a secret).\n\nCommands:\n")
+	complain(w, "kubectl ditto: the DittoFS operator at a glance, backups and restores (prints a secret only when asked to).\n\nCommands:\n")
 	for _, name := range commandOrder {
 		c := commands[name]
-		complain(w, "  %-40s %s\n", c.usage, c.help)
+		complain(w, "  %-46s %s\n", c.usage, c.help)
 	}
-	complain(w, "\nFlags (kubectl's):\n%s", fs.FlagUsages())
+	complain(w, "\nFlags (kubectl's, and the plugin's, each named with its subcommands):\n%s", fs.FlagUsages())
 }

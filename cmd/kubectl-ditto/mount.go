@@ -12,6 +12,7 @@ import (
 
 	dittov1alpha1 "github.com/dittofs/dittofs-operator/pkg/apis/dittofs/v1alpha1"
 	"github.com/dittofs/dittofs-operator/pkg/controller/resources"
+	"github.com/dittofs/dittofs-operator/pkg/controller/serverstate"
 )
 
 // mountView is what mount prints from.
@@ -46,9 +47,13 @@ func mount(ctx context.Context, e *env, args []string) error {
 	for _, u := range users {
 		v.uids[usernameOf(&u)] = ptrInt(u.Spec.UID)
 	}
-	if e.output == "yaml" {
+	if e.flags.output == "yaml" {
 		p := &printer{w: e.out}
-		writeYAML(p, persistentVolume(s, v.service), persistentVolumeClaim(s))
+		if operatorClaim(s) {
+			writeYAML(p, claimDeployment(s, v.uids))
+		} else {
+			writeYAML(p, persistentVolume(s, v.service), persistentVolumeClaim(s))
+		}
 		return p.err
 	}
 	return writeMount(e.out, v)
@@ -103,8 +108,17 @@ func writeMount(w io.Writer, v *mountView) error {
 	}
 	writeOutside(p, svc, ds, export, s.Spec.ReadOnly)
 	writeIdentity(p, v)
+	if operatorClaim(s) {
+		writeClaim(p, s, v.uids)
+		return p.err
+	}
 	pv, pvc := persistentVolume(s, svc), persistentVolumeClaim(s)
-	p.printf("\nA PersistentVolume and a claim bound to it, for pods of namespace %s (kubectl apply -f -):\n", s.Namespace)
+	if s.Spec.Volume != nil {
+		p.printf("\nThe operator may not make PersistentVolumes here (VolumeReady False, reason %s): an administrator applies\n", serverstate.ReasonVolumeNotPermitted)
+		p.printf("this PersistentVolume and the claim spec.volume names, bound to it, for pods of namespace %s (kubectl apply -f -):\n", s.Namespace)
+	} else {
+		p.printf("\nA PersistentVolume and a claim bound to it, for pods of namespace %s (kubectl apply -f -):\n", s.Namespace)
+	}
 	writeYAML(p, pv, pvc)
 	return p.err
 }

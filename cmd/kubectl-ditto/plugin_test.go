@@ -35,6 +35,11 @@ func TestGolden(t *testing.T) {
 		{"mount-tenant.txt", []string{"-n", "team-b", "mount", "scratch"}},
 		{"mount-yaml.txt", []string{"mount", "projects", "-o", "yaml"}},
 		{"version.txt", []string{"version", "-A"}},
+		{"mount-volume.txt", []string{"mount", "media"}},
+		{"mount-volume-yaml.txt", []string{"mount", "media", "-o", "yaml"}},
+		{"credentials.txt", []string{"credentials", "files"}},
+		{"backup.txt", []string{"backup", "files"}},
+		{"restore.txt", []string{"restore", "files-nightly-1", "--to", "files-restored"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			kube, ditto := cluster()
@@ -54,7 +59,7 @@ func TestGolden(t *testing.T) {
 }
 
 // status shows the server's own objects only: not another server's claims,
-// shares, users or events, nor Normal events; and the tenant's share and its
+// shares, users, backups, schedules or events, nor Normal events; and the tenant's share and its
 // warning, from another namespace, are there.
 func TestStatusScope(t *testing.T) {
 	kube, ditto := cluster()
@@ -62,12 +67,12 @@ func TestStatusScope(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, absent := range []string{"metadata-other-0", "elsewhere", "bob", "not about files", "created the StatefulSet", "whose server is team-b/files"} {
+	for _, absent := range []string{"metadata-other-0", "elsewhere", "bob", "not about files", "created the StatefulSet", "whose server is team-b/files", "other-1", "other-hourly", "@hourly"} {
 		if strings.Contains(out, absent) {
 			t.Errorf("status files shows %q, which belongs to another server or is no warning:\n%s", absent, out)
 		}
 	}
-	for _, present := range []string{"team-b/scratch", "/tmp-b", "does not allow namespace team-b", "metadata-files-0", "alice", "1 of 2 DittoShares not ready"} {
+	for _, present := range []string{"team-b/scratch", "/tmp-b", "does not allow namespace team-b", "metadata-files-0", "alice", "1 of 2 DittoShares not ready", "files-nightly-1", "42s", "3Gi/10Gi", "media-data (Bound)", "0 2 * * *"} {
 		if !strings.Contains(out, present) {
 			t.Errorf("status files lacks %q:\n%s", present, out)
 		}

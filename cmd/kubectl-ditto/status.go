@@ -17,11 +17,15 @@ import (
 
 // serverView is everything status prints about one server.
 type serverView struct {
-	server   *dittov1alpha1.DittoServer
-	claims   []corev1.PersistentVolumeClaim
-	shares   []dittov1alpha1.DittoShare
-	users    []dittov1alpha1.DittoUser
-	warnings []corev1.Event
+	server    *dittov1alpha1.DittoServer
+	claims    []corev1.PersistentVolumeClaim
+	shares    []dittov1alpha1.DittoShare
+	users     []dittov1alpha1.DittoUser
+	backups   []dittov1alpha1.DittoBackup
+	schedules []dittov1alpha1.DittoScheduledBackup
+	// noBackups says why backups and schedules are not shown, "" when they are.
+	noBackups string
+	warnings  []corev1.Event
 }
 
 func status(ctx context.Context, e *env, args []string) error {
@@ -45,6 +49,9 @@ func gatherServer(ctx context.Context, e *env, ns, name string) (*serverView, er
 		return nil, err
 	}
 	if v.users, err = serverUsers(ctx, e, ds); err != nil {
+		return nil, err
+	}
+	if v.noBackups, err = gatherBackups(ctx, e, v); err != nil {
 		return nil, err
 	}
 	objs := []involved{{"DittoServer", ds.Namespace, ds.Name}}
@@ -86,16 +93,17 @@ func writeStatus(w io.Writer, v *serverView, now time.Time) error {
 	for _, c := range v.claims {
 		p("  %s\t%s\t%s\t%s\t%s\n", c.Name, c.Status.Phase, quantity(c.Status.Capacity), quantity(c.Spec.Resources.Requests), orDash(ptrString(c.Spec.StorageClassName)))
 	}
-	section(pr, "Shares", len(v.shares), "SHARE\tEXPORT\tQUOTA\tREADY\tREASON")
+	section(pr, "Shares", len(v.shares), "SHARE\tEXPORT\tQUOTA\tUSED\tCLAIM\tREADY\tREASON")
 	for _, s := range v.shares {
 		ready, reason := readiness(s.Status.Conditions)
-		p("  %s\t%s\t%s\t%s\t%s\n", qualified(s.Namespace, s.Name, ds.Namespace), exportOf(&s), quota(&s), ready, reason)
+		p("  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", qualified(s.Namespace, s.Name, ds.Namespace), exportOf(&s), quota(&s), usageOf(&s), claimOf(&s), ready, reason)
 	}
 	section(pr, "Users", len(v.users), "USER\tUSERNAME\tUID\tREADY\tREASON")
 	for _, u := range v.users {
 		ready, reason := readiness(u.Status.Conditions)
 		p("  %s\t%s\t%s\t%s\t%s\n", qualified(u.Namespace, u.Name, ds.Namespace), usernameOf(&u), ptrInt(u.Spec.UID), ready, reason)
 	}
+	writeBackups(pr, v, now)
 	section(pr, "Recent warnings", len(v.warnings), "LAST SEEN\tOBJECT\tREASON\tMESSAGE")
 	for _, ev := range v.warnings {
 		o := ev.InvolvedObject
@@ -105,6 +113,37 @@ func writeStatus(w io.Writer, v *serverView, now time.Time) error {
 		return pr.err
 	}
 	return tw.Flush()
+}
+
+// writeBackups prints the server's backups and backup schedules.
+func writeBackups(pr *printer, v *serverView, now time.Time) {
+	p := pr.printf
+	if v.noBackups != "" {
+		p("\nBackups:\tnot shown (%s)\n", v.noBackups)
+		return
+	}
+	section(pr, "Backups", len(v.backups), "BACKUP\tPHASE\tSIZE\tAGE\tPAUSE")
+	for _, b := range v.backups {
+		p("  %s\t%s\t%s\t%s\t%s\n", b.Name, orDash(string(b.Status.Phase)), orDash(b.Status.Size), age(now, b.CreationTimestamp.Time), pauseOf(&b))
+	}
+	section(pr, "Backup schedules", len(v.schedules), "SCHEDULE\tCRON\tSUSPENDED\tLAST SUCCESS\tNEXT")
+	for _, s := range v.schedules {
+		p("  %s\t%s\t%t\t%s\t%s\n", s.Name, s.Spec.Schedule, s.Spec.Suspend, agoOrDash(now, s.Status.LastSuccessfulTime), inOrDash(now, s.Status.NextScheduleTime))
+	}
+}
+
+func agoOrDash(now time.Time, t *metav1.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return age(now, t.Time) + " ago"
+}
+
+func inOrDash(now time.Time, t *metav1.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return "in " + duration.HumanDuration(t.Sub(now))
 }
 
 // section starts a table, or says there is nothing in it.

@@ -62,7 +62,14 @@ func persistentVolumeClaim(s *dittov1alpha1.DittoShare) *corev1.PersistentVolume
 	}
 }
 
-func claimName(s *dittov1alpha1.DittoShare) string { return s.Name + "-share" }
+// claimName is the claim of the hand-made PersistentVolume: the one
+// spec.volume names, else <share>-share.
+func claimName(s *dittov1alpha1.DittoShare) string {
+	if s.Spec.Volume != nil {
+		return s.Spec.Volume.ClaimName
+	}
+	return s.Name + "-share"
+}
 
 func accessMode(s *dittov1alpha1.DittoShare) corev1.PersistentVolumeAccessMode {
 	if s.Spec.ReadOnly {

@@ -12,7 +12,7 @@ import (
 )
 
 // pluginCommands are the subcommands of kubectl ditto (cmd/kubectl-ditto).
-var pluginCommands = []string{"status", "shares", "mount", "version"}
+var pluginCommands = []string{"status", "shares", "mount", "credentials", "backup", "restore", "version"}
 
 var (
 	// secretName: "Secret dittofs-generated", "kubectl get secret x-y".

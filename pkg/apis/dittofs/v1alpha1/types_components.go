@@ -292,8 +292,8 @@ type S3Spec struct {
 	// +optional
 	Region string `json:"region,omitempty"`
 
-	// Bucket is the bucket that payload stores use. The server's stores are
-	// configured through its API; the operator shows it on the server's Service.
+	// Bucket is the bucket that payload stores use. It must exist beforehand:
+	// neither the server nor the operator creates it. Immutable once set.
 	// +optional
 	Bucket string `json:"bucket,omitempty"`
 

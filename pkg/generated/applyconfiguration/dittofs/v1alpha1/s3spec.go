@@ -27,8 +27,8 @@ type S3SpecApplyConfiguration struct {
 	CredentialsSecretRef *S3CredentialsSecretRefApplyConfiguration `json:"credentialsSecretRef,omitempty"`
 	// Region of the bucket (AWS_REGION).
 	Region *string `json:"region,omitempty"`
-	// Bucket is the bucket that payload stores use. The server's stores are
-	// configured through its API; the operator shows it on the server's Service.
+	// Bucket is the bucket that payload stores use. It must exist beforehand:
+	// neither the server nor the operator creates it. Immutable once set.
 	Bucket *string `json:"bucket,omitempty"`
 	// AllowPrivateEndpoint lets the endpoint be a loopback, private or other
 	// non-global address, or a name that resolves to one (an S3 service inside
