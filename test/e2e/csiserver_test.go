@@ -36,7 +36,7 @@ func TestAServerOnCSIClaimsKeepsItsFilesAcrossAPodRestart(t *testing.T) {
 	n := newNamespace(t, nil)
 	apiPort := proc.FreePortForTest(t)
 	server := sampleObject(t, "shares", "DittoServer")
-	mergeSpec(t, server, fmt.Sprintf(`{controlPlane: {port: %d}, storage: {storageClassName: %s}}`, apiPort, csi.StorageClass))
+	mergeSpec(t, server, fmt.Sprintf(`{controlPlane: {port: %d, tls: {mode: Disabled}}, storage: {storageClassName: %s}}`, apiPort, csi.StorageClass))
 	name := server.GetName()
 	runOperatorWithServerState(t, fmt.Sprintf("--server-api-endpoint=%s/%s=http://127.0.0.1:%d", n.name, name, apiPort))
 

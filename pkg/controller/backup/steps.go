@@ -244,8 +244,14 @@ func snapshotError(vs *snapv1.VolumeSnapshot) string {
 // waitResumed measures the pause: the server's pod Ready again.
 func (c *Controller) waitResumed(b *dittov1alpha1.DittoBackup, ds *dittov1alpha1.DittoServer, next *dittov1alpha1.DittoBackupStatus) error {
 	cons := next.Consistency
-	if cons.ServerResumedAt != nil || resources.Replicas(ds) == 0 {
+	if cons.ServerResumedAt != nil {
 		return nil
+	}
+	if ds.Annotations[dittov1alpha1.BackupHoldAnnotation] == b.Name {
+		return kit.Waitf("waiting for DittoServer %s to start again", ds.Name)
+	}
+	if resources.Replicas(ds) == 0 {
+		return nil // stopped by its spec: nothing to wait for
 	}
 	sts, err := c.sts.StatefulSets(ds.Namespace).Get(resources.StatefulSetName(ds))
 	if err != nil || sts.Status.ReadyReplicas < 1 {
