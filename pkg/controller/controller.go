@@ -229,4 +229,3 @@ func (c *Controller) processItem(ctx context.Context, key cache.ObjectName) {
 }
 
 func (c *Controller) enqueue(ds cache.ObjectName) { c.queue.Add(ds) }
-
