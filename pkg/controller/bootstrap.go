@@ -36,8 +36,14 @@ func (c *Controller) bootstrapGate(ctx context.Context, ds *dittov1alpha1.DittoS
 	}
 	if p == nil {
 		var err error
-		if p, err = c.restore(ctx, ds, templates); err != nil {
+		var from types.UID
+		if p, from, err = c.restore(ctx, ds, templates); err != nil {
 			return kit.In("restore", err)
+		}
+		// Recorded by this pass: the next one finds the StatefulSet and
+		// leaves the gate before looking at the claims.
+		if p == nil && ds.Status.RestoredFrom == nil {
+			obs.restoredFrom = &dittov1alpha1.RestoredFrom{Backup: b.FromBackup.Name, Namespace: backupNamespace(ds), UID: from}
 		}
 	}
 	if p != nil {
@@ -48,22 +54,22 @@ func (c *Controller) bootstrapGate(ctx context.Context, ds *dittov1alpha1.DittoS
 }
 
 // restore creates the server's credentials Secrets, then its claims, from
-// the backup, with one Normal event. The pass that finds every claim made
-// records it (status.restoredFrom).
-func (c *Controller) restore(ctx context.Context, ds *dittov1alpha1.DittoServer, templates []corev1.PersistentVolumeClaim) (*problem, error) {
+// the backup, with one Normal event, and returns the backup's UID, which the
+// pass records (status.restoredFrom).
+func (c *Controller) restore(ctx context.Context, ds *dittov1alpha1.DittoServer, templates []corev1.PersistentVolumeClaim) (*problem, types.UID, error) {
 	src, p, err := c.restoreSourceOf(ctx, ds, templates)
 	if p != nil || err != nil {
-		return p, err
+		return p, "", err
 	}
 	if p, err := c.restoreSecrets(ctx, ds, src); p != nil || err != nil {
-		return p, err
-	}
-	created, p, err := c.restoreClaims(ctx, ds, src, templates)
-	if p != nil || err != nil || created == 0 {
-		return p, err
+		return p, "", err
 	}
 	b := src.backup
+	created, p, err := c.restoreClaims(ctx, ds, src, templates)
+	if p != nil || err != nil || created == 0 {
+		return p, b.UID, err
+	}
 	c.recorder.Event(ds, corev1.EventTypeNormal, ReasonRestoring,
 		fmt.Sprintf("Restoring from DittoBackup %s/%s: credentials Secrets and claims created from its snapshots", b.Namespace, b.Name))
-	return nil, nil
+	return nil, b.UID, nil
 }

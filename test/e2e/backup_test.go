@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -130,5 +131,87 @@ func requireSnapshotCopy(t *testing.T, stack *csi.Stack, ns, name string) {
 	handle, _, _ := unstructuredString(vsc.Object, "status", "snapshotHandle")
 	if _, err := os.Stat(filepath.Join(stack.Dir, "storage", "snapshots", handle)); err != nil || handle == "" {
 		t.Errorf("VolumeSnapshot %s: snapshot handle %q is not a copy the driver holds: %v", name, handle, err)
+	}
+}
+
+// The restore drill on the real snapshot machinery: a DittoServer created
+// with spec.bootstrap.fromBackup gets claims provisioned from the backup's
+// VolumeSnapshots (what its volumes held at the backup, not what was written
+// after) and the backed-up server's credentials, and records where it came
+// from.
+func TestARestoredServerHasTheBackupsVolumesAndCredentials(t *testing.T) {
+	stack := snapshotCRDs(t)
+	n := newNamespace(t, nil)
+	server := sampleObject(t, "minimal", "DittoServer")
+	mergeSpec(t, server, `{storage: {storageClassName: `+csi.StorageClass+`}}`)
+	name := server.GetName()
+	n.create(server)
+	n.waitReady(name)
+
+	dir, err := stack.ClaimDir(t.Context(), n.name, "metadata-"+name+"-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "before-backup"), []byte("kept"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	createBackup(t, n, "drill", name)
+	waitBackup(t, n, "drill", "Completed", func(b *dittov1alpha1.DittoBackup) bool {
+		return b.Status.Phase == dittov1alpha1.BackupCompleted
+	})
+	if err := os.WriteFile(filepath.Join(dir, "after-backup"), []byte("not in the backup"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	restored := sampleObject(t, "minimal", "DittoServer")
+	restored.SetName("restored")
+	mergeSpec(t, restored, `{storage: {storageClassName: `+csi.StorageClass+`}, bootstrap: {fromBackup: {name: drill}}}`)
+	n.create(restored)
+	n.waitReady("restored")
+
+	claim, err := env.kube.CoreV1().PersistentVolumeClaims(n.name).Get(t.Context(), "metadata-restored-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds := claim.Spec.DataSource; ds == nil || ds.Kind != "VolumeSnapshot" || ds.Name != "drill-metadata" || len(claim.OwnerReferences) != 0 {
+		t.Errorf("restored claim: dataSource %+v, owners %v; want the backup's VolumeSnapshot drill-metadata and no owner", ds, claim.OwnerReferences)
+	}
+	rdir, err := stack.ClaimDir(t.Context(), n.name, "metadata-restored-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(rdir, "before-backup")); err != nil || string(got) != "kept" {
+		t.Errorf("restored volume: before-backup = %q, %v; want what the volume held at the backup", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(rdir, "after-backup")); err == nil {
+		t.Error("restored volume holds a file written after the backup")
+	}
+
+	// <name>-operator exists once the server state controller made the
+	// operator's account, which this suite's operator does not run.
+	for _, s := range []string{"generated", "operator"} {
+		orig, err := env.kube.CoreV1().Secrets(n.name).Get(t.Context(), name+"-"+s, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) && s == "operator" {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := env.kube.CoreV1().Secrets(n.name).Get(t.Context(), "restored-"+s, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range orig.Data {
+			if string(got.Data[k]) != string(v) {
+				t.Errorf("Secret restored-%s key %s differs from the backed-up server's", s, k)
+			}
+		}
+	}
+	ds, err := env.ditto.DittofsV1alpha1().DittoServers(n.name).Get(t.Context(), "restored", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := ds.Status.RestoredFrom; r == nil || r.Backup != "drill" {
+		t.Errorf("status.restoredFrom = %+v, want DittoBackup drill", r)
 	}
 }
