@@ -140,9 +140,18 @@ func (s *Scheduler) sync(ctx context.Context, key cache.ObjectName) (time.Durati
 		s.metrics.forgetSchedule(sb.Namespace, sb.Name)
 		return 0, s.writeStatus(ctx, sb, next)
 	}
-	backups, err := s.backups.DittoBackups(sb.Namespace).List(labels.SelectorFromSet(labels.Set{dittov1alpha1.ScheduledBackupLabel: sb.Name}))
+	labelled, err := s.backups.DittoBackups(sb.Namespace).List(labels.SelectorFromSet(labels.Set{dittov1alpha1.ScheduledBackupLabel: sb.Name}))
 	if err != nil {
 		return 0, err
+	}
+	// The label only finds candidates: a backup is this schedule's (counted,
+	// pruned) only when the schedule controls it, so a hand-made backup
+	// carrying the label is never deleted by retention.
+	backups := make([]*dittov1alpha1.DittoBackup, 0, len(labelled))
+	for _, b := range labelled {
+		if metav1.IsControlledBy(b, sb) {
+			backups = append(backups, b)
+		}
 	}
 	if due, ok := dueTime(sb, sched, now); ok && !sb.Spec.Suspend {
 		if err := s.createBackup(ctx, sb, due); err != nil {

@@ -144,6 +144,7 @@ func scheduled(name string, age time.Duration, phase dittov1alpha1.BackupPhase) 
 	b := newBackup(name)
 	b.UID = types.UID("uid-" + b.Name)
 	b.Labels = map[string]string{dittov1alpha1.ScheduledBackupLabel: "nightly"}
+	b.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(newSchedule(""), dittov1alpha1.SchemeGroupVersion.WithKind("DittoScheduledBackup"))}
 	b.CreationTimestamp = metav1.NewTime(t0.Add(-age))
 	b.Status.Phase = phase
 	if phase == dittov1alpha1.BackupCompleted {
@@ -183,5 +184,22 @@ func TestRetentionByAge(t *testing.T) {
 	f.pass()
 	if got := strings.Join(f.backupNames(), ","); got != "n-1" {
 		t.Fatalf("left %s, want n-1", got)
+	}
+}
+
+// A hand-made backup carrying the schedule's label is not the schedule's:
+// retention neither counts nor deletes it.
+func TestRetentionLeavesALookAlikeBackup(t *testing.T) {
+	sb := newSchedule("0 3 * * *")
+	sb.Spec.Retention = &dittov1alpha1.BackupRetention{Keep: ptr.To[int32](1)}
+	lookalike := scheduled("hand-made", 5*time.Hour, dittov1alpha1.BackupCompleted)
+	lookalike.OwnerReferences = nil
+	f := newSchedFixture(t, sb,
+		scheduled("n-1", 1*time.Hour, dittov1alpha1.BackupCompleted),
+		scheduled("n-2", 2*time.Hour, dittov1alpha1.BackupCompleted),
+		lookalike)
+	f.pass()
+	if got := strings.Join(f.backupNames(), ","); got != "hand-made,n-1" {
+		t.Fatalf("left %s, want the hand-made backup and n-1", got)
 	}
 }
